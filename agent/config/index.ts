@@ -1,0 +1,4 @@
+/** Agent configuration: schema and types. Loading from a file happens in the CLI. */
+export { LOG_LEVELS, type LogLevel } from './common.js';
+export { type AgentConfig, agentConfigSchema } from './schema.js';
+export type { CanSourceConfig, GnssSourceConfig, ObdSourceConfig, SourcesConfig } from './sources.js';

@@ -1,0 +1,32 @@
+/**
+ * The agent's configuration file (`/etc/qood/agent.yaml`). Each section lives beside the code that
+ * uses it; this file composes them. Unknown fields are errors, so a misspelt key is caught at start
+ * instead of being silently ignored.
+ */
+import { z } from 'zod';
+import { logLevel, topicSafeId } from './common.js';
+import { sourcesSchema } from './sources.js';
+
+export const agentConfigSchema = z
+  .object({
+    device: z
+      .object({
+        /** Vehicle id used in MQTT topics (`qood/v1/<vehicleId>/...`) and descriptors. */
+        vehicleId: topicSafeId,
+        /** Where the store, keys and state live. */
+        dataDir: z.string().min(1).default('/var/lib/qood'),
+        /** Local owner API socket (root or the owner group only). */
+        socketPath: z.string().min(1).default('/run/qood/agent.sock'),
+        /** Group allowed to open the local socket besides root. */
+        ownerGroup: z.string().min(1).optional(),
+      })
+      .strict(),
+    log: z
+      .object({ level: logLevel.default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    sources: sourcesSchema.default({ can: [] }),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -1,0 +1,144 @@
+/**
+ * The local API: newline-delimited JSON requests over a unix socket that only root (or the owner
+ * group) can open. Requests are `{"id":N,"method":"status","params":{...}}`; replies are
+ * `{"id":N,"result":...}` or `{"id":N,"error":{"code":..,"message":..}}`. A line longer than
+ * `maxLineBytes` or that is not such an object gets an error reply and the connection stays up.
+ * Access control is the file mode of the socket (0600, or 0660 with the owner group) and of its
+ * folder; the kernel checks it on connect.
+ */
+import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+
+/** A method handler: gets the request's params, returns a JSON-serialisable result or throws LocalApiError. */
+export type LocalMethod = (params: Record<string, unknown>) => unknown | Promise<unknown>;
+
+export type LocalApiErrorCode = 'BAD_REQUEST' | 'NO_SUCH_METHOD' | 'INVALID_PARAMS' | 'FAILED' | 'TOO_LARGE';
+
+/** An error a method reports to the caller with a stable code. */
+export class LocalApiError extends Error {
+  constructor(
+    readonly code: LocalApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LocalApiError';
+  }
+}
+
+export interface LocalApiServerOptions {
+  readonly socketPath: string;
+  readonly methods: Readonly<Record<string, LocalMethod>>;
+  /** Numeric gid allowed besides root; the socket becomes 0660 and is chowned to it. */
+  readonly ownerGid?: number;
+  readonly maxLineBytes?: number;
+}
+
+/** A listening local API; `close()` stops accepting, ends connections and removes the socket file. */
+export interface LocalApiServer {
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
+
+/** Starts listening. Replaces a stale socket file left by a crashed process. */
+export async function startLocalApi(options: LocalApiServerOptions): Promise<LocalApiServer> {
+  const maxLine = options.maxLineBytes ?? 64 * 1024;
+  const sockets = new Set<Socket>();
+  mkdirSync(dirname(options.socketPath), { recursive: true, mode: 0o750 });
+  rmSync(options.socketPath, { force: true });
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buf = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.trim() !== '') void answer(line, socket);
+        nl = buf.indexOf('\n');
+      }
+      if (Buffer.byteLength(buf) > maxLine) {
+        buf = '';
+        reply(socket, null, { code: 'TOO_LARGE', message: `request longer than ${maxLine} bytes` });
+      }
+    });
+  });
+
+  const answer = async (line: string, socket: Socket): Promise<void> => {
+    let req: unknown;
+    try {
+      req = JSON.parse(line);
+    } catch {
+      reply(socket, null, { code: 'BAD_REQUEST', message: 'expected one JSON object per line' });
+      return;
+    }
+    if (req === null || typeof req !== 'object' || typeof (req as { method?: unknown }).method !== 'string') {
+      reply(socket, null, {
+        code: 'BAD_REQUEST',
+        message: 'expected {"id":..,"method":"name","params":{..}}',
+      });
+      return;
+    }
+    const { id = null, method, params = {} } = req as { id?: unknown; method: string; params?: unknown };
+    const handler = Object.hasOwn(options.methods, method) ? options.methods[method] : undefined;
+    if (handler === undefined) {
+      reply(socket, id, {
+        code: 'NO_SUCH_METHOD',
+        message: `unknown method '${method}'; known: ${Object.keys(options.methods).join(', ')}`,
+      });
+      return;
+    }
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+      reply(socket, id, { code: 'INVALID_PARAMS', message: 'params must be an object' });
+      return;
+    }
+    try {
+      const result = await handler(params as Record<string, unknown>);
+      reply(socket, id, undefined, result ?? null);
+    } catch (err) {
+      const code = err instanceof LocalApiError ? err.code : 'FAILED';
+      reply(socket, id, { code, message: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  if (options.ownerGid !== undefined) {
+    chownSync(options.socketPath, process.getuid?.() ?? 0, options.ownerGid);
+    chmodSync(options.socketPath, 0o660);
+  } else {
+    chmodSync(options.socketPath, 0o600);
+  }
+
+  return {
+    socketPath: options.socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => {
+          rmSync(options.socketPath, { force: true });
+          resolve();
+        });
+      }),
+  };
+}
+
+function reply(
+  socket: Socket,
+  id: unknown,
+  error: { code: LocalApiErrorCode; message: string } | undefined,
+  result?: unknown,
+): void {
+  if (socket.destroyed) return;
+  const body = error === undefined ? { id, result } : { id, error };
+  socket.write(`${JSON.stringify(body)}\n`);
+}

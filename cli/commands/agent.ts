@@ -1,0 +1,51 @@
+/** `qood agent --config FILE`: runs the on-device agent until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../../agent/config/index.js';
+import { startAgent } from '../../agent/main.js';
+import { CliExit, EXIT } from '../exit-codes.js';
+import { resolveGid } from '../group.js';
+import { createLogger } from '../log.js';
+import { runUntilSignal } from '../run-until-signal.js';
+import { systemdNotifier } from '../sd-notify.js';
+import { loadAgentConfig } from './config.js';
+
+export function parseLogLevel(value: string | undefined, fallback: LogLevel): LogLevel {
+  if (value === undefined) return fallback;
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
+  throw new CliExit(EXIT.usage, `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run the vehicle agent (sources, data path, local owner API)')
+    .requiredOption('-c, --config <file>', 'agent config file (YAML)', '/etc/qood/agent.yaml')
+    .option('--log-level <level>', `override log.level (${LOG_LEVELS.join(', ')})`)
+    .action(async (opts: { config: string; logLevel?: string }) => {
+      const config = loadAgentConfig(opts.config);
+      const level = parseLogLevel(opts.logLevel, config.log.level);
+      const logger = createLogger(level, 'agent');
+      let ownerGid: number | undefined;
+      if (config.device.ownerGroup !== undefined) {
+        ownerGid = resolveGid(config.device.ownerGroup);
+        if (ownerGid === undefined)
+          throw new CliExit(
+            EXIT.usage,
+            `${opts.config}: device.ownerGroup: found "${config.device.ownerGroup}"; expected an existing group (create it with groupadd, or remove the field)`,
+          );
+      }
+      const notifier = systemdNotifier(process.env, (err) =>
+        logger.warn({ err: err.message }, 'sd_notify failed'),
+      );
+      const agent = await startAgent({
+        config,
+        logger,
+        notifier,
+        ...(ownerGid === undefined ? {} : { ownerGid }),
+      });
+      await runUntilSignal(
+        () => agent.stop(),
+        (err) => logger.error({ err: String(err) }, 'error while stopping'),
+      );
+    });
+}

@@ -1,0 +1,43 @@
+/** `qood node --config FILE`: runs the full node until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { startLocalApi } from '../../agent/local-api/server.js';
+import { Metrics } from '../../agent/metrics.js';
+import { createLogger } from '../log.js';
+import { runUntilSignal } from '../run-until-signal.js';
+import { systemdNotifier } from '../sd-notify.js';
+import { parseLogLevel } from './agent.js';
+import { loadNodeConfig } from './config.js';
+
+export function registerNode(program: Command): void {
+  program
+    .command('node')
+    .description('run a full node (the roles its config enables)')
+    .requiredOption('-c, --config <file>', 'node config file (YAML)', '/etc/qood/node.yaml')
+    .option('--log-level <level>', 'override log.level')
+    .action(async (opts: { config: string; logLevel?: string }) => {
+      const config = loadNodeConfig(opts.config);
+      const logger = createLogger(parseLogLevel(opts.logLevel, config.log.level), 'node');
+      const metrics = new Metrics();
+      const notifier = systemdNotifier(process.env, (err) =>
+        logger.warn({ err: err.message }, 'sd_notify failed'),
+      );
+      const api = await startLocalApi({
+        socketPath: config.node.socketPath,
+        methods: { status: () => ({ role: 'node', ...metrics.snapshot() }) },
+      });
+      let watchdog: NodeJS.Timeout | undefined;
+      if (notifier.watchdogIntervalMs !== undefined)
+        watchdog = setInterval(() => notifier.watchdog(), notifier.watchdogIntervalMs);
+      notifier.ready();
+      logger.info({ socket: api.socketPath }, 'node ready');
+      await runUntilSignal(
+        async () => {
+          notifier.stopping();
+          if (watchdog) clearInterval(watchdog);
+          await api.close();
+          logger.info({}, 'node stopped');
+        },
+        (err) => logger.error({ err: String(err) }, 'error while stopping'),
+      );
+    });
+}

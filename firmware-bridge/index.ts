@@ -1,0 +1,21 @@
+/**
+ * The firmware bridge: hardware adapters and nothing else. The agent imports it only through this
+ * file. It imports nothing else of QoodBlock's.
+ */
+export { type CanBus, CanBusError, type CanBusErrorCode, passesFilters } from './can/bus.js';
+export {
+  CAN_EFF_MAX,
+  CAN_ERROR_KINDS,
+  CAN_MAX_DLEN,
+  CAN_SFF_MAX,
+  CANFD_LENGTHS,
+  CANFD_MAX_DLEN,
+  type CanBusEvent,
+  type CanBusStats,
+  type CanErrorKind,
+  type CanFilter,
+  type CanFrame,
+  checkOutgoingFrame,
+  type OutgoingCanFrame,
+} from './can/frame.js';
+export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
