@@ -14,10 +14,15 @@ interface DgramSocket {
 }
 
 /** Creates a notifier from the environment systemd gives the service. */
+/** A notifier that owns a socket: `close()` releases it (it would otherwise keep the process alive). */
+export interface ClosableNotifier extends ServiceNotifier {
+  close(): void;
+}
+
 export function systemdNotifier(
   env: NodeJS.ProcessEnv = process.env,
   onError: (err: Error) => void = () => {},
-): ServiceNotifier {
+): ClosableNotifier {
   const path = env.NOTIFY_SOCKET;
   const usec = Number(env.WATCHDOG_USEC);
   const watchdogPid = env.WATCHDOG_PID === undefined ? undefined : Number(env.WATCHDOG_PID);
@@ -26,7 +31,7 @@ export function systemdNotifier(
       ? Math.max(1, Math.floor(usec / 2000)) // feed at half the period, as sd_watchdog_enabled(3) advises
       : undefined;
   if (path === undefined || path === '') {
-    return { watchdogIntervalMs: undefined, ready() {}, watchdog() {}, status() {}, stopping() {} };
+    return { watchdogIntervalMs: undefined, ready() {}, watchdog() {}, status() {}, stopping() {}, close() {} };
   }
   if (path.startsWith('@')) {
     onError(
@@ -34,7 +39,7 @@ export function systemdNotifier(
         `NOTIFY_SOCKET ${path} is in the abstract namespace, which is not supported; notifications are off`,
       ),
     );
-    return { watchdogIntervalMs: undefined, ready() {}, watchdog() {}, status() {}, stopping() {} };
+    return { watchdogIntervalMs: undefined, ready() {}, watchdog() {}, status() {}, stopping() {}, close() {} };
   }
   const require = createRequire(import.meta.url);
   const { createSocket } = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DgramSocket };
@@ -52,5 +57,6 @@ export function systemdNotifier(
     watchdog: () => send('WATCHDOG=1'),
     status: (text) => send(`STATUS=${text.replace(/\n/g, ' ')}`),
     stopping: () => send('STOPPING=1'),
+    close: () => socket.close(),
   };
 }

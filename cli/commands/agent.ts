@@ -44,7 +44,10 @@ export function registerAgent(program: Command): void {
         ...(ownerGid === undefined ? {} : { ownerGid }),
       });
       await runUntilSignal(
-        () => agent.stop(),
+        async () => {
+          await agent.stop();
+          notifier.close();
+        },
         (err) => logger.error({ err: String(err) }, 'error while stopping'),
       );
     });

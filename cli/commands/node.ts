@@ -35,6 +35,7 @@ export function registerNode(program: Command): void {
           notifier.stopping();
           if (watchdog) clearInterval(watchdog);
           await api.close();
+          notifier.close();
           logger.info({}, 'node stopped');
         },
         (err) => logger.error({ err: String(err) }, 'error while stopping'),

@@ -1,0 +1,128 @@
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { callLocalApi } from '../../../agent/local-api/client.js';
+import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'qood-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('qood --help', () => {
+  it('lists the commands', () => {
+    const r = runQood(['--help']);
+    expect(r.status).toBe(0);
+    for (const cmd of ['demo', 'agent', 'node', 'status', 'config'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+  });
+
+  it('exits 2 on an unknown command', () => {
+    const r = runQood(['frobnicate']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('qood config check', () => {
+  it('accepts the shipped examples', () => {
+    for (const f of ['pi-obd-dongle.yaml', 'tbox.yaml', 'node.yaml']) {
+      const r = runQood(['config', 'check', join(import.meta.dirname, '..', '..', '..', 'config', f)]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it('rejects a broken file with exit 2 and one line per problem naming file:line, field, value and expectation', () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'device:\n  vehicleId: "has spaces"\n  socketpath: /tmp/x.sock\nlog:\n  level: 7\n');
+    const r = runQood(['config', 'check', file]);
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`${file}: 3 problems:`);
+    expect(r.stderr).toContain(
+      `${file}:2:14: device.vehicleId: found "has spaces"; expected 1 to 64 letters`,
+    );
+    expect(r.stderr).toContain(`${file}:3:3: device.socketpath:`);
+    expect(r.stderr).toContain("did you mean 'socketPath'?");
+    expect(r.stderr).toMatch(new RegExp(`${file}:5:10: log\\.level: found 7; expected`));
+  });
+
+  it('exits 2 for a file that does not exist', () => {
+    const r = runQood(['config', 'check', join(dir, 'missing.yaml')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('ENOENT');
+  });
+});
+
+describe('qood agent and qood status', () => {
+  it('starts, answers status on its local socket (mode 0600), and stops cleanly on SIGTERM', async () => {
+    const sock = join(dir, 'agent.sock');
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(
+      file,
+      `device:\n  vehicleId: test-car\n  dataDir: ${dir}\n  socketPath: ${sock}\nlog:\n  level: warn\n`,
+    );
+    const child = startQood(['agent', '--config', file, '--log-level', 'info']);
+    const out = collectOutput(child);
+    try {
+      await waitUntil(() => existsSync(sock), 15_000, 'the agent socket');
+      expect(statSync(sock).mode & 0o777).toBe(0o600);
+      const status = (await callLocalApi(sock, 'status')) as {
+        role: string;
+        counters: Record<string, number>;
+      };
+      expect(status.role).toBe('agent');
+      expect(status.counters).toMatchObject({ 'frames.in': 0, 'chunks.stored': 0, 'sync.bytes': 0 });
+
+      const r = runQood(['status', '--socket', sock]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^agent test-car, up \d+ s$/m);
+      expect(r.stdout).toMatch(/^ {2}frames\.in +0$/m);
+      await waitUntil(() => out.stdout().includes('agent ready'), 5000, 'the ready log line');
+      // --log-level info overrode the file's warn: one JSON object per line, as journald keeps them.
+      const first = JSON.parse(out.stdout().split('\n')[0]!) as { level: string; msg: string };
+      expect(first.level).toBe('info');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const exit = await waitExit(child, 10_000);
+    expect(exit.code).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it('refuses to start with a bad config: exit 2 and the problem on stderr', () => {
+    const file = join(dir, 'bad-agent.yaml');
+    writeFileSync(file, 'device:\n  vehicleId: ok\nsources:\n  can:\n    - interface: can0\n');
+    const r = runQood(['agent', '--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('sources.can[0].dbc');
+  });
+
+  it('qood status says clearly when nothing is listening', () => {
+    const r = runQood(['status', '--socket', join(dir, 'nobody.sock')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('nothing is listening');
+  });
+});
+
+describe('qood demo', () => {
+  it('--seconds N --json stops by itself and prints one object of counters', () => {
+    const r = runQood(['demo', '--seconds', '2', '--json'], { timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0]!) as {
+      seconds: number;
+      stages: string[];
+      counters: Record<string, number>;
+    };
+    expect(summary.seconds).toBeGreaterThanOrEqual(2);
+    expect(summary.stages).toContain('agent');
+    expect(typeof summary.counters['frames.in']).toBe('number');
+  });
+
+  it('rejects a bad --seconds with exit 2', () => {
+    expect(runQood(['demo', '--seconds', 'soon']).status).toBe(2);
+  });
+});
