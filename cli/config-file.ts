@@ -113,8 +113,9 @@ export function parseConfigText<S extends z.ZodType>(
 }
 
 function describeExpected(message: string): string {
-  // zod says "Invalid input: expected string, received number"; keep the part after the colon.
-  const m = /^Invalid input: (.*)$/.exec(message);
+  // zod says "Invalid input: expected string, received number" or "Invalid option: expected one
+  // of ..."; keep what follows "expected".
+  const m = /^Invalid (?:input|option|type|value): expected (.*)$/.exec(message);
   return m?.[1] ?? message;
 }
 
