@@ -31,7 +31,14 @@ export function systemdNotifier(
       ? Math.max(1, Math.floor(usec / 2000)) // feed at half the period, as sd_watchdog_enabled(3) advises
       : undefined;
   if (path === undefined || path === '') {
-    return { watchdogIntervalMs: undefined, ready() {}, watchdog() {}, status() {}, stopping() {}, close() {} };
+    return {
+      watchdogIntervalMs: undefined,
+      ready() {},
+      watchdog() {},
+      status() {},
+      stopping() {},
+      close() {},
+    };
   }
   if (path.startsWith('@')) {
     onError(
@@ -39,7 +46,14 @@ export function systemdNotifier(
         `NOTIFY_SOCKET ${path} is in the abstract namespace, which is not supported; notifications are off`,
       ),
     );
-    return { watchdogIntervalMs: undefined, ready() {}, watchdog() {}, status() {}, stopping() {}, close() {} };
+    return {
+      watchdogIntervalMs: undefined,
+      ready() {},
+      watchdog() {},
+      status() {},
+      stopping() {},
+      close() {},
+    };
   }
   const require = createRequire(import.meta.url);
   const { createSocket } = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DgramSocket };

@@ -1,9 +1,10 @@
 /** Small zod building blocks shared by the config sections. */
 import { z } from 'zod';
 
-/** Log levels accepted everywhere a level is named (config, `--log-level`). */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS } from './log-levels.js';
+
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
+/** A log level field. */
 export const logLevel = z.enum(LOG_LEVELS);
 
 /** An absolute or config-relative file path. */

@@ -1,14 +1,9 @@
 /** `qood agent --config FILE`: runs the on-device agent until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { LOG_LEVELS, type LogLevel } from '../../agent/config/index.js';
-import { startAgent } from '../../agent/main.js';
+import { LOG_LEVELS, type LogLevel } from '../../agent/config/log-levels.js';
 import { CliExit, EXIT } from '../exit-codes.js';
-import { resolveGid } from '../group.js';
-import { createLogger } from '../log.js';
-import { runUntilSignal } from '../run-until-signal.js';
-import { systemdNotifier } from '../sd-notify.js';
-import { loadAgentConfig } from './config.js';
 
+/** The `--log-level` flag's value, or the config's level when the flag is absent. */
 export function parseLogLevel(value: string | undefined, fallback: LogLevel): LogLevel {
   if (value === undefined) return fallback;
   if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
@@ -22,6 +17,22 @@ export function registerAgent(program: Command): void {
     .requiredOption('-c, --config <file>', 'agent config file (YAML)', '/etc/qood/agent.yaml')
     .option('--log-level <level>', `override log.level (${LOG_LEVELS.join(', ')})`)
     .action(async (opts: { config: string; logLevel?: string }) => {
+      // Loaded here, not at the top, so `qood --help` and other commands start fast.
+      const [
+        { loadAgentConfig },
+        { startAgent },
+        { resolveGid },
+        { createLogger },
+        { runUntilSignal },
+        { systemdNotifier },
+      ] = await Promise.all([
+        import('../load-config.js'),
+        import('../../agent/main.js'),
+        import('../group.js'),
+        import('../log.js'),
+        import('../run-until-signal.js'),
+        import('../sd-notify.js'),
+      ]);
       const config = loadAgentConfig(opts.config);
       const level = parseLogLevel(opts.logLevel, config.log.level);
       const logger = createLogger(level, 'agent');

@@ -1,6 +1,5 @@
 /** `qood demo [--seconds N] [--json]`: the whole story on embedded defaults (what `npm start` runs). */
 import type { Command } from 'commander';
-import { runDemo } from '../../simulators/demo/demo.js';
 import { CliExit, EXIT } from '../exit-codes.js';
 
 export function registerDemo(program: Command): void {
@@ -23,6 +22,7 @@ export function registerDemo(program: Command): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const print = opts.json ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
+      const { runDemo } = await import('../../simulators/demo/demo.js');
       const summary = await runDemo({
         print,
         signal: abort.signal,

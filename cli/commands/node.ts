@@ -1,12 +1,6 @@
 /** `qood node --config FILE`: runs the full node until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { startLocalApi } from '../../agent/local-api/server.js';
-import { Metrics } from '../../agent/metrics.js';
-import { createLogger } from '../log.js';
-import { runUntilSignal } from '../run-until-signal.js';
-import { systemdNotifier } from '../sd-notify.js';
 import { parseLogLevel } from './agent.js';
-import { loadNodeConfig } from './config.js';
 
 export function registerNode(program: Command): void {
   program
@@ -15,6 +9,21 @@ export function registerNode(program: Command): void {
     .requiredOption('-c, --config <file>', 'node config file (YAML)', '/etc/qood/node.yaml')
     .option('--log-level <level>', 'override log.level')
     .action(async (opts: { config: string; logLevel?: string }) => {
+      const [
+        { loadNodeConfig },
+        { startLocalApi },
+        { Metrics },
+        { createLogger },
+        { runUntilSignal },
+        { systemdNotifier },
+      ] = await Promise.all([
+        import('../load-config.js'),
+        import('../../agent/local-api/server.js'),
+        import('../../agent/metrics.js'),
+        import('../log.js'),
+        import('../run-until-signal.js'),
+        import('../sd-notify.js'),
+      ]);
       const config = loadNodeConfig(opts.config);
       const logger = createLogger(parseLogLevel(opts.logLevel, config.log.level), 'node');
       const metrics = new Metrics();
