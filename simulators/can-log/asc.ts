@@ -130,15 +130,18 @@ function parseClassicLine(parts: string[], channel: string, wallUs: number, stat
   }
   if (type !== 'd') return { kind: 'bad', expected: "'d' (data) or 'r' (remote) after the direction" };
   const dlc = Number.parseInt(parts[5] ?? '', 16);
-  if (!(dlc >= 0 && dlc <= 15)) return { kind: 'bad', expected: 'a DLC 0..F after d' };
-  const len = Math.min(8, dlc);
+  // 0..F is a DLC (9..F meaning 8 bytes on classic CAN); some writers put a CAN FD byte length here.
+  const fdLength = dlc > 15 && (FD_DLC_BYTES as readonly number[]).includes(dlc);
+  if (!((dlc >= 0 && dlc <= 15) || fdLength))
+    return { kind: 'bad', expected: 'a DLC 0..F (or a CAN FD length) after d' };
+  const len = fdLength ? dlc : Math.min(8, dlc);
   const bytes = parts.slice(6, 6 + len);
   if (bytes.length !== len || !bytes.every((b) => /^[0-9A-Fa-f]{2}$/.test(b)))
     return { kind: 'bad', expected: `${len} data bytes after DLC ${dlc}` };
   const data = Uint8Array.from(bytes.map((b) => Number.parseInt(b, 16)));
   return {
     kind: 'frame',
-    frame: { ...idt, rtr: false, fd: false, data, bus: channel, wallUs, monoUs: wallUs },
+    frame: { ...idt, rtr: false, fd: fdLength, data, bus: channel, wallUs, monoUs: wallUs },
   };
 }
 
