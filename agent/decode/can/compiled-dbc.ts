@@ -27,8 +27,13 @@ export interface DecodeOptions {
   readonly raw?: boolean;
 }
 
-/** Visitor for the hot path: a signal's codec and its physical value, or its J1939 special meaning. */
-export type SignalVisitor = (codec: SignalCodec, value: number, special: J1939Special | undefined) => void;
+/** Visitor for the hot path: a signal's codec, its physical value, its J1939 special meaning and its step index. */
+export type SignalVisitor = (
+  codec: SignalCodec,
+  value: number,
+  special: J1939Special | undefined,
+  step: number,
+) => void;
 
 interface Step {
   readonly codec: SignalCodec;
@@ -102,7 +107,7 @@ export class CompiledMessage {
       const sig = st.codec.signal;
       let special: J1939Special | undefined;
       if (this.#j1939 && sig.valueType === 'int' && !sig.signed) special = j1939Special(raw, sig.length);
-      visit(st.codec, raw * sig.factor + sig.offset, special);
+      visit(st.codec, raw * sig.factor + sig.offset, special, i);
     }
   }
 

@@ -2,8 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../../agent/config/index.js';
+import { formatProblem, loadConfigFile, parseConfigText } from '../../../agent/config/yaml-file.js';
 import { nodeConfigSchema } from '../../../chain/node/config.js';
-import { formatProblem, loadConfigFile, parseConfigText } from '../../../cli/config-file.js';
 
 const configDir = join(import.meta.dirname, '..', '..', '..', 'config');
 

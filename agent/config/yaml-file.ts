@@ -1,8 +1,9 @@
 /**
- * Config files: YAML read with source positions, validated against a zod schema, and every problem
+ * YAML files (configs, signal maps) read with source positions, validated against a zod schema, and every problem
  * reported with file:line:column, the field's dotted path, the value found, what was expected and,
  * for a misspelt key, the key that was probably meant. Used by `qood agent`, `qood node` and
- * `qood config check`, so all three say exactly the same thing about the same file.
+ * `qood config check`, so all three say exactly the same thing about the same file; the agent
+ * uses it for signal map files too.
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
