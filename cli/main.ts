@@ -13,6 +13,12 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
   version: string;
 };
 
+// A reader that stops early (`qood can decode ... | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command('qood')
   .description('QoodBlock Edge: vehicle edge agent and light DPoS chain')
   .version(pkg.version)

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
+import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerNode } from './node.js';
@@ -14,5 +15,6 @@ export function registerCommands(program: Command): void {
   registerAgent(program);
   registerNode(program);
   registerStatus(program);
+  registerCan(program);
   registerConfig(program);
 }

@@ -20,6 +20,7 @@ export function runQood(
     encoding: 'utf8',
     input: options.input ?? '',
     timeout: options.timeoutMs ?? 30_000,
+    maxBuffer: 256 * 1024 * 1024,
     env: { ...process.env, ...options.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
