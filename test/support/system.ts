@@ -4,8 +4,8 @@
  * QOOD_SYSTEM_TESTS=required (as CI runs) it fails instead, so a CI machine without the package
  * cannot pass by skipping.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
 
 /** A program a test runs and the Debian package that provides it. */
@@ -60,9 +60,19 @@ export function describeSystem(name: string, needs: readonly SystemNeed[], body:
   }
 }
 
+/** The project root: the nearest folder above this file with a package.json (works from dist/ too). */
+export function projectRoot(): string {
+  let dir = import.meta.dirname;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`no package.json above ${import.meta.dirname}`);
+}
+
 /** Folder of the shared real-world data (`../shared/data` from the project root), or undefined. */
 export function sharedDataDir(): string | undefined {
-  const dir = process.env.QOOD_SHARED_DATA ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
+  const dir = process.env.QOOD_SHARED_DATA ?? join(projectRoot(), '..', 'shared', 'data');
   try {
     accessSync(dir, constants.R_OK);
     return dir;
