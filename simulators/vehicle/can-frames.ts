@@ -3,24 +3,28 @@
  * cycle time, its signals filled from the state, encoded by a DBC encoder. Time is given by the
  * caller (`framesDue(tMs)`), so the same drive yields the same frames in a test and in real time.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VehicleState } from './state.js';
 
-/** Path of the simulator's DBC (Apache-2.0, written for this project). */
-export const SIM_DBC_PATH = join(import.meta.dirname, 'qood-sim.dbc');
+/**
+ * Path of a file that ships beside the simulator's source (the DBC, its VSS map). Compiled code
+ * runs from dist/, where tsc does not copy them, so look in the source tree too.
+ */
+export function simFile(name: string): string {
+  const here = join(import.meta.dirname, name);
+  if (existsSync(here)) return here;
+  return join(import.meta.dirname, '..', '..', '..', 'simulators', 'vehicle', name);
+}
 
-/** Reads the simulator's DBC text (from the source tree or beside the compiled file). */
+/** Path of the simulator's DBC (Apache-2.0, written for this project). */
+export const SIM_DBC_PATH = simFile('qood-sim.dbc');
+/** Path of the map from the simulator's DBC to VSS paths. */
+export const SIM_MAP_PATH = simFile('qood-sim.vss.yaml');
+
+/** Reads the simulator's DBC text. */
 export function readSimDbc(): string {
-  try {
-    return readFileSync(SIM_DBC_PATH, 'utf8');
-  } catch {
-    // Compiled to dist/: the DBC stays in the source tree.
-    return readFileSync(
-      join(import.meta.dirname, '..', '..', '..', 'simulators', 'vehicle', 'qood-sim.dbc'),
-      'utf8',
-    );
-  }
+  return readFileSync(SIM_DBC_PATH, 'utf8');
 }
 
 /** Encodes named physical signal values into one frame's payload. */

@@ -83,6 +83,11 @@ export class FrameMapper {
     return [...this.#targets.keys()].map((cm) => ({ id: cm.message.id, extended: cm.message.extended }));
   }
 
+  /** True when the message with this 29-bit id is a J1939 parameter group (matched by PGN). */
+  isJ1939(id: number): boolean {
+    return this.dbc.lookup(id, true)?.message.j1939 ?? false;
+  }
+
   /** Appends the samples of `frame` to `out`; returns how many were added. */
   map(frame: CanFrame, out: Sample[]): number {
     this.stats.frames++;

@@ -72,7 +72,7 @@ describe('qood agent and qood status', () => {
         counters: Record<string, number>;
       };
       expect(status.role).toBe('agent');
-      expect(status.counters).toMatchObject({ 'frames.in': 0, 'chunks.stored': 0, 'sync.bytes': 0 });
+      expect(status.counters).toEqual({ 'frames.in': 0, 'frames.errors': 0, 'samples.out': 0 });
 
       const r = runQood(['status', '--socket', sock]);
       expect(r.status).toBe(0);
@@ -118,8 +118,17 @@ describe('qood demo', () => {
       counters: Record<string, number>;
     };
     expect(summary.seconds).toBeGreaterThanOrEqual(2);
-    expect(summary.stages).toContain('agent');
-    expect(typeof summary.counters['frames.in']).toBe('number');
+    expect(summary.stages).toEqual([
+      'vehicle model',
+      'CAN bus (in memory)',
+      'agent: decode (DBC) -> VSS samples',
+    ]);
+    // 2 s of a car's traffic at 50 Hz per powertrain message went through the decoder.
+    expect(summary.counters['frames.in']).toBeGreaterThan(100);
+    expect(summary.counters['samples.out']).toBeGreaterThan(4 * summary.counters['frames.in']!);
+    expect(summary.counters['frames.unknown']).toBe(0);
+    expect(Object.keys(summary.counters)).not.toContain('chunks.stored');
+    expect(typeof summary.latest['Vehicle.Speed']).toBe('number');
   });
 
   it('rejects a bad --seconds with exit 2', () => {
