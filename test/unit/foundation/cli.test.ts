@@ -115,6 +115,7 @@ describe('qood demo', () => {
     const summary = JSON.parse(lines[0]!) as {
       seconds: number;
       stages: string[];
+      latest: Record<string, unknown>;
       counters: Record<string, number>;
     };
     expect(summary.seconds).toBeGreaterThanOrEqual(2);
