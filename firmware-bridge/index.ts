@@ -3,6 +3,7 @@
  * file. It imports nothing else of QoodBlock's.
  */
 export { type CanBus, CanBusError, type CanBusErrorCode, passesFilters } from './can/bus.js';
+export { decodeErrorFrame } from './can/error-frames.js';
 export {
   CAN_EFF_MAX,
   CAN_ERROR_KINDS,
@@ -19,3 +20,4 @@ export {
   type OutgoingCanFrame,
 } from './can/frame.js';
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
+export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds (once per machine) a kernel and initramfs for the SocketCAN test VM: Debian's own kernel,
+# which has CAN, vcan and can-isotp as modules, and a busybox initramfs whose /init mounts the
+# host's root read-only over 9p, mounts the test's work folder writable at the same path, chroots
+# into the host and runs the work folder's run.sh, then powers off.
+# Needs (Debian): qemu-system-x86 busybox-static cpio kmod, and apt access to linux-image-*.
+# Prints the cache folder on its last line.
+set -euo pipefail
+
+CACHE_ROOT="${QOOD_VM_CACHE:-/var/tmp/qood-vm}"
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [[ -z "$pkg" ]]; then
+  apt-get update -qq >/dev/null
+  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+fi
+[[ -n "$pkg" ]] || { echo "prepare.sh: cannot find the linux-image package behind linux-image-amd64" >&2; exit 1; }
+kver=${pkg#linux-image-}
+cache="$CACHE_ROOT/$kver"
+if [[ -s "$cache/vmlinuz" && -s "$cache/initrd.gz" ]]; then
+  echo "$cache"
+  exit 0
+fi
+
+mkdir -p "$cache"
+tmp=$(mktemp -d "$CACHE_ROOT/build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && apt-get download -qq "$pkg" >/dev/null)
+dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/kernel"
+cp "$tmp/kernel/boot/vmlinuz-$kver" "$tmp/vmlinuz"
+
+root="$tmp/initramfs"
+mkdir -p "$root"/{bin,lib/modules,proc,sys,dev,host,tmp}
+cp /bin/busybox "$root/bin/busybox"
+moddir="$tmp/kernel/lib/modules/$kver/kernel"
+# Load order matters: each module after the ones it depends on.
+mods=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p can can-raw can-dev vcan can-bcm can-isotp)
+for m in "${mods[@]}"; do
+  f=$(find "$moddir" -name "$m.ko*" | head -1)
+  if [[ -z "$f" ]]; then echo "prepare.sh: module $m not in $pkg (built in?)" >&2; continue; fi
+  case "$f" in
+    *.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
+    *.zst) zstd -qdc "$f" > "$root/lib/modules/$m.ko" ;;
+    *) cp "$f" "$root/lib/modules/$m.ko" ;;
+  esac
+done
+printf '%s\n' "${mods[@]}" > "$root/lib/modules/order"
+
+cat > "$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /lib/modules/order); do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+work=$(sed -n 's/.*qood\.work=\([^ ]*\).*/\1/p' /proc/cmdline)
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "/host$work"
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mount -t tmpfs tmp /host/tmp
+mount -t tmpfs run /host/run
+ip link set lo up
+chroot /host /bin/sh -c "cd '$work' && HOME=/tmp sh ./run.sh > ./out.log 2>&1; echo \$? > ./rc"
+sync
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 > "$tmp/initrd.gz")
+mv "$tmp/vmlinuz" "$tmp/initrd.gz" "$cache/"
+echo "$cache"
