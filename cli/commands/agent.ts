@@ -33,6 +33,7 @@ export function registerAgent(program: Command): void {
         import('../run-until-signal.js'),
         import('../sd-notify.js'),
       ]);
+      const { openSocketCan, CanBusError } = await import('../../firmware-bridge/index.js');
       const config = loadAgentConfig(opts.config);
       const level = parseLogLevel(opts.logLevel, config.log.level);
       const logger = createLogger(level, 'agent');
@@ -48,12 +49,24 @@ export function registerAgent(program: Command): void {
       const notifier = systemdNotifier(process.env, (err) =>
         logger.warn({ err: err.message }, 'sd_notify failed'),
       );
-      const agent = await startAgent({
-        config,
-        logger,
-        notifier,
-        ...(ownerGid === undefined ? {} : { ownerGid }),
-      });
+      let agent: Awaited<ReturnType<typeof startAgent>>;
+      try {
+        agent = await startAgent({
+          config,
+          logger,
+          notifier,
+          openCanBus: (src) => openSocketCan({ interface: src.interface }),
+          ...(ownerGid === undefined ? {} : { ownerGid }),
+        });
+      } catch (err) {
+        notifier.close();
+        // A missing CAN interface may appear later (a driver loading): exit 1 so systemd retries.
+        // A DBC or map that does not load is a configuration problem: exit 2, which it does not retry.
+        throw new CliExit(
+          err instanceof CanBusError ? EXIT.failure : EXIT.usage,
+          `qood agent: ${(err as Error).message}`,
+        );
+      }
       await runUntilSignal(
         async () => {
           await agent.stop();

@@ -98,6 +98,23 @@ describe('qood agent and qood status', () => {
     expect(r.stderr).toContain('sources.can[0].dbc');
   });
 
+  it('exits 1 (retry later) for a CAN interface that does not exist, 2 (fix the config) for a DBC that does not load', () => {
+    const file = join(dir, 'can-agent.yaml');
+    const dbc = join(import.meta.dirname, '..', '..', '..', 'simulators', 'vehicle', 'qood-sim.dbc');
+    const cfg = (d: string) =>
+      `device:\n  vehicleId: c\n  dataDir: ${dir}\n  socketPath: ${join(dir, 'c.sock')}\nsources:\n  can:\n    - interface: nosuchcan9\n      dbc: ${d}\n`;
+    writeFileSync(file, cfg(dbc));
+    const missingIface = runQood(['agent', '--config', file]);
+    expect(missingIface.status).toBe(1);
+    expect(missingIface.stderr).toContain('nosuchcan9: no such network interface');
+    const broken = join(dir, 'broken.dbc');
+    writeFileSync(broken, 'BO_ 1 M: 8 N\n SG_ S : 0|8@1+ (1,0) [0|1] N\n');
+    writeFileSync(file, cfg(broken));
+    const badDbc = runQood(['agent', '--config', file]);
+    expect(badDbc.status).toBe(2);
+    expect(badDbc.stderr).toContain(`${broken}:2: expected the quoted unit of S`);
+  });
+
   it('qood status says clearly when nothing is listening', () => {
     const r = runQood(['status', '--socket', join(dir, 'nobody.sock')]);
     expect(r.status).toBe(1);
