@@ -19,5 +19,13 @@ export {
   checkOutgoingFrame,
   type OutgoingCanFrame,
 } from './can/frame.js';
+export {
+  IsoTpError,
+  type IsoTpErrorCode,
+  IsoTpLink,
+  type IsoTpOptions,
+  type IsoTpTimers,
+  stMinToMs,
+} from './can/isotp.js';
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
 export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';
