@@ -29,3 +29,12 @@ export {
 } from './can/isotp.js';
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
 export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';
+export { MemorySerialPair } from './serial/memory-serial.js';
+export {
+  type OpenSerial,
+  SerialError,
+  type SerialErrorCode,
+  type SerialLink,
+  type SerialOpenOptions,
+} from './serial/serial-link.js';
+export { openSerialPort } from './serial/serialport.js';
