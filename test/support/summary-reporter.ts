@@ -1,7 +1,7 @@
 /**
  * A vitest reporter that ends the run with one plain line, `tests: N passed, N failed, N skipped`,
  * after vitest's own summary, so a log reader that knows no vitest still sees the counts. A module
- * that failed to load counts as one failure.
+ * that failed without a failing test (it did not load, or a beforeAll hook threw) counts as one failure.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -11,8 +11,9 @@ export default class SummaryReporter implements Reporter {
     let failed = unhandledErrors.length;
     let skipped = 0;
     for (const mod of testModules) {
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
-      for (const test of mod.children.allTests()) {
+      const tests = [...mod.children.allTests()];
+      if (mod.state() === 'failed' && !tests.some((t) => t.result().state === 'failed')) failed++;
+      for (const test of tests) {
         const state = test.result().state;
         if (state === 'passed') passed++;
         else if (state === 'failed') failed++;

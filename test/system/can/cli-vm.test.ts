@@ -66,11 +66,12 @@ ${qood} can replay sim.log --iface vcan0 --speed 2 2> replay.err
 wait $DUMP
 sleep 0.5
 kill $CD || true
+# The socket lives on the VM's own tmpfs: the 9p share with the host cannot hold sockets.
 cat > agent.yaml <<YAML
 device:
   vehicleId: vm-car
   dataDir: $PWD
-  socketPath: $PWD/agent.sock
+  socketPath: /tmp/agent.sock
 sources:
   can:
     - interface: vcan0
@@ -79,10 +80,10 @@ sources:
 YAML
 ${qood} agent -c agent.yaml > agent.log 2>&1 &
 AGENT=$!
-n=0; while [ ! -S agent.sock ]; do sleep 0.1; n=$((n+1)); [ $n -lt 600 ] || { echo "agent did not start"; cat agent.log; exit 1; }; done
+n=0; while [ ! -S /tmp/agent.sock ]; do sleep 0.1; n=$((n+1)); [ $n -lt 600 ] || { echo "agent did not start"; cat agent.log; exit 1; }; done
 canplayer -I sim.log vcan0=can0
 sleep 1
-${qood} status --socket agent.sock --json > status.json
+${qood} status --socket /tmp/agent.sock --json > status.json
 kill -TERM $AGENT
 wait $AGENT
 echo agent-exit=$?
