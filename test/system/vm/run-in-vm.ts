@@ -7,6 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { projectRoot } from '../../support/system.js';
 
 /** Packages the VM needs on the host. */
 export const VM_NEEDS = [
@@ -31,7 +32,9 @@ let cacheDir: string | undefined;
 
 /** Builds or finds the VM kernel and initramfs (see prepare.sh); returns their folder. */
 export function prepareVm(): string {
-  cacheDir ??= execFileSync('bash', [join(import.meta.dirname, 'prepare.sh')], { encoding: 'utf8' })
+  cacheDir ??= execFileSync('bash', [join(projectRoot(), 'test', 'system', 'vm', 'prepare.sh')], {
+    encoding: 'utf8',
+  })
     .trim()
     .split('\n')
     .at(-1)!;
