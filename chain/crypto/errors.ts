@@ -1,0 +1,27 @@
+/**
+ * The crypto layer's error: a bad key or length, a failed authentication, a malformed wrapped key.
+ */
+
+export type CryptoErrorCode = 'BAD_KEY' | 'BAD_LENGTH' | 'AUTH_FAILED' | 'LOW_ORDER_POINT' | 'BAD_PROOF';
+
+export class CryptoError extends Error {
+  constructor(
+    readonly code: CryptoErrorCode,
+    /** What the error is about: `key`, `nonce`, `signature`, `wrapped key` ... */
+    readonly subject: string,
+    message: string,
+  ) {
+    super(`${subject}: ${message}`);
+    this.name = 'CryptoError';
+  }
+}
+
+/** Throws CryptoError('BAD_LENGTH') unless `b` is a Uint8Array of `length` bytes. */
+export function checkLength(b: Uint8Array, length: number, subject: string): void {
+  if (!(b instanceof Uint8Array) || b.length !== length)
+    throw new CryptoError(
+      'BAD_LENGTH',
+      subject,
+      `expected ${length} bytes, got ${b instanceof Uint8Array ? b.length : typeof b}`,
+    );
+}
