@@ -31,4 +31,6 @@ export {
   x25519PublicFromEd25519,
   x25519PublicKey,
   x25519SecretFromEd25519,
+  x25519SharedSecret,
 } from './crypto/x25519-wrap.js';
+export * from './data/index.js';

@@ -47,7 +47,8 @@ export function x25519PublicKey(secretKey: Uint8Array): Uint8Array {
   return x25519.getPublicKey(secretKey);
 }
 
-function sharedSecret(secret: Uint8Array, publicKey: Uint8Array): Uint8Array {
+/** X25519(secret, publicKey); throws CryptoError('LOW_ORDER_POINT') for a degenerate result. */
+export function x25519SharedSecret(secret: Uint8Array, publicKey: Uint8Array): Uint8Array {
   let s: Uint8Array;
   try {
     s = x25519.getSharedSecret(secret, publicKey);
@@ -80,7 +81,7 @@ export function wrapKey(
   checkLength(dataKey, 32, 'data key');
   checkLength(recipientX25519, 32, 'recipient x25519 public key');
   const ephPublic = x25519PublicKey(ephemeralSecret);
-  const shared = sharedSecret(ephemeralSecret, recipientX25519);
+  const shared = x25519SharedSecret(ephemeralSecret, recipientX25519);
   const salt = new Uint8Array(64);
   salt.set(ephPublic, 0);
   salt.set(recipientX25519, 32);
@@ -103,7 +104,7 @@ export function unwrapKey(
   checkLength(wrapped, WRAPPED_KEY_LENGTH, 'wrapped key');
   checkLength(recipientSecret, 32, 'x25519 secret key');
   const ephPublic = wrapped.subarray(0, 32);
-  const shared = sharedSecret(recipientSecret, ephPublic);
+  const shared = x25519SharedSecret(recipientSecret, ephPublic);
   const salt = new Uint8Array(64);
   salt.set(ephPublic, 0);
   salt.set(x25519PublicKey(recipientSecret), 32);
