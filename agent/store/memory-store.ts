@@ -99,18 +99,20 @@ export class MemoryChunkStore implements ChunkStore {
       .slice(0, limit);
   }
 
-  markAcked(ids: readonly string[]): number {
+  markAcked(ids: readonly string[]): { chunks: number; bytes: number } {
     this.#open();
     let n = 0;
+    let bytes = 0;
     for (const id of ids) {
       const s = this.#chunks.get(id);
       if (s === undefined) continue;
       this.#chunks.delete(id);
-      this.#bytes -= s.record.bytes.length;
+      bytes += s.record.bytes.length;
       n++;
     }
+    this.#bytes -= bytes;
     this.#counters['chunks.acked'] += n;
-    return n;
+    return { chunks: n, bytes };
   }
 
   usage(): StoreUsage {

@@ -206,9 +206,9 @@ export class SqliteChunkStore implements ChunkStore {
     return rows.map(toRecord);
   }
 
-  markAcked(ids: readonly string[]): number {
+  markAcked(ids: readonly string[]): { chunks: number; bytes: number } {
     this.#open();
-    if (ids.length === 0) return 0;
+    if (ids.length === 0) return { chunks: 0, bytes: 0 };
     const { n, bytes } = this.#db
       .transaction(() => {
         let n = 0;
@@ -225,7 +225,7 @@ export class SqliteChunkStore implements ChunkStore {
       .immediate();
     this.#chunks -= n;
     this.#bytes -= bytes;
-    return n;
+    return { chunks: n, bytes };
   }
 
   usage(): StoreUsage {

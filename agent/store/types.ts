@@ -99,8 +99,8 @@ export interface ChunkStore {
    * With `after`, only records past that position (exclusive), so a caller can page through.
    */
   unsynced(limit: number, after?: { readonly stream: string; readonly seq: number }): SealedChunkRecord[];
-  /** Deletes the acknowledged records; unknown ids are ignored. Returns how many were deleted. */
-  markAcked(ids: readonly string[]): number;
+  /** Deletes the acknowledged records; unknown ids are ignored. Returns what was deleted. */
+  markAcked(ids: readonly string[]): { readonly chunks: number; readonly bytes: number };
   usage(): StoreUsage;
   counters(): Readonly<Record<StoreCounter, number>>;
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SealedChunkRecord } from '../../agent/store/index.js';
+import { signInterimChunk } from '../../chain/node/ingest/index.js';
 
 /** Deterministic bytes for (stream, seq): the same inputs always give the same body. */
 export function chunkBody(stream: string, seq: number, size: number): Uint8Array {
@@ -39,4 +40,25 @@ export function makeRecord(
     sampleCount: 10,
     bytes: options.bytes ?? chunkBody(stream, seq, options.size ?? 64),
   };
+}
+
+/** A fixed device key for tests (an ed25519 secret key; never used outside tests). */
+export const TEST_DEVICE_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff);
+
+/**
+ * A record whose bytes are a chunk signed in the interim envelope format with `secretKey`, so the
+ * ingest's verifier accepts it; its id is the header hash, as the verifier computes it.
+ */
+export function makeSignedRecord(
+  stream: string,
+  seq: number,
+  options: { size?: number; priority?: number; vehicleId?: string; secretKey?: Uint8Array } = {},
+): SealedChunkRecord {
+  const vehicleId = options.vehicleId ?? 'car-1';
+  const sealed = signInterimChunk(
+    { vehicleId, stream, seq },
+    chunkBody(stream, seq, options.size ?? 64),
+    options.secretKey ?? TEST_DEVICE_KEY,
+  );
+  return { ...makeRecord(stream, seq, { ...options, vehicleId, bytes: sealed.bytes }), id: sealed.id };
 }

@@ -88,12 +88,15 @@ export function chunkStoreContract(name: string, make: MakeStore): void {
       withStore({}, (s) => {
         const rs = [0, 1, 2].map((q) => makeRecord('a', q, { size: 100 }));
         for (const r of rs) s.put(r);
-        expect(s.markAcked([rs[0]!.id, 'f'.repeat(64), rs[2]!.id, rs[2]!.id])).toBe(2);
+        expect(s.markAcked([rs[0]!.id, 'f'.repeat(64), rs[2]!.id, rs[2]!.id])).toEqual({
+          chunks: 2,
+          bytes: 200,
+        });
         expect(s.unsynced(10).map((r) => r.seq)).toEqual([1]);
         expect(s.get(rs[0]!.id)).toBeUndefined();
         expect(s.usage()).toMatchObject({ chunks: 1, bytes: 100 });
         expect(s.counters()['chunks.acked']).toBe(2);
-        expect(s.markAcked([])).toBe(0);
+        expect(s.markAcked([])).toEqual({ chunks: 0, bytes: 0 });
         // An acked id may be stored again (a resend after the ack was lost is a new put upstream).
         expect(s.put(rs[0]!).stored).toBe(true);
       });
