@@ -7,8 +7,9 @@
  *   a PUBACK means only that the broker has it, and a broker may lose it (a crash before it
  *   persisted, a queue limit for an offline subscriber).
  * - After each reconnect, and for chunks whose ack did not come within `ackTimeoutMs`, publishes
- *   again from the first unacknowledged chunk of each stream, so what reaches the node first is
- *   still in per-stream order; the node stores by id, so the duplicates this makes are harmless.
+ *   again from the first unacknowledged chunk of each stream; the node stores by id, so the
+ *   duplicates this makes are harmless. Each envelope names the previous unacknowledged chunk of
+ *   its stream (`prev`), so the node can refuse a chunk that overtook a lost one.
  * - Acks for unknown ids (already deleted, evicted) are ignored; a payload that is not an ack is
  *   counted (`sync.garbage`) and logged, and the sync carries on.
  */
@@ -178,9 +179,12 @@ export class ChunkSync {
           continue;
         }
         for (const r of page) {
+          // The row before this one in (stream, seq) order, if in the same stream, is the previous
+          // unacknowledged chunk of the stream: the node uses it to keep the stream in order.
+          const prev = this.#position?.stream === r.stream ? this.#position.seq : undefined;
           this.#position = { stream: r.stream, seq: r.seq };
           if (this.#inFlight.has(r.id)) continue;
-          this.#publish(r);
+          this.#publish(r, prev);
           if (this.#inFlight.size >= this.#maxInFlight) break;
         }
       }
@@ -193,13 +197,19 @@ export class ChunkSync {
     }
   }
 
-  #publish(r: SealedChunkRecord): void {
+  #publish(r: SealedChunkRecord, prev: number | undefined): void {
     const { uplink, metrics, logger, vehicleId } = this.#o;
     this.#inFlight.set(r.id, { stream: r.stream, seq: r.seq, size: r.bytes.length, sentMs: this.#nowMs() });
     metrics.inc('sync.published');
     if (this.#sentBefore.has(r.id)) metrics.inc('sync.resends');
     else this.#sentBefore.add(r.id);
-    const payload = encodeChunkEnvelope({ id: r.id, stream: r.stream, seq: r.seq, bytes: r.bytes });
+    const payload = encodeChunkEnvelope({
+      id: r.id,
+      stream: r.stream,
+      seq: r.seq,
+      bytes: r.bytes,
+      ...(prev === undefined ? {} : { prev }),
+    });
     // The PUBACK is not what deletes the chunk; a failed publish is retried after reconnect or timeout.
     uplink.publish(chunkTopic(this.#prefix, vehicleId), payload).catch((err: Error) => {
       logger.debug({ err: err.message, id: r.id }, 'publish not acknowledged by the broker');

@@ -48,6 +48,7 @@ export class IngestStore {
   readonly #insert;
   readonly #count;
   readonly #rows;
+  readonly #maxSeq;
   #closed = false;
 
   /** Opens or creates the file; throws NodeDbError when it is not usable. */
@@ -62,6 +63,9 @@ export class IngestStore {
       'INSERT INTO chunks (id, vehicle_id, stream, seq, received_ms, bytes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
     );
     this.#count = this.#db.prepare('SELECT count(*) FROM chunks').pluck();
+    this.#maxSeq = this.#db
+      .prepare('SELECT max(seq) FROM chunks WHERE vehicle_id = ? AND stream = ?')
+      .pluck();
     this.#rows = this.#db.prepare(
       'SELECT id, vehicle_id AS vehicleId, stream, seq, length(bytes) AS size FROM chunks ORDER BY ord',
     );
@@ -77,6 +81,11 @@ export class IngestStore {
         return { added, duplicates: chunks.length - added };
       })
       .immediate();
+  }
+
+  /** Highest seq stored for a vehicle's stream, or undefined when none is. */
+  maxSeq(vehicleId: string, stream: string): number | undefined {
+    return (this.#maxSeq.get(vehicleId, stream) as number | null) ?? undefined;
   }
 
   /** Number of chunks kept. */

@@ -5,6 +5,13 @@
  * transaction, and only then publishes the acks, one message per vehicle. A duplicate (a resend)
  * is stored once and acknowledged again, since the device is waiting for that ack. A chunk that
  * does not verify is counted and logged and never acknowledged; garbage never stops the ingest.
+ *
+ * Order per stream: a chunk is taken when its seq is not past the highest stored for its stream,
+ * or when the envelope's `prev` (the device's previous unacknowledged chunk of that stream) is
+ * absent or already stored. Otherwise it overtook a chunk the broker lost (a crash, a session
+ * that was not there yet); it is held back (`ingest.held`: not stored, not acknowledged) and the
+ * device sends both again in order when their acks are overdue. Chunks the device evicted leave
+ * gaps that `prev` lets the node accept, so a gap never blocks a stream.
  */
 
 import type { IngestChunk, IngestStore } from './ingest-store.js';
@@ -26,6 +33,7 @@ export const INGEST_COUNTERS = [
   'ingest.stored',
   'ingest.duplicates',
   'ingest.rejected',
+  'ingest.held',
   'ingest.garbage',
   'ingest.acks',
   'ingest.errors',
@@ -60,6 +68,8 @@ export class ChunkIngest {
   readonly #maxBatch: number;
   readonly #counters = new Map<IngestCounter, number>(INGEST_COUNTERS.map((c) => [c, 0]));
   readonly #offs: (() => void)[] = [];
+  /** Highest seq taken per vehicle and stream (stored, or in the batch being stored). */
+  readonly #highest = new Map<string, number>();
   #batch: IngestChunk[] = [];
   #flushScheduled = false;
   #running = false;
@@ -135,6 +145,19 @@ export class ChunkIngest {
       this.#o.logger.warn({ topic, id: e.id, stream: e.stream, seq: e.seq, reason }, 'rejected a chunk');
       return;
     }
+    const key = `${vehicleId}\u0000${e.stream}`;
+    const highest = this.#highest.has(key)
+      ? this.#highest.get(key)
+      : this.#o.store.maxSeq(vehicleId, e.stream);
+    if (highest !== undefined && e.seq > highest && e.prev !== undefined && e.prev > highest) {
+      this.#count('ingest.held');
+      return;
+    }
+    if (highest === undefined && e.prev !== undefined) {
+      this.#count('ingest.held');
+      return;
+    }
+    this.#highest.set(key, highest === undefined ? e.seq : Math.max(highest, e.seq));
     this.#batch.push({ id: e.id, vehicleId, stream: e.stream, seq: e.seq, bytes: e.bytes });
     if (this.#batch.length >= this.#maxBatch) this.#flush();
     else if (!this.#flushScheduled) {
@@ -154,6 +177,7 @@ export class ChunkIngest {
       this.#count('ingest.duplicates', r.duplicates);
     } catch (err) {
       // Not stored, so not acknowledged: the devices send these again.
+      this.#highest.clear();
       this.#count('ingest.errors');
       this.#o.logger.error({ err: (err as Error).message, chunks: batch.length }, 'storing a batch failed');
       return;

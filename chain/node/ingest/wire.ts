@@ -2,8 +2,12 @@
  * The device <-> storage node sync protocol on MQTT, shared by the agent's uplink and the node's
  * ingest (the agent reaches it through chain/index.ts). Payloads are CBOR:
  *
- * - `<prefix>/<vehicle>/up/chunk`: a map `{ id: bstr(32), stream: tstr, seq: uint, bytes: bstr }`,
- *   where `bytes` is the sealed chunk as stored (opaque here) and `id` the SHA-256 of its header.
+ * - `<prefix>/<vehicle>/up/chunk`: a map `{ id: bstr(32), stream: tstr, seq: uint, bytes: bstr,
+ *   ? prev: uint }`, where `bytes` is the sealed chunk as stored (opaque here), `id` the SHA-256 of
+ *   its header, and `prev` the seq of the chunk before it in the stream that the device still holds
+ *   unacknowledged (absent when there is none: everything before was acknowledged or evicted).
+ *   `prev` lets the node keep each stream in order: a chunk whose `prev` it has not stored yet
+ *   arrived ahead of a lost one, and is left for the device to send again in order.
  * - `<prefix>/<vehicle>/down/ack`: an array of `bstr(32)` chunk ids the node has stored durably.
  *
  * Both directions are QoS 1 (at least once): duplicates are expected and harmless, since ids are
@@ -32,6 +36,8 @@ export interface ChunkEnvelope {
   readonly stream: string;
   readonly seq: number;
   readonly bytes: Uint8Array;
+  /** Seq of the previous unacknowledged chunk of the stream on the device, if any. */
+  readonly prev?: number;
 }
 
 /** A decode outcome: the value, or what was wrong and what was expected. */
@@ -70,7 +76,13 @@ const isId = (s: string): boolean => /^[0-9a-f]{64}$/.test(s);
 export function encodeChunkEnvelope(e: ChunkEnvelope): Uint8Array {
   if (!isId(e.id))
     throw new TypeError(`chunk id: expected 64 lower-case hex digits, got ${JSON.stringify(e.id)}`);
-  return cbor.encode({ id: hexToBytes(e.id), stream: e.stream, seq: e.seq, bytes: e.bytes });
+  return cbor.encode({
+    id: hexToBytes(e.id),
+    stream: e.stream,
+    seq: e.seq,
+    bytes: e.bytes,
+    ...(e.prev === undefined ? {} : { prev: e.prev }),
+  });
 }
 
 function decodeCbor(payload: Uint8Array, what: string): WireResult<unknown> {
@@ -101,7 +113,13 @@ export function decodeChunkEnvelope(payload: Uint8Array): WireResult<ChunkEnvelo
     return fail('seq', 'an unsigned integer', describe(m.seq));
   if (!(m.bytes instanceof Uint8Array) || m.bytes.length > MAX_CHUNK_BYTES)
     return fail('bytes', `a byte string of at most ${MAX_CHUNK_BYTES} bytes`, describe(m.bytes));
-  return { ok: true, value: { id: bytesToHex(m.id), stream: m.stream, seq: m.seq, bytes: m.bytes } };
+  if (
+    m.prev !== undefined &&
+    (typeof m.prev !== 'number' || !Number.isSafeInteger(m.prev) || m.prev < 0 || m.prev >= m.seq)
+  )
+    return fail('prev', `an unsigned integer below seq (${m.seq}), or nothing`, describe(m.prev));
+  const value = { id: bytesToHex(m.id), stream: m.stream, seq: m.seq, bytes: m.bytes };
+  return { ok: true, value: m.prev === undefined ? value : { ...value, prev: m.prev } };
 }
 
 /** Encodes an ack: the ids (hex) as an array of 32-byte byte strings. */

@@ -128,6 +128,39 @@ describe('ChunkIngest', () => {
     store.close();
   });
 
+  it('holds back a chunk that overtook a lost one, and accepts gaps the device declares', async () => {
+    const broker = new MemoryBroker();
+    const { store, ingest } = node(broker);
+    await tick();
+    ingest.start();
+    await tick();
+    const send = (seq: number, prev?: number) => {
+      const r = makeSignedRecord('s', seq);
+      broker.inject(
+        'qood/v1/car-1/up/chunk',
+        encodeChunkEnvelope({
+          id: r.id,
+          stream: 's',
+          seq,
+          bytes: r.bytes,
+          ...(prev === undefined ? {} : { prev }),
+        }),
+      );
+    };
+    send(3, 2); // the first chunk seen names an earlier one still pending: held
+    send(0);
+    send(2, 1); // 1 was lost: held
+    send(1, 0);
+    send(2, 1);
+    send(6); // 3..5 evicted on the device: no prev, taken
+    send(4, 3); // an old one arriving late: taken (not past the highest)
+    await tick();
+    await tick();
+    expect(store.rows().map((r) => r.seq)).toEqual([0, 1, 2, 6, 4]);
+    expect(ingest.counters()).toMatchObject({ 'ingest.held': 2, 'ingest.stored': 5 });
+    store.close();
+  });
+
   it('reports why each bad chunk was rejected', () => {
     const good = makeSignedRecord('a', 1);
     const flipped = Uint8Array.from(good.bytes);

@@ -29,10 +29,10 @@ function setup(options: { maxInFlight?: number; ackTimeoutMs?: number } = {}) {
   });
   // A peer that records what the device sends.
   const node = broker.connect('node');
-  const seen: { stream: string; seq: number; id: string }[] = [];
+  const seen: { stream: string; seq: number; id: string; prev?: number }[] = [];
   node.onMessage((_t, p) => {
     const e = decodeChunkEnvelope(p);
-    if (e.ok) seen.push({ stream: e.value.stream, seq: e.value.seq, id: e.value.id });
+    if (e.ok) seen.push({ stream: e.value.stream, seq: e.value.seq, id: e.value.id, prev: e.value.prev });
   });
   return {
     broker,
@@ -65,6 +65,8 @@ describe('ChunkSync', () => {
     await tick();
     expect(t.store.usage().chunks).toBe(8);
     expect(t.seen.map((x) => `${x.stream}${x.seq}`).slice(4)).toEqual(['a4', 'b0']);
+    // Each envelope names the previous unacked chunk of its stream; the first of a stream none.
+    expect(t.seen.map((x) => x.prev)).toEqual([undefined, 0, 1, 2, 3, undefined]);
     expect(t.metrics.counter('chunks.synced')).toBe(2);
     expect(t.metrics.counter('bytes.synced')).toBe(128);
     expect(t.metrics.gauge('sync.inflight')).toBe(4);
