@@ -29,7 +29,7 @@ function setup(options: { maxInFlight?: number; ackTimeoutMs?: number } = {}) {
   });
   // A peer that records what the device sends.
   const node = broker.connect('node');
-  const seen: { stream: string; seq: number; id: string; prev?: number }[] = [];
+  const seen: { stream: string; seq: number; id: string; prev: number | undefined }[] = [];
   node.onMessage((_t, p) => {
     const e = decodeChunkEnvelope(p);
     if (e.ok) seen.push({ stream: e.value.stream, seq: e.value.seq, id: e.value.id, prev: e.value.prev });
