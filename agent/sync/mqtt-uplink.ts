@@ -15,10 +15,10 @@ import { SyncError, type Uplink, UplinkListeners } from './uplink.js';
 /** TLS material as file paths (PEM). */
 export interface UplinkTlsFiles {
   /** CA bundle that signs the broker's certificate (default: the system's). */
-  readonly caFile?: string;
+  readonly caFile?: string | undefined;
   /** Client certificate and key, for brokers that authenticate devices by certificate. */
-  readonly certFile?: string;
-  readonly keyFile?: string;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
   /** Check the broker's certificate (default true; false only for a lab broker). */
   readonly rejectUnauthorized?: boolean;
 }

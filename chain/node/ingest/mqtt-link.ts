@@ -14,9 +14,9 @@ export interface MqttIngestLinkOptions {
   readonly username?: string;
   readonly password?: string;
   readonly tls?: {
-    readonly caFile?: string;
-    readonly certFile?: string;
-    readonly keyFile?: string;
+    readonly caFile?: string | undefined;
+    readonly certFile?: string | undefined;
+    readonly keyFile?: string | undefined;
     readonly rejectUnauthorized?: boolean;
   };
   /** Delay between reconnect attempts, ms (default 1000). */
