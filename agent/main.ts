@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CanBus } from '../firmware-bridge/index.js';
-import type { AgentConfig, CanSourceConfig } from './config/index.js';
+import { type AgentConfig, type CanSourceConfig, storagePath } from './config/index.js';
 import { loadDbcFile } from './decode/can/index.js';
 import type { Sample } from './decode/sample.js';
 import { FrameMapper, resolveSignalMap } from './decode/vss-map/index.js';
@@ -16,6 +16,8 @@ import { Metrics } from './metrics.js';
 import { CanSource } from './pipeline/can-source.js';
 import { LatestValues } from './pipeline/latest-values.js';
 import type { ServiceNotifier } from './service.js';
+import { type ChunkStore, openChunkStoreOrMoveAside } from './store/index.js';
+import type { ChunkSync, Uplink } from './sync/index.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -28,6 +30,8 @@ export interface AgentOptions {
   readonly openCanBus?: (source: CanSourceConfig) => Promise<CanBus>;
   /** Receives every batch of samples the sources produce (the data path downstream). */
   readonly onSamples?: (samples: readonly Sample[]) => void;
+  /** Opens the link to the broker (default: MQTT from `config.sync`); tests pass a memory broker's. */
+  readonly openUplink?: (config: NonNullable<AgentConfig['sync']>) => Uplink;
 }
 
 /** A running agent. */
@@ -35,6 +39,10 @@ export interface RunningAgent {
   readonly metrics: Metrics;
   /** The latest value of every signal. */
   readonly latest: LatestValues;
+  /** The store of sealed chunks, when `storage` or `sync` is configured. */
+  readonly store: ChunkStore | undefined;
+  /** The sync, when `sync` is configured; call `notify()` after storing chunks. */
+  readonly sync: ChunkSync | undefined;
   stop(): Promise<void>;
 }
 
@@ -53,8 +61,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const stops: (() => Promise<void> | void)[] = [];
 
   const latest = new LatestValues();
+  let store: ChunkStore | undefined;
+  let sync: ChunkSync | undefined;
   const methods: Record<string, LocalMethod> = {
-    status: () => ({ role: 'agent', vehicleId: config.device.vehicleId, ...metrics.snapshot() }),
+    status: () => ({
+      role: 'agent',
+      vehicleId: config.device.vehicleId,
+      ...metrics.snapshot(),
+      ...(store === undefined ? {} : { store: { ...store.usage(), counters: store.counters() } }),
+    }),
     latest: () => latest.snapshot(),
   };
 
@@ -95,6 +110,51 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       );
     }
 
+    if (config.storage !== undefined || config.sync !== undefined) {
+      const opened = openChunkStoreOrMoveAside({
+        path: storagePath(config),
+        quotaBytes: config.storage?.quotaBytes ?? 256 * 1024 * 1024,
+        synchronous: config.storage?.synchronous ?? 'full',
+        logger,
+      });
+      const s = opened.store;
+      store = s;
+      stops.push(() => s.close());
+      logger.info({ path: s.path, ...s.usage(), migration: s.migration }, 'chunk store open');
+    }
+    if (config.sync !== undefined && store !== undefined) {
+      const cfg = config.sync;
+      const { ChunkSync, openMqttUplink } = await import('./sync/index.js');
+      const uplink =
+        options.openUplink?.(cfg) ??
+        openMqttUplink({
+          url: cfg.broker,
+          clientId: config.device.vehicleId,
+          protocolVersion: cfg.protocolVersion,
+          sessionExpirySec: cfg.sessionExpirySec,
+          ...(cfg.username === undefined ? {} : { username: cfg.username }),
+          ...(cfg.password === undefined ? {} : { password: cfg.password }),
+          ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
+        });
+      const started = new ChunkSync({
+        store,
+        uplink,
+        vehicleId: config.device.vehicleId,
+        metrics,
+        logger: logger.child({ stage: 'sync' }),
+        topicPrefix: cfg.topicPrefix,
+        maxInFlight: cfg.maxInFlight,
+        ackTimeoutMs: cfg.ackTimeoutMs,
+      });
+      started.start();
+      sync = started;
+      stops.push(
+        () => uplink.close(),
+        () => started.stop(),
+      );
+      logger.info({ broker: cfg.broker, topicPrefix: cfg.topicPrefix }, 'sync started');
+    }
+
     const api: LocalApiServer = await startLocalApi({
       socketPath: config.device.socketPath,
       methods,
@@ -120,6 +180,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   return {
     metrics,
     latest,
+    store,
+    sync,
     async stop() {
       notifier.stopping();
       await runStops();

@@ -34,3 +34,18 @@ export {
   x25519SharedSecret,
 } from './crypto/x25519-wrap.js';
 export * from './data/index.js';
+export {
+  ackTopic,
+  type ChunkEnvelope,
+  chunkTopic,
+  chunkTopicFilter,
+  DEFAULT_TOPIC_PREFIX,
+  decodeAck,
+  decodeChunkEnvelope,
+  encodeAck,
+  encodeChunkEnvelope,
+  MAX_ACK_IDS,
+  MAX_CHUNK_BYTES,
+  vehicleOfChunkTopic,
+  type WireResult,
+} from './node/ingest/wire.js';

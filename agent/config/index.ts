@@ -2,3 +2,10 @@
 export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 export { type AgentConfig, agentConfigSchema } from './schema.js';
 export type { CanSourceConfig, GnssSourceConfig, ObdSourceConfig, SourcesConfig } from './sources.js';
+export {
+  type StorageConfig,
+  type SyncConfig,
+  storagePath,
+  storageSchema,
+  syncSchema,
+} from './storage-sync.js';

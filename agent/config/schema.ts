@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { logLevel, topicSafeId } from './common.js';
 import { sourcesSchema } from './sources.js';
+import { storageSchema, syncSchema } from './storage-sync.js';
 
 export const agentConfigSchema = z
   .object({
@@ -26,6 +27,10 @@ export const agentConfigSchema = z
       .strict()
       .default({ level: 'info' }),
     sources: sourcesSchema.default({ can: [] }),
+    /** The store of sealed chunks; opened when this section or `sync` is present. */
+    storage: storageSchema.optional(),
+    /** Sync of stored chunks to the TSP's broker; absent: chunks stay on the device. */
+    sync: syncSchema.optional(),
   })
   .strict();
 

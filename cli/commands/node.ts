@@ -1,5 +1,10 @@
-/** `qood node --config FILE`: runs the full node until SIGINT/SIGTERM. */
+/**
+ * `qood node --config FILE`: runs the full node until SIGINT/SIGTERM, with the roles its config
+ * enables: with an `ingest` section, it takes devices' chunks from the broker, stores them and
+ * acknowledges them.
+ */
 import type { Command } from 'commander';
+import { CliExit, EXIT } from '../exit-codes.js';
 import { parseLogLevel } from './agent.js';
 
 export function registerNode(program: Command): void {
@@ -30,6 +35,46 @@ export function registerNode(program: Command): void {
       const notifier = systemdNotifier(process.env, (err) =>
         logger.warn({ err: err.message }, 'sd_notify failed'),
       );
+      const stops: (() => unknown)[] = [];
+      if (config.ingest !== undefined) {
+        const { join } = await import('node:path');
+        const ing = await import('../../chain/node/ingest/index.js');
+        const cfg = config.ingest;
+        const path = cfg.path ?? join(config.node.dataDir, 'ingest.db');
+        let store: InstanceType<typeof ing.IngestStore>;
+        try {
+          store = new ing.IngestStore({ path });
+        } catch (err) {
+          // A missing or unwritable data folder may be fixed by an operator: exit 1, systemd retries.
+          throw new CliExit(EXIT.failure, `qood node: ingest: ${(err as Error).message}`);
+        }
+        const link = ing.openMqttIngestLink({
+          url: cfg.broker,
+          clientId: cfg.clientId,
+          ...(cfg.username === undefined ? {} : { username: cfg.username }),
+          ...(cfg.password === undefined ? {} : { password: cfg.password }),
+          ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
+        });
+        metrics.declare(...ing.INGEST_COUNTERS);
+        const ingest = new ing.ChunkIngest({
+          link,
+          store,
+          verifyChunk: ing.interimVerifier(cfg.deviceKeys),
+          logger: logger.child({ role: 'ingest' }),
+          topicPrefix: cfg.topicPrefix,
+          onCount: (name, by) => metrics.inc(name, by),
+        });
+        ingest.start();
+        stops.push(
+          () => ingest.stop(),
+          () => link.close(),
+          () => store.close(),
+        );
+        logger.info(
+          { broker: cfg.broker, path, vehicles: Object.keys(cfg.deviceKeys).length },
+          'ingest role started',
+        );
+      }
       const api = await startLocalApi({
         socketPath: config.node.socketPath,
         methods: { status: () => ({ role: 'node', ...metrics.snapshot() }) },
@@ -44,6 +89,7 @@ export function registerNode(program: Command): void {
           notifier.stopping();
           if (watchdog) clearInterval(watchdog);
           await api.close();
+          for (const stop of stops) await stop();
           notifier.close();
           logger.info({}, 'node stopped');
         },

@@ -1,0 +1,21 @@
+/** The agent's crash-safe store of sealed chunks: the interface, the SQLite store and its double. */
+export { compareEviction, type EvictionCandidate, planEviction } from './eviction.js';
+export { MemoryChunkStore } from './memory-store.js';
+export { openChunkStoreOrMoveAside } from './recover.js';
+export { MIGRATIONS, SCHEMA_VERSION, STORE_APPLICATION_ID } from './schema.js';
+export type { SqliteSynchronous } from './sqlite-file.js';
+export { openSqliteChunkStore, SqliteChunkStore, type SqliteChunkStoreOptions } from './sqlite-store.js';
+export {
+  type ChunkStore,
+  checkRecord,
+  DATA_CLASSES,
+  type DescriptorRecord,
+  type OutboxEntry,
+  type PutResult,
+  type SealedChunkRecord,
+  STORE_COUNTERS,
+  type StoreCounter,
+  StoreError,
+  type StoreErrorCode,
+  type StoreUsage,
+} from './types.js';

@@ -1,0 +1,89 @@
+/**
+ * The store's schema and its migrations. `PRAGMA user_version` holds the schema version and
+ * `PRAGMA application_id` marks the file as a qood agent store, so opening some other SQLite file
+ * by mistake is refused instead of altered. Each migration runs in its own transaction with the
+ * version bump, so a crash mid-migration leaves the previous version intact.
+ */
+import type { SqliteDatabase } from './sqlite-file.js';
+import { STORE_COUNTERS, StoreError } from './types.js';
+
+/** 'QooD' as a 32-bit integer: the file's application id. */
+export const STORE_APPLICATION_ID = 0x516f6f44;
+
+/** Migrations in order; index i brings the schema from version i to i + 1. Never edit a shipped one. */
+export const MIGRATIONS: readonly ((db: SqliteDatabase) => void)[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE chunks (
+        ord          INTEGER PRIMARY KEY AUTOINCREMENT,  -- storage order (eviction: oldest first)
+        id           TEXT    NOT NULL UNIQUE,            -- hex SHA-256 of the header
+        vehicle_id   TEXT    NOT NULL,
+        stream       TEXT    NOT NULL,
+        seq          INTEGER NOT NULL,
+        data_class   TEXT    NOT NULL,
+        priority     INTEGER NOT NULL,
+        t_start_ms   INTEGER NOT NULL,
+        t_end_ms     INTEGER NOT NULL,
+        sample_count INTEGER NOT NULL,
+        size         INTEGER NOT NULL,
+        bytes        BLOB    NOT NULL
+      );
+      CREATE INDEX chunks_by_stream ON chunks (stream, seq);
+      CREATE INDEX chunks_by_eviction ON chunks (priority DESC, ord);
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE descriptors (
+        ord        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT    NOT NULL UNIQUE,
+        bytes      BLOB    NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT    NOT NULL,
+        bytes      BLOB    NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+    `);
+    const insert = db.prepare('INSERT INTO counters (name, value) VALUES (?, 0)');
+    for (const name of STORE_COUNTERS) insert.run(name);
+  },
+];
+
+/** The version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings a freshly opened database to SCHEMA_VERSION. Throws StoreError `SCHEMA_TOO_NEW` for a
+ * file written by a newer agent (downgrading would lose data) and `NOT_A_DATABASE` for an SQLite
+ * file that belongs to something else.
+ */
+export function migrate(db: SqliteDatabase, path: string): { from: number; to: number } {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId !== STORE_APPLICATION_ID) {
+    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as {
+      n: number;
+    };
+    if (version !== 0 || tables.n > 0)
+      throw new StoreError(
+        'NOT_A_DATABASE',
+        path,
+        `the file is an SQLite database of another application (application_id ${appId}, ${tables.n} tables); expected a qood agent store`,
+      );
+  }
+  if (version > SCHEMA_VERSION)
+    throw new StoreError(
+      'SCHEMA_TOO_NEW',
+      path,
+      `the store has schema version ${version}; this agent knows up to ${SCHEMA_VERSION} (upgrade the agent)`,
+    );
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      MIGRATIONS[v]!(db);
+      db.pragma(`user_version = ${v + 1}`);
+      if (v === 0) db.pragma(`application_id = ${STORE_APPLICATION_ID}`);
+    })();
+  }
+  return { from: version, to: SCHEMA_VERSION };
+}

@@ -1,0 +1,248 @@
+/**
+ * `ChunkSync`: moves stored chunks to the storage node and deletes them when it says it has them.
+ *
+ * - Publishes each unacknowledged chunk (per-stream order, as the store lists them) on
+ *   `<prefix>/<vehicle>/up/chunk`, at most `maxInFlight` awaiting an acknowledgement at a time.
+ * - Deletes a chunk only when its id arrives in an application ack on `<prefix>/<vehicle>/down/ack`:
+ *   a PUBACK means only that the broker has it, and a broker may lose it (a crash before it
+ *   persisted, a queue limit for an offline subscriber).
+ * - After each reconnect, and for chunks whose ack did not come within `ackTimeoutMs`, publishes
+ *   again from the first unacknowledged chunk of each stream; the node stores by id, so the
+ *   duplicates this makes are harmless. Each envelope names the previous unacknowledged chunk of
+ *   its stream (`prev`), so the node can refuse a chunk that overtook a lost one.
+ * - Acks for unknown ids (already deleted, evicted) are ignored; a payload that is not an ack is
+ *   counted (`sync.garbage`) and logged, and the sync carries on.
+ */
+import {
+  ackTopic,
+  chunkTopic,
+  DEFAULT_TOPIC_PREFIX,
+  decodeAck,
+  encodeChunkEnvelope,
+} from '../../chain/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ChunkStore, SealedChunkRecord } from '../store/index.js';
+import type { Uplink } from './uplink.js';
+
+/** Counters (and gauges) the sync reports. */
+export const SYNC_COUNTERS = [
+  'chunks.synced',
+  'bytes.synced',
+  'sync.published',
+  'sync.resends',
+  'sync.connects',
+  'sync.acks',
+  'sync.acks.unknown',
+  'sync.garbage',
+  'sync.errors',
+] as const;
+
+export interface ChunkSyncOptions {
+  readonly store: ChunkStore;
+  readonly uplink: Uplink;
+  readonly vehicleId: string;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** First topic levels (default `qood/v1`). */
+  readonly topicPrefix?: string;
+  /** Chunks published and not yet acknowledged, at most (default 32). */
+  readonly maxInFlight?: number;
+  /** Publish again a chunk whose ack has not come after this long, ms (default 30000). */
+  readonly ackTimeoutMs?: number;
+  /** Monotonic clock in ms (default performance.now). */
+  readonly nowMs?: () => number;
+}
+
+interface InFlight {
+  readonly stream: string;
+  readonly seq: number;
+  readonly size: number;
+  readonly sentMs: number;
+}
+
+export class ChunkSync {
+  readonly #o: ChunkSyncOptions;
+  readonly #prefix: string;
+  readonly #maxInFlight: number;
+  readonly #ackTimeoutMs: number;
+  readonly #nowMs: () => number;
+  readonly #inFlight = new Map<string, InFlight>();
+  /** Ids published before and not acknowledged since: publishing one again counts as a resend. */
+  readonly #sentBefore = new Set<string>();
+  #position: { stream: string; seq: number } | undefined;
+  readonly #offs: (() => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #filling = false;
+
+  constructor(options: ChunkSyncOptions) {
+    this.#o = options;
+    this.#prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+    this.#maxInFlight = options.maxInFlight ?? 32;
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+    options.metrics.declare(...SYNC_COUNTERS);
+    options.metrics.set('sync.connected', 0);
+    options.metrics.set('sync.inflight', 0);
+  }
+
+  /** Chunks published and awaiting their ack. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Starts following the link; publishes at once if it is connected. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const { uplink } = this.#o;
+    this.#offs.push(
+      uplink.onConnect(() => this.#onConnect()),
+      uplink.onDisconnect(({ reason }) => this.#onDisconnect(reason)),
+      uplink.onMessage((topic, payload) => this.#onMessage(topic, payload)),
+    );
+    this.#timer = setInterval(() => this.checkAckTimeouts(), Math.max(50, this.#ackTimeoutMs / 4));
+    this.#timer.unref();
+    if (uplink.connected) this.#onConnect();
+  }
+
+  /** Tells the sync that new chunks were stored, so it publishes them if the window allows. */
+  notify(): void {
+    this.#fill();
+  }
+
+  /** Publishes again, in order, every chunk whose ack is overdue. Called by a timer; public for tests. */
+  checkAckTimeouts(): void {
+    const now = this.#nowMs();
+    let expired = 0;
+    for (const [id, f] of this.#inFlight)
+      if (now - f.sentMs >= this.#ackTimeoutMs) {
+        this.#inFlight.delete(id);
+        expired++;
+      }
+    if (expired === 0) return;
+    this.#o.logger.debug({ expired }, 'acks overdue; publishing again');
+    this.#position = undefined;
+    this.#fill();
+  }
+
+  /** Stops publishing and listening. The uplink and the store stay open (their owner closes them). */
+  stop(): void {
+    this.#running = false;
+    for (const off of this.#offs.splice(0)) off();
+    if (this.#timer) clearInterval(this.#timer);
+    this.#inFlight.clear();
+    this.#o.metrics.set('sync.inflight', 0);
+  }
+
+  #onConnect(): void {
+    const { uplink, metrics, logger, vehicleId } = this.#o;
+    metrics.inc('sync.connects');
+    metrics.set('sync.connected', 1);
+    logger.info({ vehicleId }, 'uplink connected; sending unacknowledged chunks');
+    // The broker may have lost the session (a crash): subscribe again every time.
+    uplink.subscribe(ackTopic(this.#prefix, vehicleId)).catch((err: Error) => {
+      metrics.inc('sync.errors');
+      logger.warn({ err: err.message }, 'subscribing to acks failed');
+    });
+    this.#restart();
+  }
+
+  #onDisconnect(reason: string): void {
+    this.#o.metrics.set('sync.connected', 0);
+    this.#o.logger.warn({ reason, inFlight: this.#inFlight.size }, 'uplink lost; chunks stay stored');
+    this.#inFlight.clear();
+    this.#o.metrics.set('sync.inflight', 0);
+  }
+
+  /** Forgets what is in flight and publishes again from the start of every stream. */
+  #restart(): void {
+    this.#inFlight.clear();
+    this.#position = undefined;
+    this.#fill();
+  }
+
+  #fill(): void {
+    const { uplink, store, metrics, logger, vehicleId } = this.#o;
+    if (!this.#running || !uplink.connected || this.#filling) return;
+    this.#filling = true;
+    try {
+      let wrapped = false;
+      while (this.#inFlight.size < this.#maxInFlight) {
+        const page = store.unsynced(Math.max(16, this.#maxInFlight - this.#inFlight.size), this.#position);
+        if (page.length === 0) {
+          // End of the store: look again from the start once, for streams that grew behind us.
+          if (this.#position === undefined || wrapped) break;
+          this.#position = undefined;
+          wrapped = true;
+          continue;
+        }
+        for (const r of page) {
+          // The row before this one in (stream, seq) order, if in the same stream, is the previous
+          // unacknowledged chunk of the stream: the node uses it to keep the stream in order.
+          const prev = this.#position?.stream === r.stream ? this.#position.seq : undefined;
+          this.#position = { stream: r.stream, seq: r.seq };
+          if (this.#inFlight.has(r.id)) continue;
+          this.#publish(r, prev);
+          if (this.#inFlight.size >= this.#maxInFlight) break;
+        }
+      }
+    } catch (err) {
+      metrics.inc('sync.errors');
+      logger.error({ err: (err as Error).message, vehicleId }, 'reading the store for sync failed');
+    } finally {
+      this.#filling = false;
+      metrics.set('sync.inflight', this.#inFlight.size);
+    }
+  }
+
+  #publish(r: SealedChunkRecord, prev: number | undefined): void {
+    const { uplink, metrics, logger, vehicleId } = this.#o;
+    this.#inFlight.set(r.id, { stream: r.stream, seq: r.seq, size: r.bytes.length, sentMs: this.#nowMs() });
+    metrics.inc('sync.published');
+    if (this.#sentBefore.has(r.id)) metrics.inc('sync.resends');
+    else this.#sentBefore.add(r.id);
+    const payload = encodeChunkEnvelope({
+      id: r.id,
+      stream: r.stream,
+      seq: r.seq,
+      bytes: r.bytes,
+      ...(prev === undefined ? {} : { prev }),
+    });
+    // The PUBACK is not what deletes the chunk; a failed publish is retried after reconnect or timeout.
+    uplink.publish(chunkTopic(this.#prefix, vehicleId), payload).catch((err: Error) => {
+      logger.debug({ err: err.message, id: r.id }, 'publish not acknowledged by the broker');
+    });
+  }
+
+  #onMessage(topic: string, payload: Uint8Array): void {
+    const { store, metrics, logger, vehicleId } = this.#o;
+    if (topic !== ackTopic(this.#prefix, vehicleId)) return;
+    const ack = decodeAck(payload);
+    if (!ack.ok) {
+      metrics.inc('sync.garbage');
+      logger.warn({ topic, error: ack.error }, 'ignored a downlink message that is not an ack');
+      return;
+    }
+    metrics.inc('sync.acks');
+    try {
+      const done = store.markAcked(ack.value);
+      metrics.inc('chunks.synced', done.chunks);
+      metrics.inc('bytes.synced', done.bytes);
+      metrics.inc('sync.acks.unknown', ack.value.length - done.chunks);
+    } catch (err) {
+      metrics.inc('sync.errors');
+      logger.error(
+        { err: (err as Error).message },
+        'deleting acknowledged chunks failed; they will be sent again',
+      );
+      return;
+    }
+    for (const id of ack.value) {
+      this.#inFlight.delete(id);
+      this.#sentBefore.delete(id);
+    }
+    this.#fill();
+  }
+}

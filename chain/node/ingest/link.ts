@@ -1,0 +1,14 @@
+/**
+ * `IngestLink`: the node's MQTT connection as the ingest uses it. `openMqttIngestLink` is the real
+ * one; tests may pass any object of this shape (the agent's memory broker doubles fit it).
+ */
+export interface IngestLink {
+  readonly connected: boolean;
+  /** Publishes at QoS 1; resolves on PUBACK. */
+  publish(topic: string, payload: Uint8Array): Promise<void>;
+  /** Subscribes at QoS 1. */
+  subscribe(topicFilter: string): Promise<void>;
+  onMessage(listener: (topic: string, payload: Uint8Array) => void): () => void;
+  onConnect(listener: (info: { readonly sessionPresent: boolean }) => void): () => void;
+  close(): Promise<void>;
+}

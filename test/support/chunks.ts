@@ -1,0 +1,64 @@
+/**
+ * Sealed-chunk records for tests of the store, the sync and the ingest. The bytes are a
+ * deterministic pseudo-random body, and the id is the SHA-256 of a small header naming the
+ * vehicle, stream and seq, as the real sealed header will be hashed.
+ */
+import { createHash } from 'node:crypto';
+import type { SealedChunkRecord } from '../../agent/store/index.js';
+import { signInterimChunk } from '../../chain/node/ingest/index.js';
+
+/** Deterministic bytes for (stream, seq): the same inputs always give the same body. */
+export function chunkBody(stream: string, seq: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = createHash('sha256').update(`${stream}/${seq}`).digest().readUInt32LE(0) | 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A record for (stream, seq) with `size` body bytes (default 64) and priority (default 1). */
+export function makeRecord(
+  stream: string,
+  seq: number,
+  options: { size?: number; priority?: number; vehicleId?: string; bytes?: Uint8Array } = {},
+): SealedChunkRecord {
+  const vehicleId = options.vehicleId ?? 'car-1';
+  const id = createHash('sha256').update(`header:${vehicleId}/${stream}/${seq}`).digest('hex');
+  return {
+    id,
+    vehicleId,
+    stream,
+    seq,
+    dataClass: 'owner',
+    priority: options.priority ?? 1,
+    tStartMs: 1_700_000_000_000 + seq * 1000,
+    tEndMs: 1_700_000_000_000 + seq * 1000 + 999,
+    sampleCount: 10,
+    bytes: options.bytes ?? chunkBody(stream, seq, options.size ?? 64),
+  };
+}
+
+/** A fixed device key for tests (an ed25519 secret key; never used outside tests). */
+export const TEST_DEVICE_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff);
+
+/**
+ * A record whose bytes are a chunk signed in the interim envelope format with `secretKey`, so the
+ * ingest's verifier accepts it; its id is the header hash, as the verifier computes it.
+ */
+export function makeSignedRecord(
+  stream: string,
+  seq: number,
+  options: { size?: number; priority?: number; vehicleId?: string; secretKey?: Uint8Array } = {},
+): SealedChunkRecord {
+  const vehicleId = options.vehicleId ?? 'car-1';
+  const sealed = signInterimChunk(
+    { vehicleId, stream, seq },
+    chunkBody(stream, seq, options.size ?? 64),
+    options.secretKey ?? TEST_DEVICE_KEY,
+  );
+  return { ...makeRecord(stream, seq, { ...options, vehicleId, bytes: sealed.bytes }), id: sealed.id };
+}
