@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CanBus } from '../firmware-bridge/index.js';
+import { DEFAULT_COLLECT } from './config/collect.js';
 import { type AgentConfig, type CanSourceConfig, storagePath } from './config/index.js';
 import { loadDbcFile } from './decode/can/index.js';
 import type { Sample } from './decode/sample.js';
@@ -14,7 +15,9 @@ import { type LocalApiServer, type LocalMethod, startLocalApi } from './local-ap
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { CanSource } from './pipeline/can-source.js';
+import { DataPath } from './pipeline/data-path.js';
 import { LatestValues } from './pipeline/latest-values.js';
+import { loadBinding, loadOrCreateDeviceKey } from './seal/index.js';
 import type { ServiceNotifier } from './service.js';
 import { type ChunkStore, openChunkStoreOrMoveAside } from './store/index.js';
 import type { ChunkSync, Uplink } from './sync/index.js';
@@ -30,6 +33,8 @@ export interface AgentOptions {
   readonly openCanBus?: (source: CanSourceConfig) => Promise<CanBus>;
   /** Receives every batch of samples the sources produce (the data path downstream). */
   readonly onSamples?: (samples: readonly Sample[]) => void;
+  /** Wall clock in ms for the data path (tests give a fake one). */
+  readonly nowMs?: () => number;
   /** Opens the link to the broker (default: MQTT from `config.sync`); tests pass a memory broker's. */
   readonly openUplink?: (config: NonNullable<AgentConfig['sync']>) => Uplink;
 }
@@ -73,6 +78,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     latest: () => latest.snapshot(),
   };
 
+  let dataPath: DataPath | undefined;
+  /** Every source's samples go here: latest values, the data path, and the caller's hook. */
+  const emit = (samples: readonly Sample[]): void => {
+    latest.add(samples);
+    dataPath?.add(samples);
+    options.onSamples?.(samples);
+  };
+
   const runStops = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
@@ -94,10 +107,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         mapper: new FrameMapper(dbc, mappings),
         metrics,
         logger: logger.child({ bus: src.interface }),
-        onSamples: (samples) => {
-          latest.add(samples);
-          options.onSamples?.(samples);
-        },
+        onSamples: emit,
       });
       source.start();
       stops.push(async () => {
@@ -155,6 +165,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       logger.info({ broker: cfg.broker, topicPrefix: cfg.topicPrefix }, 'sync started');
     }
 
+    if (store !== undefined) {
+      const started = startDataPath(config, store, metrics, logger, () => sync?.notify(), options.nowMs);
+      if (started !== undefined) {
+        dataPath = started;
+        const timer = setInterval(() => started.tick(), 1000);
+        timer.unref();
+        // Runs before the sync stops and the store closes (stops run in reverse).
+        stops.push(() => {
+          clearInterval(timer);
+          started.flush();
+        });
+      }
+    }
+
     const api: LocalApiServer = await startLocalApi({
       socketPath: config.device.socketPath,
       methods,
@@ -188,4 +212,51 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       logger.info({}, 'agent stopped');
     },
   };
+}
+
+/**
+ * The data path (collect, chunk, seal, store) when the device is paired; undefined otherwise, with
+ * a warning that says how to pair. The device key is made here at first start.
+ */
+function startDataPath(
+  config: AgentConfig,
+  store: ChunkStore,
+  metrics: Metrics,
+  logger: Logger,
+  onStored: () => void,
+  nowMs: () => number = Date.now,
+): DataPath | undefined {
+  const device = loadOrCreateDeviceKey(config.device.dataDir);
+  const devicePub = Buffer.from(device.publicKey).toString('hex');
+  if (device.created) logger.info({ devicePublicKey: devicePub }, 'device key created');
+  const paired = loadBinding(config.device.dataDir, device, config.device.vehicleId);
+  if (paired === undefined) {
+    logger.warn(
+      { devicePublicKey: devicePub, dataDir: config.device.dataDir },
+      'not paired: samples are decoded but not stored; pair with `qood keys pair --seed-file FILE --data-dir DIR --vehicle ID`',
+    );
+    return undefined;
+  }
+  const dp = new DataPath({
+    collect: config.collect ?? DEFAULT_COLLECT,
+    identity: {
+      vehicleId: config.device.vehicleId,
+      deviceSecretKey: device.secretKey,
+      dataRoot: paired.dataRoot,
+      oemPublicKey: paired.binding.oemPublicKey,
+      epochLengthS: paired.binding.epochLengthS,
+      dictionaryId: vssDictionary().id,
+    },
+    ownerPublicKey: paired.binding.ownerPublicKey,
+    store,
+    metrics,
+    logger: logger.child({ stage: 'data' }),
+    nowMs,
+    onStored,
+  });
+  logger.info(
+    { devicePublicKey: devicePub, streams: (config.collect ?? DEFAULT_COLLECT).schemes.map((s) => s.name) },
+    'data path started',
+  );
+  return dp;
 }

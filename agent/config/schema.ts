@@ -4,6 +4,7 @@
  * instead of being silently ignored.
  */
 import { z } from 'zod';
+import { collectSchema } from './collect.js';
 import { logLevel, topicSafeId } from './common.js';
 import { sourcesSchema } from './sources.js';
 import { storageSchema, syncSchema } from './storage-sync.js';
@@ -31,6 +32,8 @@ export const agentConfigSchema = z
     storage: storageSchema.optional(),
     /** Sync of stored chunks to the TSP's broker; absent: chunks stay on the device. */
     sync: syncSchema.optional(),
+    /** Collection schemes and chunk limits; absent: every change of every signal, one stream. */
+    collect: collectSchema.optional(),
   })
   .strict();
 

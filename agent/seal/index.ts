@@ -1,5 +1,6 @@
 /** Sealing: keys from the owner's seed, encrypted and signed chunks, batch descriptors, verification. */
 export { type Batch, BatchBuilder, type BatchIdentity } from './batch.js';
+export * from './device-identity.js';
 export * from './keys.js';
 export {
   deviceEpochKey,

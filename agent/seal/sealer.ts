@@ -103,6 +103,11 @@ export class Sealer {
     return this.#signer.publicKey;
   }
 
+  /** The device signer (descriptors are signed with the same key). */
+  get signer(): Ed25519Signer {
+    return this.#signer;
+  }
+
   /** Where `stream` continues: from memory, else the store, else the start. */
   head(stream: string): StreamHead {
     let h = this.#heads.get(stream);

@@ -7,8 +7,10 @@ import { registerAgent } from './agent.js';
 import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
+import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
 import { registerStatus } from './status.js';
+import { registerVerify } from './verify.js';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
@@ -16,5 +18,7 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerStatus(program);
   registerCan(program);
+  registerKeys(program);
+  registerVerify(program);
   registerConfig(program);
 }
