@@ -70,5 +70,7 @@ export function vinFromResponses(messages: readonly Uint8Array[]): string | unde
     bytes = [...m.subarray(3)];
   }
   const text = String.fromCharCode(...bytes.filter((b) => b !== 0)).trim();
-  return /^[A-HJ-NPR-Z0-9]{17}$/i.test(text) ? text : undefined;
+  // ISO 3779 excludes I, O and Q, but pre-1981 cars and test benches use them: accept any 17
+  // letters and digits, reject binary junk.
+  return /^[A-Z0-9]{17}$/i.test(text) ? text : undefined;
 }
