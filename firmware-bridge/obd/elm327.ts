@@ -326,8 +326,11 @@ export class Elm327 implements ObdTransport {
         cur.buf,
       ),
     );
-    // The late answer to this command must not be taken for the next one's: wait for its prompt,
-    // or for the line to stay quiet, before sending more.
+    // A chip still working (a long search, a slow ECU) is stopped by any byte; a space is the one
+    // byte that is harmless when it is idle, since the chip ignores spaces in commands. Its late
+    // answer (or STOPPED) must not be taken for the next command's: wait for its prompt, or for
+    // the line to stay quiet, before sending more.
+    this.#link.write(' ').catch(() => {});
     this.#drain();
   }
 
