@@ -8,6 +8,7 @@ import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerNode } from './node.js';
+import { registerObd } from './obd.js';
 import { registerStatus } from './status.js';
 
 export function registerCommands(program: Command): void {
@@ -16,5 +17,6 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerStatus(program);
   registerCan(program);
+  registerObd(program);
   registerConfig(program);
 }
