@@ -39,7 +39,7 @@ describe('ELM327 reply parser beyond the reference pairs', () => {
       },
     ]);
     const legacy = parseReply('86 F1 10 41 0D 53 99', '010D', { family: 'legacy', headers: true });
-    expect(legacy.bad[0]).toMatchObject({ line: 1, expected: 'checksum 1A' });
+    expect(legacy.bad[0]).toMatchObject({ line: 1, expected: 'checksum 28' });
     const missing = parseReply('014\r0: 49 02 01 31 44 34\r1: 47 50 30 30 52 35 35', '0902', {
       family: 'can11',
       headers: false,
