@@ -29,15 +29,6 @@ export {
 } from './can/isotp.js';
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
 export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';
-export { MemorySerialPair } from './serial/memory-serial.js';
-export {
-  type OpenSerial,
-  SerialError,
-  type SerialErrorCode,
-  type SerialLink,
-  type SerialOpenOptions,
-} from './serial/serial-link.js';
-export { openSerialPort } from './serial/serialport.js';
 export {
   type BadLine,
   type ElmFormat,
@@ -50,9 +41,19 @@ export {
   replyLines,
   statusCode,
 } from './obd/elm-reply.js';
-export { Elm327, type Elm327Info, type Elm327Options, type Elm327Stats, type Elm327Timeouts } from './obd/elm327.js';
-export { Elm327Connection, type Elm327ConnectionOptions, type ObdLinkEvent } from './obd/elm327-connection.js';
-export { IsoTpObdTransport, type IsoTpObdOptions, OBD_CAN_IDS } from './obd/isotp-transport.js';
+export {
+  Elm327,
+  type Elm327Info,
+  type Elm327Options,
+  type Elm327Stats,
+  type Elm327Timeouts,
+} from './obd/elm327.js';
+export {
+  Elm327Connection,
+  type Elm327ConnectionOptions,
+  type ObdLinkEvent,
+} from './obd/elm327-connection.js';
+export { type IsoTpObdOptions, IsoTpObdTransport, OBD_CAN_IDS } from './obd/isotp-transport.js';
 export {
   dtcsFromResponse,
   formatDtc,
@@ -72,3 +73,12 @@ export { ObdError, type ObdErrorCode } from './obd/obd-error.js';
 export { type PollLoop, type PollLoopOptions, startPollLoop } from './obd/poll-loop.js';
 export { PollScheduler, type PollSchedulerOptions, type PollTarget } from './obd/poll-scheduler.js';
 export type { ObdRequestOptions, ObdResponse, ObdTransport } from './obd/transport.js';
+export { MemorySerialPair } from './serial/memory-serial.js';
+export {
+  type OpenSerial,
+  SerialError,
+  type SerialErrorCode,
+  type SerialLink,
+  type SerialOpenOptions,
+} from './serial/serial-link.js';
+export { openSerialPort } from './serial/serialport.js';
