@@ -4,7 +4,7 @@
  * watchdog while the event loop runs. `stop()` undoes everything in reverse order.
  */
 import { readFileSync } from 'node:fs';
-import type { CanBus } from '../firmware-bridge/index.js';
+import type { CanBus, OpenSerial } from '../firmware-bridge/index.js';
 import { DEFAULT_COLLECT } from './config/collect.js';
 import { type AgentConfig, type CanSourceConfig, storagePath } from './config/index.js';
 import { loadDbcFile } from './decode/can/index.js';
@@ -17,6 +17,7 @@ import { Metrics } from './metrics.js';
 import { CanSource } from './pipeline/can-source.js';
 import { DataPath } from './pipeline/data-path.js';
 import { LatestValues } from './pipeline/latest-values.js';
+import { startObdSource } from './pipeline/obd-source.js';
 import { loadBinding, loadOrCreateDeviceKey } from './seal/index.js';
 import type { ServiceNotifier } from './service.js';
 import { type ChunkStore, openChunkStoreOrMoveAside } from './store/index.js';
@@ -30,7 +31,9 @@ export interface AgentOptions {
   /** Numeric gid for the local socket, resolved from `device.ownerGroup` by the caller. */
   readonly ownerGid?: number;
   /** Opens a configured CAN interface (SocketCAN on a device, a memory bus in the demo and tests). */
-  readonly openCanBus?: (source: CanSourceConfig) => Promise<CanBus>;
+  readonly openCanBus?: (source: Pick<CanSourceConfig, 'interface' | 'fd'>) => Promise<CanBus>;
+  /** Opens a serial port (the ELM327 of the `obd` source); serialport on a device. */
+  readonly openSerial?: OpenSerial;
   /** Receives every batch of samples the sources produce (the data path downstream). */
   readonly onSamples?: (samples: readonly Sample[]) => void;
   /** Wall clock in ms for the data path (tests give a fake one). */
@@ -119,6 +122,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         'CAN source started',
       );
     }
+
+    if (config.sources.obd !== undefined)
+      stops.push(
+        await startObdSource(config.sources.obd, {
+          ...(options.openSerial ? { openSerial: options.openSerial } : {}),
+          ...(options.openCanBus
+            ? { openCanBus: (iface) => options.openCanBus!({ interface: iface, fd: false }) }
+            : {}),
+          metrics,
+          logger: logger.child({ source: 'obd' }),
+          onSamples: emit,
+        }),
+      );
 
     if (config.storage !== undefined || config.sync !== undefined) {
       const opened = openChunkStoreOrMoveAside({

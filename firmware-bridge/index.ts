@@ -29,6 +29,50 @@ export {
 } from './can/isotp.js';
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
 export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';
+export {
+  type BadLine,
+  type ElmFormat,
+  type ElmMessage,
+  type ElmReply,
+  type ElmStatus,
+  type ProtocolFamily,
+  parseReply,
+  protocolFamily,
+  replyLines,
+  statusCode,
+} from './obd/elm-reply.js';
+export {
+  Elm327,
+  type Elm327Info,
+  type Elm327Options,
+  type Elm327Stats,
+  type Elm327Timeouts,
+} from './obd/elm327.js';
+export {
+  Elm327Connection,
+  type Elm327ConnectionOptions,
+  type ObdLinkEvent,
+} from './obd/elm327-connection.js';
+export { type IsoTpObdOptions, IsoTpObdTransport, OBD_CAN_IDS } from './obd/isotp-transport.js';
+export {
+  dtcsFromResponse,
+  formatDtc,
+  parseDtc,
+  supportedFromBitmap,
+  vinFromResponses,
+} from './obd/j1979-frames.js';
+export {
+  DTC_SERVICES,
+  type DtcEntry,
+  type DtcKind,
+  ObdClient,
+  pidName,
+  type SupportedPids,
+} from './obd/obd-client.js';
+export { ObdError, type ObdErrorCode } from './obd/obd-error.js';
+export { type PollLoop, type PollLoopOptions, startPollLoop } from './obd/poll-loop.js';
+export { PollScheduler, type PollSchedulerOptions, type PollTarget } from './obd/poll-scheduler.js';
+export type { ObdRequestOptions, ObdResponse, ObdTransport } from './obd/transport.js';
 export { MemorySerialPair } from './serial/memory-serial.js';
 export {
   type OpenSerial,

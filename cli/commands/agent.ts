@@ -33,7 +33,7 @@ export function registerAgent(program: Command): void {
         import('../run-until-signal.js'),
         import('../sd-notify.js'),
       ]);
-      const { openSocketCan, CanBusError } = await import('../../firmware-bridge/index.js');
+      const { openSocketCan, openSerialPort, CanBusError } = await import('../../firmware-bridge/index.js');
       const config = loadAgentConfig(opts.config);
       const level = parseLogLevel(opts.logLevel, config.log.level);
       const logger = createLogger(level, 'agent');
@@ -56,6 +56,7 @@ export function registerAgent(program: Command): void {
           logger,
           notifier,
           openCanBus: (src) => openSocketCan({ interface: src.interface }),
+          openSerial: openSerialPort,
           ...(ownerGid === undefined ? {} : { ownerGid }),
         });
       } catch (err) {

@@ -9,6 +9,7 @@ import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
+import { registerObd } from './obd.js';
 import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
 
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerStatus(program);
   registerCan(program);
+  registerObd(program);
   registerKeys(program);
   registerVerify(program);
   registerConfig(program);
