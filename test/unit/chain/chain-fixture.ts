@@ -42,7 +42,7 @@ export const keys = {
 export const CHAIN_ID = 'qood-test';
 export const T0 = 1_700_000_000_000;
 
-/** Genesis: alice, bob, oem, carol with 1000 QDT (alice 500 QDD), four staked producers. */
+/** Genesis: alice, bob, oem, carol with 1000 QDT (alice 500 QDD, carol 100), a device with 10, four staked producers. */
 export function genesis(): ChainState {
   return createGenesis({
     params: minimalParams(CHAIN_ID, addr(keys.issuer)),
@@ -53,6 +53,7 @@ export function genesis(): ChainState {
       { address: addr(keys.bob), qdt: 1000n * UNIT },
       { address: addr(keys.oem), qdt: 1000n * UNIT },
       { address: addr(keys.carol), qdt: 1000n * UNIT, qdd: 100n * UNIT },
+      { address: addr(keys.device), qdt: 10n * UNIT },
       ...keys.p.map((p, i) => ({ address: addr(p), qdt: 100n * UNIT, staked: BigInt(1000 - i) * UNIT })),
     ],
     producers: keys.p.map((p, i) => ({ address: addr(p), url: `https://p${i}.example` })),
