@@ -49,3 +49,60 @@ export {
   vehicleOfChunkTopic,
   type WireResult,
 } from './node/ingest/wire.js';
+export { type ApplyOptions, applyTx, type TxResult, validateTx } from './state/apply.js';
+export { agreementId, MAX_DEVICES } from './state/apply-market.js';
+export type { TxContext } from './state/apply-tokens.js';
+export {
+  applyBlock,
+  type Block,
+  type BlockResult,
+  type BuiltBlock,
+  buildBlock,
+  createGenesis,
+  type GenesisSpec,
+} from './state/block.js';
+export { currentMana, maxMana, nextFreeTxHeight } from './state/mana.js';
+export { type ChainParams, mainnetParams, minimalParams, UNIT } from './state/params.js';
+export { type KeyProof, proveKey } from './state/prove.js';
+export {
+  type Account,
+  type Agreement,
+  type Descriptor as AnchoredDescriptor,
+  decodeAccount,
+  decodeGrant,
+  type Grant,
+  type Order,
+  type Producer,
+  type Share,
+  type Supply,
+  type Vehicle,
+} from './state/records.js';
+export { EMPTY_ROOT, type SmtProof, smtVerify } from './state/smt.js';
+export { type ChainState, getAccount, getRecord, keyHash, stateKey, stateRoot } from './state/state.js';
+export {
+  agreementTermsHash,
+  decodeSignedTx,
+  encodeSignedTx,
+  readUnsignedTx,
+  signTx,
+  txId,
+} from './tx/codec.js';
+export { BlockError, type BlockErrorCode, TxError, type TxErrorCode } from './tx/errors.js';
+export {
+  type BlockHeader,
+  headerId,
+  headerValue,
+  readSignedHeader,
+  type SignedHeader,
+  signedHeaderValue,
+} from './tx/header.js';
+export {
+  type AgreementTerms,
+  type SignedTx,
+  TOKENS,
+  type Token,
+  TX_KINDS,
+  type TxBodies,
+  type TxKind,
+  type UnsignedTx,
+} from './tx/types.js';

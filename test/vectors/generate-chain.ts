@@ -1,5 +1,5 @@
 /**
- * Generates test/vectors/chain-crypto.json: the bytes and hashes the chain signs, hashes or wraps,
+ * Generates test/vectors/chain-crypto.json and chain-tx.json: the bytes and hashes the chain signs, hashes or wraps,
  * from fixed inputs. `npm run build && node dist/test/vectors/generate-chain.js` rewrites the file;
  * test/unit/chain/vectors.test.ts fails when the code no longer produces it. Changing the file is a
  * deliberate, reviewed act: it changes the protocol.
@@ -8,17 +8,33 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type AgreementTerms,
+  agreementTermsHash,
+  type BlockHeader,
+  buildBlock,
   type CanonicalValue,
+  createGenesis,
+  Ed25519Signer,
   encodeCanonical,
+  encodeSignedTx,
   getPublicKey,
+  headerId,
+  headerValue,
   hkdf,
   merkleProof,
   merkleRoot,
+  minimalParams,
   seal,
   sha256,
   sign,
+  signedHeaderValue,
+  signTx,
+  stateRoot,
+  type TxBodies,
+  type TxKind,
   taggedHash,
   toHex,
+  type UnsignedTx,
   wrapKey,
   x25519PublicFromEd25519,
 } from '../../chain/index.js';
@@ -99,10 +115,136 @@ export function generateChainVectors(): Record<string, unknown> {
   };
 }
 
+/** A transaction of every kind, a header and the roots of a small fixed chain. */
+export function generateTxVectors(): Record<string, unknown> {
+  const signer = new Ed25519Signer(fixed('vector/tx/sender'));
+  const a = (l: string) => toHex(fixed(l));
+  const h32 = fixed('vector/tx/hash');
+  const header: BlockHeader = {
+    chainId: 'qood-vectors',
+    height: 7,
+    prevHash: fixed('vector/header/prev'),
+    timeMs: 1_700_000_003_500,
+    producer: toHex(signer.publicKey),
+    txRoot: fixed('vector/header/txs'),
+    stateRoot: fixed('vector/header/state'),
+  };
+  const headerSig = signer.sign(headerId(header));
+  const terms: AgreementTerms = {
+    vehicle: a('veh'),
+    owner: a('owner'),
+    oem: a('oem'),
+    version: 1,
+    classes: [{ name: 'owner-driving', holder: 0, privacy: 0 }],
+    split: [
+      { party: a('owner'), bps: 8000 },
+      { party: a('oem'), bps: 2000 },
+    ],
+  };
+  const bodies: { [K in TxKind]: TxBodies[K] } = {
+    transfer: { to: a('to'), token: 'QDT', amount: 1_500_000n, memo: Uint8Array.of(1, 2) },
+    issue: { to: a('to'), amount: 2n ** 40n },
+    redeem: { amount: 5n },
+    stake: { amount: 100n },
+    unstake: { amount: 50n },
+    withdraw: {},
+    registerProducer: { url: 'https://producer.example' },
+    vote: { producers: [a('p1'), a('p2')] },
+    doubleSign: {
+      a: signedHeaderValue({ header, signature: headerSig }),
+      b: signedHeaderValue({ header: { ...header, txRoot: h32 }, signature: headerSig }),
+    },
+    registerVehicle: { vehicle: a('veh') },
+    bindDevice: { vehicle: a('veh'), device: a('device') },
+    agreement: {
+      terms,
+      ownerSignature: new Uint8Array(64).fill(1),
+      oemSignature: new Uint8Array(64).fill(2),
+    },
+    descriptor: {
+      agreement: a('agr'),
+      merkleRoot: h32,
+      chunkCount: 12,
+      dataClass: 'owner-driving',
+      fromMs: 1,
+      toMs: 2,
+      dictionary: 'vss-6.0',
+    },
+    order: { side: 'buy', descriptor: a('desc'), price: 10n, expiresHeight: 100 },
+    cancelOrder: { order: a('order') },
+    fill: { order: a('order'), wrappedKey: new Uint8Array(80).fill(3) },
+    grant: {
+      vehicle: a('veh'),
+      grantee: a('grantee'),
+      kind: 'listen',
+      scope: ['Vehicle.Speed'],
+      fromMs: 1,
+      toMs: 2,
+      termsHash: h32,
+    },
+    revoke: { grant: a('grant') },
+    controlExec: { grant: a('grant'), command: 'lock', argsHash: h32, resultCode: 0 },
+    listenerPay: { grant: a('grant'), amount: 7n, extendToMs: 3 },
+  };
+  const txs = (Object.keys(bodies) as TxKind[]).map((kind, i) => {
+    const tx = {
+      chainId: 'qood-vectors',
+      kind,
+      sender: toHex(signer.publicKey),
+      nonce: i,
+      fee: 0n,
+      body: bodies[kind],
+    } as UnsignedTx;
+    const s = signTx(tx, signer);
+    return { kind, id: toHex(s.id), signed: toHex(encodeSignedTx(s)) };
+  });
+  // A fixed two-producer genesis and one block with one transfer: pins state roots and header ids.
+  const prod = new Ed25519Signer(fixed('vector/chain/producer'));
+  const alice = new Ed25519Signer(fixed('vector/chain/alice'));
+  const g = createGenesis({
+    params: minimalParams('qood-vectors', toHex(fixed('vector/chain/issuer'))),
+    timeMs: 1_700_000_000_000,
+    accounts: [
+      { address: toHex(alice.publicKey), qdt: 1_000_000_000n, qdd: 5n },
+      { address: toHex(prod.publicKey), qdt: 1n, staked: 10_000_000n },
+    ],
+    producers: [{ address: toHex(prod.publicKey), url: 'https://p.example' }],
+  });
+  const t = signTx(
+    {
+      chainId: 'qood-vectors',
+      kind: 'transfer',
+      sender: toHex(alice.publicKey),
+      nonce: 0,
+      fee: 0n,
+      body: { to: toHex(prod.publicKey), token: 'QDT', amount: 3n, memo: new Uint8Array() },
+    },
+    alice,
+  );
+  const built = buildBlock(g, [t], prod, 1_700_000_000_500);
+  return {
+    header: {
+      bytes: toHex(encodeCanonical(headerValue(header))),
+      id: toHex(headerId(header)),
+      signature: toHex(headerSig),
+    },
+    agreementTermsHash: toHex(agreementTermsHash(terms)),
+    txs,
+    chain: {
+      genesisStateRoot: toHex(stateRoot(g)),
+      genesisId: toHex(g.blockId),
+      block1: toHex(encodeCanonical(signedHeaderValue(built.block.header))),
+      block1Id: toHex(built.state.blockId),
+      block1StateRoot: toHex(stateRoot(built.state)),
+    },
+  };
+}
+
 const here = dirname(fileURLToPath(import.meta.url));
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   // Compiled to dist/test/vectors: the source tree's test/vectors is three levels up from dist's.
-  const out = join(here, '..', '..', '..', 'test', 'vectors', 'chain-crypto.json');
-  writeFileSync(out, `${JSON.stringify(generateChainVectors(), null, 2)}\n`);
-  process.stdout.write(`written ${out}\n`);
+  const dir = join(here, '..', '..', '..', 'test', 'vectors');
+  writeFileSync(join(dir, 'chain-crypto.json'), `${JSON.stringify(generateChainVectors(), null, 2)}\n`);
+  writeFileSync(join(dir, 'chain-tx.json'), `${JSON.stringify(generateTxVectors(), null, 2)}\n`);
+  process.stdout.write(`written ${dir}/chain-crypto.json, chain-tx.json\n`);
 }
