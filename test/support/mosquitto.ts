@@ -59,6 +59,12 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** True while the broker process runs. */
+  get running(): boolean {
+    const c = this.#child;
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
   /** The broker's log so far (for failure messages). */
   log(): string {
     try {

@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../agent/log.js';
 import {
@@ -137,5 +138,64 @@ describe('SqliteChunkStore file handling', () => {
   it('reports a folder that does not exist as OPEN_FAILED with the path', () => {
     const path = join(dir, 'no', 'such', 'dir', 'agent.db');
     expect(codeOf(() => openSqliteChunkStore({ path }))).toBe('OPEN_FAILED');
+  });
+});
+
+describe('quota under a random workload (SQLite file against a reference model)', () => {
+  it('keeps exactly what the eviction rule keeps, and the counters match', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ priority: fc.integer({ min: 0, max: 3 }), size: fc.integer({ min: 1, max: 400 }) }),
+          {
+            maxLength: 60,
+          },
+        ),
+        (puts) => {
+          const quota = 1500;
+          const store = openSqliteChunkStore({ path: fresh(), quotaBytes: quota, synchronous: 'normal' });
+          // Reference: a list in storage order; evict highest priority number, then oldest.
+          let model: { id: string; priority: number; size: number }[] = [];
+          let evicted = 0;
+          let dropped = 0;
+          try {
+            puts.forEach((p, i) => {
+              const r = makeRecord('s', i, { size: p.size, priority: p.priority });
+              const used = model.reduce((a, c) => a + c.size, 0);
+              let need = used + p.size - quota;
+              const order = [...model].sort(
+                (a, b) => b.priority - a.priority || model.indexOf(a) - model.indexOf(b),
+              );
+              const gone: string[] = [];
+              for (const c of order) {
+                if (need <= 0 || c.priority < p.priority) break;
+                gone.push(c.id);
+                need -= c.size;
+              }
+              if (need > 0) dropped++;
+              else {
+                evicted += gone.length;
+                model = model.filter((c) => !gone.includes(c.id));
+                model.push({ id: r.id, priority: p.priority, size: p.size });
+              }
+              store.put(r);
+            });
+            expect(
+              store
+                .unsynced(1000)
+                .map((r) => r.id)
+                .sort(),
+            ).toEqual(model.map((m) => m.id).sort());
+            const c = store.counters();
+            expect([c['chunks.evicted'], c['chunks.dropped']]).toEqual([evicted, dropped]);
+            expect(c['chunks.stored'] - c['chunks.evicted']).toBe(store.usage().chunks);
+            expect(store.usage().bytes).toBeLessThanOrEqual(quota);
+          } finally {
+            store.close();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
