@@ -36,7 +36,7 @@ export const ingestConfigSchema = z
     /** Database of received chunks (default `<node.dataDir>/ingest.db`). */
     path: z.string().min(1).optional(),
     /**
-     * Device public keys (ed25519, 64 hex digits) by vehicle id, for the interim signed chunk
+     * Device public keys (ed25519, 64 hex digits) by vehicle id, for the sealed chunk
      * format; chunks of vehicles not listed are rejected.
      */
     deviceKeys: z

@@ -59,7 +59,7 @@ export function registerNode(program: Command): void {
         const ingest = new ing.ChunkIngest({
           link,
           store,
-          verifyChunk: ing.interimVerifier(cfg.deviceKeys),
+          verifyChunk: ing.sealedChunkVerifier(cfg.deviceKeys),
           logger: logger.child({ role: 'ingest' }),
           topicPrefix: cfg.topicPrefix,
           onCount: (name, by) => metrics.inc(name, by),

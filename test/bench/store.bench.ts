@@ -15,10 +15,10 @@ import { openSqliteChunkStore, type SealedChunkRecord } from '../../agent/store/
 import { ChunkSync, openMqttUplink } from '../../agent/sync/index.js';
 import {
   ChunkIngest,
+  devicePublicKeyHex,
   IngestStore,
-  interimPublicKeyHex,
-  interimVerifier,
   openMqttIngestLink,
+  sealedChunkVerifier,
 } from '../../chain/node/ingest/index.js';
 import { makeRecord, makeSignedRecord, TEST_DEVICE_KEY } from '../support/chunks.js';
 import { waitUntil } from '../support/cli.js';
@@ -65,7 +65,7 @@ async function syncRate(m: Mosquitto, run: number): Promise<number> {
   const ingest = new ChunkIngest({
     link,
     store: nodeStore,
-    verifyChunk: interimVerifier({ [vehicleId]: interimPublicKeyHex(TEST_DEVICE_KEY) }),
+    verifyChunk: sealedChunkVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
     logger: silentLogger,
   });
   const sync = new ChunkSync({ store, uplink, vehicleId, metrics, logger: silentLogger, maxInFlight: 64 });

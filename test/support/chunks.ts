@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { SealedChunkRecord } from '../../agent/store/index.js';
-import { signInterimChunk } from '../../chain/node/ingest/index.js';
+import {
+  assembleSealedChunk,
+  ciphertextHash,
+  Ed25519Signer,
+  GENESIS_PREV_ID,
+  toHex,
+} from '../../chain/index.js';
 
 /** Deterministic bytes for (stream, seq): the same inputs always give the same body. */
 export function chunkBody(stream: string, seq: number, size: number): Uint8Array {
@@ -46,16 +52,44 @@ export function makeRecord(
 export const TEST_DEVICE_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff);
 
 /**
- * A record whose bytes are a chunk signed in the interim envelope format with `secretKey`, so the
- * ingest's verifier accepts it; its id is the header hash, as the verifier computes it.
+ * A chunk in the real sealed format (chain/data/sealed-chunk), signed with `secretKey`; its
+ * "ciphertext" is `ciphertext` as given (opaque to the store, the sync and the ingest, which never
+ * hold keys). For tests that need decryptable chunks, seal with agent/seal's Sealer instead.
  */
+export function sealTestChunk(
+  header: { vehicleId: string; stream: string; seq: number },
+  ciphertext: Uint8Array,
+  secretKey: Uint8Array,
+): { bytes: Uint8Array; id: string } {
+  const signer = new Ed25519Signer(secretKey);
+  const { bytes, id } = assembleSealedChunk(
+    {
+      ...header,
+      tStartUs: 1_700_000_000_000_000 + header.seq * 1_000_000,
+      tEndUs: 1_700_000_000_000_000 + header.seq * 1_000_000 + 999_000,
+      sampleCount: 10,
+      dictionaryId: 'qood-vss-6.0+obd-4.0',
+      keyEpoch: 0,
+      dataClass: 'owner',
+      privacy: 'normal',
+      ciphertextHash: ciphertextHash(ciphertext),
+      prevId: GENESIS_PREV_ID,
+      devicePublicKey: signer.publicKey,
+    },
+    ciphertext,
+    signer,
+  );
+  return { bytes, id: toHex(id) };
+}
+
+/** A record whose bytes are `sealTestChunk(...)`, so the ingest's verifier accepts it. */
 export function makeSignedRecord(
   stream: string,
   seq: number,
   options: { size?: number; priority?: number; vehicleId?: string; secretKey?: Uint8Array } = {},
 ): SealedChunkRecord {
   const vehicleId = options.vehicleId ?? 'car-1';
-  const sealed = signInterimChunk(
+  const sealed = sealTestChunk(
     { vehicleId, stream, seq },
     chunkBody(stream, seq, options.size ?? 64),
     options.secretKey ?? TEST_DEVICE_KEY,

@@ -7,13 +7,8 @@ export {
   type IngestLogger,
 } from './ingest.js';
 export { type IngestChunk, type IngestedRow, IngestStore } from './ingest-store.js';
-export {
-  type InterimHeader,
-  interimPublicKeyHex,
-  interimVerifier,
-  signInterimChunk,
-} from './interim-envelope.js';
 export type { IngestLink } from './link.js';
 export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';
+export { devicePublicKeyHex, sealedChunkVerifier } from './sealed-verifier.js';
 export type { ChunkVerdict, VerifyChunk } from './verify.js';
 export * from './wire.js';

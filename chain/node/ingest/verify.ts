@@ -1,7 +1,7 @@
 /**
  * How the ingest checks a chunk: an injected function from the sealed bytes to the identity they
- * prove (id, vehicle, stream, seq) or the reason they do not. The sealing code supplies the real
- * one; `interim-envelope.ts` has a minimal ed25519-signed format until then.
+ * prove (id, vehicle, stream, seq) or the reason they do not. The sealing format supplies the real
+ * one; `sealed-verifier.ts` checks the sealed chunk format of chain/data.
  */
 
 /** What verifying a sealed chunk found. */

@@ -14,11 +14,11 @@ import { openSqliteChunkStore, type SqliteChunkStore } from '../../../agent/stor
 import { ChunkSync, openMqttUplink, type Uplink } from '../../../agent/sync/index.js';
 import {
   ChunkIngest,
+  devicePublicKeyHex,
   type IngestLink,
   IngestStore,
-  interimPublicKeyHex,
-  interimVerifier,
   openMqttIngestLink,
+  sealedChunkVerifier,
 } from '../../../chain/node/ingest/index.js';
 import { makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
 import { waitUntil } from '../../support/cli.js';
@@ -79,7 +79,7 @@ describeSystem(
       const ingest = new ChunkIngest({
         link,
         store: nodeStore,
-        verifyChunk: interimVerifier({ [`car-${run}`]: interimPublicKeyHex(TEST_DEVICE_KEY) }),
+        verifyChunk: sealedChunkVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
         logger: silentLogger,
       });
       closers.push(

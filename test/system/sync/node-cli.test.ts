@@ -11,7 +11,7 @@ import { silentLogger } from '../../../agent/log.js';
 import { Metrics } from '../../../agent/metrics.js';
 import { openSqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../../agent/sync/index.js';
-import { IngestStore, interimPublicKeyHex } from '../../../chain/node/ingest/index.js';
+import { devicePublicKeyHex, IngestStore } from '../../../chain/node/ingest/index.js';
 import { makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
 import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
@@ -42,7 +42,7 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
         `  broker: ${broker.url}`,
         '  clientId: node-cli',
         '  deviceKeys:',
-        `    car-1: ${interimPublicKeyHex(TEST_DEVICE_KEY)}`,
+        `    car-1: ${devicePublicKeyHex(TEST_DEVICE_KEY)}`,
         '',
       ].join('\n'),
     );
