@@ -18,7 +18,7 @@ import { CanSource } from './pipeline/can-source.js';
 import { DataPath } from './pipeline/data-path.js';
 import { LatestValues } from './pipeline/latest-values.js';
 import { startObdSource } from './pipeline/obd-source.js';
-import { loadBinding, loadOrCreateDeviceKey } from './seal/index.js';
+import { loadBinding, loadOrCreateDeviceKey, type SealedChunkOut } from './seal/index.js';
 import type { ServiceNotifier } from './service.js';
 import { type ChunkStore, openChunkStoreOrMoveAside } from './store/index.js';
 import type { ChunkSync, Uplink } from './sync/index.js';
@@ -36,6 +36,8 @@ export interface AgentOptions {
   readonly openSerial?: OpenSerial;
   /** Receives every batch of samples the sources produce (the data path downstream). */
   readonly onSamples?: (samples: readonly Sample[]) => void;
+  /** Sees each chunk after the store committed it (the demo prints them; crash tests log them). */
+  readonly onChunkStored?: (chunk: SealedChunkOut) => void;
   /** Wall clock in ms for the data path (tests give a fake one). */
   readonly nowMs?: () => number;
   /** Opens the link to the broker (default: MQTT from `config.sync`); tests pass a memory broker's. */
@@ -182,7 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
 
     if (store !== undefined) {
-      const started = startDataPath(config, store, metrics, logger, () => sync?.notify(), options.nowMs);
+      const started = startDataPath(config, store, metrics, logger, () => sync?.notify(), options);
       if (started !== undefined) {
         dataPath = started;
         const timer = setInterval(() => started.tick(), 1000);
@@ -240,7 +242,7 @@ function startDataPath(
   metrics: Metrics,
   logger: Logger,
   onStored: () => void,
-  nowMs: () => number = Date.now,
+  options: Pick<AgentOptions, 'nowMs' | 'onChunkStored'>,
 ): DataPath | undefined {
   const device = loadOrCreateDeviceKey(config.device.dataDir);
   const devicePub = Buffer.from(device.publicKey).toString('hex');
@@ -267,8 +269,9 @@ function startDataPath(
     store,
     metrics,
     logger: logger.child({ stage: 'data' }),
-    nowMs,
+    nowMs: options.nowMs ?? Date.now,
     onStored,
+    ...(options.onChunkStored === undefined ? {} : { onSealed: options.onChunkStored }),
   });
   logger.info(
     { devicePublicKey: devicePub, streams: (config.collect ?? DEFAULT_COLLECT).schemes.map((s) => s.name) },

@@ -1,0 +1,70 @@
+/**
+ * A child process for the agent crash test (test/system/store/kill-agent.test.ts): runs the real
+ * agent (`startAgent`) on a paired data folder, with the simulated car on an in-memory CAN bus
+ * driven 50x faster than real time so chunks close every few milliseconds, and prints
+ * `<stream> <seq> <id>` for each chunk after the store committed it (writeSync: a printed chunk
+ * is never one not yet committed). Runs until it is killed. argv: DATA_DIR
+ */
+import { writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentConfigSchema } from '../../agent/config/index.js';
+import { CompiledDbc, parseDbc } from '../../agent/decode/can/index.js';
+import { silentLogger } from '../../agent/log.js';
+import { startAgent } from '../../agent/main.js';
+import { noopNotifier } from '../../agent/service.js';
+import { CanWire } from '../../firmware-bridge/index.js';
+import {
+  readSimDbc,
+  SIM_DBC_PATH,
+  SIM_MAP_PATH,
+  SimFrameScheduler,
+} from '../../simulators/vehicle/can-frames.js';
+import { VehicleModel } from '../../simulators/vehicle/model.js';
+
+const dir = process.argv[2];
+if (dir !== undefined && process.argv[1]?.endsWith('agent-writer.js')) {
+  let simMs = Date.now();
+  // Frames carry the simulated time, which runs 50x faster than the wall clock.
+  const wire = new CanWire({ clock: { wallUs: () => simMs * 1000, monoUs: () => simMs * 1000 } });
+  const ecu = wire.attach('sim0');
+  const config = agentConfigSchema.parse({
+    device: { vehicleId: 'crash-car', dataDir: dir, socketPath: join(dir, `agent-${process.pid}.sock`) },
+    sources: { can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }] },
+    storage: {},
+    collect: {
+      schemes: [
+        { name: 'fast', kind: 'periodic', periodMs: 100, signals: ['Vehicle.Speed', 'Vehicle.Powertrain.*'] },
+        { name: 'all', kind: 'on-change', signals: ['*'] },
+      ],
+      chunk: { maxSamples: 200 },
+    },
+  });
+  await startAgent({
+    config,
+    logger: silentLogger,
+    notifier: noopNotifier,
+    openCanBus: async (src) => wire.attach(src.interface),
+    nowMs: () => simMs,
+    onChunkStored: (c) => writeSync(1, `${c.stream} ${c.seq} ${c.id}\n`),
+  });
+  const model = new VehicleModel({ seed: 7 });
+  const dbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
+  const scheduler = new SimFrameScheduler({
+    encoder: {
+      encode: (name, values) => {
+        const m = dbc.byName(name)!;
+        return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
+      },
+    },
+  });
+  writeSync(1, 'ready\n');
+  let t = 0;
+  setInterval(() => {
+    for (let i = 0; i < 50; i++) {
+      t += 10;
+      simMs += 10;
+      for (const f of scheduler.framesDue(t, model.step(10)))
+        void ecu.send({ id: f.id, extended: f.extended, data: f.data });
+    }
+  }, 1);
+}
