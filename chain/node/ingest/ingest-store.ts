@@ -46,6 +46,7 @@ export class IngestStore {
   readonly path: string;
   readonly #db: NodeDatabase;
   readonly #insert;
+  readonly #bytes;
   readonly #count;
   readonly #rows;
   readonly #maxSeq;
@@ -69,6 +70,13 @@ export class IngestStore {
     this.#rows = this.#db.prepare(
       'SELECT id, vehicle_id AS vehicleId, stream, seq, length(bytes) AS size FROM chunks ORDER BY ord',
     );
+    this.#bytes = this.#db.prepare('SELECT bytes FROM chunks WHERE id = ?').pluck();
+  }
+
+  /** The sealed bytes of a stored chunk (what a storage node serves to a buyer), or undefined. */
+  chunkBytes(id: string): Uint8Array | undefined {
+    const b = this.#bytes.get(id) as Buffer | undefined;
+    return b === undefined ? undefined : new Uint8Array(b);
   }
 
   /** Stores a batch in one transaction; returns how many were new (the rest were duplicates). */

@@ -1,0 +1,188 @@
+/**
+ * The data path end to end through a real mosquitto: the simulated car on an in-memory CAN bus ->
+ * the real agent (decode, collect, chunk, seal, SQLite store, MQTT sync) -> mosquitto -> the node's
+ * ingest (sealed-chunk verification, SQLite) -> ack -> deleted on the device. Then, as the owner:
+ * every chunk the node holds verifies, and decrypted they are exactly the samples the agent's
+ * collection kept, computed independently from the decoded samples.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { decodeChunkBody } from '../../../agent/chunk/index.js';
+import { Collector } from '../../../agent/collect/index.js';
+import { collectSchema } from '../../../agent/config/collect.js';
+import { agentConfigSchema } from '../../../agent/config/index.js';
+import { CompiledDbc, parseDbc } from '../../../agent/decode/can/index.js';
+import type { Sample } from '../../../agent/decode/sample.js';
+import { silentLogger } from '../../../agent/log.js';
+import { type RunningAgent, startAgent } from '../../../agent/main.js';
+import {
+  loadOrCreateDeviceKey,
+  ownerEpochKey,
+  ownerIdentity,
+  seedFromMnemonic,
+  vehicleDataRoot,
+} from '../../../agent/seal/index.js';
+import { noopNotifier } from '../../../agent/service.js';
+import { checkSealedChunk, chunkAad, chunkNonce, createBinding, open, toHex } from '../../../chain/index.js';
+import {
+  ChunkIngest,
+  IngestStore,
+  openMqttIngestLink,
+  sealedChunkVerifier,
+} from '../../../chain/node/ingest/index.js';
+import { CanWire } from '../../../firmware-bridge/index.js';
+import {
+  readSimDbc,
+  SIM_DBC_PATH,
+  SIM_MAP_PATH,
+  SimFrameScheduler,
+} from '../../../simulators/vehicle/can-frames.js';
+import { VehicleModel } from '../../../simulators/vehicle/model.js';
+import { waitUntil } from '../../support/cli.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { describeSystem } from '../../support/system.js';
+import { VECTOR_MNEMONIC } from '../../vectors/generate-data.js';
+
+const COLLECT = {
+  schemes: [
+    { name: 'drive', kind: 'periodic', periodMs: 500, signals: ['Vehicle.Speed', 'Vehicle.Powertrain.*'] },
+    { name: 'body', kind: 'on-change', deadband: 1, signals: ['Vehicle.*'] },
+  ],
+  chunk: { maxSamples: 300, maxAgeMs: 2000 },
+};
+
+describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pkg: 'mosquitto' }], () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let agent: RunningAgent | undefined;
+  const closers: (() => unknown)[] = [];
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    dir = mkdtempSync(join(tmpdir(), 'qood-e2e-'));
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    for (const c of closers.reverse()) await c();
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every chunk arrives once, verifies, and decrypts to the samples that went in', async () => {
+    const seed = seedFromMnemonic(VECTOR_MNEMONIC);
+    const device = loadOrCreateDeviceKey(dir);
+    writeFileSync(
+      join(dir, 'binding.cbor'),
+      createBinding({
+        vehicleId: 'e2e-car',
+        devicePublicKey: device.publicKey,
+        ownerSecretKey: ownerIdentity(seed).secretKey,
+        dataRoot: vehicleDataRoot(seed, 'e2e-car'),
+        epochLengthS: 600,
+        issuedMs: Date.now(),
+      }),
+    );
+    // The node: ingest into its own SQLite, checking chunks against the device key it was told.
+    const nodeStore = new IngestStore({ path: join(dir, 'node.db') });
+    const link = openMqttIngestLink({ url: broker.url, clientId: 'node-e2e', reconnectMs: 300 });
+    const ingest = new ChunkIngest({
+      link,
+      store: nodeStore,
+      verifyChunk: sealedChunkVerifier({ 'e2e-car': toHex(device.publicKey) }),
+      logger: silentLogger,
+    });
+    closers.push(
+      () => nodeStore.close(),
+      () => link.close(),
+      () => ingest.stop(),
+    );
+    ingest.start();
+    await waitUntil(() => link.connected, 10_000, 'the ingest connected');
+    await new Promise((r) => setTimeout(r, 200));
+
+    // The agent, with the car 20x faster than real time on its CAN bus.
+    let simMs = Date.UTC(2026, 10, 25, 8, 0, 0);
+    const wire = new CanWire({ clock: { wallUs: () => simMs * 1000, monoUs: () => simMs * 1000 } });
+    const ecu = wire.attach('sim0');
+    const decoded: Sample[] = [];
+    let sealedSamples = 0;
+    agent = await startAgent({
+      config: agentConfigSchema.parse({
+        device: { vehicleId: 'e2e-car', dataDir: dir, socketPath: join(dir, 'agent.sock') },
+        sources: { can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }] },
+        sync: { broker: broker.url, ackTimeoutMs: 3000 },
+        collect: COLLECT,
+      }),
+      logger: silentLogger,
+      notifier: noopNotifier,
+      openCanBus: async (src) => wire.attach(src.interface),
+      nowMs: () => simMs,
+      onSamples: (s) => decoded.push(...s),
+      onChunkStored: (c) => {
+        sealedSamples += c.sampleCount;
+      },
+    });
+    const model = new VehicleModel({ seed: 11 });
+    const dbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
+    const scheduler = new SimFrameScheduler({
+      encoder: {
+        encode: (name, values) => {
+          const m = dbc.byName(name)!;
+          return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
+        },
+      },
+    });
+    let t = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        for (let i = 0; i < 20 && t < 90_000; i++) {
+          t += 10;
+          simMs += 10;
+          for (const f of scheduler.framesDue(t, model.step(10)))
+            void ecu.send({ id: f.id, extended: f.extended, data: f.data });
+        }
+        if (t >= 90_000) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 10);
+    });
+    // Ninety simulated seconds driven; let the open chunks age out (the agent ticks every second).
+    simMs += 10_000;
+    const expected: Sample[] = [];
+    new Collector({ config: collectSchema.parse(COLLECT), sink: (_s, sample) => expected.push(sample) }).add(
+      decoded,
+    );
+    const running = agent;
+    await waitUntil(
+      () => sealedSamples === expected.length && running.store!.usage().chunks === 0,
+      30_000,
+      'every collected sample sealed, synced and acknowledged',
+    );
+
+    const sealed = agent.metrics.counter('chunks.sealed');
+    const rows = nodeStore.rows();
+    expect(rows).toHaveLength(sealed);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(sealed);
+    expect(ingest.counters()['ingest.rejected']).toBe(0);
+    expect(agent.store!.counters()['chunks.acked']).toBe(sealed);
+
+    // The owner decrypts what the node holds.
+    const root = vehicleDataRoot(seed, 'e2e-car');
+    const got: Sample[] = [];
+    for (const r of rows) {
+      const c = checkSealedChunk(nodeStore.chunkBytes(r.id)!, device.publicKey);
+      const body = open(
+        ownerEpochKey(root, c.header.stream, c.header.keyEpoch),
+        chunkNonce(c.header.seq),
+        c.ciphertext,
+        chunkAad(c.header),
+      );
+      got.push(...decodeChunkBody(body));
+    }
+    const key = (s: Sample) => `${s.tUs} ${s.path} ${String(s.value)}`;
+    expect(got.map(key).sort()).toEqual(expected.map(key).sort());
+    expect(got.length).toBeGreaterThan(1000);
+  }, 120_000);
+});
