@@ -38,3 +38,44 @@ export {
   type SerialOpenOptions,
 } from './serial/serial-link.js';
 export { openSerialPort } from './serial/serialport.js';
+export {
+  FIX_MODE,
+  type FixMode,
+  type FixQuality,
+  type GnssClock,
+  type GnssFix,
+  systemGnssClock,
+} from './gnss/fix.js';
+export { FixAssembler, type FixAssemblerOptions, type FixAssemblerStats } from './gnss/fix-assembler.js';
+export { LineFramer, type LineFramerOptions, type LineFramerStats } from './gnss/line-framer.js';
+export {
+  type NmeaDecoderOptions,
+  type NmeaDecoderStats,
+  NmeaDecoder,
+  type NmeaLineProblem,
+} from './gnss/nmea-decoder.js';
+export {
+  type FrameResult,
+  type NmeaFrame,
+  type NmeaProblem,
+  type NmeaProblemCode,
+  nmeaChecksum,
+  parseNmeaFrame,
+  withChecksum,
+} from './gnss/nmea-frame.js';
+export {
+  GNSS_SYSTEM_ID,
+  GNSS_TALKERS,
+  type GgaSentence,
+  type GllSentence,
+  type GsaSentence,
+  type GstSentence,
+  type GsvSatellite,
+  type GsvSentence,
+  type NmeaSentence,
+  parseNmeaSentence,
+  type RmcSentence,
+  type SentenceResult,
+  type VtgSentence,
+  type ZdaSentence,
+} from './gnss/nmea-parse.js';
