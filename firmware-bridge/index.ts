@@ -29,15 +29,6 @@ export {
 } from './can/isotp.js';
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
 export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';
-export { MemorySerialPair } from './serial/memory-serial.js';
-export {
-  type OpenSerial,
-  SerialError,
-  type SerialErrorCode,
-  type SerialLink,
-  type SerialOpenOptions,
-} from './serial/serial-link.js';
-export { openSerialPort } from './serial/serialport.js';
 export {
   FIX_MODE,
   type FixMode,
@@ -47,11 +38,13 @@ export {
   systemGnssClock,
 } from './gnss/fix.js';
 export { FixAssembler, type FixAssemblerOptions, type FixAssemblerStats } from './gnss/fix-assembler.js';
+export { type GpsdClientOptions, openGpsdClient } from './gnss/gpsd-client.js';
+export { connectTcp, type TcpTarget } from './gnss/gpsd-net.js';
 export { LineFramer, type LineFramerOptions, type LineFramerStats } from './gnss/line-framer.js';
 export {
+  NmeaDecoder,
   type NmeaDecoderOptions,
   type NmeaDecoderStats,
-  NmeaDecoder,
   type NmeaLineProblem,
 } from './gnss/nmea-decoder.js';
 export {
@@ -64,10 +57,10 @@ export {
   withChecksum,
 } from './gnss/nmea-frame.js';
 export {
-  GNSS_SYSTEM_ID,
-  GNSS_TALKERS,
   type GgaSentence,
   type GllSentence,
+  GNSS_SYSTEM_ID,
+  GNSS_TALKERS,
   type GsaSentence,
   type GstSentence,
   type GsvSatellite,
@@ -79,3 +72,21 @@ export {
   type VtgSentence,
   type ZdaSentence,
 } from './gnss/nmea-parse.js';
+export { type NmeaSerialOptions, openNmeaSerial } from './gnss/nmea-serial.js';
+export {
+  type GnssSource,
+  GnssSourceError,
+  type GnssSourceErrorCode,
+  type GnssSourceEvent,
+  type GnssSourceStats,
+  type RetryOptions,
+} from './gnss/source.js';
+export { MemorySerialPair } from './serial/memory-serial.js';
+export {
+  type OpenSerial,
+  SerialError,
+  type SerialErrorCode,
+  type SerialLink,
+  type SerialOpenOptions,
+} from './serial/serial-link.js';
+export { openSerialPort } from './serial/serialport.js';

@@ -7,6 +7,7 @@ import { registerAgent } from './agent.js';
 import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
+import { registerGnss } from './gnss.js';
 import { registerNode } from './node.js';
 import { registerStatus } from './status.js';
 
@@ -16,5 +17,6 @@ export function registerCommands(program: Command): void {
   registerNode(program);
   registerStatus(program);
   registerCan(program);
+  registerGnss(program);
   registerConfig(program);
 }

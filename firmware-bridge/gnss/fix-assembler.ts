@@ -16,7 +16,14 @@
  *   GLL; speed and course from RMC, else VTG; DOPs from GSA, else HDOP from GGA;
  * - the date from RMC or ZDA, carried to later epochs (and over midnight) when they have none.
  */
-import { FIX_MODE, type FixMode, type FixQuality, type GnssClock, type GnssFix, systemGnssClock } from './fix.js';
+import {
+  FIX_MODE,
+  type FixMode,
+  type FixQuality,
+  type GnssClock,
+  type GnssFix,
+  systemGnssClock,
+} from './fix.js';
 import type {
   GgaSentence,
   GllSentence,

@@ -69,7 +69,9 @@ export class NmeaDecoder {
   readonly #onLine: (line: string) => void;
 
   constructor(private readonly options: NmeaDecoderOptions) {
-    this.#framer = new LineFramer(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes });
+    this.#framer = new LineFramer(
+      options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes },
+    );
     this.#assembler = new FixAssembler({
       onFix: options.onFix,
       ...(options.clock === undefined ? {} : { clock: options.clock }),

@@ -335,7 +335,12 @@ function gsv(talker: string, f: F): GsvSentence {
   // Four fields per satellite; NMEA 4.10 appends one signal id.
   const hasSignal = rest % 4 === 1;
   if (rest % 4 !== 0 && !hasSignal)
-    throw new FieldProblem(f.length - 1, 'satellite block', '', 'four fields per satellite (id, elevation, azimuth, SNR)');
+    throw new FieldProblem(
+      f.length - 1,
+      'satellite block',
+      '',
+      'four fields per satellite (id, elevation, azimuth, SNR)',
+    );
   const satellites: GsvSatellite[] = [];
   const end = f.length - (hasSignal ? 1 : 0);
   for (let i = 3; i + 3 < end; i += 4) {
