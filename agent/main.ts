@@ -4,8 +4,8 @@
  * watchdog while the event loop runs. `stop()` undoes everything in reverse order.
  */
 import { readFileSync } from 'node:fs';
-import type { CanBus } from '../firmware-bridge/index.js';
-import type { AgentConfig, CanSourceConfig } from './config/index.js';
+import type { CanBus, GnssSource } from '../firmware-bridge/index.js';
+import type { AgentConfig, CanSourceConfig, GnssSourceConfig } from './config/index.js';
 import { loadDbcFile } from './decode/can/index.js';
 import type { Sample } from './decode/sample.js';
 import { FrameMapper, resolveSignalMap } from './decode/vss-map/index.js';
@@ -14,6 +14,7 @@ import { type LocalApiServer, type LocalMethod, startLocalApi } from './local-ap
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { CanSource } from './pipeline/can-source.js';
+import { GnssPipelineSource, openConfiguredGnss } from './pipeline/gnss-source.js';
 import { LatestValues } from './pipeline/latest-values.js';
 import type { ServiceNotifier } from './service.js';
 
@@ -26,6 +27,8 @@ export interface AgentOptions {
   readonly ownerGid?: number;
   /** Opens a configured CAN interface (SocketCAN on a device, a memory bus in the demo and tests). */
   readonly openCanBus?: (source: CanSourceConfig) => Promise<CanBus>;
+  /** Opens the configured GNSS receiver (default: its serial port or gpsd, retrying until it is there). */
+  readonly openGnss?: (source: GnssSourceConfig) => Promise<GnssSource>;
   /** Receives every batch of samples the sources produce (the data path downstream). */
   readonly onSamples?: (samples: readonly Sample[]) => void;
 }
@@ -58,6 +61,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     latest: () => latest.snapshot(),
   };
 
+  const sink = (samples: readonly Sample[]): void => {
+    latest.add(samples);
+    options.onSamples?.(samples);
+  };
   const runStops = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
@@ -79,10 +86,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         mapper: new FrameMapper(dbc, mappings),
         metrics,
         logger: logger.child({ bus: src.interface }),
-        onSamples: (samples) => {
-          latest.add(samples);
-          options.onSamples?.(samples);
-        },
+        onSamples: sink,
       });
       source.start();
       stops.push(async () => {
@@ -93,6 +97,26 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         { bus: src.interface, dbc: src.dbc, messages: dbc.database.messages.length },
         'CAN source started',
       );
+    }
+
+    const gnssCfg = config.sources.gnss;
+    if (gnssCfg !== undefined) {
+      const receiver = await (options.openGnss ?? openConfiguredGnss)(gnssCfg);
+      const gnss = new GnssPipelineSource({
+        source: receiver,
+        maxClockSkewMs: gnssCfg.maxClockSkewMs,
+        metrics,
+        logger: logger.child({ gnss: receiver.name }),
+        onSamples: sink,
+        // GNSS speed is Vehicle.Speed only where no vehicle bus reports the wheel speed.
+        speedToVehicleSpeed: canSources.length === 0 && config.sources.obd === undefined,
+      });
+      gnss.start();
+      stops.push(async () => {
+        gnss.stop();
+        await receiver.close();
+      });
+      logger.info({ gnss: receiver.name }, 'GNSS source started');
     }
 
     const api: LocalApiServer = await startLocalApi({

@@ -277,7 +277,8 @@ export class FixAssembler {
           : (vtg?.speedKmh ?? (vtg?.speedKn === undefined ? undefined : vtg.speedKn * KNOT_KMH));
       if (speedKmh !== undefined) out.speedKmh = speedKmh;
       const course = rmc?.courseDeg ?? vtg?.courseDeg;
-      if (course !== undefined) out.courseDeg = ((course % 360) + 360) % 360;
+      if (course !== undefined)
+        out.courseDeg = course >= 0 && course < 360 ? course : ((course % 360) + 360) % 360;
       if (gst?.latErrM !== undefined && gst.lonErrM !== undefined)
         out.horizontalErrorM = Math.hypot(gst.latErrM, gst.lonErrM);
       if (gst?.altErrM !== undefined) out.verticalErrorM = gst.altErrM;

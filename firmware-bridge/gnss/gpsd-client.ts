@@ -59,13 +59,18 @@ interface Sky {
   uSat?: number;
 }
 
-/** Connects and starts watching. Rejects with GnssSourceError CONNECT_FAILED if the first connect fails. */
+/**
+ * Connects and starts watching. Rejects with GnssSourceError CONNECT_FAILED if the first connect
+ * fails, unless `retryFirstOpen`, which keeps trying in the background.
+ */
 export async function openGpsdClient(options: GpsdClientOptions): Promise<GnssSource> {
   const c = new GpsdClient(options);
   try {
     await c.connect();
   } catch (err) {
-    throw new GnssSourceError('CONNECT_FAILED', `${options.host}:${options.port}`, (err as Error).message);
+    const where = `${options.host}:${options.port}`;
+    if (!options.retryFirstOpen) throw new GnssSourceError('CONNECT_FAILED', where, (err as Error).message);
+    c.retryLater((err as Error).message);
   }
   return c;
 }
@@ -313,6 +318,12 @@ class GpsdClient implements GnssSource {
       reason: info.error?.message ?? 'gpsd closed the connection',
     });
     this.#retry();
+  }
+
+  /** @internal After a failed first connect: reports it (once listeners can hear it) and keeps trying. */
+  retryLater(reason: string): void {
+    const nextInMs = this.#retry();
+    setImmediate(() => this.#emitEvent({ type: 'retry-failed', where: this.#where, reason, nextInMs }));
   }
 
   #retry(): number {

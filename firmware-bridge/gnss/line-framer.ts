@@ -30,13 +30,16 @@ export interface LineFramerOptions {
   readonly maxLineBytes?: number;
 }
 
+const CONTROL = 1;
+const HIGH = 2;
+
 /** Byte stream -> lines. Keeps at most `maxLineBytes` of a pending partial line. */
 export class LineFramer {
   readonly stats: LineFramerStats = { bytes: 0, lines: 0, garbageLines: 0, overlongLines: 0 };
   readonly #max: number;
   #pending = '';
   #discarding = false;
-  #pendingBad = false;
+  #pendingBad = 0;
 
   constructor(options: LineFramerOptions = {}) {
     this.#max = options.maxLineBytes ?? 255;
@@ -59,7 +62,8 @@ export class LineFramer {
       if (c === 10 || c === 13) {
         this.#endLine(text, start, i, onLine);
         start = i + 1;
-      } else if (c < 32 || c > 126) this.#pendingBad = true;
+      } else if (c < 32 || c === 127) this.#pendingBad |= CONTROL;
+      else if (c > 127) this.#pendingBad |= HIGH;
     }
     if (start < n) this.#append(text.slice(start));
   }
@@ -73,7 +77,7 @@ export class LineFramer {
   reset(): void {
     this.#pending = '';
     this.#discarding = false;
-    this.#pendingBad = false;
+    this.#pendingBad = 0;
   }
 
   #append(part: string): void {
@@ -87,8 +91,8 @@ export class LineFramer {
   }
 
   #endLine(text: string, from: number, to: number, onLine: (line: string) => void): void {
-    const bad = this.#pendingBad;
-    this.#pendingBad = false;
+    const flags = this.#pendingBad;
+    this.#pendingBad = 0;
     if (this.#discarding) {
       this.#discarding = false;
       this.stats.overlongLines++;
@@ -103,8 +107,8 @@ export class LineFramer {
     }
     const line = this.#pending.length === 0 ? text.slice(from, to) : this.#pending + text.slice(from, to);
     this.#pending = '';
-    // A comment line of a log file (`# Submitter: Manfred Günzl`) may hold any text: the consumer decides.
-    if (bad && line.charCodeAt(0) !== 35) {
+    // A comment line of a log file (`# Submitter: Manfred Günzl`) may hold non-ASCII text.
+    if ((flags & CONTROL) !== 0 || ((flags & HIGH) !== 0 && line.charCodeAt(0) !== 35)) {
       this.stats.garbageLines++;
       const k = line.lastIndexOf('$');
       if (k < 0 || !/^[\x20-\x7e]*$/.test(line.slice(k))) return;

@@ -29,13 +29,18 @@ export interface NmeaSerialOptions extends RetryOptions {
   readonly clock?: GnssClock;
 }
 
-/** Opens the port and starts reading. Rejects with GnssSourceError OPEN_FAILED if the first open fails. */
+/**
+ * Opens the port and starts reading. Rejects with GnssSourceError OPEN_FAILED if the first open
+ * fails, unless `retryFirstOpen`, which keeps trying in the background.
+ */
 export async function openNmeaSerial(options: NmeaSerialOptions): Promise<GnssSource> {
   const src = new NmeaSerialSource(options);
   try {
     await src.open();
   } catch (err) {
-    throw new GnssSourceError('OPEN_FAILED', options.path, (err as Error).message);
+    if (!options.retryFirstOpen)
+      throw new GnssSourceError('OPEN_FAILED', options.path, (err as Error).message);
+    src.retryLater((err as Error).message);
   }
   return src;
 }
@@ -137,6 +142,12 @@ class NmeaSerialSource implements GnssSource {
       reason: info.error?.message ?? (info.disconnected ? 'device disconnected' : 'port closed'),
     });
     this.#retry();
+  }
+
+  /** @internal After a failed first open: reports it (once listeners can hear it) and keeps trying. */
+  retryLater(reason: string): void {
+    const nextInMs = this.#retry();
+    setImmediate(() => this.#event({ type: 'retry-failed', where: this.options.path, reason, nextInMs }));
   }
 
   /** Schedules a reopen; returns the wait in ms. */

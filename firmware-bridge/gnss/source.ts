@@ -47,6 +47,12 @@ export interface GnssSource {
 export interface RetryOptions {
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * When the first open fails, resolve anyway and keep trying in the background (reported as
+   * `retry-failed` events) instead of rejecting: an agent whose receiver is unplugged at boot keeps
+   * its other sources running.
+   */
+  readonly retryFirstOpen?: boolean;
 }
 
 export type GnssSourceErrorCode = 'OPEN_FAILED' | 'CONNECT_FAILED';
