@@ -89,14 +89,12 @@ async function decodeCommand(file: string, opts: { json?: boolean; quiet?: boole
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       // Lines are split here (not by the decoder's framer) so problems carry the file's line numbers.
-      const text = carry + chunk.toString('latin1');
+      let text = carry + chunk.toString('latin1');
+      // A CR at the very end may be the first half of CR LF: hold it back with the last line.
+      const heldCr = text.endsWith('\r');
+      if (heldCr) text = text.slice(0, -1);
       const lines = text.split(/\r\n|\n|\r/);
-      carry = lines.pop() ?? '';
-      // A CR at the very end may be the first half of CR LF: keep it for the next chunk.
-      if (text.endsWith('\r')) {
-        lines.pop();
-        carry = '\r';
-      }
+      carry = (lines.pop() ?? '') + (heldCr ? '\r' : '');
       for (const l of lines) decoder.pushLine(l);
     }
   } catch (err) {
@@ -104,7 +102,8 @@ async function decodeCommand(file: string, opts: { json?: boolean; quiet?: boole
       throw new CliExit(EXIT.usage, `qood gnss decode: ${name}: no such file`);
     throw err;
   }
-  if (carry !== '' && carry !== '\r') decoder.pushLine(carry);
+  const last = carry.replace(/\r$/, '');
+  if (last !== '') decoder.pushLine(last);
   decoder.flush();
   flush();
   const s = decoder.stats();

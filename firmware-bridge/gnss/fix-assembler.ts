@@ -2,10 +2,12 @@
  * Groups NMEA sentences into one `GnssFix` per receiver epoch. A receiver sends a burst of sentences
  * per epoch (GGA, GSA, GSV..., RMC, often VTG, GLL, ZDA) that share one UTC time of day; the sentences
  * without a time (GSA, GSV, VTG) belong to the epoch they arrive in. An epoch ends when a sentence
- * with another time starts the next one, or, without waiting for that, at the epoch's last sentence:
- * the assembler learns which sentence closes an epoch from the first epochs it sees (as gpsd learns
- * its "cycle ender"), preferring the epochs with the most distinct sentences, so a receiver that
- * sends GGA at 10 Hz and RMC at 1 Hz (the OxTS log) still closes its full epochs on RMC.
+ * with another time starts the next one, or, without waiting for that, at the epoch's last timed
+ * sentence: the assembler learns which one that is from the first epochs it sees, as gpsd learns
+ * its "cycle ender". Only timed sentences can end an epoch, because an untimed one at the end is
+ * ambiguous: a SiRF receiver sends each epoch's GSA before its RMC, so a GSA after an RMC belongs to
+ * the next epoch. Among epochs, the one with the most distinct sentences teaches the ender, so a
+ * receiver that sends GGA at 10 Hz and RMC at 1 Hz (the OxTS log) still closes full epochs on RMC.
  *
  * How the fields combine (what the receiver logs in ../shared/data/nmea show receivers do):
  * - any explicit "no fix" in the epoch (RMC or GLL status V, GGA quality 0, GSA mode 1, FAA mode N)
@@ -64,7 +66,8 @@ interface Epoch {
   timeOfDayMs: number | undefined;
   sentences: Known[];
   counts: Map<string, number>;
-  lastKey: string;
+  /** The last sentence with a time: the candidate ender. */
+  lastTimedKey: string | undefined;
 }
 
 function keyOf(s: Known): string {
@@ -128,7 +131,7 @@ export class FixAssembler {
     const t = isTimed(s) ? s.timeOfDayMs : undefined;
     let ep = this.#epoch;
     if (t !== undefined) {
-      if (ep === undefined && t === this.#lastEmittedTime) {
+      if ((ep === undefined || ep.timeOfDayMs === undefined) && t === this.#lastEmittedTime) {
         // The ender was wrong for this epoch: it was not its last sentence.
         this.stats.lateSentences++;
         this.#ender = undefined;
@@ -145,22 +148,28 @@ export class FixAssembler {
       ep = undefined;
     }
     if (ep === undefined) {
-      ep = { timeOfDayMs: undefined, sentences: [], counts: new Map(), lastKey: key };
+      ep = { timeOfDayMs: undefined, sentences: [], counts: new Map(), lastTimedKey: undefined };
       this.#epoch = ep;
     }
     if (t !== undefined) ep.timeOfDayMs = t;
     ep.sentences.push(s);
     ep.counts.set(key, (ep.counts.get(key) ?? 0) + 1);
-    ep.lastKey = key;
-    if (key === this.#ender && ep.timeOfDayMs !== undefined) {
+    if (t !== undefined) ep.lastTimedKey = key;
+    if (t !== undefined && key === this.#ender) {
       this.stats.closedByEnder++;
       this.#close(ep, false);
     } else if (ep.sentences.length >= MAX_EPOCH_SENTENCES) this.#close(ep, false);
   }
 
-  /** Emits the open epoch (end of input, or the receiver went quiet). */
+  /**
+   * Emits the open epoch (end of input, or the receiver went quiet). An epoch of untimed sentences
+   * only (a VTG or GSA sent after the epoch's last timed sentence) is not a fix: it is dropped.
+   */
   flush(): void {
-    if (this.#epoch !== undefined) this.#close(this.#epoch, true);
+    const ep = this.#epoch;
+    if (ep === undefined) return;
+    if (ep.sentences.some(isTimed)) this.#close(ep, true);
+    else this.#epoch = undefined;
   }
 
   /** Forgets the open epoch and the learned ender (the port was reopened, maybe to another receiver). */
@@ -173,11 +182,12 @@ export class FixAssembler {
 
   #close(ep: Epoch, learn: boolean): void {
     this.#epoch = undefined;
-    if (learn && ep.timeOfDayMs !== undefined && ep.counts.get(ep.lastKey) === 1) {
+    const last = ep.lastTimedKey;
+    if (learn && last !== undefined && ep.counts.get(last) === 1) {
       // Prefer the ender of the richest epoch: sparse epochs (10 Hz GGA between 1 Hz full sets)
       // would otherwise teach an ender that cuts the full epochs short.
       if (this.#ender === undefined || ep.counts.size > this.#enderSize) {
-        this.#ender = ep.lastKey;
+        this.#ender = last;
         this.#enderSize = ep.counts.size;
       }
     }

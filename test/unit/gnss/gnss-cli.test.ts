@@ -38,6 +38,18 @@ describeSharedData('qood gnss decode on a real log', (data) => {
     expect(readFileSync(log, 'latin1').length).toBeGreaterThan(0);
   });
 
+  it('keeps every line of a 2.7 MB drive log whatever its read chunks cut (CR LF split between chunks)', () => {
+    const r = runQood([
+      'gnss',
+      'decode',
+      '--json',
+      join(data, 'nmea', 'drives', '20100403_Z205_Switzerland.txt'),
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('38938 lines, 38938 sentences (7706 of other types), 10412 epochs');
+    expect(r.stdout.trim().split('\n')).toHaveLength(10_412);
+  });
+
   it('prints readable lines without --json', () => {
     const r = runQood(['gnss', 'decode', join(data, 'nmea', 'gpsd_receivers', 'bu353s4.log')]);
     expect(r.status).toBe(0);
