@@ -52,6 +52,32 @@ export function withChecksum(body: string): string {
   return `$${body}*${nmeaChecksum(body)}`;
 }
 
+const isUpper = (c: number) => c >= 65 && c <= 90;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** `GPGGA`: a letter, a letter or digit, three letters. */
+function isStandardAddress(a: string): boolean {
+  if (a.length !== 5) return false;
+  const c1 = a.charCodeAt(1);
+  return (
+    isUpper(a.charCodeAt(0)) &&
+    (isUpper(c1) || isDigit(c1)) &&
+    isUpper(a.charCodeAt(2)) &&
+    isUpper(a.charCodeAt(3)) &&
+    isUpper(a.charCodeAt(4))
+  );
+}
+
+/** `PASHR`, `PUBX`: P and upper-case letters or digits. */
+function isProprietary(a: string): boolean {
+  if (a.length < 2 || a.charCodeAt(0) !== 80) return false;
+  for (let i = 1; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (!isUpper(c) && !isDigit(c)) return false;
+  }
+  return true;
+}
+
 const fail = (code: NmeaProblemCode, column: number, message: string): FrameResult => ({
   ok: false,
   problem: { code, column, message },
@@ -102,10 +128,10 @@ export function parseNmeaFrame(line: string, requireChecksum = false): FrameResu
   const address = comma < 0 ? body : body.slice(0, comma);
   let talker: string;
   let type: string;
-  if (address.startsWith('P') && address.length >= 2 && /^P[A-Z0-9]+$/.test(address)) {
+  if (isProprietary(address)) {
     talker = 'P';
     type = address.slice(1);
-  } else if (/^[A-Z][A-Z0-9][A-Z]{3}$/.test(address)) {
+  } else if (isStandardAddress(address)) {
     talker = address.slice(0, 2);
     type = address.slice(2);
   } else

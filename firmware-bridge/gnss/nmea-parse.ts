@@ -227,9 +227,11 @@ function need(f: F, n: number, what: string): void {
   if (f.length < n) throw new FieldProblem(f.length, what, '', `at least ${n} fields`);
 }
 
-/** Spreads `{ key: v }` only when v is defined (exactOptionalPropertyTypes). */
-function opt<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Sets `o[key] = v` only when v is defined (exactOptionalPropertyTypes; cheaper than spreading). */
+function put<T, K extends keyof T>(o: Mutable<T>, key: K, v: T[K] | undefined): void {
+  if (v !== undefined) o[key] = v;
 }
 
 const FAA = 'ADEFMNPRSC';
@@ -239,19 +241,16 @@ function gga(talker: string, f: F): GgaSentence {
   const quality = int(f, 5, 'fix quality');
   if (quality === undefined || quality > 8) throw new FieldProblem(5, 'fix quality', f[5] ?? '', '0..8');
   const altUnit = f[9] ?? '';
-  return {
-    type: 'GGA',
-    talker,
-    quality,
-    ...opt('timeOfDayMs', timeOfDay(f, 0)),
-    ...opt('latDeg', coord(f, 1, true)),
-    ...opt('lonDeg', coord(f, 3, false)),
-    ...opt('satsUsed', int(f, 6, 'satellites used')),
-    ...opt('hdop', num(f, 7, 'HDOP')),
-    ...opt('altM', altUnit === 'M' || altUnit === '' ? num(f, 8, 'altitude') : undefined),
-    ...opt('geoidSepM', num(f, 10, 'geoid separation')),
-    ...opt('dgpsAgeS', num(f, 12, 'DGPS age')),
-  };
+  const o: Mutable<GgaSentence> = { type: 'GGA', talker, quality };
+  put(o, 'timeOfDayMs', timeOfDay(f, 0));
+  put(o, 'latDeg', coord(f, 1, true));
+  put(o, 'lonDeg', coord(f, 3, false));
+  put(o, 'satsUsed', int(f, 6, 'satellites used'));
+  put(o, 'hdop', num(f, 7, 'HDOP'));
+  put(o, 'altM', altUnit === 'M' || altUnit === '' ? num(f, 8, 'altitude') : undefined);
+  put(o, 'geoidSepM', num(f, 10, 'geoid separation'));
+  put(o, 'dgpsAgeS', num(f, 12, 'DGPS age'));
+  return o;
 }
 
 function rmc(talker: string, f: F): RmcSentence {
@@ -259,45 +258,37 @@ function rmc(talker: string, f: F): RmcSentence {
   const status = letter(f, 1, 'status', 'AV');
   const mv = num(f, 9, 'magnetic variation');
   const mvDir = letter(f, 10, 'variation direction', 'EW');
-  return {
-    type: 'RMC',
-    talker,
-    valid: status === 'A',
-    ...opt('timeOfDayMs', timeOfDay(f, 0)),
-    ...opt('latDeg', coord(f, 2, true)),
-    ...opt('lonDeg', coord(f, 4, false)),
-    ...opt('speedKn', num(f, 6, 'speed')),
-    ...opt('courseDeg', num(f, 7, 'course')),
-    ...opt('dateMs', date(f, 8)),
-    ...opt('magVarDeg', mv === undefined ? undefined : mvDir === 'W' ? -mv : mv),
-    ...opt('faaMode', letter(f, 11, 'mode indicator', FAA)),
-    ...opt('navStatus', letter(f, 12, 'navigational status', 'SCUV')),
-  };
+  const o: Mutable<RmcSentence> = { type: 'RMC', talker, valid: status === 'A' };
+  put(o, 'timeOfDayMs', timeOfDay(f, 0));
+  put(o, 'latDeg', coord(f, 2, true));
+  put(o, 'lonDeg', coord(f, 4, false));
+  put(o, 'speedKn', num(f, 6, 'speed'));
+  put(o, 'courseDeg', num(f, 7, 'course'));
+  put(o, 'dateMs', date(f, 8));
+  put(o, 'magVarDeg', mv === undefined ? undefined : mvDir === 'W' ? -mv : mv);
+  put(o, 'faaMode', letter(f, 11, 'mode indicator', FAA));
+  put(o, 'navStatus', letter(f, 12, 'navigational status', 'SCUV'));
+  return o;
 }
 
 function vtg(talker: string, f: F): VtgSentence {
+  const o: Mutable<VtgSentence> = { type: 'VTG', talker };
   // NMEA 2.3+: course,T,course,M,speed,N,speed,K[,mode]; NMEA 1.x/2.0 omitted the unit letters.
   if (f[1] === 'T' || f[3] === 'M' || f[5] === 'N' || f[7] === 'K' || f.length >= 8) {
     need(f, 8, 'VTG');
-    return {
-      type: 'VTG',
-      talker,
-      ...opt('courseDeg', num(f, 0, 'course true')),
-      ...opt('courseMagDeg', num(f, 2, 'course magnetic')),
-      ...opt('speedKn', num(f, 4, 'speed knots')),
-      ...opt('speedKmh', num(f, 6, 'speed km/h')),
-      ...opt('faaMode', letter(f, 8, 'mode indicator', FAA)),
-    };
+    put(o, 'courseDeg', num(f, 0, 'course true'));
+    put(o, 'courseMagDeg', num(f, 2, 'course magnetic'));
+    put(o, 'speedKn', num(f, 4, 'speed knots'));
+    put(o, 'speedKmh', num(f, 6, 'speed km/h'));
+    put(o, 'faaMode', letter(f, 8, 'mode indicator', FAA));
+    return o;
   }
   need(f, 4, 'VTG');
-  return {
-    type: 'VTG',
-    talker,
-    ...opt('courseDeg', num(f, 0, 'course true')),
-    ...opt('courseMagDeg', num(f, 1, 'course magnetic')),
-    ...opt('speedKn', num(f, 2, 'speed knots')),
-    ...opt('speedKmh', num(f, 3, 'speed km/h')),
-  };
+  put(o, 'courseDeg', num(f, 0, 'course true'));
+  put(o, 'courseMagDeg', num(f, 1, 'course magnetic'));
+  put(o, 'speedKn', num(f, 2, 'speed knots'));
+  put(o, 'speedKmh', num(f, 3, 'speed km/h'));
+  return o;
 }
 
 function gsa(talker: string, f: F): GsaSentence {
@@ -310,17 +301,14 @@ function gsa(talker: string, f: F): GsaSentence {
     const id = int(f, i, 'satellite id');
     if (id !== undefined) satIds.push(id);
   }
-  return {
-    type: 'GSA',
-    talker,
-    satIds,
-    ...opt('selection', letter(f, 0, 'selection mode', 'AM')),
-    ...opt('navMode', navMode),
-    ...opt('pdop', num(f, 14, 'PDOP')),
-    ...opt('hdop', num(f, 15, 'HDOP')),
-    ...opt('vdop', num(f, 16, 'VDOP')),
-    ...opt('systemId', int(f, 17, 'system id')),
-  };
+  const o: Mutable<GsaSentence> = { type: 'GSA', talker, satIds };
+  put(o, 'selection', letter(f, 0, 'selection mode', 'AM'));
+  put(o, 'navMode', navMode);
+  put(o, 'pdop', num(f, 14, 'PDOP'));
+  put(o, 'hdop', num(f, 15, 'HDOP'));
+  put(o, 'vdop', num(f, 16, 'VDOP'));
+  put(o, 'systemId', int(f, 17, 'system id'));
+  return o;
 }
 
 function gsv(talker: string, f: F): GsvSentence {
@@ -346,37 +334,28 @@ function gsv(talker: string, f: F): GsvSentence {
   for (let i = 3; i + 3 < end; i += 4) {
     const id = int(f, i, 'satellite id');
     if (id === undefined) continue;
-    satellites.push({
-      id,
-      ...opt('elevationDeg', num(f, i + 1, 'elevation')),
-      ...opt('azimuthDeg', num(f, i + 2, 'azimuth')),
-      ...opt('snrDbHz', num(f, i + 3, 'SNR')),
-    });
+    const sat: Mutable<GsvSatellite> = { id };
+    put(sat, 'elevationDeg', num(f, i + 1, 'elevation'));
+    put(sat, 'azimuthDeg', num(f, i + 2, 'azimuth'));
+    put(sat, 'snrDbHz', num(f, i + 3, 'SNR'));
+    satellites.push(sat);
   }
-  return {
-    type: 'GSV',
-    talker,
-    total,
-    index,
-    inView: inView ?? 0,
-    satellites,
-    ...opt('signalId', hasSignal ? int(f, f.length - 1, 'signal id') : undefined),
-  };
+  const o: Mutable<GsvSentence> = { type: 'GSV', talker, total, index, inView: inView ?? 0, satellites };
+  put(o, 'signalId', hasSignal ? int(f, f.length - 1, 'signal id') : undefined);
+  return o;
 }
 
 function gll(talker: string, f: F): GllSentence {
   need(f, 4, 'GLL');
   const status = letter(f, 5, 'status', 'AV');
-  return {
-    type: 'GLL',
-    talker,
-    // NMEA 1.5 GLL had no status field: a position then means valid.
-    valid: status === undefined ? f[0] !== '' : status === 'A',
-    ...opt('latDeg', coord(f, 0, true)),
-    ...opt('lonDeg', coord(f, 2, false)),
-    ...opt('timeOfDayMs', timeOfDay(f, 4)),
-    ...opt('faaMode', letter(f, 6, 'mode indicator', FAA)),
-  };
+  // NMEA 1.5 GLL had no status field: a position then means valid.
+  const valid = status === undefined ? f[0] !== '' : status === 'A';
+  const o: Mutable<GllSentence> = { type: 'GLL', talker, valid };
+  put(o, 'latDeg', coord(f, 0, true));
+  put(o, 'lonDeg', coord(f, 2, false));
+  put(o, 'timeOfDayMs', timeOfDay(f, 4));
+  put(o, 'faaMode', letter(f, 6, 'mode indicator', FAA));
+  return o;
 }
 
 function zda(talker: string, f: F): ZdaSentence {
@@ -389,19 +368,20 @@ function zda(talker: string, f: F): ZdaSentence {
     if (y < 1980 || y > 2200) throw new FieldProblem(3, 'year', f[3] ?? '', 'a four-digit year');
     dateMs = civilDate(y, m, d, 1, `${f[1]},${f[2]},${f[3]}`);
   }
-  return { type: 'ZDA', talker, ...opt('timeOfDayMs', timeOfDay(f, 0)), ...opt('dateMs', dateMs) };
+  const o: Mutable<ZdaSentence> = { type: 'ZDA', talker };
+  put(o, 'timeOfDayMs', timeOfDay(f, 0));
+  put(o, 'dateMs', dateMs);
+  return o;
 }
 
 function gst(talker: string, f: F): GstSentence {
   need(f, 8, 'GST');
-  return {
-    type: 'GST',
-    talker,
-    ...opt('timeOfDayMs', timeOfDay(f, 0)),
-    ...opt('latErrM', num(f, 5, 'latitude error')),
-    ...opt('lonErrM', num(f, 6, 'longitude error')),
-    ...opt('altErrM', num(f, 7, 'altitude error')),
-  };
+  const o: Mutable<GstSentence> = { type: 'GST', talker };
+  put(o, 'timeOfDayMs', timeOfDay(f, 0));
+  put(o, 'latErrM', num(f, 5, 'latitude error'));
+  put(o, 'lonErrM', num(f, 6, 'longitude error'));
+  put(o, 'altErrM', num(f, 7, 'altitude error'));
+  return o;
 }
 
 const PARSERS: Record<string, (talker: string, f: F) => NmeaSentence> = {
