@@ -3,9 +3,10 @@
  * one end, the source reads the other through `serialport`, as it would read a USB receiver. Then the
  * pty pair disappears (socat killed, as a receiver unplugged) and comes back under the same path:
  * the source reports the loss, reopens, and fixes flow again. Last, the commands as a user runs
- * them: `qood gnss emulate --link` and `qood gnss watch --port` on it.
+ * them: `qood gnss emulate --link` and `qood gnss watch --port` on it, and `qood agent` with a
+ * `gnss` source on the emulator's pty, seen through `qood status`, across an unplug.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -125,5 +126,71 @@ describeSystem('GNSS over a real pseudo-terminal', [{ bin: 'socat', pkg: 'socat'
       expect(ex.code).toBe(0);
     }
     expect(emuOut.stderr()).toMatch(/\d+ epochs, \d+ sentences written \(aborted\)/);
+  });
+
+  it('qood agent reads the receiver on a pty, counts it in qood status, and outlives an unplug', async () => {
+    const link = join(dir, 'ttyAGENT');
+    const sock = join(dir, 'agent.sock');
+    const cfg = join(dir, 'agent.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'device:',
+        '  vehicleId: gnss-test',
+        `  dataDir: ${dir}`,
+        `  socketPath: ${sock}`,
+        'sources:',
+        '  gnss:',
+        '    source: nmea',
+        `    port: ${link}`,
+        '    baud: 115200',
+        '    maxClockSkewMs: 2000',
+        '',
+      ].join('\n'),
+    );
+    const counters = (): Record<string, number> => {
+      const r = runQood(['status', '--socket', sock, '--json'], { timeoutMs: 5000 });
+      return r.status === 0 ? (JSON.parse(r.stdout) as { counters: Record<string, number> }).counters : {};
+    };
+    let emu = startQood(['gnss', 'emulate', '--link', link, '--rate', '2', '--speed', '2']);
+    let emuOut = collectOutput(emu);
+    await waitUntil(() => emuOut.stderr().includes('GNSS receiver on'), 10_000, 'the emulator');
+    const agent = startQood(['agent', '--config', cfg, '--log-level', 'debug']);
+    const agentOut = collectOutput(agent);
+    try {
+      await waitUntil(() => (counters()['gnss.fixes'] ?? 0) >= 4, 15_000, 'the agent to count 4 fixes', 200);
+      const c = counters();
+      expect(c['gnss.bad-input']).toBe(0);
+      expect(c['gnss.no-fix']).toBe(0);
+      // The emulator's clock is this host's: no skew.
+      expect(c['gnss.clock-skew']).toBe(0);
+      expect(c['samples.out']).toBeGreaterThan(4 * 5);
+
+      // Unplug: the emulator and its pty go away; the agent keeps running and reopens when it is back.
+      emu.kill('SIGTERM');
+      await waitExit(emu, 10_000);
+      await waitUntil(
+        () => (counters()['gnss.disconnects'] ?? 0) === 1,
+        10_000,
+        'the agent to see the unplug',
+        200,
+      );
+      const before = counters()['gnss.fixes'] ?? 0;
+      emu = startQood(['gnss', 'emulate', '--link', link, '--rate', '2', '--speed', '2']);
+      emuOut = collectOutput(emu);
+      await waitUntil(
+        () => (counters()['gnss.fixes'] ?? 0) >= before + 3,
+        20_000,
+        'fixes after replugging',
+        200,
+      );
+      expect(agent.exitCode).toBeNull();
+      expect(agentOut.stdout()).toContain('GNSS receiver went away; reopening');
+    } finally {
+      agent.kill('SIGTERM');
+      emu.kill('SIGTERM');
+      await waitExit(agent, 10_000);
+      await waitExit(emu, 10_000);
+    }
   });
 });
