@@ -46,8 +46,10 @@ export function registerGnss(program: Command): Command {
     });
   gnss
     .command('emulate')
-    .description('a simulated GNSS receiver on a pseudo-terminal: replays a log, or drives the simulated car')
-    .requiredOption(
+    .description(
+      'a simulated GNSS receiver on a pseudo-terminal (--link) or behind a real gpsd (--gpsd): replays a log, or drives the simulated car',
+    )
+    .option(
       '--link <path>',
       "where to create the receiver's device (open it with qood gnss watch --port PATH)",
     )
@@ -55,9 +57,26 @@ export function registerGnss(program: Command): Command {
     .option('--speed <factor>', 'time factor: 1 original pacing, 2 twice as fast, 0 as fast as possible', '1')
     .option('--loop', 'with --log: start over at the end')
     .option('--rate <hz>', 'without --log: epochs per second (1..10)', '1')
-    .action(async (opts: { link: string; log?: string; speed: string; loop?: boolean; rate: string }) => {
-      await emulateCommand(opts);
-    });
+    .option(
+      '--gpsd <port>',
+      'instead of a pty: a real gpsd on this TCP port, fed through gpsfake (gpsd-clients)',
+    )
+    .option('--seconds <n>', 'with --gpsd and no --log: length of the drive to play, looped', '600')
+    .action(
+      async (opts: {
+        link?: string;
+        log?: string;
+        speed: string;
+        loop?: boolean;
+        rate: string;
+        gpsd?: string;
+        seconds: string;
+      }) => {
+        if (opts.gpsd !== undefined) await emulateGpsd({ ...opts, gpsd: opts.gpsd });
+        else if (opts.link !== undefined) await emulateCommand({ ...opts, link: opts.link });
+        else throw new CliExit(EXIT.usage, 'qood gnss emulate: give --link PATH (a pty) or --gpsd PORT');
+      },
+    );
   return gnss;
 }
 
@@ -228,4 +247,73 @@ async function emulateCommand(opts: {
   await link.close();
   await pair.close();
   process.stderr.write(`${r.epochs} epochs, ${r.sentences} sentences written (${r.stopped})\n`);
+}
+
+async function emulateGpsd(opts: {
+  log?: string;
+  speed: string;
+  rate: string;
+  gpsd: string;
+  seconds: string;
+}): Promise<void> {
+  const port = positiveInt('--gpsd', opts.gpsd)!;
+  const rateHz = positiveInt('--rate', opts.rate)!;
+  const seconds = positiveInt('--seconds', opts.seconds)!;
+  const speed = Number(opts.speed);
+  if (!(speed > 0))
+    throw new CliExit(EXIT.usage, `--speed: expected a number > 0 with --gpsd, got '${opts.speed}'`);
+  const [{ mkdtempSync, readFileSync, rmSync, writeFileSync }, { tmpdir }, { join }] = await Promise.all([
+    import('node:fs'),
+    import('node:os'),
+    import('node:path'),
+  ]);
+  const [{ startGpsfake }, { routeLog }, { readNmeaLog }, { VehicleModel }] = await Promise.all([
+    import('../../simulators/nmea/gpsfake.js'),
+    import('../../simulators/nmea/nmea-writer.js'),
+    import('../../simulators/nmea/nmea-log.js'),
+    import('../../simulators/vehicle/model.js'),
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), 'qood-gpsfake-'));
+  let file = opts.log;
+  let sentences: number;
+  let durationS: number;
+  try {
+    if (file === undefined) {
+      file = join(dir, 'drive.nmea');
+      const startUtcMs = Math.floor(Date.now() / 1000) * 1000;
+      const text = routeLog(new VehicleModel({ seed: 1 }), {
+        seconds,
+        rateHz: Math.min(rateHz, 10),
+        startUtcMs,
+      });
+      writeFileSync(file, text);
+      sentences = text.split('\n').length - 1;
+      durationS = seconds;
+    } else {
+      const epochs = readNmeaLog(readFileSync(file, 'latin1'));
+      sentences = epochs.reduce((n, e) => n + e.lines.length, 0);
+      durationS = Math.max(1, epochs.length);
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new CliExit(EXIT.usage, `qood gnss emulate: ${(err as Error).message}`);
+  }
+  // gpsfake paces per sentence: spread the drive's sentences over its duration.
+  const cycleS = durationS / Math.max(1, sentences) / speed;
+  let fake: Awaited<ReturnType<typeof startGpsfake>>;
+  try {
+    fake = await startGpsfake({ logFile: file, port, cycleS, once: false });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new CliExit(EXIT.failure, `qood gnss emulate: ${(err as Error).message}`);
+  }
+  process.stderr.write(
+    `gpsd on 127.0.0.1:${port} playing ${opts.log ?? 'a drive round the Zurich loop'}; try: qood gnss watch --gpsd 127.0.0.1:${port}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await fake.close();
+  rmSync(dir, { recursive: true, force: true });
 }

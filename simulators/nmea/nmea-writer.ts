@@ -99,3 +99,21 @@ export function epochSentences(
   );
   return out.map((body) => `${withChecksum(body)}\r\n`);
 }
+
+/**
+ * A whole drive as an NMEA log (for gpsfake, which plays files): `seconds` of the model's route at
+ * `rateHz` epochs per second from `startUtcMs`. Steps the model it is given.
+ */
+export function routeLog(
+  model: { current(): VehicleState; step(dtMs: number): VehicleState },
+  options: { seconds: number; rateHz: number; startUtcMs: number; writer?: NmeaWriterOptions },
+): string {
+  const periodMs = 1000 / options.rateHz;
+  const out: string[] = [];
+  let state = model.current();
+  for (let i = 0; i < options.seconds * options.rateHz; i++) {
+    out.push(...epochSentences(state, options.startUtcMs + i * periodMs, options.writer));
+    state = model.step(periodMs);
+  }
+  return out.join('');
+}
