@@ -34,7 +34,8 @@ export function openConfiguredGnss(cfg: GnssSourceConfig): Promise<GnssSource> {
     });
   const i = cfg.gpsd.lastIndexOf(':');
   return openGpsdClient({
-    host: cfg.gpsd.slice(0, i),
+    // `[::1]:2947` names an IPv6 host in brackets; the socket wants it without.
+    host: cfg.gpsd.slice(0, i).replace(/^\[(.*)\]$/, '$1'),
     port: Number(cfg.gpsd.slice(i + 1)),
     connect: (t) => connectTcp(t),
     retryFirstOpen: true,

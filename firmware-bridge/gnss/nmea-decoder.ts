@@ -120,6 +120,14 @@ export class NmeaDecoder {
     this.#assembler.flush();
   }
 
+  /**
+   * The receiver went quiet or away: emits the open epoch but keeps a partial line pending (a live
+   * stream's half line is not a sentence; `reset` drops it when the port is reopened).
+   */
+  flushEpoch(): void {
+    this.#assembler.flush();
+  }
+
   /** The port was reopened: drop the partial line and epoch. Counters are kept. */
   reset(): void {
     this.#framer.reset();

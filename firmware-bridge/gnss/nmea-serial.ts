@@ -126,7 +126,7 @@ class NmeaSerialSource implements GnssSource {
 
   #armIdle(): void {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.#decoder.flush(), this.#idleMs);
+    this.#idleTimer = setTimeout(() => this.#decoder.flushEpoch(), this.#idleMs);
     this.#idleTimer.unref();
   }
 
@@ -135,7 +135,7 @@ class NmeaSerialSource implements GnssSource {
     this.#link = undefined;
     if (this.#closed) return;
     this.#disconnects++;
-    this.#decoder.flush();
+    this.#decoder.flushEpoch();
     this.#event({
       type: 'down',
       where: this.options.path,

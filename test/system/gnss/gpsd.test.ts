@@ -58,11 +58,17 @@ describeSystem('gpsd client against a real gpsd fed by gpsfake', NEEDS, () => {
       const timed = () => fixes.filter((f) => f.timeOfDayMs !== undefined && f.mode >= 2);
       await waitUntil(() => timed().length >= 15, 30_000, '15 TPV reports with a time from gpsd');
       expect(events.some((e) => e.type === 'info' && e.message.startsWith('gpsd 3.'))).toBe(true);
+      // gpsd's answer for an epoch is its last TPV with that time. The first epoch is left out: gpsd
+      // starts reading the pty mid-epoch and reports what it saw of it (an RMC alone is 2D).
+      const last = new Map<number, GnssFix>();
+      for (const f of timed()) last.set(f.timeOfDayMs!, f);
+      const answers = [...last.values()].slice(1);
+      expect(answers.length).toBeGreaterThanOrEqual(5);
       let withSpeed = 0;
-      for (const f of timed()) {
+      for (const f of answers) {
         const o = ours.get(f.timeOfDayMs!);
         expect(o, `our decode has the epoch gpsd reported at ${f.timeOfDayMs}`).toBeDefined();
-        expect(f.mode).toBe(o!.mode);
+        expect(f.mode, `mode at ${f.timeOfDayMs}`).toBe(o!.mode);
         expect(Math.abs(f.latDeg! - o!.latDeg!)).toBeLessThan(1e-6);
         expect(Math.abs(f.lonDeg! - o!.lonDeg!)).toBeLessThan(1e-6);
         // gpsd has the receiver's speed once the epoch's RMC is in (it then also reports the course).
@@ -72,7 +78,7 @@ describeSystem('gpsd client against a real gpsd fed by gpsfake', NEEDS, () => {
           expect(f.courseDeg).toBeCloseTo(o!.courseDeg!, 3);
         }
       }
-      expect(withSpeed).toBeGreaterThan(5);
+      expect(withSpeed).toBeGreaterThanOrEqual(answers.length - 1);
 
       // gpsd goes away ...
       await fake.close();
@@ -118,7 +124,6 @@ describeSystem('gpsd client against a real gpsd fed by gpsfake', NEEDS, () => {
         expect(t, `a model state at ${f.timeOfDayMs}`).toBeDefined();
         expect(Math.abs(f.latDeg! - t!.latDeg)).toBeLessThan(1e-6);
         expect(Math.abs(f.lonDeg! - t!.lonDeg)).toBeLessThan(1e-6);
-        expect(f.satsUsed === undefined || f.satsUsed === 8).toBe(true);
       }
     } finally {
       await client.close();

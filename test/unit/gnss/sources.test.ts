@@ -158,6 +158,7 @@ describe('serial NMEA source', () => {
     expect(fixes[2]!.latDeg).toBeCloseTo(IDLE_VEHICLE.latDeg, 7);
 
     await p.far[0]!.write('$GPGGA,0307'); // cut off by the unplug
+    await new Promise((r) => setTimeout(r, 20));
     await p.far[0]!.close();
     await waitUntil(() => p.far.length === 2, 1000, 'reopen');
     expect(events.find((e) => e.type === 'down')).toMatchObject({ reason: 'device disconnected' });
