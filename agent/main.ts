@@ -4,9 +4,14 @@
  * watchdog while the event loop runs. `stop()` undoes everything in reverse order.
  */
 import { readFileSync } from 'node:fs';
-import type { CanBus, OpenSerial } from '../firmware-bridge/index.js';
+import type { CanBus, GnssSource, OpenSerial } from '../firmware-bridge/index.js';
 import { DEFAULT_COLLECT } from './config/collect.js';
-import { type AgentConfig, type CanSourceConfig, storagePath } from './config/index.js';
+import {
+  type AgentConfig,
+  type CanSourceConfig,
+  type GnssSourceConfig,
+  storagePath,
+} from './config/index.js';
 import { loadDbcFile } from './decode/can/index.js';
 import type { Sample } from './decode/sample.js';
 import { FrameMapper, resolveSignalMap } from './decode/vss-map/index.js';
@@ -16,6 +21,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { CanSource } from './pipeline/can-source.js';
 import { DataPath } from './pipeline/data-path.js';
+import { GnssPipelineSource, openConfiguredGnss } from './pipeline/gnss-source.js';
 import { LatestValues } from './pipeline/latest-values.js';
 import { startObdSource } from './pipeline/obd-source.js';
 import { loadBinding, loadOrCreateDeviceKey, type SealedChunkOut } from './seal/index.js';
@@ -34,6 +40,8 @@ export interface AgentOptions {
   readonly openCanBus?: (source: Pick<CanSourceConfig, 'interface' | 'fd'>) => Promise<CanBus>;
   /** Opens a serial port (the ELM327 of the `obd` source); serialport on a device. */
   readonly openSerial?: OpenSerial;
+  /** Opens the configured GNSS receiver (default: its serial port or gpsd, retrying until it is there). */
+  readonly openGnss?: (source: GnssSourceConfig) => Promise<GnssSource>;
   /** Receives every batch of samples the sources produce (the data path downstream). */
   readonly onSamples?: (samples: readonly Sample[]) => void;
   /** Sees each chunk after the store committed it (the demo prints them; crash tests log them). */
@@ -137,6 +145,26 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           onSamples: emit,
         }),
       );
+
+    const gnssCfg = config.sources.gnss;
+    if (gnssCfg !== undefined) {
+      const receiver = await (options.openGnss ?? openConfiguredGnss)(gnssCfg);
+      const gnss = new GnssPipelineSource({
+        source: receiver,
+        maxClockSkewMs: gnssCfg.maxClockSkewMs,
+        metrics,
+        logger: logger.child({ gnss: receiver.name }),
+        onSamples: emit,
+        // GNSS speed is Vehicle.Speed only where no vehicle bus reports the wheel speed.
+        speedToVehicleSpeed: canSources.length === 0 && config.sources.obd === undefined,
+      });
+      gnss.start();
+      stops.push(async () => {
+        gnss.stop();
+        await receiver.close();
+      });
+      logger.info({ gnss: receiver.name }, 'GNSS source started');
+    }
 
     if (config.storage !== undefined || config.sync !== undefined) {
       const opened = openChunkStoreOrMoveAside({

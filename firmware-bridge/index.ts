@@ -30,6 +30,58 @@ export {
 export { CanWire, MemoryCanBus, type MicroClock, systemMicroClock } from './can/memory-bus.js';
 export { openSocketCan, type SocketCanOptions, sysfsLinkFlags } from './can/socketcan.js';
 export {
+  FIX_MODE,
+  type FixMode,
+  type FixQuality,
+  type GnssClock,
+  type GnssFix,
+  systemGnssClock,
+} from './gnss/fix.js';
+export { FixAssembler, type FixAssemblerOptions, type FixAssemblerStats } from './gnss/fix-assembler.js';
+export { type GpsdClientOptions, openGpsdClient } from './gnss/gpsd-client.js';
+export { connectTcp, type TcpTarget } from './gnss/gpsd-net.js';
+export { LineFramer, type LineFramerOptions, type LineFramerStats } from './gnss/line-framer.js';
+export {
+  NmeaDecoder,
+  type NmeaDecoderOptions,
+  type NmeaDecoderStats,
+  type NmeaLineProblem,
+} from './gnss/nmea-decoder.js';
+export {
+  type FrameResult,
+  type NmeaFrame,
+  type NmeaProblem,
+  type NmeaProblemCode,
+  nmeaChecksum,
+  parseNmeaFrame,
+  withChecksum,
+} from './gnss/nmea-frame.js';
+export {
+  type GgaSentence,
+  type GllSentence,
+  GNSS_SYSTEM_ID,
+  GNSS_TALKERS,
+  type GsaSentence,
+  type GstSentence,
+  type GsvSatellite,
+  type GsvSentence,
+  type NmeaSentence,
+  parseNmeaSentence,
+  type RmcSentence,
+  type SentenceResult,
+  type VtgSentence,
+  type ZdaSentence,
+} from './gnss/nmea-parse.js';
+export { type NmeaSerialOptions, openNmeaSerial } from './gnss/nmea-serial.js';
+export {
+  type GnssSource,
+  GnssSourceError,
+  type GnssSourceErrorCode,
+  type GnssSourceEvent,
+  type GnssSourceStats,
+  type RetryOptions,
+} from './gnss/source.js';
+export {
   type BadLine,
   type ElmFormat,
   type ElmMessage,

@@ -7,6 +7,7 @@ import { registerAgent } from './agent.js';
 import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
+import { registerGnss } from './gnss.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
 import { registerObd } from './obd.js';
@@ -22,5 +23,6 @@ export function registerCommands(program: Command): void {
   registerObd(program);
   registerKeys(program);
   registerVerify(program);
+  registerGnss(program);
   registerConfig(program);
 }
