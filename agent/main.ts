@@ -61,6 +61,8 @@ export interface RunningAgent {
   readonly store: ChunkStore | undefined;
   /** The sync, when `sync` is configured; call `notify()` after storing chunks. */
   readonly sync: ChunkSync | undefined;
+  /** Closes open chunks and the open batch now (they are sealed, stored and handed to the sync). */
+  flush(): void;
   stop(): Promise<void>;
 }
 
@@ -252,6 +254,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     latest,
     store,
     sync,
+    flush() {
+      dataPath?.flush();
+    },
     async stop() {
       notifier.stopping();
       await runStops();

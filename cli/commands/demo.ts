@@ -36,5 +36,7 @@ export function registerDemo(program: Command): void {
       }
       process.stdout.write(`\nsummary after ${summary.seconds} s (stages: ${summary.stages.join(' -> ')})\n`);
       for (const [k, v] of Object.entries(summary.counters)) process.stdout.write(`  ${k.padEnd(24)} ${v}\n`);
+      for (const [k, v] of Object.entries(summary.node))
+        process.stdout.write(`  node ${k.padEnd(19)} ${v}\n`);
     });
 }

@@ -1,23 +1,50 @@
 /**
- * `qood demo`: one process that brings up, on embedded defaults, every stage of QoodBlock that
- * exists, feeds it from simulators, and prints what flows. A stage that does not exist is not shown.
+ * `qood demo`: one process that brings up every stage of QoodBlock on embedded defaults, feeds it
+ * from simulators, and prints what flows:
  *
- * Now: a simulated car drives a loop through Zurich and puts its CAN traffic (the simulator's own
- * DBC) on an in-memory bus; the agent decodes it, maps it to VSS paths and keeps the latest values,
- * which it serves on its local API like on a device.
+ *   a simulated car driving a loop through Zurich
+ *     -> its CAN traffic (the simulator's DBC) on an in-memory bus, an ELM327 dongle emulator on an
+ *        in-memory serial link, and a GNSS receiver emulator sending NMEA
+ *     -> the agent: decode (DBC, J1979, NMEA) into VSS samples, collect, chunk, seal under keys
+ *        derived from a fresh owner seed, store in SQLite, sync over MQTT
+ *     -> an MQTT broker in this process -> a node's ingest role (verify, store, acknowledge)
+ *     -> at the end, the owner checks and decrypts everything the node holds.
+ *
+ * State lives in a temporary folder that is removed at the end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeChunkBody } from '../../agent/chunk/index.js';
 import { agentConfigSchema } from '../../agent/config/index.js';
 import { CompiledDbc, parseDbc } from '../../agent/decode/can/index.js';
 import { silentLogger } from '../../agent/log.js';
 import { startAgent } from '../../agent/main.js';
 import { Metrics } from '../../agent/metrics.js';
+import {
+  generateMnemonic,
+  loadOrCreateDeviceKey,
+  ownerEpochKey,
+  ownerIdentity,
+  seedFromMnemonic,
+  vehicleDataRoot,
+} from '../../agent/seal/index.js';
 import { noopNotifier } from '../../agent/service.js';
-import { CanWire } from '../../firmware-bridge/index.js';
+import { checkSealedChunk, chunkAad, chunkNonce, createBinding, open, toHex } from '../../chain/index.js';
+import {
+  ChunkIngest,
+  IngestStore,
+  openMqttIngestLink,
+  sealedChunkVerifier,
+} from '../../chain/node/ingest/index.js';
+import { CanWire, MemorySerialPair, openNmeaSerial } from '../../firmware-bridge/index.js';
+import { VehicleEcu } from '../elm327/ecus.js';
+import { Elm327Device } from '../elm327/elm327-device.js';
+import { Elm327Emulator } from '../elm327/elm327-emulator.js';
+import { runNmeaEmulator } from '../nmea/emulator.js';
 import { readSimDbc, SIM_DBC_PATH, SIM_MAP_PATH, SimFrameScheduler } from '../vehicle/can-frames.js';
 import { VehicleModel } from '../vehicle/model.js';
+import { startDemoBroker } from './broker.js';
 
 export interface DemoOptions {
   /** Stop after this many seconds; run until `signal` aborts when undefined. */
@@ -33,7 +60,12 @@ export interface DemoOptions {
 export interface DemoSummary {
   readonly seconds: number;
   readonly stages: readonly string[];
+  /** The agent's counters. */
   readonly counters: Readonly<Record<string, number>>;
+  /** The node's ingest counters. */
+  readonly node: Readonly<Record<string, number>>;
+  /** What the owner's check of the node's chunks found. */
+  readonly verified: { readonly chunks: number; readonly samples: number; readonly failed: number };
   /** The last value of a few signals, to show what the agent saw. */
   readonly latest: Readonly<Record<string, number | string | boolean>>;
 }
@@ -42,9 +74,11 @@ const SHOWN = [
   ['Vehicle.Speed', 'km/h'],
   ['Vehicle.Powertrain.CombustionEngine.Speed', 'rpm'],
   ['Vehicle.Powertrain.Transmission.CurrentGear', 'gear'],
-  ['Vehicle.Powertrain.CombustionEngine.EngineCoolant.Temperature', '°C'],
-  ['Vehicle.TraveledDistance', 'm'],
+  ['Vehicle.CurrentLocation.Latitude', '°N'],
+  ['Vehicle.CurrentLocation.Longitude', '°E'],
 ] as const;
+
+const VEHICLE = 'demo-vehicle';
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const dir = mkdtempSync(join(tmpdir(), 'qood-demo-'));
@@ -52,89 +86,231 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const stages: string[] = [];
   const startedMs = performance.now();
   const tickMs = options.tickMs ?? 20;
-
-  // The vehicle and its bus.
-  const model = new VehicleModel({ seed: 1 });
-  const simDbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
-  const scheduler = new SimFrameScheduler({
-    encoder: {
-      encode: (name, values) => {
-        const m = simDbc.byName(name)!;
-        return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
-      },
-    },
-  });
-  const wire = new CanWire();
-  const ecu = wire.attach('sim0');
-  stages.push('vehicle model', 'CAN bus (in memory)');
-
-  const config = agentConfigSchema.parse({
-    device: { vehicleId: 'demo-vehicle', dataDir: dir, socketPath: join(dir, 'agent.sock') },
-    sources: { can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }] },
-  });
-  const agent = await startAgent({
-    config,
-    logger: silentLogger,
-    notifier: noopNotifier,
-    metrics,
-    openCanBus: async (src) => wire.attach(src.interface),
-  });
-  stages.push('agent: decode (DBC) -> VSS samples');
-  options.print(
-    `vehicle: ${model.current().vin} driving the Zurich loop; CAN traffic from qood-sim.dbc on sim0`,
-  );
-  options.print(`agent up: vehicle ${config.device.vehicleId}, local API on ${config.device.socketPath}`);
-
-  let simMs = 0;
-  let lastReal = performance.now();
-  const tick = setInterval(() => {
-    const now = performance.now();
-    let due = now - lastReal;
-    lastReal = now;
-    // Advance in steps of at most tickMs so the dynamics stay smooth if the loop was late.
-    while (due > 0) {
-      const dt = Math.min(tickMs, due);
-      due -= dt;
-      simMs += dt;
-      const state = model.step(dt);
-      for (const f of scheduler.framesDue(simMs, state))
-        void ecu.send({ id: f.id, extended: f.extended, data: f.data });
-    }
-  }, tickMs);
-  let lastPrintS = 0;
-  const printer = setInterval(() => {
-    const s = Math.round((performance.now() - startedMs) / 1000);
-    if (s === lastPrintS) return;
-    lastPrintS = s;
-    const parts = SHOWN.map(([p, unit]) => {
-      const v = agent.latest.get(p)?.value;
-      return typeof v === 'number' ? `${v.toFixed(p.endsWith('Gear') ? 0 : 1)} ${unit}` : `- ${unit}`;
-    });
-    options.print(
-      `t=${String(s).padStart(3)}s  ${parts.join('  ')}  | frames ${metrics.counter('frames.in')}  samples ${metrics.counter('samples.out')}`,
-    );
-  }, 250);
+  const cleanups: (() => unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  };
 
   try {
+    // The owner: a fresh seed; the device: its own key, paired with an owner-signed binding.
+    const seed = seedFromMnemonic(generateMnemonic());
+    const owner = ownerIdentity(seed);
+    const device = loadOrCreateDeviceKey(dir);
+    writeFileSync(
+      join(dir, 'binding.cbor'),
+      createBinding({
+        vehicleId: VEHICLE,
+        devicePublicKey: device.publicKey,
+        ownerSecretKey: owner.secretKey,
+        dataRoot: vehicleDataRoot(seed, VEHICLE),
+        epochLengthS: 3600,
+        issuedMs: Date.now(),
+      }),
+    );
+
+    // The vehicle, its CAN bus, its OBD port and its GNSS receiver.
+    const model = new VehicleModel({ seed: 1 });
+    const simDbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
+    const scheduler = new SimFrameScheduler({
+      encoder: {
+        encode: (name, values) => {
+          const m = simDbc.byName(name)!;
+          return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
+        },
+      },
+    });
+    const wire = new CanWire();
+    const ecu = wire.attach('sim0');
+    cleanups.push(() => ecu.close());
+    const obdLink = new MemorySerialPair('/dev/ttyUSB0', 'elm327');
+    new Elm327Device({
+      link: obdLink.b,
+      emulator: new Elm327Emulator({
+        car: { bus: 'can11', canKbps: 500, ecus: [new VehicleEcu({ source: model })] },
+      }),
+    });
+    const gnssLink = new MemorySerialPair('/dev/ttyACM0', 'gnss');
+    const gnssStop = new AbortController();
+    cleanups.push(() => gnssStop.abort());
+    void runNmeaEmulator({
+      link: gnssLink.b,
+      feed: { kind: 'route', model: new VehicleModel({ seed: 1 }), rateHz: 1, startUtcMs: Date.now() },
+      signal: gnssStop.signal,
+    }).catch(() => undefined);
+    stages.push(
+      'vehicle model',
+      'CAN bus (in memory)',
+      'ELM327 dongle (emulated)',
+      'GNSS receiver (emulated NMEA)',
+    );
+
+    // The TSP: a broker and a node's ingest role that knows this device's key.
+    const broker = await startDemoBroker();
+    cleanups.push(() => broker.close());
+    const nodeStore = new IngestStore({ path: join(dir, 'node-ingest.db') });
+    cleanups.push(() => nodeStore.close());
+    // aedes speaks MQTT 3.1.1; a TSP's broker would speak 5.
+    const link = openMqttIngestLink({
+      url: broker.url,
+      clientId: 'demo-node',
+      reconnectMs: 300,
+      protocolVersion: 4,
+    });
+    cleanups.push(() => link.close());
+    const ingest = new ChunkIngest({
+      link,
+      store: nodeStore,
+      verifyChunk: sealedChunkVerifier({ [VEHICLE]: toHex(device.publicKey) }),
+      logger: silentLogger,
+    });
+    cleanups.push(() => ingest.stop());
+    ingest.start();
+
+    const config = agentConfigSchema.parse({
+      device: { vehicleId: VEHICLE, dataDir: dir, socketPath: join(dir, 'agent.sock') },
+      sources: {
+        can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }],
+        obd: { transport: 'elm327', port: '/dev/ttyUSB0', pids: { '0105': 1, '012F': 0.5 } },
+        gnss: { source: 'nmea', port: '/dev/ttyACM0' },
+      },
+      sync: { broker: broker.url, ackTimeoutMs: 5000, protocolVersion: 4 },
+      collect: {
+        schemes: [
+          {
+            name: 'drive',
+            kind: 'periodic',
+            periodMs: 1000,
+            signals: ['Vehicle.Speed', 'Vehicle.Powertrain.*', 'Vehicle.Chassis.*'],
+          },
+          { name: 'trip', kind: 'on-change', deadband: 0.5, signals: ['*'] },
+          {
+            name: 'location',
+            kind: 'periodic',
+            periodMs: 1000,
+            signals: [{ path: 'Vehicle.CurrentLocation.*', privacy: 'private' }],
+          },
+        ],
+        chunk: { maxAgeMs: 3000 },
+      },
+    });
+    let chunks = 0;
+    let rawBytes = 0;
+    let sealedBytes = 0;
+    const agent = await startAgent({
+      config,
+      logger: silentLogger,
+      notifier: noopNotifier,
+      metrics,
+      openCanBus: async (src) => wire.attach(src.interface),
+      openSerial: async () => obdLink.a,
+      openGnss: (cfg) =>
+        openNmeaSerial({ path: cfg.port!, baudRate: cfg.baud, openSerial: async () => gnssLink.a }),
+      onChunkStored: (c) => {
+        chunks++;
+        rawBytes += c.rawBytes;
+        sealedBytes += c.bytes.length;
+      },
+    });
+    cleanups.push(() => agent.stop());
+    stages.push(
+      'agent: decode (DBC, J1979, NMEA) -> VSS samples',
+      'collect -> chunk -> seal (owner keys) -> SQLite store',
+      'sync over MQTT (broker in process)',
+      'node: verify, store, acknowledge',
+    );
+    options.print(
+      `owner ${toHex(owner.publicKey).slice(0, 16)}… paired device ${toHex(device.publicKey).slice(0, 16)}… with ${VEHICLE}`,
+    );
+    options.print(
+      `vehicle ${model.current().vin} drives the Zurich loop: CAN on sim0, an ELM327 on /dev/ttyUSB0, NMEA on /dev/ttyACM0`,
+    );
+    options.print(`broker ${broker.url}; the node ingests into ${join(dir, 'node-ingest.db')}`);
+
+    let simMs = 0;
+    let lastReal = performance.now();
+    const tick = setInterval(() => {
+      const now = performance.now();
+      let due = now - lastReal;
+      lastReal = now;
+      while (due > 0) {
+        const dt = Math.min(tickMs, due);
+        due -= dt;
+        simMs += dt;
+        const state = model.step(dt);
+        for (const f of scheduler.framesDue(simMs, state))
+          void ecu.send({ id: f.id, extended: f.extended, data: f.data });
+      }
+    }, tickMs);
+    cleanups.push(() => clearInterval(tick));
+    let lastPrintS = 0;
+    const printer = setInterval(() => {
+      const s = Math.round((performance.now() - startedMs) / 1000);
+      if (s === lastPrintS) return;
+      lastPrintS = s;
+      const parts = SHOWN.map(([p, unit]) => {
+        const v = agent.latest.get(p)?.value;
+        const digits = p.endsWith('Gear') ? 0 : p.includes('Location') ? 4 : 1;
+        return typeof v === 'number' ? `${v.toFixed(digits)} ${unit}` : `- ${unit}`;
+      });
+      const c = (n: string) => metrics.counter(n);
+      options.print(
+        `t=${String(s).padStart(3)}s  ${parts.join('  ')}\n        frames ${c('frames.in')}  obd ${c('obd.responses')}  fixes ${c('gnss.fixes')}  samples ${c('samples.out')} -> kept ${c('samples.collected')}  chunks ${chunks} (${rawBytes} B -> ${sealedBytes} B sealed)  synced ${c('chunks.synced')}  acked ${agent.store?.counters()['chunks.acked'] ?? 0}  at node ${nodeStore.count()}`,
+      );
+    }, 250);
+    cleanups.push(() => clearInterval(printer));
+
     await waitFor(options.seconds, options.signal);
-  } finally {
     clearInterval(tick);
     clearInterval(printer);
+    // Close the open chunks and give the sync a few seconds to deliver them before stopping.
+    agent.flush();
+    const until = Date.now() + 5000;
+    while ((agent.store?.usage().chunks ?? 0) > 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
     await agent.stop();
-    await ecu.close();
-    rmSync(dir, { recursive: true, force: true });
+    const latest: Record<string, number | string | boolean> = {};
+    for (const [p] of SHOWN) {
+      const v = agent.latest.get(p)?.value;
+      if (v !== undefined) latest[p] = v;
+    }
+
+    // The owner checks what the node holds: signature, hash, and decryption with the owner's keys.
+    const root = vehicleDataRoot(seed, VEHICLE);
+    let vChunks = 0;
+    let vSamples = 0;
+    let failed = 0;
+    for (const r of nodeStore.rows()) {
+      try {
+        const c = checkSealedChunk(nodeStore.chunkBytes(r.id)!, device.publicKey);
+        const body = open(
+          ownerEpochKey(root, c.header.stream, c.header.keyEpoch),
+          chunkNonce(c.header.seq),
+          c.ciphertext,
+          chunkAad(c.header),
+        );
+        vSamples += decodeChunkBody(body).length;
+        vChunks++;
+      } catch {
+        failed++;
+      }
+    }
+    options.print(
+      `\nthe owner checked the node's ${vChunks + failed} chunks: ${vChunks} verified and decrypted to ${vSamples} samples, ${failed} failed` +
+        (chunks > vChunks
+          ? `; ${chunks - vChunks} sealed at shutdown were still on the device, to sync next time`
+          : ''),
+    );
+    return {
+      seconds: Math.round((performance.now() - startedMs) / 100) / 10,
+      stages,
+      counters: metrics.snapshot().counters,
+      node: ingest.counters(),
+      verified: { chunks: vChunks, samples: vSamples, failed },
+      latest,
+    };
+  } finally {
+    await cleanup();
   }
-  const latest: Record<string, number | string | boolean> = {};
-  for (const [p] of SHOWN) {
-    const v = agent.latest.get(p)?.value;
-    if (v !== undefined) latest[p] = v;
-  }
-  return {
-    seconds: Math.round((performance.now() - startedMs) / 100) / 10,
-    stages,
-    counters: metrics.snapshot().counters,
-    latest,
-  };
 }
 
 function waitFor(seconds: number | undefined, signal: AbortSignal | undefined): Promise<void> {

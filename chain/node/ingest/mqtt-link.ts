@@ -21,6 +21,8 @@ export interface MqttIngestLinkOptions {
   };
   /** Delay between reconnect attempts, ms (default 1000). */
   readonly reconnectMs?: number;
+  /** MQTT 5 (default; session expiry) or 3.1.1 for brokers without 5. */
+  readonly protocolVersion?: 4 | 5;
 }
 
 /** Starts connecting and returns at once. */
@@ -32,9 +34,9 @@ export function openMqttIngestLink(options: MqttIngestLinkOptions): IngestLink {
   const key = file(tls.keyFile);
   const o: IClientOptions = {
     clientId: options.clientId,
-    protocolVersion: 5,
+    protocolVersion: options.protocolVersion ?? 5,
     clean: false,
-    properties: { sessionExpiryInterval: 7 * 86_400 },
+    ...((options.protocolVersion ?? 5) === 5 ? { properties: { sessionExpiryInterval: 7 * 86_400 } } : {}),
     reconnectPeriod: options.reconnectMs ?? 1000,
     resubscribe: false,
     ...(options.username === undefined ? {} : { username: options.username }),

@@ -123,8 +123,8 @@ describe('qood agent and qood status', () => {
 });
 
 describe('qood demo', () => {
-  it('--seconds N --json stops by itself and prints one object of counters', () => {
-    const r = runQood(['demo', '--seconds', '2', '--json'], { timeoutMs: 60_000 });
+  it('--seconds N --json runs the whole story and prints one object of what flowed', () => {
+    const r = runQood(['demo', '--seconds', '3', '--json'], { timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -134,18 +134,35 @@ describe('qood demo', () => {
       stages: string[];
       latest: Record<string, unknown>;
       counters: Record<string, number>;
+      node: Record<string, number>;
+      verified: { chunks: number; samples: number; failed: number };
     };
-    expect(summary.seconds).toBeGreaterThanOrEqual(2);
+    expect(summary.seconds).toBeGreaterThanOrEqual(3);
     expect(summary.stages).toEqual([
       'vehicle model',
       'CAN bus (in memory)',
-      'agent: decode (DBC) -> VSS samples',
+      'ELM327 dongle (emulated)',
+      'GNSS receiver (emulated NMEA)',
+      'agent: decode (DBC, J1979, NMEA) -> VSS samples',
+      'collect -> chunk -> seal (owner keys) -> SQLite store',
+      'sync over MQTT (broker in process)',
+      'node: verify, store, acknowledge',
     ]);
-    // 2 s of a car's traffic at 50 Hz per powertrain message went through the decoder.
-    expect(summary.counters['frames.in']).toBeGreaterThan(100);
-    expect(summary.counters['samples.out']).toBeGreaterThan(4 * summary.counters['frames.in']!);
-    expect(summary.counters['frames.unknown']).toBe(0);
-    expect(Object.keys(summary.counters)).not.toContain('chunks.stored');
+    const c = summary.counters;
+    // 3 s of a car's traffic at 50 Hz per powertrain message went through the decoder.
+    expect(c['frames.in']).toBeGreaterThan(100);
+    expect(c['samples.out']).toBeGreaterThan(4 * c['frames.in']!);
+    expect(c['frames.unknown']).toBe(0);
+    expect(c['gnss.fixes']).toBeGreaterThan(0);
+    // Everything kept was sealed, synced, stored at the node once, and decrypts for the owner.
+    expect(c['chunks.sealed']).toBeGreaterThan(0);
+    expect(c['chunks.synced']).toBe(c['chunks.sealed']);
+    expect(summary.node['ingest.stored']).toBe(c['chunks.sealed']);
+    expect(summary.verified).toEqual({
+      chunks: c['chunks.sealed'],
+      samples: c['samples.collected'],
+      failed: 0,
+    });
     expect(typeof summary.latest['Vehicle.Speed']).toBe('number');
   });
 
