@@ -158,7 +158,7 @@ describeSystem('GNSS over a real pseudo-terminal', [{ bin: 'socat', pkg: 'socat'
     const agent = startQood(['agent', '--config', cfg, '--log-level', 'debug']);
     const agentOut = collectOutput(agent);
     try {
-      await waitUntil(() => (counters()['gnss.fixes'] ?? 0) >= 4, 15_000, 'the agent to count 4 fixes', 200);
+      await waitUntil(() => (counters()['gnss.fixes'] ?? 0) >= 4, 30_000, 'the agent to count 4 fixes', 200);
       const c = counters();
       expect(c['gnss.bad-input']).toBe(0);
       expect(c['gnss.no-fix']).toBe(0);
@@ -171,7 +171,7 @@ describeSystem('GNSS over a real pseudo-terminal', [{ bin: 'socat', pkg: 'socat'
       await waitExit(emu, 10_000);
       await waitUntil(
         () => (counters()['gnss.disconnects'] ?? 0) === 1,
-        10_000,
+        30_000,
         'the agent to see the unplug',
         200,
       );
@@ -180,7 +180,7 @@ describeSystem('GNSS over a real pseudo-terminal', [{ bin: 'socat', pkg: 'socat'
       emuOut = collectOutput(emu);
       await waitUntil(
         () => (counters()['gnss.fixes'] ?? 0) >= before + 3,
-        20_000,
+        40_000,
         'fixes after replugging',
         200,
       );
@@ -192,5 +192,5 @@ describeSystem('GNSS over a real pseudo-terminal', [{ bin: 'socat', pkg: 'socat'
       await waitExit(agent, 10_000);
       await waitExit(emu, 10_000);
     }
-  });
+  }, 150_000);
 });

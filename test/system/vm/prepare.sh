@@ -15,7 +15,8 @@ if [[ -z "$pkg" ]]; then
 fi
 [[ -n "$pkg" ]] || { echo "prepare.sh: cannot find the linux-image package behind linux-image-amd64" >&2; exit 1; }
 kver=${pkg#linux-image-}
-cache="$CACHE_ROOT/$kver"
+# The suffix names the version of the init script below; change it when the script changes.
+cache="$CACHE_ROOT/$kver-init2"
 if [[ -s "$cache/vmlinuz" && -s "$cache/initrd.gz" ]]; then
   echo "$cache"
   exit 0
@@ -62,6 +63,13 @@ mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
+# The checkout, at its own path: the host root above does not show it when it lives under /tmp or
+# /run, which the VM's own tmpfs mounts hide.
+project=$(sed -n 's/.*qood\.project=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$project" ]; then
+  mkdir -p "/host$project" 2>/dev/null
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 project "/host$project"
+fi
 ip link set lo up
 chroot /host /bin/sh -c "cd '$work' && HOME=/tmp sh ./run.sh > ./out.log 2>&1; echo \$? > ./rc"
 sync

@@ -64,11 +64,13 @@ export async function runInVm(
     '-initrd',
     join(cache, 'initrd.gz'),
     '-append',
-    `console=ttyS0 quiet panic=-1 qood.work=${workDir}`,
+    `console=ttyS0 quiet panic=-1 qood.work=${workDir} qood.project=${projectRoot()}`,
     '-virtfs',
     'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs',
     `local,path=${workDir},mount_tag=work,security_model=none`,
+    '-virtfs',
+    `local,path=${projectRoot()},mount_tag=project,security_model=none,readonly=on,multidevs=remap`,
   ];
   let consoleText = '';
   const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
