@@ -32,6 +32,16 @@ export {
   x25519PublicKey,
   x25519SecretFromEd25519,
 } from './crypto/x25519-wrap.js';
+export {
+  checkCertificate,
+  DposError,
+  type DposErrorCode,
+  type FinalityCertificate,
+  type FinalityVote,
+  signVote,
+  voteMessage,
+} from './dpos/finality.js';
+export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
 export { type ApplyOptions, applyTx, type TxResult, validateTx } from './state/apply.js';
 export { agreementId, MAX_DEVICES } from './state/apply-market.js';
 export type { TxContext } from './state/apply-tokens.js';
