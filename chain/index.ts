@@ -35,6 +35,16 @@ export {
 } from './crypto/x25519-wrap.js';
 export * from './data/index.js';
 export {
+  checkCertificate,
+  DposError,
+  type DposErrorCode,
+  type FinalityCertificate,
+  type FinalityVote,
+  signVote,
+  voteMessage,
+} from './dpos/finality.js';
+export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
+export {
   ackTopic,
   type ChunkEnvelope,
   chunkTopic,

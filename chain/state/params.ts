@@ -10,6 +10,10 @@ export interface ChainParams {
   readonly issuer: string;
   /** Producers in the schedule. */
   readonly scheduleSize: number;
+  /** Length of a block slot. */
+  readonly slotMs: number;
+  /** Consecutive slots each scheduled producer gets in its turn. */
+  readonly blocksPerTurn: number;
   /** Producers one account may vote for. */
   readonly maxVotes: number;
   /** Blocks between `unstake` and the stake becoming withdrawable. */
@@ -32,12 +36,14 @@ export const UNIT = 1_000_000n;
 /** Blocks per day at 500 ms slots. */
 const DAY_BLOCKS = 2 * 60 * 60 * 24;
 
-/** Production values: 21 producers, 3-day unbonding, a mana bar refilling over 5 days. */
+/** Production values: 21 producers, 500 ms slots, 6 blocks a turn, 3-day unbonding, mana refilling over 5 days. */
 export function mainnetParams(chainId: string, issuer: string): ChainParams {
   return {
     chainId,
     issuer,
     scheduleSize: 21,
+    slotMs: 500,
+    blocksPerTurn: 6,
     maxVotes: 30,
     unbondingBlocks: 3 * DAY_BLOCKS,
     manaRegenBlocks: 5 * DAY_BLOCKS,
@@ -48,7 +54,13 @@ export function mainnetParams(chainId: string, issuer: string): ChainParams {
   };
 }
 
-/** Fast test values: 4 producers, unbonding in 10 blocks, mana refilling in 100 blocks. */
+/** Fast test values: 4 producers of 2 blocks a turn, unbonding in 10 blocks, mana refilling in 100. */
 export function minimalParams(chainId: string, issuer: string): ChainParams {
-  return { ...mainnetParams(chainId, issuer), scheduleSize: 4, unbondingBlocks: 10, manaRegenBlocks: 100 };
+  return {
+    ...mainnetParams(chainId, issuer),
+    scheduleSize: 4,
+    blocksPerTurn: 2,
+    unbondingBlocks: 10,
+    manaRegenBlocks: 100,
+  };
 }

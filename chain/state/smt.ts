@@ -55,9 +55,45 @@ function branchHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(NODE, left, right);
 }
 
+/**
+ * Hashes are computed when first read and then kept (nodes are immutable, so this is safe): the
+ * many intermediate paths a block writes and overwrites are never hashed, only the final ones.
+ */
+class Leaf implements SmtLeaf {
+  readonly kind = 'leaf';
+  private vh: Uint8Array | undefined;
+  private h: Uint8Array | undefined;
+  constructor(
+    readonly keyHash: Uint8Array,
+    readonly bytes: Uint8Array,
+    readonly value: unknown,
+  ) {}
+  get valueHash(): Uint8Array {
+    if (this.vh === undefined) this.vh = sha256(this.bytes);
+    return this.vh;
+  }
+  get hash(): Uint8Array {
+    if (this.h === undefined) this.h = smtLeafHash(this.keyHash, this.valueHash);
+    return this.h;
+  }
+}
+
+class Branch implements SmtBranch {
+  readonly kind = 'branch';
+  private h: Uint8Array | undefined;
+  constructor(
+    readonly left: SmtNode | null,
+    readonly right: SmtNode | null,
+  ) {}
+  get hash(): Uint8Array {
+    if (this.h === undefined)
+      this.h = branchHash(this.left?.hash ?? EMPTY_ROOT, this.right?.hash ?? EMPTY_ROOT);
+    return this.h;
+  }
+}
+
 function makeLeaf(keyHash: Uint8Array, bytes: Uint8Array, value: unknown): SmtLeaf {
-  const valueHash = sha256(bytes);
-  return { kind: 'leaf', keyHash, valueHash, bytes, value, hash: smtLeafHash(keyHash, valueHash) };
+  return new Leaf(keyHash, bytes, value);
 }
 
 function makeBranch(left: SmtNode | null, right: SmtNode | null): SmtNode | null {
@@ -65,12 +101,7 @@ function makeBranch(left: SmtNode | null, right: SmtNode | null): SmtNode | null
   // A lone leaf moves up; a lone branch keeps its place (its depth is part of its keys' paths).
   if (left === null && right!.kind === 'leaf') return right;
   if (right === null && left!.kind === 'leaf') return left;
-  return {
-    kind: 'branch',
-    left,
-    right,
-    hash: branchHash(left?.hash ?? EMPTY_ROOT, right?.hash ?? EMPTY_ROOT),
-  };
+  return new Branch(left, right);
 }
 
 /** The root hash of a tree (EMPTY_ROOT for null). */
@@ -116,8 +147,7 @@ function split(a: SmtLeaf, b: SmtLeaf, depth: number): SmtNode {
   const ba = bit(a.keyHash, depth);
   if (ba !== bit(b.keyHash, depth)) return ba === 0 ? makeBranch(a, b)! : makeBranch(b, a)!;
   const below = split(a, b, depth + 1);
-  const hash = ba === 0 ? branchHash(below.hash, EMPTY_ROOT) : branchHash(EMPTY_ROOT, below.hash);
-  return { kind: 'branch', left: ba === 0 ? below : null, right: ba === 0 ? null : below, hash };
+  return ba === 0 ? new Branch(below, null) : new Branch(null, below);
 }
 
 /**

@@ -15,15 +15,18 @@ import {
   type CanonicalValue,
   createGenesis,
   Ed25519Signer,
+  electSchedule,
   encodeCanonical,
   encodeSignedTx,
   getPublicKey,
   headerId,
   headerValue,
   hkdf,
+  mainnetParams,
   merkleProof,
   merkleRoot,
   minimalParams,
+  producerForSlot,
   seal,
   sha256,
   sign,
@@ -35,6 +38,7 @@ import {
   taggedHash,
   toHex,
   type UnsignedTx,
+  voteMessage,
   wrapKey,
   x25519PublicFromEd25519,
 } from '../../chain/index.js';
@@ -222,7 +226,28 @@ export function generateTxVectors(): Record<string, unknown> {
     alice,
   );
   const built = buildBlock(g, [t], prod, 1_700_000_000_500);
+  // An election: 25 candidates, candidate i staked 100 + i QDT; the top 21 in rotation order.
+  const candidates = Array.from({ length: 25 }, (_, i) => new Ed25519Signer(fixed(`vector/election/${i}`)));
+  const electionState = createGenesis({
+    params: mainnetParams('qood-vectors', toHex(fixed('vector/chain/issuer'))),
+    timeMs: 0,
+    accounts: candidates.map((c, i) => ({
+      address: toHex(c.publicKey),
+      qdt: 0n,
+      staked: BigInt(100 + i) * 1_000_000n,
+    })),
+    producers: candidates.map((c, i) => ({ address: toHex(c.publicKey), url: `https://p${i}.example` })),
+  });
+  const schedule = electSchedule(electionState);
   return {
+    election: {
+      candidates: candidates.map((c) => toHex(c.publicKey)),
+      schedule,
+      firstSlots: Array.from({ length: 14 }, (_, slot) =>
+        schedule.indexOf(producerForSlot(schedule, slot, 6)),
+      ),
+      vote: toHex(voteMessage('qood-vectors', 7, fixed('vector/header/prev'))),
+    },
     header: {
       bytes: toHex(encodeCanonical(headerValue(header))),
       id: toHex(headerId(header)),
