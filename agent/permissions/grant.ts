@@ -132,3 +132,30 @@ export function verifyGrantBundle(
     throw new GrantError('MALFORMED', 'a listen grant needs terms with a rate > 0');
   return { id: toHex(tx.id), body, terms, bundle: bytes };
 }
+
+/**
+ * Checks an owner-signed `revoke` transaction (what the owner's wallet sends to the chain, relayed
+ * down to the device): the sender is this vehicle's owner and the signature verifies. Returns the
+ * revoked grant's id. Throws GrantError.
+ */
+export function verifyOwnerRevoke(bytes: Uint8Array, ownerPublicKey: Uint8Array): string {
+  if (bytes.length > MAX_GRANT_BYTES)
+    throw new GrantError('MALFORMED', `revoke: ${bytes.length} bytes; expected at most ${MAX_GRANT_BYTES}`);
+  let tx: SignedTx;
+  try {
+    tx = decodeSignedTx(bytes);
+  } catch (err) {
+    if (err instanceof CodecError) throw new GrantError('MALFORMED', `revoke: ${err.message}`);
+    throw err;
+  }
+  if (tx.tx.kind !== 'revoke')
+    throw new GrantError('NOT_A_GRANT', `the transaction is a ${tx.tx.kind}, not a revoke`);
+  if (tx.tx.sender !== toHex(ownerPublicKey))
+    throw new GrantError(
+      'NOT_OWNER',
+      `signed by ${tx.tx.sender.slice(0, 16)}..., not by this vehicle's owner`,
+    );
+  if (!verify(tx.signature, tx.id, ownerPublicKey))
+    throw new GrantError('BAD_SIGNATURE', "the owner's signature on the revoke does not verify");
+  return tx.tx.body.grant;
+}
