@@ -7,6 +7,7 @@ import { registerAgent } from './agent.js';
 import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
+import { registerGrants } from './grants.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
 import { registerObd } from './obd.js';
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerCan(program);
   registerObd(program);
   registerKeys(program);
+  registerGrants(program);
   registerVerify(program);
   registerConfig(program);
 }

@@ -66,7 +66,13 @@ export interface PermissionRig {
 
 /** Builds a rig; `store` defaults to a memory store, `uplink` to none. */
 export function permissionRig(
-  options: { store?: PermissionStore; uplink?: Uplink; tickMs?: number; maxRateHz?: number } = {},
+  options: {
+    store?: PermissionStore;
+    uplink?: Uplink;
+    tickMs?: number;
+    maxRateHz?: number;
+    realClock?: boolean;
+  } = {},
 ): PermissionRig {
   const owner = keyPair();
   const device = keyPair();
@@ -78,7 +84,17 @@ export function permissionRig(
     profile,
     ...(encodeMessage ? { encodeMessage } : {}),
   });
-  const clock = { nowMs: Date.UTC(2025, 0, 1) };
+  const fake = { nowMs: Date.UTC(2025, 0, 1) };
+  const clock = options.realClock
+    ? {
+        get nowMs() {
+          return Date.now();
+        },
+        set nowMs(_: number) {
+          throw new Error('a rig on the real clock cannot move it');
+        },
+      }
+    : fake;
   const live = new Map<string, { value: SampleValue; tMs: number }>();
   const store = options.store ?? new MemoryPermissionStore();
   const metrics = new Metrics();
