@@ -140,7 +140,7 @@ export class Permissions {
       this.control?.handle(grantId, payload) ??
       Promise.resolve(this.#o.logger.warn({ grant: grantId }, 'control command but no actuator configured'));
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
     return p;
   }
 
@@ -163,7 +163,10 @@ export class Permissions {
         o.logger.warn({ code: err.code }, `revoke refused: ${err.message}`);
       }
     } else if (topic.endsWith('/cmd')) {
-      void this.handleCommand(t.grantIdOf(topic), payload);
+      this.handleCommand(t.grantIdOf(topic), payload).catch((err: Error) => {
+        o.metrics.inc('control.errors');
+        o.logger.error({ topic, err: err.message }, 'control command failed inside the agent');
+      });
     } else if (topic.endsWith('/pull')) {
       this.hub.handlePull(t.grantIdOf(topic), payload);
     }
