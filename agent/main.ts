@@ -19,6 +19,7 @@ import { vssDictionary } from './dictionary/index.js';
 import { type LocalApiServer, type LocalMethod, startLocalApi } from './local-api/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import type { Permissions } from './permissions/permissions.js';
 import { CanSource } from './pipeline/can-source.js';
 import { DataPath } from './pipeline/data-path.js';
 import { GnssPipelineSource, openConfiguredGnss } from './pipeline/gnss-source.js';
@@ -63,6 +64,8 @@ export interface RunningAgent {
   readonly sync: ChunkSync | undefined;
   /** Closes open chunks and the open batch now (they are sealed, stored and handed to the sync). */
   flush(): void;
+  /** Grants, control and listener APIs, when `permissions` is configured and the device is paired. */
+  readonly permissions: Permissions | undefined;
   stop(): Promise<void>;
 }
 
@@ -83,6 +86,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const latest = new LatestValues();
   let store: ChunkStore | undefined;
   let sync: ChunkSync | undefined;
+  let uplink: Uplink | undefined;
+  let permissions: Permissions | undefined;
+  const buses = new Map<string, CanBus>();
   const methods: Record<string, LocalMethod> = {
     status: () => ({
       role: 'agent',
@@ -117,6 +123,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           ? undefined
           : resolveSignalMap(readFileSync(src.map, 'utf8'), src.map, dbc, vssDictionary());
       const bus = await options.openCanBus!(src);
+      buses.set(src.interface, bus);
       const source = new CanSource({
         bus,
         mapper: new FrameMapper(dbc, mappings),
@@ -183,7 +190,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (config.sync !== undefined && store !== undefined) {
       const cfg = config.sync;
       const { ChunkSync, openMqttUplink } = await import('./sync/index.js');
-      const uplink =
+      const link =
         options.openUplink?.(cfg) ??
         openMqttUplink({
           url: cfg.broker,
@@ -194,9 +201,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           ...(cfg.password === undefined ? {} : { password: cfg.password }),
           ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
         });
+      uplink = link;
       const started = new ChunkSync({
         store,
-        uplink,
+        uplink: link,
         vehicleId: config.device.vehicleId,
         metrics,
         logger: logger.child({ stage: 'sync' }),
@@ -207,7 +215,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       started.start();
       sync = started;
       stops.push(
-        () => uplink.close(),
+        () => link.close(),
         () => started.stop(),
       );
       logger.info({ broker: cfg.broker, topicPrefix: cfg.topicPrefix }, 'sync started');
@@ -224,6 +232,30 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           clearInterval(timer);
           started.flush();
         });
+      }
+    }
+
+    if (config.permissions !== undefined) {
+      if (store === undefined)
+        throw new Error('permissions need the store: add a `storage` (or `sync`) section to the config');
+      const { startPermissions } = await import('./permissions/start.js');
+      const started = await startPermissions({
+        config,
+        latest,
+        uplink,
+        buses,
+        openCanBus:
+          options.openCanBus === undefined
+            ? undefined
+            : (iface) => options.openCanBus!({ interface: iface, fd: false }),
+        nowMs: options.nowMs ?? Date.now,
+        metrics,
+        logger,
+      });
+      if (started !== undefined) {
+        permissions = started.permissions;
+        Object.assign(methods, started.methods);
+        stops.push(() => started.stop());
       }
     }
 
@@ -257,6 +289,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     flush() {
       dataPath?.flush();
     },
+    permissions,
     async stop() {
       notifier.stopping();
       await runStops();

@@ -2,6 +2,26 @@
  * The firmware bridge: hardware adapters and nothing else. The agent imports it only through this
  * file. It imports nothing else of QoodBlock's.
  */
+export {
+  ActuatorError,
+  type ActuatorErrorCode,
+  type ArgSpec,
+  CanActuator,
+  type CanActuatorOptions,
+  type EncodeMessage,
+  type ExecuteResult,
+  INTERLOCK_OPS,
+  type InterlockOp,
+  type InterlockRule,
+  MAX_FRAMES_PER_COMMAND,
+  MAX_SEQUENCE_MS,
+  type PlannedFrame,
+  type ProfileCommand,
+  type ProfileStep,
+  parseRule,
+  parseVehicleProfile,
+  type VehicleProfile,
+} from './actuators/index.js';
 export { type CanBus, CanBusError, type CanBusErrorCode, passesFilters } from './can/bus.js';
 export { decodeErrorFrame } from './can/error-frames.js';
 export {

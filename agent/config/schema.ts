@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { collectSchema } from './collect.js';
 import { logLevel, topicSafeId } from './common.js';
+import { permissionsSchema } from './permissions.js';
 import { sourcesSchema } from './sources.js';
 import { storageSchema, syncSchema } from './storage-sync.js';
 
@@ -34,6 +35,8 @@ export const agentConfigSchema = z
     sync: syncSchema.optional(),
     /** Collection schemes and chunk limits; absent: every change of every signal, one stream. */
     collect: collectSchema.optional(),
+    /** Listener and control APIs; absent: nothing is granted. */
+    permissions: permissionsSchema.optional(),
   })
   .strict();
 

@@ -1,9 +1,22 @@
 /** The agent's crash-safe store of sealed chunks: the interface, the SQLite store and its double. */
 export { compareEviction, type EvictionCandidate, planEviction } from './eviction.js';
 export { MemoryChunkStore } from './memory-store.js';
+export {
+  AUDIT_KINDS,
+  type AuditEntry,
+  type AuditKind,
+  type AuditQuery,
+  type AuditRow,
+  DEVICE_TX_NONCE_CURSOR,
+  type GrantRow,
+  MemoryPermissionStore,
+  type PermissionStore,
+  type TxBuilder,
+} from './permission-store.js';
 export { openChunkStoreOrMoveAside } from './recover.js';
 export { MIGRATIONS, SCHEMA_VERSION, STORE_APPLICATION_ID } from './schema.js';
 export type { SqliteSynchronous } from './sqlite-file.js';
+export { SqlitePermissionStore, type SqlitePermissionStoreOptions } from './sqlite-permission-store.js';
 export { openSqliteChunkStore, SqliteChunkStore, type SqliteChunkStoreOptions } from './sqlite-store.js';
 export {
   type ChunkStore,

@@ -48,6 +48,45 @@ export const MIGRATIONS: readonly ((db: SqliteDatabase) => void)[] = [
     const insert = db.prepare('INSERT INTO counters (name, value) VALUES (?, 0)');
     for (const name of STORE_COUNTERS) insert.run(name);
   },
+  // 2: permissions (grants, the append-only audit log, the nonce window).
+  (db) => {
+    db.exec(`
+      CREATE TABLE grants (
+        id          TEXT    PRIMARY KEY,   -- grant transaction id, hex
+        bundle      BLOB    NOT NULL,      -- signed grant tx + terms, as received
+        received_ms INTEGER NOT NULL,
+        revoked_ms  INTEGER,
+        revoked_by  TEXT,
+        chain_paid  TEXT,                  -- QDD base units as decimal text (may exceed 2^53)
+        chain_to_ms INTEGER
+      ) WITHOUT ROWID;
+      CREATE TABLE audit (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms      INTEGER NOT NULL,
+        kind       TEXT    NOT NULL,
+        grant_id   TEXT,
+        actor      TEXT    NOT NULL,
+        command    TEXT    NOT NULL,
+        args       TEXT    NOT NULL,
+        nonce      TEXT    NOT NULL,
+        message_id TEXT    NOT NULL,
+        outcome    TEXT    NOT NULL,
+        reason     TEXT    NOT NULL,
+        detail     TEXT    NOT NULL,
+        frames     INTEGER NOT NULL
+      );
+      CREATE INDEX audit_by_grant ON audit (grant_id, seq);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TABLE nonces (
+        grant_id  TEXT    NOT NULL,
+        nonce     TEXT    NOT NULL,
+        issued_ms INTEGER NOT NULL,
+        PRIMARY KEY (grant_id, nonce)
+      ) WITHOUT ROWID;
+      CREATE INDEX nonces_by_time ON nonces (issued_ms);
+    `);
+  },
 ];
 
 /** The version this build writes. */

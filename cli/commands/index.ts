@@ -8,6 +8,7 @@ import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerGnss } from './gnss.js';
+import { registerGrants } from './grants.js';
 import { registerKeys } from './keys.js';
 import { registerNode } from './node.js';
 import { registerObd } from './obd.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerCan(program);
   registerObd(program);
   registerKeys(program);
+  registerGrants(program);
   registerVerify(program);
   registerGnss(program);
   registerConfig(program);

@@ -1,0 +1,198 @@
+/**
+ * The checks a control command passes before anything reaches the bus, as functions of their
+ * inputs (the grant, the command, the time, the live signals, the nonce window's answer). Order:
+ *
+ *   grant known -> signature verifies under the key the command names -> that key is the grantee
+ *   -> control grant -> not revoked -> valid now (from..to) -> issue time within +-skew
+ *   -> nonce never seen (recorded from here on, so a command refused later cannot be replayed once
+ *      conditions change) -> command in scope -> the profile has it and its arguments fit
+ *   -> rate limit -> the profile's interlocks, the engine rule, the grant's conditions
+ *
+ * Live signals must be recent (`maxSignalAgeMs`): an interlock on a signal that has gone quiet
+ * refuses, since "no news" is not "not moving".
+ */
+import type { ProfileCommand } from '../../firmware-bridge/index.js';
+import type { SampleValue } from '../decode/sample.js';
+import type { ControlCommand, PullRequest } from './control-wire.js';
+import { signatureValid } from './control-wire.js';
+import { grantEndMs, grantState, type HeldGrant } from './grant-registry.js';
+import { compare } from './terms.js';
+
+/** Every reason a command or pull is refused; receipts and the audit log carry these codes. */
+export const REFUSAL_CODES = [
+  'MALFORMED',
+  'OVERSIZED',
+  'TOPIC_MISMATCH',
+  'UNKNOWN_GRANT',
+  'BAD_SIGNATURE',
+  'WRONG_GRANTEE',
+  'WRONG_KIND',
+  'REVOKED',
+  'NOT_YET_VALID',
+  'EXPIRED',
+  'UNPAID',
+  'STALE_ISSUE_TIME',
+  'FUTURE_ISSUE_TIME',
+  'REPLAYED',
+  'OUT_OF_SCOPE',
+  'UNSUPPORTED_COMMAND',
+  'BAD_ARGS',
+  'RATE_LIMITED',
+  'INTERLOCK',
+  'CONDITION',
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+/** A refusal: the code and a sentence saying what was found and what was expected. */
+export interface Refusal {
+  readonly code: RefusalCode;
+  readonly detail: string;
+}
+
+/** The latest value of a signal and its wall time in ms. */
+export type LiveSignal = { readonly value: SampleValue; readonly tMs: number } | undefined;
+
+/** The device's policy for checks. */
+export interface CheckPolicy {
+  /** A command's issue time may differ from the device clock by this much, ms. */
+  readonly skewMs: number;
+  /** An interlock's signal must have a value at most this old, ms. */
+  readonly maxSignalAgeMs: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Checks shared by commands and pulls: grant, signature, grantee, kind, state, issue time. */
+export function checkSignedRequest(
+  grant: HeldGrant | undefined,
+  m: ControlCommand | PullRequest,
+  kind: 'control' | 'listen',
+  nowMs: number,
+  policy: CheckPolicy,
+): Refusal | undefined {
+  if (grant === undefined) return { code: 'UNKNOWN_GRANT', detail: `no grant ${m.grantId} on this device` };
+  if (!signatureValid(m))
+    return {
+      code: 'BAD_SIGNATURE',
+      detail: `the signature does not verify under ${m.signer.slice(0, 16)}...`,
+    };
+  if (m.signer !== grant.body.grantee)
+    return {
+      code: 'WRONG_GRANTEE',
+      detail: `signed by ${m.signer.slice(0, 16)}..., the grantee is ${grant.body.grantee.slice(0, 16)}...`,
+    };
+  if (grant.body.kind !== kind)
+    return { code: 'WRONG_KIND', detail: `a ${grant.body.kind} grant, not ${kind}` };
+  const state = grantState(grant, nowMs);
+  if (state === 'revoked')
+    return { code: 'REVOKED', detail: `revoked at ${iso(grant.revokedMs!)} by ${grant.revokedBy}` };
+  if (state === 'pending') return { code: 'NOT_YET_VALID', detail: `valid from ${iso(grant.body.fromMs)}` };
+  if (state === 'expired') return { code: 'EXPIRED', detail: `ended at ${iso(grantEndMs(grant))}` };
+  if (state === 'unpaid')
+    return {
+      code: 'UNPAID',
+      detail: `the chain shows ${grant.chainPaid ?? 0n} paid of ${grant.terms.minPaid}`,
+    };
+  if (m.issuedMs < nowMs - policy.skewMs)
+    return {
+      code: 'STALE_ISSUE_TIME',
+      detail: `issued ${nowMs - m.issuedMs} ms ago; at most ${policy.skewMs} ms accepted`,
+    };
+  if (m.issuedMs > nowMs + policy.skewMs)
+    return {
+      code: 'FUTURE_ISSUE_TIME',
+      detail: `issued ${m.issuedMs - nowMs} ms ahead of the device clock; at most ${policy.skewMs} ms accepted`,
+    };
+  return undefined;
+}
+
+/** Scope, profile and arguments of a command. */
+export function checkScope(
+  grant: HeldGrant,
+  cmd: ControlCommand,
+  profileCommand: ProfileCommand | undefined,
+): Refusal | undefined {
+  if (!grant.body.scope.includes(cmd.command))
+    return {
+      code: 'OUT_OF_SCOPE',
+      detail: `'${cmd.command}' is not granted (granted: ${grant.body.scope.join(', ')})`,
+    };
+  if (profileCommand === undefined)
+    return { code: 'UNSUPPORTED_COMMAND', detail: `this vehicle's profile has no command '${cmd.command}'` };
+  for (const k of Object.keys(cmd.args))
+    if (!Object.hasOwn(profileCommand.args, k))
+      return { code: 'BAD_ARGS', detail: `unknown argument '${k}'` };
+  for (const [k, spec] of Object.entries(profileCommand.args)) {
+    const v = cmd.args[k];
+    if (v === undefined || v < spec.min || v > spec.max)
+      return {
+        code: 'BAD_ARGS',
+        detail: `argument '${k}' is ${v ?? 'missing'}; expected ${spec.min}..${spec.max}`,
+      };
+  }
+  return undefined;
+}
+
+/** The grant's rate limit against its executions so far (times in ms). */
+export function checkRate(
+  grant: HeldGrant,
+  executionsMs: readonly number[],
+  nowMs: number,
+): Refusal | undefined {
+  const limit = grant.terms.commandLimit;
+  if (limit === undefined) return undefined;
+  const recent = executionsMs.filter((t) => t > nowMs - limit.perMs).length;
+  if (recent >= limit.count)
+    return {
+      code: 'RATE_LIMITED',
+      detail: `${recent} commands in the last ${limit.perMs} ms; the grant allows ${limit.count}`,
+    };
+  return undefined;
+}
+
+const asNumber = (v: SampleValue): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : undefined;
+
+/** Each rule `path op value` against live signals; the first that fails (or has no recent value). */
+export function checkRules(
+  rules: readonly {
+    readonly path: string;
+    readonly op: Parameters<typeof compare>[1];
+    readonly value: number;
+  }[],
+  live: (path: string) => LiveSignal,
+  nowMs: number,
+  maxSignalAgeMs: number,
+  code: 'INTERLOCK' | 'CONDITION',
+): Refusal | undefined {
+  for (const r of rules) {
+    const s = live(r.path);
+    if (s === undefined || nowMs - s.tMs > maxSignalAgeMs)
+      return {
+        code,
+        detail: `${r.path} ${r.op} ${r.value} cannot be checked: no value in the last ${maxSignalAgeMs} ms`,
+      };
+    const v = asNumber(s.value);
+    if (v === undefined || !compare(v, r.op, r.value))
+      return { code, detail: `${r.path} is ${String(s.value)}; needs ${r.op} ${r.value}` };
+  }
+  return undefined;
+}
+
+/** Interlocks: the profile's, the engine rule (unless the grant allows it), then the grant's conditions. */
+export function checkInterlocks(
+  grant: HeldGrant,
+  profileCommand: ProfileCommand,
+  engineRunningPath: string,
+  live: (path: string) => LiveSignal,
+  nowMs: number,
+  maxSignalAgeMs: number,
+): Refusal | undefined {
+  const engineRule = grant.terms.whileEngineRunning
+    ? []
+    : [{ path: engineRunningPath, op: 'eq' as const, value: 0 }];
+  return (
+    checkRules([...profileCommand.interlocks, ...engineRule], live, nowMs, maxSignalAgeMs, 'INTERLOCK') ??
+    checkRules(grant.terms.conditions, live, nowMs, maxSignalAgeMs, 'CONDITION')
+  );
+}

@@ -1,0 +1,66 @@
+/** Permissions on the device: grants, the control and listener APIs, the owner's revocation. */
+export {
+  type CheckPolicy,
+  checkInterlocks,
+  checkRate,
+  checkRules,
+  checkScope,
+  checkSignedRequest,
+  type LiveSignal,
+  REFUSAL_CODES,
+  type Refusal,
+  type RefusalCode,
+} from './checks.js';
+export { CONTROL_COUNTERS, ControlService, type ControlServiceOptions } from './control-service.js';
+export {
+  type ControlCommand,
+  type ControlOutcome,
+  decodeCommand,
+  decodePull,
+  MAX_COMMAND_BYTES,
+  openReceipt,
+  type PullRequest,
+  type Receipt,
+  signCommand,
+  signPull,
+  signReceipt,
+} from './control-wire.js';
+export {
+  chainVehicleId,
+  decodeGrantBundle,
+  encodeGrantBundle,
+  GrantError,
+  type GrantRefusalCode,
+  MAX_GRANT_BYTES,
+  type VerifiedGrant,
+  verifyGrantBundle,
+  verifyOwnerRevoke,
+} from './grant.js';
+export {
+  GrantRegistry,
+  type GrantState,
+  grantEndMs,
+  grantState,
+  type HeldGrant,
+  type InstallResult,
+} from './grant-registry.js';
+export {
+  BASE_TERMS,
+  DEFAULT_CHAIN_ID,
+  type IssueGrantOptions,
+  issueGrant,
+  signOwnerRevoke,
+} from './issue.js';
+export {
+  encodeListenerPayload,
+  type ListenedValue,
+  type ListenerMessage,
+  ListenerReader,
+  ListenerSession,
+} from './listen-wire.js';
+export { LISTEN_COUNTERS, ListenerHub, type ListenerHubOptions } from './listener-hub.js';
+export { PERMISSION_COUNTERS, Permissions, type PermissionsOptions } from './permissions.js';
+export { dbcEncoder, type LoadedProfile, loadProfileFile } from './profile-file.js';
+export { type StartedPermissions, type StartPermissionsOptions, startPermissions } from './start.js';
+export { decodeTerms, encodeTerms, type GrantTerms, quantize, termsHash } from './terms.js';
+export { type PermissionTopics, permissionTopics } from './topics.js';

@@ -1,0 +1,224 @@
+/**
+ * `ListenerHub`: the listener API's PUSH and PULL for every listen grant at once.
+ *
+ * - Samples reach it through the agent's latest values (one pass per sample, whatever the number
+ *   of grantees). A timer ticks every `tickMs`; at each tick every active grant whose period has
+ *   come gets the latest values of its paths (only when one changed since its last push), rounded
+ *   to its granularity, sealed to its grantee (listen-wire.ts) and published. Grants with the same
+ *   paths and rounding share the rounded snapshot within a tick; only sealing is per grantee.
+ * - A grant is checked at every tick (grantState), so a stream stops at the first tick after its
+ *   expiry or lapsed payment: within one sample period when `tickMs` is at most the period. A
+ *   revocation drops the grant's session synchronously (GrantRegistry.onRevoke), so no sample is
+ *   sealed for it after `revoke` returns.
+ * - PULL: a signed request on `.../listen/<grantId>/pull` is checked like a command (signature,
+ *   grantee, validity, skew, nonce, the terms' `pull` and rate) and answered on the push topic
+ *   with the request's nonce in the message; every pull attempt goes to the audit log.
+ */
+import { CodecError } from '../../chain/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { PermissionStore } from '../store/index.js';
+import { type CheckPolicy, checkSignedRequest, type LiveSignal, type Refusal } from './checks.js';
+import { decodePull, type PullRequest, rawMessageId } from './control-wire.js';
+import { type GrantRegistry, grantState, type HeldGrant } from './grant-registry.js';
+import { encodeListenerPayload, type ListenedValue, ListenerSession } from './listen-wire.js';
+import { quantize } from './terms.js';
+
+/** Counters the hub reports. */
+export const LISTEN_COUNTERS = [
+  'listen.pushed',
+  'listen.bytes',
+  'listen.pulls',
+  'listen.pulls.refused',
+  'listen.stopped',
+] as const;
+
+export interface ListenerHubOptions {
+  readonly registry: GrantRegistry;
+  readonly store: PermissionStore;
+  /** The latest value of a signal. */
+  readonly live: (path: string) => LiveSignal;
+  /** Wall clock, ms since the epoch. */
+  readonly nowMs: () => number;
+  /** Sends a sealed message (MQTT: `<prefix>/<vehicle>/listen/<grantId>`). */
+  readonly publish: (grantId: string, bytes: Uint8Array) => void;
+  /** The device's cap on any grant's rate, Hz (default 10). */
+  readonly maxRateHz?: number;
+  /** Tick period, ms (default 50). */
+  readonly tickMs?: number;
+  readonly policy: CheckPolicy;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+interface Stream {
+  readonly grant: HeldGrant;
+  readonly session: ListenerSession;
+  readonly periodMs: number;
+  /** Cache key of the grant's paths and rounding. */
+  readonly shape: string;
+  nextMs: number;
+  lastPushedTMs: number;
+  lastPullMs: number;
+}
+
+export class ListenerHub {
+  readonly #o: ListenerHubOptions;
+  readonly #streams = new Map<string, Stream>();
+  readonly #offRevoke: () => void;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: ListenerHubOptions) {
+    this.#o = options;
+    options.metrics.declare(...LISTEN_COUNTERS);
+    this.#offRevoke = options.registry.onRevoke((g) => {
+      if (this.#streams.delete(g.id)) options.metrics.inc('listen.stopped');
+    });
+  }
+
+  /** Starts the tick timer. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.tick(), this.#o.tickMs ?? 50);
+    this.#timer.unref?.();
+  }
+
+  /** Stops the timer and forgets the sessions. */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#offRevoke();
+    this.#streams.clear();
+  }
+
+  /** Grants with a live stream now. */
+  get activeStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** One pass: pushes to every grant whose period has come. Returns the number of messages sent. */
+  tick(): number {
+    const o = this.#o;
+    const nowMs = o.nowMs();
+    this.#sync(nowMs);
+    const shared = new Map<string, { values: ListenedValue[]; tMs: number }>();
+    let sent = 0;
+    for (const s of this.#streams.values()) {
+      if (nowMs < s.nextMs) continue;
+      s.nextMs = Math.max(s.nextMs + s.periodMs, nowMs);
+      let snap = shared.get(s.shape);
+      if (snap === undefined) {
+        snap = this.#snapshot(s.grant);
+        shared.set(s.shape, snap);
+      }
+      if (snap.values.length === 0 || snap.tMs <= s.lastPushedTMs) continue;
+      s.lastPushedTMs = snap.tMs;
+      this.#send(s, encodeListenerPayload(nowMs, snap.values), null);
+      sent++;
+    }
+    return sent;
+  }
+
+  /** Answers a pull request that arrived on the topic of `topicGrantId`. */
+  handlePull(topicGrantId: string, payload: Uint8Array): Refusal | undefined {
+    const o = this.#o;
+    const nowMs = o.nowMs();
+    o.metrics.inc('listen.pulls');
+    let req: PullRequest | undefined;
+    let refusal: Refusal | undefined;
+    try {
+      req = decodePull(payload);
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      refusal = { code: payload.length > 1024 ? 'OVERSIZED' : 'MALFORMED', detail: err.message };
+    }
+    const grant = req === undefined ? undefined : o.registry.get(req.grantId);
+    if (refusal === undefined && req !== undefined) {
+      refusal =
+        (req.grantId !== topicGrantId
+          ? { code: 'TOPIC_MISMATCH' as const, detail: 'the request names another grant than its topic' }
+          : undefined) ??
+        checkSignedRequest(grant, req, 'listen', nowMs, o.policy) ??
+        (o.store.recordNonce(req.grantId, req.nonce, req.issuedMs)
+          ? undefined
+          : { code: 'REPLAYED' as const, detail: `nonce ${req.nonce} was seen before` }) ??
+        (grant!.terms.pull
+          ? undefined
+          : { code: 'OUT_OF_SCOPE' as const, detail: 'the grant does not allow pulls' });
+    }
+    const stream = grant === undefined ? undefined : this.#streams.get(grant.id);
+    if (refusal === undefined && stream !== undefined && nowMs - stream.lastPullMs < stream.periodMs)
+      refusal = { code: 'RATE_LIMITED', detail: `one pull per ${stream.periodMs} ms` };
+    if (refusal === undefined && stream === undefined)
+      refusal = { code: 'EXPIRED', detail: 'the grant has no live stream' };
+    o.store.appendAudit({
+      atMs: nowMs,
+      kind: 'pull',
+      grantId: req?.grantId ?? (/^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null),
+      actor: req?.signer ?? '',
+      command: 'pull',
+      args: '{}',
+      nonce: req?.nonce ?? '',
+      messageId: req === undefined ? rawMessageId(payload) : Buffer.from(req.hash).toString('hex'),
+      outcome: refusal === undefined ? 'executed' : 'refused',
+      reason: refusal?.code ?? 'OK',
+      detail: refusal?.detail ?? 'answered',
+      framesWritten: 0,
+    });
+    if (refusal !== undefined) {
+      o.metrics.inc('listen.pulls.refused');
+      return refusal;
+    }
+    stream!.lastPullMs = nowMs;
+    const snap = this.#snapshot(stream!.grant);
+    this.#send(stream!, encodeListenerPayload(nowMs, snap.values), req!.nonce);
+    return undefined;
+  }
+
+  /** Opens streams for grants that became active and closes those that stopped being. */
+  #sync(nowMs: number): void {
+    const o = this.#o;
+    for (const [id, s] of this.#streams)
+      if (grantState(o.registry.get(id) ?? s.grant, nowMs) !== 'active') {
+        this.#streams.delete(id);
+        o.metrics.inc('listen.stopped');
+        o.logger.info({ grant: id, state: grantState(s.grant, nowMs) }, 'listener stream stopped');
+      }
+    for (const g of o.registry.list()) {
+      if (g.body.kind !== 'listen' || this.#streams.has(g.id) || grantState(g, nowMs) !== 'active') continue;
+      const rateHz = Math.min(g.terms.rateHz, o.maxRateHz ?? 10);
+      const paths = [...g.body.scope].sort();
+      this.#streams.set(g.id, {
+        grant: g,
+        session: new ListenerSession(g.id, g.body.grantee),
+        periodMs: 1000 / rateHz,
+        shape: paths.map((p) => `${p}=${g.terms.granularity.get(p) ?? ''}`).join(','),
+        nextMs: nowMs,
+        lastPushedTMs: Number.NEGATIVE_INFINITY,
+        lastPullMs: Number.NEGATIVE_INFINITY,
+      });
+      o.logger.info({ grant: g.id, rateHz, paths: paths.length }, 'listener stream started');
+    }
+  }
+
+  #snapshot(g: HeldGrant): { values: ListenedValue[]; tMs: number } {
+    const values: ListenedValue[] = [];
+    let tMs = Number.NEGATIVE_INFINITY;
+    for (const path of g.body.scope) {
+      const s = this.#o.live(path);
+      if (s === undefined) continue;
+      const step = g.terms.granularity.get(path);
+      const v = step !== undefined && typeof s.value === 'number' ? quantize(s.value, step) : s.value;
+      values.push([path, v, s.tMs]);
+      if (s.tMs > tMs) tMs = s.tMs;
+    }
+    return { values, tMs };
+  }
+
+  #send(s: Stream, plaintext: Uint8Array, pullNonce: string | null): void {
+    const bytes = s.session.seal(plaintext, pullNonce);
+    this.#o.metrics.inc('listen.pushed');
+    this.#o.metrics.inc('listen.bytes', bytes.length);
+    this.#o.publish(s.grant.id, bytes);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The permissions' durable state: grants as received (bundles, re-verified at every start), their
+ * revocation and chain status, the append-only audit log of every control and pull attempt and
+ * every grant change, the window of nonces seen, and the chain transactions those events make
+ * (queued in the same outbox as descriptors). `SqlitePermissionStore` keeps it in the agent's
+ * database file; `MemoryPermissionStore` is the double for unit tests.
+ *
+ * An execution's audit row and its `controlExec` transaction are written in one transaction, so
+ * after a crash the chain hears of exactly the executions the audit log shows.
+ */
+
+/** A stored grant. */
+export interface GrantRow {
+  /** Grant transaction id, hex. */
+  readonly id: string;
+  /** The bundle as received (chain tx + terms). */
+  readonly bundle: Uint8Array;
+  readonly receivedMs: number;
+  readonly revokedMs: number | null;
+  /** `owner` (local API), `owner-tx` (a signed revoke over MQTT) or `chain` (a proven chain record). */
+  readonly revokedBy: string | null;
+  /** Chain status, when known: QDD paid and the end of validity (extended by payments). */
+  readonly chainPaid: bigint | null;
+  readonly chainToMs: number | null;
+}
+
+/** What the audit log records. */
+export const AUDIT_KINDS = ['control', 'pull', 'grant', 'revoke'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/** One audit entry before it has its sequence number. */
+export interface AuditEntry {
+  readonly atMs: number;
+  readonly kind: AuditKind;
+  /** Null when the message did not name a grant that could be read. */
+  readonly grantId: string | null;
+  /** Who: the signer's public key (hex), `owner`, `chain`. */
+  readonly actor: string;
+  readonly command: string;
+  /** Arguments as JSON. */
+  readonly args: string;
+  readonly nonce: string;
+  /** Command id (the signed hash) or SHA-256 of unreadable bytes. */
+  readonly messageId: string;
+  /** `executed`, `refused`, `failed`, `accepted` (grant, pull), `revoked`. */
+  readonly outcome: string;
+  /** `OK` or a refusal code. */
+  readonly reason: string;
+  readonly detail: string;
+  readonly framesWritten: number;
+}
+
+export interface AuditRow extends AuditEntry {
+  readonly seq: number;
+}
+
+/** A query of the audit log: newest last, at most `limit`, after `afterSeq`, for one grant. */
+export interface AuditQuery {
+  readonly grantId?: string;
+  readonly afterSeq?: number;
+  readonly limit: number;
+}
+
+/** A chain transaction to queue, built with the device's next transaction nonce. */
+export type TxBuilder = (deviceTxNonce: number) => { readonly kind: string; readonly bytes: Uint8Array };
+
+export interface PermissionStore {
+  /** Stores a grant (a second copy of the same id keeps the first). Returns false when already there. */
+  putGrant(row: GrantRow, audit: AuditEntry): boolean;
+  grants(): GrantRow[];
+  /** Marks a grant revoked, appends the audit entry and queues `tx`, atomically. False if unknown or already revoked. */
+  revokeGrant(
+    id: string,
+    atMs: number,
+    by: string,
+    audit: AuditEntry,
+    tx?: { kind: string; bytes: Uint8Array },
+  ): boolean;
+  /** Records the chain's view of a grant. */
+  setChainStatus(id: string, paid: bigint, toMs: number): void;
+  /** Appends an audit entry, with the transaction `tx` builds queued in the same commit. */
+  appendAudit(entry: AuditEntry, tx?: TxBuilder): number;
+  audit(query: AuditQuery): AuditRow[];
+  /** Records a nonce; false when (grant, nonce) was seen before. */
+  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean;
+  /** Forgets nonces issued before `beforeMs` (commands that old are refused as stale anyway). */
+  pruneNonces(beforeMs: number): number;
+  /** Times of the grant's executed commands at or after `sinceMs`, oldest first. */
+  executionsSince(grantId: string, sinceMs: number): number[];
+  close(): void;
+}
+
+/** The cursor that holds the device's next chain transaction nonce. */
+export const DEVICE_TX_NONCE_CURSOR = 'permissions.deviceTxNonce';
+
+/** The in-memory double (also the outbox it writes to, for assertions). */
+export class MemoryPermissionStore implements PermissionStore {
+  readonly #grants = new Map<string, GrantRow>();
+  readonly #audit: AuditRow[] = [];
+  readonly #nonces = new Map<string, number>();
+  readonly outbox: { kind: string; bytes: Uint8Array }[] = [];
+  #txNonce = 0;
+
+  putGrant(row: GrantRow, audit: AuditEntry): boolean {
+    if (this.#grants.has(row.id)) return false;
+    this.#grants.set(row.id, row);
+    this.appendAudit(audit);
+    return true;
+  }
+
+  grants(): GrantRow[] {
+    return [...this.#grants.values()];
+  }
+
+  revokeGrant(
+    id: string,
+    atMs: number,
+    by: string,
+    audit: AuditEntry,
+    tx?: { kind: string; bytes: Uint8Array },
+  ): boolean {
+    const g = this.#grants.get(id);
+    if (g === undefined || g.revokedMs !== null) return false;
+    this.#grants.set(id, { ...g, revokedMs: atMs, revokedBy: by });
+    this.appendAudit(audit);
+    if (tx !== undefined) this.outbox.push(tx);
+    return true;
+  }
+
+  setChainStatus(id: string, paid: bigint, toMs: number): void {
+    const g = this.#grants.get(id);
+    if (g !== undefined) this.#grants.set(id, { ...g, chainPaid: paid, chainToMs: toMs });
+  }
+
+  appendAudit(entry: AuditEntry, tx?: TxBuilder): number {
+    const seq = this.#audit.length + 1;
+    this.#audit.push({ ...entry, seq });
+    if (tx !== undefined) this.outbox.push(tx(this.#txNonce++));
+    return seq;
+  }
+
+  audit(q: AuditQuery): AuditRow[] {
+    const rows = this.#audit.filter(
+      (r) => (q.grantId === undefined || r.grantId === q.grantId) && r.seq > (q.afterSeq ?? 0),
+    );
+    return rows.slice(-q.limit);
+  }
+
+  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean {
+    const k = `${grantId}/${nonce}`;
+    if (this.#nonces.has(k)) return false;
+    this.#nonces.set(k, issuedMs);
+    return true;
+  }
+
+  pruneNonces(beforeMs: number): number {
+    let n = 0;
+    for (const [k, t] of this.#nonces)
+      if (t < beforeMs) {
+        this.#nonces.delete(k);
+        n++;
+      }
+    return n;
+  }
+
+  executionsSince(grantId: string, sinceMs: number): number[] {
+    return this.#audit
+      .filter(
+        (r) => r.grantId === grantId && r.kind === 'control' && r.outcome === 'executed' && r.atMs >= sinceMs,
+      )
+      .map((r) => r.atMs);
+  }
+
+  close(): void {}
+}
