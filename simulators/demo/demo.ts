@@ -36,6 +36,7 @@ import {
   IngestStore,
   openMqttIngestLink,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../chain/node/ingest/index.js';
 import { CanWire, MemorySerialPair, openNmeaSerial } from '../../firmware-bridge/index.js';
 import { VehicleEcu } from '../elm327/ecus.js';
@@ -161,6 +162,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       link,
       store: nodeStore,
       verifyChunk: sealedChunkVerifier({ [VEHICLE]: toHex(device.publicKey) }),
+      verifyDescriptor: sealedDescriptorVerifier({ [VEHICLE]: toHex(device.publicKey) }),
       logger: silentLogger,
     });
     cleanups.push(() => ingest.stop());

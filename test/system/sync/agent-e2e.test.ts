@@ -31,6 +31,7 @@ import {
   IngestStore,
   openMqttIngestLink,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../../chain/node/ingest/index.js';
 import { CanWire } from '../../../firmware-bridge/index.js';
 import {
@@ -90,6 +91,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       link,
       store: nodeStore,
       verifyChunk: sealedChunkVerifier({ 'e2e-car': toHex(device.publicKey) }),
+      verifyDescriptor: sealedDescriptorVerifier({ 'e2e-car': toHex(device.publicKey) }),
       logger: silentLogger,
     });
     closers.push(

@@ -19,6 +19,7 @@ import {
   IngestStore,
   openMqttIngestLink,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../../chain/node/ingest/index.js';
 import { makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
 import { waitUntil } from '../../support/cli.js';
@@ -80,6 +81,7 @@ describeSystem(
         link,
         store: nodeStore,
         verifyChunk: sealedChunkVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+        verifyDescriptor: sealedDescriptorVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
         logger: silentLogger,
       });
       closers.push(
