@@ -117,7 +117,7 @@ export class ChunkSync {
       pending: (limit) =>
         store.pendingDescriptors(limit).map((d) => ({
           key: d.id,
-          payload: encodeDescriptorEnvelope({ id: d.id, bytes: d.bytes }),
+          encode: () => encodeDescriptorEnvelope({ id: d.id, bytes: d.bytes }),
         })),
       remove: (ids) => store.markDescriptorsAcked(ids),
     });
@@ -128,7 +128,7 @@ export class ChunkSync {
       pending: (limit) =>
         store.pendingTxs(limit).map((t) => ({
           key: t.seq,
-          payload: encodeTxEnvelope({ seq: t.seq, kind: t.kind, bytes: t.bytes }),
+          encode: () => encodeTxEnvelope({ seq: t.seq, kind: t.kind, bytes: t.bytes }),
         })),
       remove: (seqs) => store.removeTxs(seqs),
     });

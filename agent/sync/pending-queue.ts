@@ -14,10 +14,10 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Uplink } from './uplink.js';
 
-/** A stored record, encoded for the wire. */
+/** A stored record and how to encode it for the wire (called only when it is published). */
 export interface PendingItem<K> {
   readonly key: K;
-  readonly payload: Uint8Array;
+  readonly encode: () => Uint8Array;
 }
 
 export interface PendingQueueOptions<K> {
@@ -34,7 +34,7 @@ export interface PendingQueueOptions<K> {
   readonly ackTimeoutMs: number;
   /** Monotonic clock, ms. */
   readonly nowMs: () => number;
-  /** The oldest `limit` records the store still holds, encoded for the wire. */
+  /** The oldest `limit` records the store still holds. */
   readonly pending: (limit: number) => PendingItem<K>[];
   /** Deletes acknowledged records from the store (unknown keys ignored); returns how many it deleted. */
   readonly remove: (keys: readonly K[]) => number;
@@ -70,11 +70,23 @@ export class PendingQueue<K> {
     for (const item of this.#o.pending(this.#o.maxInFlight)) {
       if (this.#inFlight.has(item.key)) continue;
       if (this.#inFlight.size >= this.#o.maxInFlight) break;
+      let payload: Uint8Array;
+      try {
+        payload = item.encode();
+      } catch (err) {
+        // A record the wire format refuses (a kind it does not allow) stays stored, and the rest go on.
+        metrics.inc('sync.errors');
+        logger.error(
+          { err: (err as Error).message, [this.#o.name]: String(item.key) },
+          'cannot encode a record',
+        );
+        continue;
+      }
       this.#inFlight.set(item.key, this.#o.nowMs());
       metrics.inc(this.#published);
       if (this.#sentBefore.has(item.key)) metrics.inc(this.#resends);
       else this.#sentBefore.add(item.key);
-      uplink.publish(this.#o.topic, item.payload).catch((err: Error) => {
+      uplink.publish(this.#o.topic, payload).catch((err: Error) => {
         logger.debug(
           { err: err.message, [this.#o.name]: String(item.key) },
           'publish not acknowledged by the broker',

@@ -145,6 +145,18 @@ describe('ChunkSync with descriptors and queued transactions', () => {
     expect(t.store.pendingDescriptors(10)).toHaveLength(1);
   });
 
+  it('leaves a transaction the wire format refuses in the store, counted, and sends the rest', async () => {
+    const t = setup();
+    await t.ready();
+    t.store.enqueueTx('Not A Kind', Uint8Array.of(1), 0);
+    t.store.enqueueTx('revoke', Uint8Array.of(2), 0);
+    t.sync.start();
+    await tick();
+    expect(t.txs).toEqual(['2:revoke']);
+    expect(t.metrics.counter('sync.errors')).toBe(1);
+    expect(t.store.pendingTxs(10).map((x) => x.seq)).toEqual([1, 2]);
+  });
+
   it('counts garbage on the transaction ack topic and ignores unknown seqs', async () => {
     const t = setup();
     await t.ready();
