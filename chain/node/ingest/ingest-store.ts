@@ -171,10 +171,17 @@ export class IngestStore {
       descriptorRows: this.#db.prepare(`SELECT ${d} FROM descriptors ORDER BY ord`),
       descriptorCount: this.#db.prepare('SELECT count(*) FROM descriptors').pluck(),
       covering: this.#db.prepare(
-        `SELECT ${d} FROM descriptors WHERE id IN (SELECT descriptor_id FROM descriptor_chunks WHERE chunk_id = ?) ORDER BY ord`,
+        `SELECT ${d} FROM descriptors
+         WHERE id IN (SELECT descriptor_id FROM descriptor_chunks WHERE chunk_id = ?)
+           AND vehicle_id = (SELECT vehicle_id FROM chunks WHERE id = ?)
+         ORDER BY ord`,
       ),
       described: this.#db.prepare(
-        'SELECT dc.chunk_id AS id, c.bytes AS bytes FROM descriptor_chunks dc LEFT JOIN chunks c ON c.id = dc.chunk_id WHERE dc.descriptor_id = ? ORDER BY dc.pos',
+        `SELECT dc.chunk_id AS id, c.bytes AS bytes
+         FROM descriptor_chunks dc
+         JOIN descriptors d ON d.id = dc.descriptor_id
+         LEFT JOIN chunks c ON c.id = dc.chunk_id AND c.vehicle_id = d.vehicle_id
+         WHERE dc.descriptor_id = ? ORDER BY dc.pos`,
       ),
       insertTx: this.#db.prepare(
         'INSERT INTO txs (vehicle_id, seq, hash, kind, received_ms, bytes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vehicle_id, seq, hash) DO NOTHING',
@@ -269,14 +276,18 @@ export class IngestStore {
     return b === undefined ? undefined : new Uint8Array(b);
   }
 
-  /** The descriptors that list this chunk id, in arrival order (none for an unknown id). */
+  /**
+   * The descriptors that list this chunk id, in arrival order: only the chunk's own vehicle's (a
+   * descriptor cannot claim another vehicle's chunks), and none for a chunk the node does not hold.
+   */
   descriptorsOfChunk(chunkId: string): StoredDescriptor[] {
-    return this.#q.covering.all(chunkId) as StoredDescriptor[];
+    return this.#q.covering.all(chunkId, chunkId) as StoredDescriptor[];
   }
 
   /**
    * The chunks a descriptor lists, in its order, each with its sealed bytes when the node holds it
-   * (a chunk may arrive after its descriptor); undefined when the descriptor is not stored.
+   * for the descriptor's vehicle (a chunk may arrive after its descriptor); undefined when the
+   * descriptor is not stored.
    */
   chunksOfDescriptor(descriptorId: string): DescribedChunk[] | undefined {
     const rows = this.#q.described.all(descriptorId) as { id: string; bytes: Buffer | null }[];

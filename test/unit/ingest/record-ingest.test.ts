@@ -125,6 +125,13 @@ describe('descriptors and queued transactions through the ingest', () => {
     ).toEqual([true, true]);
     expect(Buffer.from(store.descriptorBytes(d2.id)!).equals(Buffer.from(d2.bytes))).toBe(true);
     expect(store.chunksOfDescriptor('ff'.repeat(32))).toBeUndefined();
+    // Another vehicle's descriptor listing car-1's chunks claims nothing of them.
+    const foreign = makeSignedDescriptor(recs.slice(0, 2), { vehicleId: 'car-2', createdMs: 3 });
+    broker.inject('qood/v1/car-2/up/descriptor', encodeDescriptorEnvelope(foreign));
+    await settle();
+    expect(store.descriptorCount()).toBe(3);
+    expect(store.chunksOfDescriptor(foreign.id)!.map((c) => c.bytes)).toEqual([undefined, undefined]);
+    expect(store.descriptorsOfChunk(recs[0]!.id).map((d) => d.id)).toEqual([d1.id]);
     store.close();
   });
 
