@@ -25,7 +25,7 @@ import { DataPath } from './pipeline/data-path.js';
 import { GnssPipelineSource, openConfiguredGnss } from './pipeline/gnss-source.js';
 import { LatestValues } from './pipeline/latest-values.js';
 import { startObdSource } from './pipeline/obd-source.js';
-import { loadBinding, loadOrCreateDeviceKey, type SealedChunkOut } from './seal/index.js';
+import { type Batch, loadBinding, loadOrCreateDeviceKey, type SealedChunkOut } from './seal/index.js';
 import type { ServiceNotifier } from './service.js';
 import { type ChunkStore, openChunkStoreOrMoveAside } from './store/index.js';
 import type { ChunkSync, Uplink } from './sync/index.js';
@@ -47,6 +47,8 @@ export interface AgentOptions {
   readonly onSamples?: (samples: readonly Sample[]) => void;
   /** Sees each chunk after the store committed it (the demo prints them; crash tests log them). */
   readonly onChunkStored?: (chunk: SealedChunkOut) => void;
+  /** Sees each batch after its descriptor was stored and queued (tests check what the node got). */
+  readonly onBatch?: (batch: Batch) => void;
   /** Wall clock in ms for the data path (tests give a fake one). */
   readonly nowMs?: () => number;
   /** Opens the link to the broker (default: MQTT from `config.sync`); tests pass a memory broker's. */
@@ -308,7 +310,7 @@ function startDataPath(
   metrics: Metrics,
   logger: Logger,
   onStored: () => void,
-  options: Pick<AgentOptions, 'nowMs' | 'onChunkStored'>,
+  options: Pick<AgentOptions, 'nowMs' | 'onChunkStored' | 'onBatch'>,
 ): DataPath | undefined {
   const device = loadOrCreateDeviceKey(config.device.dataDir);
   const devicePub = Buffer.from(device.publicKey).toString('hex');
@@ -338,6 +340,7 @@ function startDataPath(
     nowMs: options.nowMs ?? Date.now,
     onStored,
     ...(options.onChunkStored === undefined ? {} : { onSealed: options.onChunkStored }),
+    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
   });
   logger.info(
     { devicePublicKey: devicePub, streams: (config.collect ?? DEFAULT_COLLECT).schemes.map((s) => s.name) },

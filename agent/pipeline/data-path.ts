@@ -44,7 +44,7 @@ export interface DataPathOptions {
   readonly logger: Logger;
   /** Wall clock in ms (chunk age, descriptor time). */
   readonly nowMs: () => number;
-  /** Called after chunks were stored (the sync's `notify`). */
+  /** Called after chunks or a descriptor were stored (the sync's `notify`). */
   readonly onStored?: () => void;
   /** A descriptor is cut after this many chunks ... */
   readonly batchMaxChunks?: number;
@@ -64,6 +64,7 @@ export class DataPath {
   readonly #sealer: Sealer;
   readonly #batch: BatchBuilder;
   #batchOpenedMs: number | undefined;
+  /** Chunks and descriptors stored since the sync was last told. */
   #stored = 0;
 
   constructor(options: DataPathOptions) {
@@ -180,6 +181,7 @@ export class DataPath {
     if (b === undefined) return;
     this.#o.store.putDescriptor(b.id, b.bytes, nowMs);
     this.#o.store.enqueueTx('descriptor', b.bytes, nowMs);
+    this.#stored++;
     this.#o.metrics.inc('descriptors.made');
     this.#o.onBatch?.(b);
   }

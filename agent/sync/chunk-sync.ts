@@ -10,6 +10,10 @@
  *   again from the first unacknowledged chunk of each stream; the node stores by id, so the
  *   duplicates this makes are harmless. Each envelope names the previous unacknowledged chunk of
  *   its stream (`prev`), so the node can refuse a chunk that overtook a lost one.
+ * - Descriptors and queued chain transactions go the same way on `up/descriptor` and `up/tx`
+ *   (pending-queue.ts): published after each connect and when new ones are stored, again when their
+ *   ack is overdue, and deleted from the store on the node's ack: descriptor ids arrive on the same
+ *   `down/ack` as chunk ids (distinct SHA-256 values), outbox seqs on `down/tx-ack`.
  * - Acks for unknown ids (already deleted, evicted) are ignored; a payload that is not an ack is
  *   counted (`sync.garbage`) and logged, and the sync carries on.
  */
@@ -18,11 +22,18 @@ import {
   chunkTopic,
   DEFAULT_TOPIC_PREFIX,
   decodeAck,
+  decodeTxAck,
+  descriptorTopic,
   encodeChunkEnvelope,
+  encodeDescriptorEnvelope,
+  encodeTxEnvelope,
+  txAckTopic,
+  txTopic,
 } from '../../chain/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ChunkStore, SealedChunkRecord } from '../store/index.js';
+import { PendingQueue } from './pending-queue.js';
 import type { Uplink } from './uplink.js';
 
 /** Counters (and gauges) the sync reports. */
@@ -34,6 +45,7 @@ export const SYNC_COUNTERS = [
   'sync.connects',
   'sync.acks',
   'sync.acks.unknown',
+  'sync.txAcks',
   'sync.garbage',
   'sync.errors',
 ] as const;
@@ -48,6 +60,8 @@ export interface ChunkSyncOptions {
   readonly topicPrefix?: string;
   /** Chunks published and not yet acknowledged, at most (default 32). */
   readonly maxInFlight?: number;
+  /** Descriptors, and queued transactions, published and not yet acknowledged, at most (default 8 each). */
+  readonly maxRecordsInFlight?: number;
   /** Publish again a chunk whose ack has not come after this long, ms (default 30000). */
   readonly ackTimeoutMs?: number;
   /** Monotonic clock in ms (default performance.now). */
@@ -72,6 +86,8 @@ export class ChunkSync {
   readonly #sentBefore = new Set<string>();
   #position: { stream: string; seq: number } | undefined;
   readonly #offs: (() => void)[] = [];
+  readonly #descriptors: PendingQueue<string>;
+  readonly #txs: PendingQueue<number>;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #filling = false;
@@ -85,6 +101,37 @@ export class ChunkSync {
     options.metrics.declare(...SYNC_COUNTERS);
     options.metrics.set('sync.connected', 0);
     options.metrics.set('sync.inflight', 0);
+    const { store, uplink, metrics, logger, vehicleId } = options;
+    const common = {
+      uplink,
+      metrics,
+      logger,
+      maxInFlight: options.maxRecordsInFlight ?? 8,
+      ackTimeoutMs: this.#ackTimeoutMs,
+      nowMs: this.#nowMs,
+    };
+    this.#descriptors = new PendingQueue<string>({
+      ...common,
+      name: 'descriptors',
+      topic: descriptorTopic(this.#prefix, vehicleId),
+      pending: (limit) =>
+        store.pendingDescriptors(limit).map((d) => ({
+          key: d.id,
+          encode: () => encodeDescriptorEnvelope({ id: d.id, bytes: d.bytes }),
+        })),
+      remove: (ids) => store.markDescriptorsAcked(ids),
+    });
+    this.#txs = new PendingQueue<number>({
+      ...common,
+      name: 'txs',
+      topic: txTopic(this.#prefix, vehicleId),
+      pending: (limit) =>
+        store.pendingTxs(limit).map((t) => ({
+          key: t.seq,
+          encode: () => encodeTxEnvelope({ seq: t.seq, kind: t.kind, bytes: t.bytes }),
+        })),
+      remove: (seqs) => store.removeTxs(seqs),
+    });
   }
 
   /** Chunks published and awaiting their ack. */
@@ -107,14 +154,23 @@ export class ChunkSync {
     if (uplink.connected) this.#onConnect();
   }
 
-  /** Tells the sync that new chunks were stored, so it publishes them if the window allows. */
+  /** Descriptors and queued transactions published and awaiting their ack. */
+  get recordsInFlight(): { readonly descriptors: number; readonly txs: number } {
+    return { descriptors: this.#descriptors.inFlight, txs: this.#txs.inFlight };
+  }
+
+  /** Tells the sync that new chunks, descriptors or transactions were stored, so it publishes them if the window allows. */
   notify(): void {
+    this.#fillRecords();
     this.#fill();
   }
 
   /** Publishes again, in order, every chunk whose ack is overdue. Called by a timer; public for tests. */
   checkAckTimeouts(): void {
     const now = this.#nowMs();
+    const descriptorsDue = this.#descriptors.expire(now);
+    const txsDue = this.#txs.expire(now);
+    if (descriptorsDue || txsDue) this.#fillRecords();
     let expired = 0;
     for (const [id, f] of this.#inFlight)
       if (now - f.sentMs >= this.#ackTimeoutMs) {
@@ -133,6 +189,8 @@ export class ChunkSync {
     for (const off of this.#offs.splice(0)) off();
     if (this.#timer) clearInterval(this.#timer);
     this.#inFlight.clear();
+    this.#descriptors.reset();
+    this.#txs.reset();
     this.#o.metrics.set('sync.inflight', 0);
   }
 
@@ -142,10 +200,14 @@ export class ChunkSync {
     metrics.set('sync.connected', 1);
     logger.info({ vehicleId }, 'uplink connected; sending unacknowledged chunks');
     // The broker may have lost the session (a crash): subscribe again every time.
-    uplink.subscribe(ackTopic(this.#prefix, vehicleId)).catch((err: Error) => {
-      metrics.inc('sync.errors');
-      logger.warn({ err: err.message }, 'subscribing to acks failed');
-    });
+    for (const topic of [ackTopic(this.#prefix, vehicleId), txAckTopic(this.#prefix, vehicleId)])
+      uplink.subscribe(topic).catch((err: Error) => {
+        metrics.inc('sync.errors');
+        logger.warn({ topic, err: err.message }, 'subscribing to acks failed');
+      });
+    this.#descriptors.reset();
+    this.#txs.reset();
+    this.#fillRecords();
     this.#restart();
   }
 
@@ -153,7 +215,21 @@ export class ChunkSync {
     this.#o.metrics.set('sync.connected', 0);
     this.#o.logger.warn({ reason, inFlight: this.#inFlight.size }, 'uplink lost; chunks stay stored');
     this.#inFlight.clear();
+    this.#descriptors.reset();
+    this.#txs.reset();
     this.#o.metrics.set('sync.inflight', 0);
+  }
+
+  /** Publishes the descriptors and transactions the windows allow; a store error is counted, not thrown. */
+  #fillRecords(): void {
+    if (!this.#running) return;
+    try {
+      this.#descriptors.fill();
+      this.#txs.fill();
+    } catch (err) {
+      this.#o.metrics.inc('sync.errors');
+      this.#o.logger.error({ err: (err as Error).message }, 'reading the store for sync failed');
+    }
   }
 
   /** Forgets what is in flight and publishes again from the start of every stream. */
@@ -217,8 +293,13 @@ export class ChunkSync {
   }
 
   #onMessage(topic: string, payload: Uint8Array): void {
-    const { store, metrics, logger, vehicleId } = this.#o;
-    if (topic !== ackTopic(this.#prefix, vehicleId)) return;
+    const { vehicleId } = this.#o;
+    if (topic === ackTopic(this.#prefix, vehicleId)) this.#onAck(topic, payload);
+    else if (topic === txAckTopic(this.#prefix, vehicleId)) this.#onTxAck(topic, payload);
+  }
+
+  #onAck(topic: string, payload: Uint8Array): void {
+    const { store, metrics, logger } = this.#o;
     const ack = decodeAck(payload);
     if (!ack.ok) {
       metrics.inc('sync.garbage');
@@ -226,23 +307,49 @@ export class ChunkSync {
       return;
     }
     metrics.inc('sync.acks');
+    // The ids not awaited as chunks may be descriptors' (or late acks of chunks sent before a restart).
+    const others = ack.value.filter((id) => !this.#inFlight.has(id));
+    let chunks = 0;
+    let descriptors = 0;
     try {
       const done = store.markAcked(ack.value);
+      chunks = done.chunks;
       metrics.inc('chunks.synced', done.chunks);
       metrics.inc('bytes.synced', done.bytes);
-      metrics.inc('sync.acks.unknown', ack.value.length - done.chunks);
+      descriptors = this.#descriptors.ack(others);
     } catch (err) {
       metrics.inc('sync.errors');
       logger.error(
         { err: (err as Error).message },
-        'deleting acknowledged chunks failed; they will be sent again',
+        'deleting acknowledged records failed; they will be sent again',
       );
       return;
     }
+    metrics.inc('sync.acks.unknown', ack.value.length - chunks - descriptors);
     for (const id of ack.value) {
       this.#inFlight.delete(id);
       this.#sentBefore.delete(id);
     }
     this.#fill();
+  }
+
+  #onTxAck(topic: string, payload: Uint8Array): void {
+    const { metrics, logger } = this.#o;
+    const ack = decodeTxAck(payload);
+    if (!ack.ok) {
+      metrics.inc('sync.garbage');
+      logger.warn({ topic, error: ack.error }, 'ignored a downlink message that is not a tx ack');
+      return;
+    }
+    metrics.inc('sync.txAcks');
+    try {
+      this.#txs.ack(ack.value);
+    } catch (err) {
+      metrics.inc('sync.errors');
+      logger.error(
+        { err: (err as Error).message },
+        'deleting acknowledged transactions failed; they will be sent again',
+      );
+    }
   }
 }

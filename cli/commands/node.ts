@@ -1,7 +1,7 @@
 /**
  * `qood node --config FILE`: runs the full node until SIGINT/SIGTERM, with the roles its config
- * enables: with an `ingest` section, it takes devices' chunks from the broker, stores them and
- * acknowledges them.
+ * enables: with an `ingest` section, it takes devices' chunks, descriptors and queued transactions
+ * from the broker, stores them and acknowledges them.
  */
 import type { Command } from 'commander';
 import { CliExit, EXIT } from '../exit-codes.js';
@@ -60,6 +60,7 @@ export function registerNode(program: Command): void {
           link,
           store,
           verifyChunk: ing.sealedChunkVerifier(cfg.deviceKeys),
+          verifyDescriptor: ing.sealedDescriptorVerifier(cfg.deviceKeys),
           logger: logger.child({ role: 'ingest' }),
           topicPrefix: cfg.topicPrefix,
           onCount: (name, by) => metrics.inc(name, by),

@@ -36,6 +36,7 @@ import {
   IngestStore,
   openMqttIngestLink,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../chain/node/ingest/index.js';
 import { CanWire, MemorySerialPair, openNmeaSerial } from '../../firmware-bridge/index.js';
 import { VehicleEcu } from '../elm327/ecus.js';
@@ -161,6 +162,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       link,
       store: nodeStore,
       verifyChunk: sealedChunkVerifier({ [VEHICLE]: toHex(device.publicKey) }),
+      verifyDescriptor: sealedDescriptorVerifier({ [VEHICLE]: toHex(device.publicKey) }),
       logger: silentLogger,
     });
     cleanups.push(() => ingest.stop());
@@ -262,11 +264,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await waitFor(options.seconds, options.signal);
     clearInterval(tick);
     clearInterval(printer);
-    // Close the open chunks and give the sync a few seconds to deliver them before stopping.
+    // Close the open chunks and the batch, and give the sync a few seconds to deliver the chunks,
+    // the descriptor and its queued transaction before stopping.
     agent.flush();
     const until = Date.now() + 5000;
-    while ((agent.store?.usage().chunks ?? 0) > 0 && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 50));
+    const onDevice = (): number =>
+      agent.store === undefined
+        ? 0
+        : agent.store.usage().chunks +
+          agent.store.pendingDescriptors(1).length +
+          agent.store.pendingTxs(1).length;
+    while (onDevice() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await agent.stop();
     const latest: Record<string, number | string | boolean> = {};
     for (const [p] of SHOWN) {
@@ -298,7 +306,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `\nthe owner checked the node's ${vChunks + failed} chunks: ${vChunks} verified and decrypted to ${vSamples} samples, ${failed} failed` +
         (chunks > vChunks
           ? `; ${chunks - vChunks} sealed at shutdown were still on the device, to sync next time`
-          : ''),
+          : '') +
+        `\nthe node holds ${nodeStore.descriptorCount()} descriptor(s) of the batches and ${nodeStore.txCount()} transaction(s) queued for the chain`,
     );
     return {
       seconds: Math.round((performance.now() - startedMs) / 100) / 10,

@@ -19,6 +19,7 @@ import {
   IngestStore,
   openMqttIngestLink,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../chain/node/ingest/index.js';
 import { makeRecord, makeSignedRecord, TEST_DEVICE_KEY } from '../support/chunks.js';
 import { waitUntil } from '../support/cli.js';
@@ -66,6 +67,7 @@ async function syncRate(m: Mosquitto, run: number): Promise<number> {
     link,
     store: nodeStore,
     verifyChunk: sealedChunkVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+    verifyDescriptor: sealedDescriptorVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
     logger: silentLogger,
   });
   const sync = new ChunkSync({ store, uplink, vehicleId, metrics, logger: silentLogger, maxInFlight: 64 });

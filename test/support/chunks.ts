@@ -1,15 +1,19 @@
 /**
- * Sealed-chunk records for tests of the store, the sync and the ingest. The bytes are a
- * deterministic pseudo-random body, and the id is the SHA-256 of a small header naming the
- * vehicle, stream and seq, as the real sealed header will be hashed.
+ * Sealed-chunk records and signed descriptors for tests of the store, the sync and the ingest. The
+ * bytes are a deterministic pseudo-random body, and the id is the SHA-256 of a small header naming
+ * the vehicle, stream and seq, as the real sealed header will be hashed.
  */
 import { createHash } from 'node:crypto';
 import type { SealedChunkRecord } from '../../agent/store/index.js';
 import {
   assembleSealedChunk,
   ciphertextHash,
+  type Descriptor,
+  descriptorRoot,
   Ed25519Signer,
+  fromHex,
   GENESIS_PREV_ID,
+  signDescriptor,
   toHex,
 } from '../../chain/index.js';
 
@@ -95,4 +99,50 @@ export function makeSignedRecord(
     options.secretKey ?? TEST_DEVICE_KEY,
   );
   return { ...makeRecord(stream, seq, { ...options, vehicleId, bytes: sealed.bytes }), id: sealed.id };
+}
+
+/**
+ * A signed descriptor listing `records` (their ids in the given order), in the real format, signed
+ * with `secretKey` (default TEST_DEVICE_KEY). `tamper` changes it before signing, e.g. a wrong root.
+ */
+export function makeSignedDescriptor(
+  records: readonly Pick<SealedChunkRecord, 'id' | 'stream' | 'seq'>[],
+  options: {
+    vehicleId?: string;
+    secretKey?: Uint8Array;
+    createdMs?: number;
+    tamper?: (d: Descriptor) => Descriptor;
+  } = {},
+): { bytes: Uint8Array; id: string } {
+  const signer = new Ed25519Signer(options.secretKey ?? TEST_DEVICE_KEY);
+  const chunkIds = records.map((r) => fromHex(r.id));
+  const streams = [...new Set(records.map((r) => r.stream))].map((stream) => {
+    const seqs = records.filter((r) => r.stream === stream).map((r) => r.seq);
+    return {
+      stream,
+      dataClass: 'owner' as const,
+      privacy: 'normal' as const,
+      firstSeq: Math.min(...seqs),
+      lastSeq: Math.max(...seqs),
+      firstPrevId: GENESIS_PREV_ID,
+      keyEpochs: [0],
+    };
+  });
+  const d: Descriptor = {
+    vehicleId: options.vehicleId ?? 'car-1',
+    dictionaryId: 'qood-vss-6.0+obd-4.0',
+    devicePublicKey: signer.publicKey,
+    ownerPublicKey: new Uint8Array(32).fill(7),
+    tStartUs: 1_700_000_000_000_000,
+    tEndUs: 1_700_000_100_000_000,
+    streams,
+    chunkIds,
+    merkleRoot: descriptorRoot(chunkIds),
+    epochLengthS: 600,
+    coarseLocation: null,
+    vinHash: null,
+    createdMs: options.createdMs ?? 1_700_000_100_000,
+  };
+  const { bytes, id } = signDescriptor(options.tamper ? options.tamper(d) : d, signer);
+  return { bytes, id: toHex(id) };
 }

@@ -1,4 +1,7 @@
-/** The storage node's ingest role: verified chunks from MQTT into SQLite, acknowledged after commit. */
+/**
+ * The storage node's ingest role: verified chunks, descriptors and queued transactions from MQTT
+ * into SQLite, acknowledged after commit.
+ */
 export {
   ChunkIngest,
   type ChunkIngestOptions,
@@ -6,9 +9,20 @@ export {
   type IngestCounter,
   type IngestLogger,
 } from './ingest.js';
-export { type IngestChunk, type IngestedRow, IngestStore } from './ingest-store.js';
+export {
+  type DescribedChunk,
+  INGEST_APPLICATION_ID,
+  type IngestChunk,
+  type IngestDescriptor,
+  type IngestedRow,
+  IngestStore,
+  type IngestTx,
+  type StoredDescriptor,
+  type StoredTx,
+} from './ingest-store.js';
 export type { IngestLink } from './link.js';
 export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';
-export { devicePublicKeyHex, sealedChunkVerifier } from './sealed-verifier.js';
-export type { ChunkVerdict, VerifyChunk } from './verify.js';
+export { checkDescriptorMessage, checkTxMessage, type RecordCheck } from './record-checks.js';
+export { devicePublicKeyHex, sealedChunkVerifier, sealedDescriptorVerifier } from './sealed-verifier.js';
+export type { ChunkVerdict, DescriptorVerdict, VerifyChunk, VerifyDescriptor } from './verify.js';
 export * from './wire.js';

@@ -1,8 +1,17 @@
 /**
- * The storage node's chunk table: ciphertext chunks as they arrived, kept once per id. A batch is
- * one transaction (FULL sync), and the ingest acknowledges only after it has committed, so an
- * acknowledged chunk survives a crash or power cut of the node.
+ * The storage node's ingest database: ciphertext chunks as they arrived, kept once per id; signed
+ * descriptors, kept once per id with the chunk ids each lists (so the node answers "which
+ * descriptors cover this chunk" and "the chunks of this descriptor" from an index); and devices'
+ * queued transactions, kept for submission to the chain. Each batch is one transaction (FULL
+ * sync), and the ingest acknowledges only after it has committed, so whatever was acknowledged
+ * survives a crash or power cut of the node.
+ *
+ * Transactions are keyed by (vehicle, outbox seq, SHA-256 of the bytes): a resend of the same one
+ * is a duplicate, while a device whose store was recreated (a corrupt file moved aside) numbers
+ * its outbox from 1 again, and those transactions are kept too, not mistaken for old ones; they are
+ * counted as `seqReused`.
  */
+import { sha256, toHex } from '../../crypto/hash.js';
 import { asBlob, type NodeDatabase, openNodeDatabase } from '../sqlite-file.js';
 
 /** 'QooN' as a 32-bit integer: a node's ingest database. */
@@ -22,6 +31,36 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
       );
       CREATE INDEX chunks_by_stream ON chunks (vehicle_id, stream, seq);
     `),
+  (db) =>
+    db.exec(`
+      CREATE TABLE descriptors (
+        ord         INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+        id          TEXT    NOT NULL UNIQUE,            -- hex descriptor id
+        vehicle_id  TEXT    NOT NULL,
+        created_ms  INTEGER NOT NULL,                   -- when the device cut the batch
+        received_ms INTEGER NOT NULL,
+        chunk_count INTEGER NOT NULL,
+        bytes       BLOB    NOT NULL                    -- the signed descriptor
+      );
+      CREATE INDEX descriptors_by_vehicle ON descriptors (vehicle_id, created_ms);
+      CREATE TABLE descriptor_chunks (
+        descriptor_id TEXT    NOT NULL REFERENCES descriptors (id),
+        pos           INTEGER NOT NULL,                 -- position in the descriptor's list
+        chunk_id      TEXT    NOT NULL,
+        PRIMARY KEY (descriptor_id, pos)
+      ) WITHOUT ROWID;
+      CREATE INDEX descriptor_chunks_by_chunk ON descriptor_chunks (chunk_id);
+      CREATE TABLE txs (
+        ord         INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order
+        vehicle_id  TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,                   -- the device's outbox seq
+        hash        TEXT    NOT NULL,                   -- hex SHA-256 of bytes
+        kind        TEXT    NOT NULL,
+        received_ms INTEGER NOT NULL,
+        bytes       BLOB    NOT NULL,
+        UNIQUE (vehicle_id, seq, hash)
+      );
+    `),
 ];
 
 /** A verified chunk to keep. */
@@ -31,6 +70,53 @@ export interface IngestChunk {
   readonly stream: string;
   readonly seq: number;
   readonly bytes: Uint8Array;
+}
+
+/** A verified descriptor to keep. */
+export interface IngestDescriptor {
+  /** Hex descriptor id. */
+  readonly id: string;
+  readonly vehicleId: string;
+  readonly createdMs: number;
+  /** Hex ids of the chunks it lists, in order. */
+  readonly chunkIds: readonly string[];
+  readonly bytes: Uint8Array;
+}
+
+/** A queued transaction to keep for the chain. */
+export interface IngestTx {
+  readonly vehicleId: string;
+  /** The device's outbox seq. */
+  readonly seq: number;
+  readonly kind: string;
+  readonly bytes: Uint8Array;
+}
+
+/** A stored descriptor's identity. */
+export interface StoredDescriptor {
+  readonly id: string;
+  readonly vehicleId: string;
+  readonly createdMs: number;
+  readonly receivedMs: number;
+  readonly chunkCount: number;
+}
+
+/** A stored transaction; `ord` is its arrival position, for paging through `listTxs`. */
+export interface StoredTx {
+  readonly ord: number;
+  readonly vehicleId: string;
+  readonly seq: number;
+  readonly kind: string;
+  /** Hex SHA-256 of `bytes`. */
+  readonly hash: string;
+  readonly receivedMs: number;
+  readonly bytes: Uint8Array;
+}
+
+/** A chunk a descriptor lists, with its sealed bytes when the node holds it. */
+export interface DescribedChunk {
+  readonly id: string;
+  readonly bytes: Uint8Array | undefined;
 }
 
 /** A stored chunk's identity, in arrival order. */
@@ -50,6 +136,7 @@ export class IngestStore {
   readonly #count;
   readonly #rows;
   readonly #maxSeq;
+  readonly #q;
   #closed = false;
 
   /** Opens or creates the file; throws NodeDbError when it is not usable. */
@@ -71,6 +158,41 @@ export class IngestStore {
       'SELECT id, vehicle_id AS vehicleId, stream, seq, length(bytes) AS size FROM chunks ORDER BY ord',
     );
     this.#bytes = this.#db.prepare('SELECT bytes FROM chunks WHERE id = ?').pluck();
+    const d =
+      'id, vehicle_id AS vehicleId, created_ms AS createdMs, received_ms AS receivedMs, chunk_count AS chunkCount';
+    this.#q = {
+      insertDescriptor: this.#db.prepare(
+        'INSERT INTO descriptors (id, vehicle_id, created_ms, received_ms, chunk_count, bytes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ),
+      insertDescribed: this.#db.prepare(
+        'INSERT INTO descriptor_chunks (descriptor_id, pos, chunk_id) VALUES (?, ?, ?)',
+      ),
+      descriptorBytes: this.#db.prepare('SELECT bytes FROM descriptors WHERE id = ?').pluck(),
+      descriptorRows: this.#db.prepare(`SELECT ${d} FROM descriptors ORDER BY ord`),
+      descriptorCount: this.#db.prepare('SELECT count(*) FROM descriptors').pluck(),
+      covering: this.#db.prepare(
+        `SELECT ${d} FROM descriptors
+         WHERE id IN (SELECT descriptor_id FROM descriptor_chunks WHERE chunk_id = ?)
+           AND vehicle_id = (SELECT vehicle_id FROM chunks WHERE id = ?)
+         ORDER BY ord`,
+      ),
+      described: this.#db.prepare(
+        `SELECT dc.chunk_id AS id, c.bytes AS bytes
+         FROM descriptor_chunks dc
+         JOIN descriptors d ON d.id = dc.descriptor_id
+         LEFT JOIN chunks c ON c.id = dc.chunk_id AND c.vehicle_id = d.vehicle_id
+         WHERE dc.descriptor_id = ? ORDER BY dc.pos`,
+      ),
+      insertTx: this.#db.prepare(
+        'INSERT INTO txs (vehicle_id, seq, hash, kind, received_ms, bytes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vehicle_id, seq, hash) DO NOTHING',
+      ),
+      seqTaken: this.#db.prepare('SELECT count(*) FROM txs WHERE vehicle_id = ? AND seq = ?').pluck(),
+      txs: this.#db.prepare(
+        `SELECT ord, vehicle_id AS vehicleId, seq, kind, hash, received_ms AS receivedMs, bytes FROM txs
+         WHERE ord > ? AND (? IS NULL OR vehicle_id = ?) ORDER BY ord LIMIT ?`,
+      ),
+      txCount: this.#db.prepare('SELECT count(*) FROM txs').pluck(),
+    };
   }
 
   /** The sealed bytes of a stored chunk (what a storage node serves to a buyer), or undefined. */
@@ -94,6 +216,111 @@ export class IngestStore {
   /** Highest seq stored for a vehicle's stream, or undefined when none is. */
   maxSeq(vehicleId: string, stream: string): number | undefined {
     return (this.#maxSeq.get(vehicleId, stream) as number | null) ?? undefined;
+  }
+
+  /** Stores descriptors (with the chunk ids each lists) in one transaction; duplicates change nothing. */
+  putDescriptors(
+    descriptors: readonly IngestDescriptor[],
+    receivedMs: number,
+  ): { added: number; duplicates: number } {
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        let added = 0;
+        for (const d of descriptors) {
+          const r = q.insertDescriptor.run(
+            d.id,
+            d.vehicleId,
+            d.createdMs,
+            receivedMs,
+            d.chunkIds.length,
+            asBlob(d.bytes),
+          );
+          if (r.changes === 0) continue;
+          added++;
+          for (const [i, c] of d.chunkIds.entries()) q.insertDescribed.run(d.id, i, c);
+        }
+        return { added, duplicates: descriptors.length - added };
+      })
+      .immediate();
+  }
+
+  /**
+   * Stores transactions in one transaction; a resend (same vehicle, seq and bytes) changes nothing.
+   * `seqReused` counts new ones whose (vehicle, seq) was already taken by other bytes.
+   */
+  putTxs(
+    txs: readonly IngestTx[],
+    receivedMs: number,
+  ): { added: number; duplicates: number; seqReused: number } {
+    const q = this.#q;
+    return this.#db
+      .transaction(() => {
+        let added = 0;
+        let seqReused = 0;
+        for (const t of txs) {
+          const taken = (q.seqTaken.get(t.vehicleId, t.seq) as number) > 0;
+          const hash = toHex(sha256(t.bytes));
+          const n = q.insertTx.run(t.vehicleId, t.seq, hash, t.kind, receivedMs, asBlob(t.bytes)).changes;
+          added += n;
+          if (n > 0 && taken) seqReused++;
+        }
+        return { added, duplicates: txs.length - added, seqReused };
+      })
+      .immediate();
+  }
+
+  /** The signed bytes of a stored descriptor, or undefined. */
+  descriptorBytes(id: string): Uint8Array | undefined {
+    const b = this.#q.descriptorBytes.get(id) as Buffer | undefined;
+    return b === undefined ? undefined : new Uint8Array(b);
+  }
+
+  /**
+   * The descriptors that list this chunk id, in arrival order: only the chunk's own vehicle's (a
+   * descriptor cannot claim another vehicle's chunks), and none for a chunk the node does not hold.
+   */
+  descriptorsOfChunk(chunkId: string): StoredDescriptor[] {
+    return this.#q.covering.all(chunkId, chunkId) as StoredDescriptor[];
+  }
+
+  /**
+   * The chunks a descriptor lists, in its order, each with its sealed bytes when the node holds it
+   * for the descriptor's vehicle (a chunk may arrive after its descriptor); undefined when the
+   * descriptor is not stored.
+   */
+  chunksOfDescriptor(descriptorId: string): DescribedChunk[] | undefined {
+    const rows = this.#q.described.all(descriptorId) as { id: string; bytes: Buffer | null }[];
+    if (rows.length === 0) return undefined; // a stored descriptor lists at least one chunk
+    return rows.map((r) => ({ id: r.id, bytes: r.bytes === null ? undefined : new Uint8Array(r.bytes) }));
+  }
+
+  /** Every descriptor's identity in arrival order (for checks and tests; not for a large store). */
+  descriptorRows(): StoredDescriptor[] {
+    return this.#q.descriptorRows.all() as StoredDescriptor[];
+  }
+
+  /** Number of descriptors kept. */
+  descriptorCount(): number {
+    return this.#q.descriptorCount.get() as number;
+  }
+
+  /**
+   * Stored transactions in arrival order, for submission to the chain: those after `afterOrd`
+   * (default: from the start), of one vehicle or all, at most `limit` (default 1000).
+   */
+  listTxs(options: { afterOrd?: number; vehicleId?: string; limit?: number } = {}): StoredTx[] {
+    const v = options.vehicleId ?? null;
+    const rows = this.#q.txs.all(options.afterOrd ?? 0, v, v, options.limit ?? 1000) as (Omit<
+      StoredTx,
+      'bytes'
+    > & { bytes: Buffer })[];
+    return rows.map((r) => ({ ...r, bytes: new Uint8Array(r.bytes) }));
+  }
+
+  /** Number of transactions kept. */
+  txCount(): number {
+    return this.#q.txCount.get() as number;
   }
 
   /** Number of chunks kept. */

@@ -1,10 +1,13 @@
 /**
- * `ChunkIngest`: the storage node's minimal ingest role. Subscribes to every vehicle's chunk topic,
- * checks each chunk (the envelope's CBOR shape, then `verifyChunk` on the sealed bytes, then that
- * the envelope, the topic and the signed header agree), stores the chunks of a batch in one
- * transaction, and only then publishes the acks, one message per vehicle. A duplicate (a resend)
- * is stored once and acknowledged again, since the device is waiting for that ack. A chunk that
- * does not verify is counted and logged and never acknowledged; garbage never stops the ingest.
+ * `ChunkIngest`: the storage node's minimal ingest role. Subscribes to every vehicle's chunk,
+ * descriptor and transaction topics (wire.ts), checks each message (the envelope's CBOR shape, then
+ * `verifyChunk` on a sealed chunk or `verifyDescriptor` on a signed descriptor, then that the
+ * envelope, the topic and the signed content agree; record-checks.ts for descriptors and
+ * transactions), stores what arrived since the last turn of the event loop (one transaction per
+ * kind), and only then publishes the acks: chunk and descriptor ids on `down/ack`, outbox seqs on
+ * `down/tx-ack`, one message per vehicle. A duplicate (a resend) is stored once and acknowledged
+ * again, since the device is waiting for that ack. Anything that does not verify is counted and
+ * logged and never acknowledged; garbage never stops the ingest.
  *
  * Order per stream: a chunk is taken when its seq is not past the highest stored for its stream,
  * or when the envelope's `prev` (the device's previous unacknowledged chunk of that stream) is
@@ -14,20 +17,29 @@
  * gaps that `prev` lets the node accept, so a gap never blocks a stream.
  */
 
-import type { IngestChunk, IngestStore } from './ingest-store.js';
+import type { IngestChunk, IngestDescriptor, IngestStore, IngestTx } from './ingest-store.js';
 import type { IngestLink } from './link.js';
-import type { VerifyChunk } from './verify.js';
+import { checkDescriptorMessage, checkTxMessage } from './record-checks.js';
+import type { VerifyChunk, VerifyDescriptor } from './verify.js';
 import {
   ackTopic,
   chunkTopicFilter,
   DEFAULT_TOPIC_PREFIX,
   decodeChunkEnvelope,
+  descriptorTopicFilter,
   encodeAck,
+  encodeTxAck,
   MAX_ACK_IDS,
-  vehicleOfChunkTopic,
+  parseUplinkTopic,
+  txAckTopic,
+  txTopicFilter,
 } from './wire.js';
 
-/** Counters the ingest keeps. */
+/**
+ * Counters the ingest keeps. `ingest.*` without a kind are about chunks; `ingest.garbage` counts
+ * envelopes of every kind that did not decode; `ingest.acks` counts messages on `down/ack`,
+ * `ingest.txAcks` those on `down/tx-ack`.
+ */
 export const INGEST_COUNTERS = [
   'ingest.received',
   'ingest.stored',
@@ -37,6 +49,16 @@ export const INGEST_COUNTERS = [
   'ingest.garbage',
   'ingest.acks',
   'ingest.errors',
+  'ingest.descriptors.received',
+  'ingest.descriptors.stored',
+  'ingest.descriptors.duplicates',
+  'ingest.descriptors.rejected',
+  'ingest.txs.received',
+  'ingest.txs.stored',
+  'ingest.txs.duplicates',
+  'ingest.txs.rejected',
+  'ingest.txs.seqReused',
+  'ingest.txAcks',
 ] as const;
 export type IngestCounter = (typeof INGEST_COUNTERS)[number];
 
@@ -51,10 +73,12 @@ export interface ChunkIngestOptions {
   readonly link: IngestLink;
   readonly store: IngestStore;
   readonly verifyChunk: VerifyChunk;
+  /** Checks descriptors, and transactions of kind `descriptor`. */
+  readonly verifyDescriptor: VerifyDescriptor;
   readonly logger: IngestLogger;
   /** First topic levels (default `qood/v1`). */
   readonly topicPrefix?: string;
-  /** Chunks per transaction at most (default 256); a batch is also closed on the next turn of the event loop. */
+  /** Messages per store transaction at most (default 256); a batch is also closed on the next turn of the event loop. */
   readonly maxBatch?: number;
   /** Wall clock for the received time, ms (default Date.now). */
   readonly nowMs?: () => number;
@@ -71,6 +95,8 @@ export class ChunkIngest {
   /** Highest seq taken per vehicle and stream (stored, or in the batch being stored). */
   readonly #highest = new Map<string, number>();
   #batch: IngestChunk[] = [];
+  #descriptors: IngestDescriptor[] = [];
+  #txs: IngestTx[] = [];
   #flushScheduled = false;
   #running = false;
 
@@ -110,20 +136,59 @@ export class ChunkIngest {
   }
 
   #subscribe(): void {
-    const filter = chunkTopicFilter(this.#prefix);
-    this.#o.link.subscribe(filter).then(
-      () => this.#o.logger.info({ filter }, 'ingest subscribed'),
-      (err: Error) => {
-        this.#count('ingest.errors');
-        this.#o.logger.error({ filter, err: err.message }, 'ingest could not subscribe');
-      },
-    );
+    const p = this.#prefix;
+    for (const filter of [chunkTopicFilter(p), descriptorTopicFilter(p), txTopicFilter(p)])
+      this.#o.link.subscribe(filter).then(
+        () => this.#o.logger.info({ filter }, 'ingest subscribed'),
+        (err: Error) => {
+          this.#count('ingest.errors');
+          this.#o.logger.error({ filter, err: err.message }, 'ingest could not subscribe');
+        },
+      );
   }
 
   #onMessage(topic: string, payload: Uint8Array): void {
     if (!this.#running) return;
-    const vehicleId = vehicleOfChunkTopic(this.#prefix, topic);
-    if (vehicleId === undefined) return;
+    const t = parseUplinkTopic(this.#prefix, topic);
+    if (t === undefined) return;
+    if (t.kind === 'chunk') this.#onChunk(t.vehicleId, topic, payload);
+    else if (t.kind === 'descriptor') this.#onDescriptor(t.vehicleId, topic, payload);
+    else this.#onTx(t.vehicleId, topic, payload);
+  }
+
+  #onDescriptor(vehicleId: string, topic: string, payload: Uint8Array): void {
+    this.#count('ingest.descriptors.received');
+    const r = checkDescriptorMessage(vehicleId, topic, payload, this.#o.verifyDescriptor);
+    if (!r.ok) {
+      this.#count(r.garbage ? 'ingest.garbage' : 'ingest.descriptors.rejected');
+      this.#o.logger.warn({ topic, reason: r.reason }, 'rejected a descriptor');
+      return;
+    }
+    this.#descriptors.push(r.value);
+    this.#scheduleFlush();
+  }
+
+  #onTx(vehicleId: string, topic: string, payload: Uint8Array): void {
+    this.#count('ingest.txs.received');
+    const r = checkTxMessage(vehicleId, topic, payload, this.#o.verifyDescriptor);
+    if (!r.ok) {
+      this.#count(r.garbage ? 'ingest.garbage' : 'ingest.txs.rejected');
+      this.#o.logger.warn({ topic, reason: r.reason }, 'rejected a queued transaction');
+      return;
+    }
+    this.#txs.push(r.value);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#batch.length + this.#descriptors.length + this.#txs.length >= this.#maxBatch) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #onChunk(vehicleId: string, topic: string, payload: Uint8Array): void {
     this.#count('ingest.received');
     const env = decodeChunkEnvelope(payload);
     if (!env.ok) {
@@ -159,44 +224,104 @@ export class ChunkIngest {
     }
     this.#highest.set(key, highest === undefined ? e.seq : Math.max(highest, e.seq));
     this.#batch.push({ id: e.id, vehicleId, stream: e.stream, seq: e.seq, bytes: e.bytes });
-    if (this.#batch.length >= this.#maxBatch) this.#flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#scheduleFlush();
   }
 
   #flush(): void {
     this.#flushScheduled = false;
+    const nowMs = (this.#o.nowMs ?? Date.now)();
+    const acked = new Map<string, string[]>();
+    const add = (vehicleId: string, id: string) => {
+      const ids = acked.get(vehicleId) ?? [];
+      ids.push(id);
+      acked.set(vehicleId, ids);
+    };
+    for (const c of this.#storeChunks(nowMs)) add(c.vehicleId, c.id);
+    for (const d of this.#storeDescriptors(nowMs)) add(d.vehicleId, d.id);
+    const txSeqs = new Map<string, number[]>();
+    for (const t of this.#storeTxs(nowMs)) {
+      const seqs = txSeqs.get(t.vehicleId) ?? [];
+      seqs.push(t.seq);
+      txSeqs.set(t.vehicleId, seqs);
+    }
+    for (const [vehicleId, ids] of acked)
+      for (let i = 0; i < ids.length; i += MAX_ACK_IDS)
+        this.#ack('ingest.acks', ackTopic(this.#prefix, vehicleId), encodeAck(ids.slice(i, i + MAX_ACK_IDS)));
+    for (const [vehicleId, seqs] of txSeqs)
+      for (let i = 0; i < seqs.length; i += MAX_ACK_IDS)
+        this.#ack(
+          'ingest.txAcks',
+          txAckTopic(this.#prefix, vehicleId),
+          encodeTxAck(seqs.slice(i, i + MAX_ACK_IDS)),
+        );
+  }
+
+  /** Stores the pending chunks; returns them when committed, nothing when the store failed. */
+  #storeChunks(nowMs: number): readonly IngestChunk[] {
     const batch = this.#batch;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return batch;
     this.#batch = [];
     try {
-      const r = this.#o.store.putBatch(batch, (this.#o.nowMs ?? Date.now)());
+      const r = this.#o.store.putBatch(batch, nowMs);
       this.#count('ingest.stored', r.added);
       this.#count('ingest.duplicates', r.duplicates);
+      return batch;
     } catch (err) {
       // Not stored, so not acknowledged: the devices send these again.
       this.#highest.clear();
-      this.#count('ingest.errors');
-      this.#o.logger.error({ err: (err as Error).message, chunks: batch.length }, 'storing a batch failed');
-      return;
+      this.#storeFailed(err, 'chunks', batch.length);
+      return [];
     }
-    const byVehicle = new Map<string, string[]>();
-    for (const c of batch) {
-      const ids = byVehicle.get(c.vehicleId) ?? [];
-      ids.push(c.id);
-      byVehicle.set(c.vehicleId, ids);
+  }
+
+  #storeDescriptors(nowMs: number): readonly IngestDescriptor[] {
+    const batch = this.#descriptors;
+    if (batch.length === 0) return batch;
+    this.#descriptors = [];
+    try {
+      const r = this.#o.store.putDescriptors(batch, nowMs);
+      this.#count('ingest.descriptors.stored', r.added);
+      this.#count('ingest.descriptors.duplicates', r.duplicates);
+      return batch;
+    } catch (err) {
+      this.#storeFailed(err, 'descriptors', batch.length);
+      return [];
     }
-    for (const [vehicleId, ids] of byVehicle)
-      for (let i = 0; i < ids.length; i += MAX_ACK_IDS) {
-        const part = ids.slice(i, i + MAX_ACK_IDS);
-        this.#count('ingest.acks');
-        this.#o.link.publish(ackTopic(this.#prefix, vehicleId), encodeAck(part)).catch((err: Error) => {
-          // A lost ack costs a resend from the device, which is acknowledged again.
-          this.#count('ingest.errors');
-          this.#o.logger.warn({ vehicleId, err: err.message }, 'publishing an ack failed');
-        });
+  }
+
+  #storeTxs(nowMs: number): readonly IngestTx[] {
+    const batch = this.#txs;
+    if (batch.length === 0) return batch;
+    this.#txs = [];
+    try {
+      const r = this.#o.store.putTxs(batch, nowMs);
+      this.#count('ingest.txs.stored', r.added);
+      this.#count('ingest.txs.duplicates', r.duplicates);
+      if (r.seqReused > 0) {
+        this.#count('ingest.txs.seqReused', r.seqReused);
+        this.#o.logger.warn(
+          { vehicles: [...new Set(batch.map((t) => t.vehicleId))], count: r.seqReused },
+          'a device reused outbox seqs with other transactions (its store was recreated?); both kept',
+        );
       }
+      return batch;
+    } catch (err) {
+      this.#storeFailed(err, 'txs', batch.length);
+      return [];
+    }
+  }
+
+  #storeFailed(err: unknown, what: string, count: number): void {
+    this.#count('ingest.errors');
+    this.#o.logger.error({ err: (err as Error).message, what, count }, 'storing a batch failed');
+  }
+
+  #ack(counter: 'ingest.acks' | 'ingest.txAcks', topic: string, payload: Uint8Array): void {
+    this.#count(counter);
+    this.#o.link.publish(topic, payload).catch((err: Error) => {
+      // A lost ack costs a resend from the device, which is acknowledged again.
+      this.#count('ingest.errors');
+      this.#o.logger.warn({ topic, err: err.message }, 'publishing an ack failed');
+    });
   }
 }

@@ -1,7 +1,7 @@
 /**
- * How the ingest checks a chunk: an injected function from the sealed bytes to the identity they
- * prove (id, vehicle, stream, seq) or the reason they do not. The sealing format supplies the real
- * one; `sealed-verifier.ts` checks the sealed chunk format of chain/data.
+ * How the ingest checks a chunk or a descriptor: injected functions from the signed bytes to the
+ * identity they prove (chunk: id, vehicle, stream, seq; descriptor: id, vehicle, chunk ids) or the
+ * reason they do not. `sealed-verifier.ts` supplies the real ones, on the formats of chain/data.
  */
 
 /** What verifying a sealed chunk found. */
@@ -18,3 +18,20 @@ export type ChunkVerdict =
 
 /** Verifies a sealed chunk's signature and integrity; never throws. */
 export type VerifyChunk = (bytes: Uint8Array) => ChunkVerdict;
+
+/** What verifying a signed descriptor found. */
+export type DescriptorVerdict =
+  | {
+      readonly ok: true;
+      /** Hex descriptor id. */
+      readonly id: string;
+      readonly vehicleId: string;
+      /** When the device cut the batch, ms since the Unix epoch. */
+      readonly createdMs: number;
+      /** Hex ids of the chunks it lists, in the listed order. */
+      readonly chunkIds: readonly string[];
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/** Verifies a signed descriptor against the device key known for its vehicle; never throws. */
+export type VerifyDescriptor = (bytes: Uint8Array) => DescriptorVerdict;

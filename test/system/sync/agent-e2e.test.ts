@@ -1,9 +1,12 @@
 /**
  * The data path end to end through a real mosquitto: the simulated car on an in-memory CAN bus ->
  * the real agent (decode, collect, chunk, seal, SQLite store, MQTT sync) -> mosquitto -> the node's
- * ingest (sealed-chunk verification, SQLite) -> ack -> deleted on the device. Then, as the owner:
- * every chunk the node holds verifies, and decrypted they are exactly the samples the agent's
- * collection kept, computed independently from the decoded samples.
+ * ingest (sealed-chunk and descriptor verification, SQLite) -> ack -> deleted on the device. Then,
+ * as the owner: every chunk the node holds verifies, and decrypted they are exactly the samples the
+ * agent's collection kept, computed independently from the decoded samples; every descriptor the
+ * agent cut is at the node (and queued there as a transaction for the chain), together they list
+ * exactly the chunks the node holds, and a buyer's `verifyBatch` passes on each with the node's
+ * chunk bytes and the owner's keys.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,19 +21,31 @@ import type { Sample } from '../../../agent/decode/sample.js';
 import { silentLogger } from '../../../agent/log.js';
 import { type RunningAgent, startAgent } from '../../../agent/main.js';
 import {
+  type Batch,
   loadOrCreateDeviceKey,
   ownerEpochKey,
   ownerIdentity,
   seedFromMnemonic,
   vehicleDataRoot,
+  verifyBatch,
 } from '../../../agent/seal/index.js';
 import { noopNotifier } from '../../../agent/service.js';
-import { checkSealedChunk, chunkAad, chunkNonce, createBinding, open, toHex } from '../../../chain/index.js';
+import {
+  bytesEqual,
+  checkSealedChunk,
+  chunkAad,
+  chunkNonce,
+  createBinding,
+  open,
+  openDescriptor,
+  toHex,
+} from '../../../chain/index.js';
 import {
   ChunkIngest,
   IngestStore,
   openMqttIngestLink,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../../chain/node/ingest/index.js';
 import { CanWire } from '../../../firmware-bridge/index.js';
 import {
@@ -69,7 +84,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('every chunk arrives once, verifies, and decrypts to the samples that went in', async () => {
+  it('every chunk and descriptor arrives once and verifies; the chunks decrypt to the samples that went in, and the descriptors cover exactly them', async () => {
     const seed = seedFromMnemonic(VECTOR_MNEMONIC);
     const device = loadOrCreateDeviceKey(dir);
     writeFileSync(
@@ -90,6 +105,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       link,
       store: nodeStore,
       verifyChunk: sealedChunkVerifier({ 'e2e-car': toHex(device.publicKey) }),
+      verifyDescriptor: sealedDescriptorVerifier({ 'e2e-car': toHex(device.publicKey) }),
       logger: silentLogger,
     });
     closers.push(
@@ -106,6 +122,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
     const wire = new CanWire({ clock: { wallUs: () => simMs * 1000, monoUs: () => simMs * 1000 } });
     const ecu = wire.attach('sim0');
     const decoded: Sample[] = [];
+    const batches: Batch[] = [];
     let sealedSamples = 0;
     agent = await startAgent({
       config: agentConfigSchema.parse({
@@ -122,6 +139,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       onChunkStored: (c) => {
         sealedSamples += c.sampleCount;
       },
+      onBatch: (b) => batches.push(b),
     });
     const model = new VehicleModel({ seed: 11 });
     const dbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
@@ -141,6 +159,8 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
           simMs += 10;
           for (const f of scheduler.framesDue(t, model.step(10)))
             void ecu.send({ id: f.id, extended: f.extended, data: f.data });
+          // Two batches cut mid-drive (as batchMaxChunks or batchMaxAgeMs would), the last at the end.
+          if (t === 30_000 || t === 60_000) agent?.flush();
         }
         if (t >= 90_000) {
           clearInterval(timer);
@@ -155,10 +175,15 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       decoded,
     );
     const running = agent;
+    await waitUntil(() => sealedSamples === expected.length, 30_000, 'every collected sample sealed');
+    running.flush();
     await waitUntil(
-      () => sealedSamples === expected.length && running.store!.usage().chunks === 0,
+      () =>
+        running.store!.usage().chunks === 0 &&
+        running.store!.pendingDescriptors(1).length === 0 &&
+        running.store!.pendingTxs(1).length === 0,
       30_000,
-      'every collected sample sealed, synced and acknowledged',
+      'every chunk, descriptor and queued transaction synced and acknowledged',
     );
 
     const sealed = agent.metrics.counter('chunks.sealed');
@@ -184,5 +209,42 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
     const key = (s: Sample) => `${s.tUs} ${s.path} ${String(s.value)}`;
     expect(got.map(key).sort()).toEqual(expected.map(key).sort());
     expect(got.length).toBeGreaterThan(1000);
+
+    // Every descriptor the agent cut is at the node, once, and verifies against the device key.
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    expect(batches).toHaveLength(agent.metrics.counter('descriptors.made'));
+    const atNode = nodeStore.descriptorRows();
+    expect(atNode.map((d) => d.id).sort()).toEqual(batches.map((b) => b.id).sort());
+    expect(ingest.counters()['ingest.descriptors.rejected']).toBe(0);
+    // Together they list exactly the chunks the node holds, each chunk in one descriptor.
+    const listed: string[] = [];
+    let verifiedSamples = 0;
+    for (const d of atNode) {
+      const bytes = nodeStore.descriptorBytes(d.id)!;
+      const opened = openDescriptor(bytes);
+      expect(toHex(opened.id)).toBe(d.id);
+      expect(opened.descriptor.vehicleId).toBe('e2e-car');
+      expect(bytesEqual(opened.descriptor.devicePublicKey, device.publicKey)).toBe(true);
+      const parts = nodeStore.chunksOfDescriptor(d.id)!;
+      expect(parts.map((c) => c.id)).toEqual(opened.descriptor.chunkIds.map(toHex));
+      listed.push(...parts.map((c) => c.id));
+      for (const c of parts) expect(nodeStore.descriptorsOfChunk(c.id).map((x) => x.id)).toEqual([d.id]);
+      // What a buyer sold this batch with the owner's keys checks.
+      const report = verifyBatch({
+        descriptor: bytes,
+        chunks: parts.map((c) => c.bytes!),
+        keys: (stream, dataClass, epoch) =>
+          dataClass === 'owner' ? ownerEpochKey(root, stream, epoch) : undefined,
+      });
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+      verifiedSamples += report.samples.length;
+    }
+    expect(listed.sort()).toEqual(rows.map((r) => r.id).sort());
+    expect(verifiedSamples).toBe(expected.length);
+    // And each is queued at the node, once, as a transaction for the chain.
+    const txs = nodeStore.listTxs({ vehicleId: 'e2e-car' });
+    expect(txs.map((x) => x.kind)).toEqual(batches.map(() => 'descriptor'));
+    expect(txs.map((x) => toHex(x.bytes)).sort()).toEqual(batches.map((b) => toHex(b.bytes)).sort());
   }, 120_000);
 });

@@ -1,7 +1,8 @@
 /**
  * `qood node -c FILE` with an `ingest` section, as a TSP runs it: the compiled CLI in its own
- * process takes a device's chunks from a real mosquitto, stores them in its SQLite file and acks
- * them, reports its counters on `qood status`, and stops cleanly on SIGTERM.
+ * process takes a device's chunks, descriptor and queued transaction from a real mosquitto, stores
+ * them in its SQLite file and acks them, reports its counters on `qood status`, and stops cleanly
+ * on SIGTERM.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { Metrics } from '../../../agent/metrics.js';
 import { openSqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../../agent/sync/index.js';
 import { devicePublicKeyHex, IngestStore } from '../../../chain/node/ingest/index.js';
-import { makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
+import { makeSignedDescriptor, makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
 import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { describeSystem } from '../../support/system.js';
@@ -29,7 +30,7 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stores and acknowledges a device’s chunks, and rejects a vehicle it has no key for', async () => {
+  it('stores and acknowledges a device’s chunks, descriptor and transaction, and rejects a vehicle it has no key for', async () => {
     const socket = join(dir, 'node.sock');
     const config = join(dir, 'node.yaml');
     writeFileSync(
@@ -52,11 +53,26 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
     const uplink = openMqttUplink({ url: broker.url, clientId: 'car-1' });
     const metrics = new Metrics();
     const sync = new ChunkSync({ store, uplink, vehicleId: 'car-1', metrics, logger: silentLogger });
+    const records = [...Array(50).keys()].map((q) => makeSignedRecord('can0/ENGINE', q, { size: 512 }));
+    const d = makeSignedDescriptor(records);
     try {
-      await waitUntil(() => out.stdout().includes('ingest subscribed'), 15_000, 'the node to subscribe');
-      for (let q = 0; q < 50; q++) store.put(makeSignedRecord('can0/ENGINE', q, { size: 512 }));
+      await waitUntil(
+        () => out.stdout().split('ingest subscribed').length > 3,
+        15_000,
+        'the node to subscribe to chunks, descriptors and transactions',
+      );
+      for (const r of records) store.put(r);
+      store.putDescriptor(d.id, d.bytes, Date.now());
+      store.enqueueTx('descriptor', d.bytes, Date.now());
       sync.start();
-      await waitUntil(() => store.usage().chunks === 0, 15_000, 'the device store to empty');
+      await waitUntil(
+        () =>
+          store.usage().chunks === 0 &&
+          store.pendingDescriptors(1).length === 0 &&
+          store.pendingTxs(1).length === 0,
+        15_000,
+        'the device store to empty',
+      );
       // A vehicle the node has no key for: published, never acknowledged.
       const stranger = openMqttUplink({ url: broker.url, clientId: 'car-2' });
       const strangerStore = openSqliteChunkStore({ path: join(dir, 'stranger.db') });
@@ -79,7 +95,12 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
       const status = runQood(['status', '--socket', socket, '--json']);
       expect(status.status).toBe(0);
       const counters = JSON.parse(status.stdout).counters as Record<string, number>;
-      expect(counters).toMatchObject({ 'ingest.stored': 50, 'ingest.rejected': 1 });
+      expect(counters).toMatchObject({
+        'ingest.stored': 50,
+        'ingest.rejected': 1,
+        'ingest.descriptors.stored': 1,
+        'ingest.txs.stored': 1,
+      });
     } finally {
       sync.stop();
       await uplink.close();
@@ -89,6 +110,8 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
     expect((await waitExit(node, 10_000)).code).toBe(0);
     const ingest = new IngestStore({ path: join(dir, 'ingest.db') });
     expect(ingest.rows().map((r) => r.seq)).toEqual([...Array(50).keys()]);
+    expect(ingest.chunksOfDescriptor(d.id)?.filter((c) => c.bytes !== undefined)).toHaveLength(50);
+    expect(ingest.listTxs().map((x) => [x.vehicleId, x.seq, x.kind])).toEqual([['car-1', 1, 'descriptor']]);
     ingest.close();
   });
 });

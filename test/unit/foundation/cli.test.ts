@@ -158,6 +158,11 @@ describe('qood demo', () => {
     expect(c['chunks.sealed']).toBeGreaterThan(0);
     expect(c['chunks.synced']).toBe(c['chunks.sealed']);
     expect(summary.node['ingest.stored']).toBe(c['chunks.sealed']);
+    // The batch cut at shutdown: its descriptor and its transaction reached the node.
+    expect(c['descriptors.made']).toBeGreaterThanOrEqual(1);
+    expect(summary.node['ingest.descriptors.stored']).toBe(c['descriptors.made']);
+    expect(summary.node['ingest.txs.stored']).toBe(c['descriptors.made']);
+    expect(c['descriptors.synced']).toBe(c['descriptors.made']);
     expect(summary.verified).toEqual({
       chunks: c['chunks.sealed'],
       samples: c['samples.collected'],

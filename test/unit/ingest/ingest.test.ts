@@ -1,4 +1,7 @@
-/** The ingest over the memory broker with a real SQLite file: verify, store once, ack after commit. */
+/**
+ * The ingest over the memory broker with a real SQLite file: chunks, descriptors and queued
+ * transactions verified, stored once, acknowledged after commit, and deleted on the device.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import {
   encodeChunkEnvelope,
   IngestStore,
   sealedChunkVerifier,
+  sealedDescriptorVerifier,
 } from '../../../chain/node/ingest/index.js';
 import { makeSignedRecord, sealTestChunk, TEST_DEVICE_KEY } from '../../support/chunks.js';
 
@@ -22,10 +26,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const tick = () => new Promise((r) => setImmediate(r));
 const verifyChunk = sealedChunkVerifier({ 'car-1': devicePublicKeyHex(TEST_DEVICE_KEY) });
+const verifyDescriptor = sealedDescriptorVerifier({ 'car-1': devicePublicKeyHex(TEST_DEVICE_KEY) });
 
 function node(broker: MemoryBroker) {
   const store = new IngestStore({ path: join(dir, `i${n++}.db`) });
-  const ingest = new ChunkIngest({ link: broker.connect('node'), store, verifyChunk, logger: silentLogger });
+  const ingest = new ChunkIngest({
+    link: broker.connect('node'),
+    store,
+    verifyChunk,
+    verifyDescriptor,
+    logger: silentLogger,
+  });
   return { store, ingest };
 }
 
