@@ -136,6 +136,7 @@ export function registerKeys(program: Command): void {
         if (opts.devicePub !== undefined && opts.out === undefined)
           throw new CliExit(EXIT.usage, 'qood keys pair: --device-pub needs --out FILE');
         const seed = readSeedFile(seal, opts.seedFile);
+        if (opts.dataDir !== undefined) mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
         const device = opts.dataDir !== undefined ? seal.loadOrCreateDeviceKey(opts.dataDir) : undefined;
         const devicePublicKey = device?.publicKey ?? hexKey(chain, opts.devicePub!, '--device-pub');
         const bytes = chain.createBinding({

@@ -27,9 +27,7 @@ describe('qood keys and qood verify', () => {
     expect(readFileSync(seedFile, 'utf8').trim().split(' ')).toHaveLength(24);
     expect(runQood(['keys', 'new-seed', '--out', seedFile]).status).toBe(2); // never overwritten
 
-    mkdirSync(dataDir);
-    const pub = runQood(['keys', 'device', '--data-dir', dataDir]);
-    expect(pub.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    // Pairing makes the data folder and the device key when they are not there yet.
     const pair = runQood([
       'keys',
       'pair',
@@ -43,7 +41,10 @@ describe('qood keys and qood verify', () => {
       '1',
     ]);
     expect(pair.stderr).toBe('');
+    const pub = runQood(['keys', 'device', '--data-dir', dataDir]);
+    expect(pub.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
     expect(pair.stdout).toContain(`paired device ${pub.stdout.trim()} with vehicle car-7`);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
 
     // The device seals with what pairing gave it.
     const device = loadOrCreateDeviceKey(dataDir);
