@@ -43,9 +43,10 @@ import { VehicleEcu } from '../elm327/ecus.js';
 import { Elm327Device } from '../elm327/elm327-device.js';
 import { Elm327Emulator } from '../elm327/elm327-emulator.js';
 import { runNmeaEmulator } from '../nmea/emulator.js';
-import { readSimDbc, SIM_DBC_PATH, SIM_MAP_PATH, SimFrameScheduler } from '../vehicle/can-frames.js';
+import { readSimDbc, SIM_DBC_PATH, SIM_MAP_PATH, SimFrameScheduler, simFile } from '../vehicle/can-frames.js';
 import { VehicleModel } from '../vehicle/model.js';
 import { startDemoBroker } from './broker.js';
+import { DemoGrantees, type GranteeAct, type GranteeReport } from './grantees.js';
 
 export interface DemoOptions {
   /** Stop after this many seconds; run until `signal` aborts when undefined. */
@@ -67,6 +68,8 @@ export interface DemoSummary {
   readonly node: Readonly<Record<string, number>>;
   /** What the owner's check of the node's chunks found. */
   readonly verified: { readonly chunks: number; readonly samples: number; readonly failed: number };
+  /** What the listener and the control grantee saw, and the lock frames the car received. */
+  readonly permissions: GranteeReport & { readonly bodyCommandFrames: number };
   /** The last value of a few signals, to show what the agent saw. */
   readonly latest: Readonly<Record<string, number | string | boolean>>;
 }
@@ -176,6 +179,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         gnss: { source: 'nmea', port: '/dev/ttyACM0' },
       },
       sync: { broker: broker.url, ackTimeoutMs: 5000, protocolVersion: 4 },
+      permissions: { profile: simFile('qood-sim.profile.yaml') },
       collect: {
         schemes: [
           {
@@ -219,7 +223,38 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       'collect -> chunk -> seal (owner keys) -> SQLite store',
       'sync over MQTT (broker in process)',
       'node: verify, store, acknowledge',
+      'grants: a listener and a control grantee over MQTT, revoked by the owner',
     );
+
+    // Third parties, and the frames their commands put on the car's bus.
+    const bodyCommand = simDbc.byName('BODY_COMMAND')!.message.id;
+    let bodyCommandFrames = 0;
+    ecu.onFrame((f) => {
+      if (f.id === bodyCommand) bodyCommandFrames++;
+    });
+    const grantees = new DemoGrantees({
+      brokerUrl: broker.url,
+      vehicleId: VEHICLE,
+      ownerSecretKey: owner.secretKey,
+      devicePublicKey: device.publicKey,
+      permissions: agent.permissions!,
+      print: options.print,
+    });
+    cleanups.push(() => grantees.close());
+    await grantees.start();
+    // The script, at fractions of a bounded run or at fixed seconds of an open one.
+    const script: [GranteeAct, number, number][] = [
+      ['grant', 0.15, 2],
+      ['lock', 0.35, 4],
+      ['unlock', 0.5, 6],
+      ['revoke', 0.65, 8],
+      ['after-revoke', 0.8, 9],
+    ];
+    for (const [act, fraction, second] of script) {
+      const atMs = options.seconds === undefined ? second * 1000 : fraction * options.seconds * 1000;
+      const t = setTimeout(() => void grantees.act(act).catch(() => undefined), atMs);
+      cleanups.push(() => clearTimeout(t));
+    }
     options.print(
       `owner ${toHex(owner.publicKey).slice(0, 16)}… paired device ${toHex(device.publicKey).slice(0, 16)}… with ${VEHICLE}`,
     );
@@ -315,6 +350,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       counters: metrics.snapshot().counters,
       node: ingest.counters(),
       verified: { chunks: vChunks, samples: vSamples, failed },
+      permissions: { ...grantees.report(), bodyCommandFrames },
       latest,
     };
   } finally {

@@ -13,7 +13,7 @@
  * - `<prefix>/<vehicle>/up/tx`: a map `{ seq: uint, kind: tstr, bytes: bstr }`: a transaction from
  *   the device's outbox for the node to submit to the chain. `seq` is its position in the outbox
  *   (increasing, never reused by one device store), `kind` what it is (`descriptor`, `revoke` ...:
- *   1 to 32 of a-z, 0-9, `-`), `bytes` the transaction as queued.
+ *   1 to 32 of letters, digits, `-`, such as `descriptor` or `controlExec`), `bytes` the transaction as queued.
  * - `<prefix>/<vehicle>/down/ack`: an array of `bstr(32)`: ids of chunks and of descriptors the node
  *   has stored durably. A chunk id (SHA-256 of a chunk header) and a descriptor id (SHA-256 tagged
  *   `qood/descriptor/v1`) are distinct values, so one list serves both and one subscription carries
@@ -257,14 +257,14 @@ export function decodeDescriptorEnvelope(payload: Uint8Array): WireResult<Descri
   return { ok: true, value: { id: bytesToHex(m.id), bytes: m.bytes } };
 }
 
-const TX_KIND = /^[a-z0-9-]{1,32}$/;
+const TX_KIND = /^[A-Za-z0-9-]{1,32}$/;
 
 /** Encodes a transaction envelope. Throws a TypeError for a seq or kind the decoder would refuse. */
 export function encodeTxEnvelope(e: TxEnvelope): Uint8Array {
   if (!Number.isSafeInteger(e.seq) || e.seq < 0)
     throw new TypeError(`tx seq: expected an unsigned integer, got ${e.seq}`);
   if (!TX_KIND.test(e.kind))
-    throw new TypeError(`tx kind: expected 1 to 32 of a-z, 0-9, '-', got ${JSON.stringify(e.kind)}`);
+    throw new TypeError(`tx kind: expected 1 to 32 of letters, digits, '-', got ${JSON.stringify(e.kind)}`);
   return cbor.encode({ seq: e.seq, kind: e.kind, bytes: e.bytes });
 }
 
@@ -280,7 +280,7 @@ export function decodeTxEnvelope(payload: Uint8Array): WireResult<TxEnvelope> {
   if (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0)
     return fail('seq', 'an unsigned integer', m.seq);
   if (typeof m.kind !== 'string' || !TX_KIND.test(m.kind))
-    return fail('kind', "1 to 32 of a-z, 0-9, '-'", m.kind);
+    return fail('kind', "1 to 32 of letters, digits, '-'", m.kind);
   if (!(m.bytes instanceof Uint8Array) || m.bytes.length === 0 || m.bytes.length > MAX_TX_BYTES)
     return fail('bytes', `a byte string of 1 to ${MAX_TX_BYTES} bytes`, m.bytes);
   return { ok: true, value: { seq: m.seq, kind: m.kind, bytes: m.bytes } };

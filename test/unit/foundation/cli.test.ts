@@ -124,7 +124,7 @@ describe('qood agent and qood status', () => {
 
 describe('qood demo', () => {
   it('--seconds N --json runs the whole story and prints one object of what flowed', () => {
-    const r = runQood(['demo', '--seconds', '3', '--json'], { timeoutMs: 60_000 });
+    const r = runQood(['demo', '--seconds', '4', '--json'], { timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -136,8 +136,14 @@ describe('qood demo', () => {
       counters: Record<string, number>;
       node: Record<string, number>;
       verified: { chunks: number; samples: number; failed: number };
+      permissions: {
+        listened: number;
+        listenedAfterRevoke: number;
+        receipts: { command: string; outcome: string; reason: string; frames: number }[];
+        bodyCommandFrames: number;
+      };
     };
-    expect(summary.seconds).toBeGreaterThanOrEqual(3);
+    expect(summary.seconds).toBeGreaterThanOrEqual(4);
     expect(summary.stages).toEqual([
       'vehicle model',
       'CAN bus (in memory)',
@@ -147,6 +153,7 @@ describe('qood demo', () => {
       'collect -> chunk -> seal (owner keys) -> SQLite store',
       'sync over MQTT (broker in process)',
       'node: verify, store, acknowledge',
+      'grants: a listener and a control grantee over MQTT, revoked by the owner',
     ]);
     const c = summary.counters;
     // 3 s of a car's traffic at 50 Hz per powertrain message went through the decoder.
@@ -158,10 +165,12 @@ describe('qood demo', () => {
     expect(c['chunks.sealed']).toBeGreaterThan(0);
     expect(c['chunks.synced']).toBe(c['chunks.sealed']);
     expect(summary.node['ingest.stored']).toBe(c['chunks.sealed']);
-    // The batch cut at shutdown: its descriptor and its transaction reached the node.
+    // The batch cut at shutdown: its descriptor and its transaction reached the node, with the
+    // other queued transactions (the executed command's controlExec, the owner's revokes).
     expect(c['descriptors.made']).toBeGreaterThanOrEqual(1);
     expect(summary.node['ingest.descriptors.stored']).toBe(c['descriptors.made']);
-    expect(summary.node['ingest.txs.stored']).toBe(c['descriptors.made']);
+    expect(summary.node['ingest.txs.stored']).toBe(c['txs.synced']);
+    expect(c['txs.synced']).toBeGreaterThan(c['descriptors.made']!);
     expect(c['descriptors.synced']).toBe(c['descriptors.made']);
     expect(summary.verified).toEqual({
       chunks: c['chunks.sealed'],
@@ -169,6 +178,20 @@ describe('qood demo', () => {
       failed: 0,
     });
     expect(typeof summary.latest['Vehicle.Speed']).toBe('number');
+    // The listener heard the car, and nothing after the owner revoked; the car's bus saw exactly
+    // the frames of the executed commands; the command after the revoke was refused for it.
+    const p = summary.permissions;
+    expect(p.listened).toBeGreaterThan(0);
+    expect(p.listenedAfterRevoke).toBe(0);
+    expect(p.bodyCommandFrames).toBe(
+      p.receipts.filter((x) => x.outcome === 'executed').reduce((n, x) => n + x.frames, 0),
+    );
+    expect(p.receipts.at(-1)).toEqual({
+      command: 'unlock',
+      outcome: 'refused',
+      reason: 'REVOKED',
+      frames: 0,
+    });
   });
 
   it('rejects a bad --seconds with exit 2', () => {

@@ -78,6 +78,12 @@ describe('sync wire format', () => {
       kind: 'descriptor',
       bytes: [1],
     });
+    // Every kind the agent queues goes up: descriptor, revoke, revoke-request, controlExec.
+    for (const kind of ['revoke-request', 'controlExec']) {
+      const k = decodeTxEnvelope(encodeTxEnvelope({ seq: 1, kind, bytes: Uint8Array.of(1) }));
+      expect(k.ok && k.value.kind).toBe(kind);
+    }
+    expect(() => encodeTxEnvelope({ seq: 1, kind: 'no spaces', bytes: Uint8Array.of(1) })).toThrow(/tx kind/);
     expect(decodeTxAck(encodeTxAck([1, 2, 2 ** 40]))).toEqual({ ok: true, value: [1, 2, 2 ** 40] });
     expect(decodeTxAck(encodeTxAck([]))).toEqual({ ok: true, value: [] });
   });
