@@ -101,7 +101,7 @@ describeSystem(
         throw new Error(
           `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-2000)}`,
         );
-    }, 300_000);
+    }, 900_000); // VMs run one at a time: this may wait for the others
     const file = (f: string) => readFileSync(join(run.workDir, f), 'utf8');
 
     it('qood can replay sends every logged frame, in order, at the log timing scaled by --speed', () => {

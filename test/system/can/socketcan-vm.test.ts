@@ -56,7 +56,7 @@ describeSystem('SocketCAN on a real vcan (qemu VM) against can-utils', [...VM_NE
       throw new Error(
         `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-2000)}`,
       );
-  }, 300_000);
+  }, 900_000); // VMs run one at a time: this may wait for the others
 
   const file = (f: string) => readFileSync(join(run.workDir, f), 'utf8');
 

@@ -124,7 +124,7 @@ echo agent-exit=$?
         throw new Error(
           `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-3000)}`,
         );
-    }, 300_000);
+    }, 900_000); // VMs run one at a time: this may wait for the others
     const file = (f: string) => readFileSync(join(run.workDir, f), 'utf8');
 
     it('the receipts: three unlocks executed, the replay and the out-of-scope lock refused', () => {

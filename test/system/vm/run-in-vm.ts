@@ -5,7 +5,7 @@
  * in about 5 to 20 s under emulation; every run is bounded by `timeoutMs`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../support/system.js';
 
@@ -41,15 +41,74 @@ export function prepareVm(): string {
   return cacheDir;
 }
 
-/** Runs `script` as run.sh in a fresh work folder, with `files` written beside it. */
+const WORK_ROOT = '/var/tmp/qood-vm-work';
+const LOCK = join(WORK_ROOT, 'vm.lock');
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the machine-wide VM lock: one emulated VM at a time. Under software emulation two VMs on
+ * two cores starve each other (and every other test) until their timeouts fire; one after the other
+ * they each finish in well under a minute. A lock whose holder died, or older than 15 minutes, is
+ * taken over. Returns the release function.
+ */
+async function takeVmLock(): Promise<() => void> {
+  mkdirSync(WORK_ROOT, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      return () => rmSync(LOCK, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let stale = false;
+    try {
+      const pid = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+      stale = pid > 0 && !processAlive(pid);
+    } catch {
+      // The holder has made the folder and not yet written its pid.
+    }
+    try {
+      stale ||= Date.now() - statSync(LOCK).mtimeMs > 15 * 60_000;
+    } catch {
+      continue; // released in the meantime
+    }
+    if (stale) rmSync(LOCK, { recursive: true, force: true });
+    else await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Runs `script` as run.sh in a fresh work folder, with `files` written beside it. VMs run one at a
+ * time (see takeVmLock); `timeoutMs` counts from the VM's start, not from the wait.
+ */
 export async function runInVm(
   script: string,
   options: { files?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<VmRun> {
+  const release = await takeVmLock();
+  try {
+    return await runInVmLocked(script, options);
+  } finally {
+    release();
+  }
+}
+
+async function runInVmLocked(
+  script: string,
+  options: { files?: Record<string, string>; timeoutMs?: number },
+): Promise<VmRun> {
   const cache = prepareVm();
   // Not under /tmp: the VM mounts a fresh tmpfs there.
-  mkdirSync('/var/tmp/qood-vm-work', { recursive: true });
-  const workDir = mkdtempSync('/var/tmp/qood-vm-work/run-');
+  const workDir = mkdtempSync(join(WORK_ROOT, 'run-'));
   writeFileSync(join(workDir, 'run.sh'), script);
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(workDir, name), text);
   const args = [
