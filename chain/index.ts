@@ -105,6 +105,13 @@ export {
   type Supply,
   type Vehicle,
 } from './state/records.js';
+export {
+  decodeSchedule,
+  encodeSchedule,
+  MAX_SCHEDULE,
+  rankSchedule,
+  recordedSchedule,
+} from './state/schedule-record.js';
 export { EMPTY_ROOT, type SmtProof, smtVerify } from './state/smt.js';
 export { type ChainState, getAccount, getRecord, keyHash, stateKey, stateRoot } from './state/state.js';
 export {
