@@ -1,5 +1,5 @@
 /**
- * The chain: codec, crypto, state machine and consensus. The agent and the other folders import it
+ * The chain: codec, crypto, state machine, consensus and the light client. The agent and the other folders import it
  * only through this file; it imports nothing else of QoodBlock's.
  */
 export {
@@ -44,6 +44,7 @@ export {
   voteMessage,
 } from './dpos/finality.js';
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
+export * from './light/index.js';
 export {
   ackTopic,
   type ChunkEnvelope,
