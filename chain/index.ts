@@ -115,6 +115,24 @@ export {
 } from './state/schedule-record.js';
 export { EMPTY_ROOT, type SmtProof, smtVerify } from './state/smt.js';
 export { type ChainState, getAccount, getRecord, keyHash, stateKey, stateRoot } from './state/state.js';
+// The SQLite store is not re-exported: importing chain/ must not load better-sqlite3 (a node
+// imports chain/store/index.js for it).
+export {
+  type ChainStore,
+  decodeBlock,
+  decodeCertificate,
+  decodeGenesis,
+  encodeBlock,
+  encodeCertificate,
+  encodeGenesis,
+  MemoryChainStore,
+  type RebuildOptions,
+  rebuildState,
+  StoreError,
+  type StoreErrorCode,
+  type TxLocation,
+  type VehicleGrant,
+} from './store/pure.js';
 export {
   agreementTermsHash,
   decodeSignedTx,

@@ -17,6 +17,7 @@ import {
   electSchedule,
   type FinalityUpdate,
   type FinalityVote,
+  type GenesisSpec,
   getAccount,
   headerId,
   mainnetParams,
@@ -70,6 +71,8 @@ export interface LightChain {
   /** Heights at which the active schedule changed. */
   readonly activations: number[];
   readonly signers: Map<string, Ed25519Signer>;
+  /** The genesis spec the chain was built from. */
+  readonly genesisSpec: GenesisSpec;
 }
 
 /** A signed transaction with the sender's next nonce in `state` (plus `offset`). */
@@ -102,7 +105,7 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
       : { ...mainnetParams(LIGHT_CHAIN_ID, addr(issuer)), scheduleSize: spec.producers };
   const signers = new Map<string, Ed25519Signer>();
   for (const k of [...genesisProducers, ...challengers]) signers.set(addr(k), k);
-  const genesis = createGenesis({
+  const genesisSpec: GenesisSpec = {
     params,
     timeMs: LIGHT_T0,
     accounts: [
@@ -115,7 +118,8 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
       ...(spec.accounts ?? []),
     ],
     producers: genesisProducers.map((p, i) => ({ address: addr(p), url: `https://p${i}.example` })),
-  });
+  };
+  const genesis = createGenesis(genesisSpec);
   const states: ChainState[] = [genesis];
   const blocks: (Block | undefined)[] = [undefined];
   const active: string[][] = [electSchedule(genesis)];
@@ -149,7 +153,7 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
     const elected = recordedSchedule(applied.state)!;
     if (elected.join() !== recordedSchedule(prev)!.join()) pending = elected;
   }
-  return { states, blocks, active, activations, signers };
+  return { states, blocks, active, activations, signers, genesisSpec };
 }
 
 /** The header of block `h` (the genesis state's pseudo-header for 0 is not a block: use h >= 1). */
@@ -193,4 +197,40 @@ export function updateAt(chain: LightChain, h: number, keys: readonly string[] =
 /** A checkpoint at block `h` (h >= 1: genesis has no header) with the schedule active there. */
 export function checkpointAt(chain: LightChain, h: number): Checkpoint {
   return { header: headerAt(chain, h), schedule: chain.active[h]! };
+}
+
+/** A vehicle, its owner and a grantee for chains that carry grants. */
+export const grantParties = {
+  owner: lightKey('owner'),
+  grantee: lightKey('grantee'),
+  vehicle: toHex(sha256(new TextEncoder().encode('light-vehicle'))),
+} as const;
+
+/**
+ * Transactions for `extra`: the owner registers the vehicle at `at.register`, grants a listen grant
+ * at each height of `at.grant`, and revokes the first grant at `at.revoke`. `ids` fills with the
+ * grant ids (hex) as the chain is built.
+ */
+export function grantActivity(at: { register: number; grant: readonly number[]; revoke?: number }) {
+  const { owner, grantee, vehicle } = grantParties;
+  const ids: string[] = [];
+  const extra = (s: ChainState, h: number): SignedTx[] => {
+    if (h === at.register) return [lightTx(s, owner, 'registerVehicle', { vehicle })];
+    if (at.grant.includes(h)) {
+      const t = lightTx(s, owner, 'grant', {
+        vehicle,
+        grantee: addr(grantee),
+        kind: 'listen',
+        scope: ['Vehicle.Speed'],
+        fromMs: LIGHT_T0,
+        toMs: LIGHT_T0 + 3600_000,
+        termsHash: sha256(Uint8Array.of(h)),
+      });
+      ids.push(toHex(t.id));
+      return [t];
+    }
+    if (h === at.revoke) return [lightTx(s, owner, 'revoke', { grant: ids[0]! })];
+    return [];
+  };
+  return { ids, extra, accounts: [{ address: addr(owner), qdt: 1000n * UNIT }] };
 }
