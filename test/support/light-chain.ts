@@ -59,6 +59,8 @@ export interface LightChainSpec {
   readonly extra?: (state: ChainState, height: number) => SignedTx[];
   /** Accounts funded at genesis besides producers and challengers. */
   readonly accounts?: readonly { readonly address: string; readonly qdt: bigint; readonly qdd?: bigint }[];
+  /** Default LIGHT_CHAIN_ID. */
+  readonly chainId?: string;
 }
 
 export interface LightChain {
@@ -84,7 +86,7 @@ export function lightTx<K extends TxKind>(
   offset = 0,
 ): SignedTx {
   const u = {
-    chainId: LIGHT_CHAIN_ID,
+    chainId: state.params.chainId,
     kind,
     sender: addr(signer),
     nonce: getAccount(state, addr(signer)).nonce + offset,
@@ -99,10 +101,11 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
   const genesisProducers = Array.from({ length: spec.producers }, (_, i) => lightKey(`producer-${i}`));
   const challengers = spec.electAt.map((_, i) => lightKey(`challenger-${i}`));
   const issuer = lightKey('issuer');
+  const chainId = spec.chainId ?? LIGHT_CHAIN_ID;
   const params =
     spec.producers === 4
-      ? minimalParams(LIGHT_CHAIN_ID, addr(issuer))
-      : { ...mainnetParams(LIGHT_CHAIN_ID, addr(issuer)), scheduleSize: spec.producers };
+      ? minimalParams(chainId, addr(issuer))
+      : { ...mainnetParams(chainId, addr(issuer)), scheduleSize: spec.producers };
   const signers = new Map<string, Ed25519Signer>();
   for (const k of [...genesisProducers, ...challengers]) signers.set(addr(k), k);
   const genesisSpec: GenesisSpec = {
