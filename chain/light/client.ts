@@ -68,7 +68,7 @@ export class LightClient {
   #schedule: readonly string[];
   #next: NextSchedule | null = null;
 
-  /** Throws LightError('STALE_CHECKPOINT') for a checkpoint older than the window. */
+  /** Throws LightError: STALE_CHECKPOINT when older than the window, MALFORMED for a bad schedule. */
   constructor(options: LightClientOptions) {
     const { checkpoint } = options;
     if (options.nowMs !== undefined && options.maxCheckpointAgeMs !== undefined) {
@@ -80,10 +80,29 @@ export class LightClient {
           `checkpoint is ${ageMs} ms old, the window is ${options.maxCheckpointAgeMs} ms`,
         );
     }
-    checkSchedule(checkpoint.schedule, checkpoint.header.height);
+    this.#head = checkpoint.header;
+    this.#headId = headerId(checkpoint.header);
+    this.#schedule = [];
+    this.#take(checkpoint);
+  }
+
+  #take(checkpoint: Checkpoint): void {
+    const h = checkpoint.header.height;
+    checkSchedule(checkpoint.schedule, h);
+    const next = checkpoint.next ?? null;
+    if (next !== null) {
+      checkSchedule(next.schedule, h);
+      if (next.electedAt > h)
+        throw new LightError(
+          'MALFORMED',
+          h,
+          `next schedule elected at ${next.electedAt}, after the checkpoint`,
+        );
+    }
     this.#head = checkpoint.header;
     this.#headId = headerId(checkpoint.header);
     this.#schedule = [...checkpoint.schedule];
+    this.#next = next === null ? null : { schedule: [...next.schedule], electedAt: next.electedAt };
   }
 
   /** The latest final header. */
@@ -106,9 +125,9 @@ export class LightClient {
     return this.#next;
   }
 
-  /** A checkpoint of the current head and schedule (to persist and resume from). */
+  /** A checkpoint of the current head, schedule and next schedule (to persist and resume from). */
   checkpoint(): Checkpoint {
-    return { header: this.#head, schedule: this.#schedule };
+    return { header: this.#head, schedule: this.#schedule, next: this.#next };
   }
 
   /**
@@ -124,11 +143,12 @@ export class LightClient {
         checkpoint.header.height,
         `the client is already at final height ${this.#head.height}`,
       );
-    checkSchedule(checkpoint.schedule, checkpoint.header.height);
-    this.#head = checkpoint.header;
-    this.#headId = headerId(checkpoint.header);
-    this.#schedule = [...checkpoint.schedule];
-    this.#next = null;
+    try {
+      this.#take(checkpoint);
+    } catch (e) {
+      if (e instanceof LightError) return e;
+      throw e;
+    }
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Canonical encodings of what a light client receives, pinned by test/vectors/chain-light.json:
  *
- *   checkpoint  = [1, header, [producer32, ...]]
+ *   checkpoint  = [1, header, [producer32, ...], [electedAt, [producer32, ...]] | null]
  *   update      = [1, header, [[producer32, signature64], ...], schedule | null, [keyProof, ...]]
  *   schedule    = [[producer32, ...], proof]             the `sched` record at header.stateRoot
  *   stateProof  = [1, height, keyProof]
@@ -30,10 +30,14 @@ export const MAX_UPDATE_PROOFS = 32;
 /** Longest state key accepted in a proof. */
 export const MAX_KEY_LENGTH = 256;
 
-/** A trusted starting point: a final header and the schedule that certifies the blocks after it. */
+/**
+ * A trusted starting point: a final header, the schedule that certifies the blocks after it and,
+ * when the client saved itself between an election and its activation, the elected next schedule.
+ */
 export interface Checkpoint {
   readonly header: BlockHeader;
   readonly schedule: readonly string[];
+  readonly next?: { readonly schedule: readonly string[]; readonly electedAt: number } | null;
 }
 
 /** A key's committed bytes (null: absent) and its sparse Merkle proof. */
@@ -76,7 +80,13 @@ function keyProofValue(k: KeyProofWire): CanonicalValue {
 
 /** Canonical bytes of a checkpoint. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
-  return encodeCanonical([LIGHT_VERSION, headerValue(c.header), c.schedule.map(hex32)]);
+  const next = c.next ?? null;
+  return encodeCanonical([
+    LIGHT_VERSION,
+    headerValue(c.header),
+    c.schedule.map(hex32),
+    next === null ? null : [next.electedAt, next.schedule.map(hex32)],
+  ]);
 }
 
 /** Canonical bytes of an update. */
@@ -153,11 +163,17 @@ function decodeWith<T>(bytes: Uint8Array, what: string, read: (v: CanonicalValue
 /** Decodes a checkpoint; throws LightError('MALFORMED'). */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   return decodeWith(bytes, 'checkpoint', (v) => {
-    const a = readArray(v, 'checkpoint', 3);
+    const a = readArray(v, 'checkpoint', 4);
     readVersion(a[0], 'checkpoint');
+    const header = readHeader(a[1], 'checkpoint.header');
+    const schedule = readScheduleValue(a[2], 'checkpoint.schedule');
+    if (a[3] === null) return { header, schedule, next: null };
+    const n = readArray(a[3], 'checkpoint.next', 2);
+    const electedAt = readUint(n[0], 'checkpoint.next.electedAt', header.height);
     return {
-      header: readHeader(a[1], 'checkpoint.header'),
-      schedule: readScheduleValue(a[2], 'checkpoint.schedule'),
+      header,
+      schedule,
+      next: { electedAt, schedule: readScheduleValue(n[1], 'checkpoint.next.schedule') },
     };
   });
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decodeCheckpoint,
   decodeUpdate,
+  encodeCheckpoint,
   encodeUpdate,
   type FinalityUpdate,
   keyHash,
@@ -226,5 +228,37 @@ describe('the light client between an election and its activation', () => {
     expect(r2.ok && r2.scheduleActivated).toBe(true);
     expect(c.schedule).toEqual(chain.active[6]);
     expect(c.nextSchedule).toBeNull();
+  });
+});
+
+describe('the light client saved and resumed', () => {
+  it('keeps a pending next schedule across its checkpoint bytes', () => {
+    const c = new LightClient({ checkpoint: checkpointAt(chain, 1) });
+    expect(applyBytes(c, updateAt(chain, 3)).ok).toBe(true);
+    const saved = encodeCheckpoint(c.checkpoint());
+    const resumed = new LightClient({ checkpoint: decodeCheckpoint(saved) });
+    expect(resumed.nextSchedule).toEqual(c.nextSchedule);
+    const r = applyBytes(resumed, updateAt(chain, 5));
+    expect(r.ok && r.scheduleActivated).toBe(true);
+    // Without the next schedule, the same update is refused.
+    const bare = new LightClient({ checkpoint: { ...decodeCheckpoint(saved), next: null } });
+    expect(code(applyBytes(bare, updateAt(chain, 5)))).toBe('BAD_CERTIFICATE');
+  });
+});
+
+describe('the light client with 21 producers', () => {
+  const big = buildLightChain({ producers: 21, electAt: [3], height: 9, roundBlocks: 8 });
+
+  it('accepts 15 of 21 votes, refuses 14, and follows the change elected at 3 and active from 8', () => {
+    const c = new LightClient({ checkpoint: checkpointAt(big, 1) });
+    expect(code(applyBytes(c, { ...updateAt(big, 2), votes: votesAt(big, 2, 14) }))).toBe('BAD_CERTIFICATE');
+    expect(code(applyBytes(c, { ...updateAt(big, 2), votes: votesAt(big, 2, 15) }))).toBe('ok');
+    expect(code(applyBytes(c, updateAt(big, 3)))).toBe('ok');
+    expect(c.nextSchedule?.electedAt).toBe(3);
+    expect(code(applyBytes(c, updateAt(big, 7)))).toBe('ok');
+    const r = applyBytes(c, updateAt(big, 9));
+    expect(r.ok && r.scheduleActivated).toBe(true);
+    expect(c.schedule).toEqual(big.active[9]);
+    expect(c.schedule).toHaveLength(21);
   });
 });

@@ -36,7 +36,9 @@ describe('light client encodings', () => {
     expect(decodeUpdate(bytes)).toEqual(u);
     expect(encodeUpdate(decodeUpdate(bytes))).toEqual(bytes);
     const cp = checkpointAt(chain, 3);
-    expect(decodeCheckpoint(encodeCheckpoint(cp))).toEqual(cp);
+    expect(decodeCheckpoint(encodeCheckpoint(cp))).toEqual({ ...cp, next: null });
+    const withNext = { ...cp, next: { electedAt: 2, schedule: chain.active[4]! } };
+    expect(decodeCheckpoint(encodeCheckpoint(withNext))).toEqual(withNext);
     const p = proveKey(chain.states[3]!, stateKey.supply());
     const sp = { height: 3, proof: { key: p.key, value: p.value, proof: p.proof } };
     expect(decodeStateProof(encodeStateProof(sp))).toEqual(sp);
@@ -82,8 +84,12 @@ describe('light client encodings', () => {
       [Uint8Array.of(0xa0), /MALFORMED: update: offset 0: .*map/],
     ];
     for (const [bytes, expected] of cases) expect(refusal(() => decodeUpdate(bytes))).toMatch(expected);
-    expect(refusal(() => decodeCheckpoint(encodeCanonical([1, hv, []])))).toMatch(
+    expect(refusal(() => decodeCheckpoint(encodeCanonical([1, hv, [], null])))).toMatch(
       /checkpoint\.schedule: expected 1\.\.64/,
+    );
+    const sched = chain.active[3]!.map((a) => new Uint8Array(Buffer.from(a, 'hex')));
+    expect(refusal(() => decodeCheckpoint(encodeCanonical([1, hv, sched, [99, sched]])))).toMatch(
+      /checkpoint\.next\.electedAt: expected an integer in 0\.\.3, got number 99/,
     );
     expect(refusal(() => decodeStateProof(encodeCanonical([1, -1, null])))).toMatch(
       /stateProof\.height: expected an integer/,
