@@ -1,5 +1,5 @@
 /**
- * The chain: codec, crypto, state machine and consensus. The agent and the other folders import it
+ * The chain: codec, crypto, state machine, consensus and the light client. The agent and the other folders import it
  * only through this file; it imports nothing else of QoodBlock's.
  */
 export {
@@ -44,6 +44,7 @@ export {
   voteMessage,
 } from './dpos/finality.js';
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
+export * from './light/index.js';
 export {
   ackTopic,
   type ChunkEnvelope,
@@ -105,8 +106,33 @@ export {
   type Supply,
   type Vehicle,
 } from './state/records.js';
+export {
+  decodeSchedule,
+  encodeSchedule,
+  MAX_SCHEDULE,
+  rankSchedule,
+  recordedSchedule,
+} from './state/schedule-record.js';
 export { EMPTY_ROOT, type SmtProof, smtVerify } from './state/smt.js';
 export { type ChainState, getAccount, getRecord, keyHash, stateKey, stateRoot } from './state/state.js';
+// The SQLite store is not re-exported: importing chain/ must not load better-sqlite3 (a node
+// imports chain/store/index.js for it).
+export {
+  type ChainStore,
+  decodeBlock,
+  decodeCertificate,
+  decodeGenesis,
+  encodeBlock,
+  encodeCertificate,
+  encodeGenesis,
+  MemoryChainStore,
+  type RebuildOptions,
+  rebuildState,
+  StoreError,
+  type StoreErrorCode,
+  type TxLocation,
+  type VehicleGrant,
+} from './store/pure.js';
 export {
   agreementTermsHash,
   decodeSignedTx,

@@ -3,7 +3,7 @@
  * transaction, checks the state root; returns the new state or a BlockError, never mutating the old
  * one) and `buildBlock` for a producer (applies what is valid, drops what is not, signs the header).
  * Whose slot it is belongs to consensus (chain/dpos); here a block needs a registered, unjailed
- * producer.
+ * producer. Every block ends by recording the election it leads to (schedule-record.ts).
  */
 import { encodeCanonical } from '../codec/canonical.js';
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
@@ -15,6 +15,7 @@ import type { SignedTx } from '../tx/types.js';
 import { type ApplyOptions, applyTx } from './apply.js';
 import type { ChainParams } from './params.js';
 import { EMPTY_ACCOUNT } from './records.js';
+import { recordSchedule } from './schedule-record.js';
 import { type ChainState, Draft, stateRoot } from './state.js';
 
 /** A block: its signed header and its transactions. */
@@ -67,6 +68,7 @@ export function createGenesis(spec: GenesisSpec): ChainState {
     qdd += a.qdd ?? 0n;
   }
   d.setSupply({ qdt, qdd, burned: 0n });
+  recordSchedule(d);
   const root = d.tree;
   const genesisId = taggedHash(
     'qood/genesis/v1',
@@ -111,6 +113,7 @@ export function applyBlock(state: ChainState, block: Block, opts: ApplyOptions =
       return fail('TX_INVALID', located.message, located);
     }
   }
+  recordSchedule(d);
   const next = d.finish(h.height, h.timeMs, id);
   if (!bytesEqual(stateRoot(next), h.stateRoot)) return fail('STATE_ROOT_MISMATCH', 'stateRoot');
   return { ok: true, state: next };
@@ -148,6 +151,7 @@ export function buildBlock(
       rejected.push({ tx, error: e });
     }
   }
+  recordSchedule(d);
   const header: BlockHeader = {
     chainId: state.params.chainId,
     height: ctx.height,

@@ -45,6 +45,8 @@ export const stateKey = {
   evidence: (producer: string, height: number) => `ev/${producer}/${height}`,
   execution: (txId: string) => `exec/${txId}`,
   supply: () => 'supply',
+  /** The elected schedule (see schedule-record.ts). */
+  schedule: () => 'sched',
 } as const;
 
 /** The tree path of a state key. */
@@ -136,6 +138,10 @@ export class Draft {
       command,
       resultCode,
     ]);
+  }
+  /** Stores the elected schedule; `bytes` is its canonical encoding (schedule-record.ts). */
+  setSchedule(schedule: readonly string[], bytes: Uint8Array): void {
+    this.tree = smtSet(this.tree, keyHash(stateKey.schedule()), bytes, schedule);
   }
   supply(): Supply {
     return this.get<Supply>(stateKey.supply()) ?? { qdt: 0n, qdd: 0n, burned: 0n };

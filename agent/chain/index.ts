@@ -1,0 +1,9 @@
+/** The chain as the device sees it: a light client fed by finality updates over the uplink. */
+export {
+  CHAIN_VIEW_COUNTERS,
+  type ChainGrantStatus,
+  type ChainRecordSink,
+  ChainView,
+  type ChainViewOptions,
+  finalityTopic,
+} from './chain-view.js';
