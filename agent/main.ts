@@ -261,6 +261,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
     }
 
+    if (config.chain !== undefined) {
+      if (uplink === undefined)
+        throw new Error('the chain section needs a `sync` section: finality updates come from the broker');
+      const { startChainView } = await import('./chain/start.js');
+      const view = startChainView({
+        config: config.chain,
+        uplink,
+        metrics,
+        logger: logger.child({ stage: 'chain' }),
+        nowMs: options.nowMs ?? Date.now,
+        ...(permissions === undefined ? {} : { grants: permissions.registry }),
+        ...(config.sync?.topicPrefix === undefined ? {} : { topicPrefix: config.sync.topicPrefix }),
+      });
+      methods['chain.status'] = () => ({ finalHeight: view.finalHeight });
+      stops.push(() => view.stop());
+    }
+
     const api: LocalApiServer = await startLocalApi({
       socketPath: config.device.socketPath,
       methods,

@@ -4,6 +4,7 @@
  * instead of being silently ignored.
  */
 import { z } from 'zod';
+import { chainSchema } from './chain.js';
 import { collectSchema } from './collect.js';
 import { logLevel, topicSafeId } from './common.js';
 import { permissionsSchema } from './permissions.js';
@@ -33,6 +34,8 @@ export const agentConfigSchema = z
     storage: storageSchema.optional(),
     /** Sync of stored chunks to the TSP's broker; absent: chunks stay on the device. */
     sync: syncSchema.optional(),
+    /** The light client: follow finality from the broker; apply proven grant records. */
+    chain: chainSchema.optional(),
     /** Collection schemes and chunk limits; absent: every change of every signal, one stream. */
     collect: collectSchema.optional(),
     /** Listener and control APIs; absent: nothing is granted. */

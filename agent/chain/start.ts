@@ -1,0 +1,67 @@
+/**
+ * Starts the agent's chain view from the `chain` config section: reads the trusted checkpoint file
+ * (a bad one stops the start with the file and the reason), then follows finality updates.
+ */
+import { readFileSync } from 'node:fs';
+import { decodeCheckpoint, LightError } from '../../chain/index.js';
+import type { ChainConfig } from '../config/chain.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Uplink } from '../sync/index.js';
+import { type ChainRecordSink, ChainView } from './chain-view.js';
+
+/** A checkpoint file that cannot be used. */
+export class CheckpointFileError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'CheckpointFileError';
+  }
+}
+
+export function startChainView(o: {
+  config: ChainConfig;
+  uplink: Uplink;
+  metrics: Metrics;
+  logger: Logger;
+  grants?: ChainRecordSink;
+  topicPrefix?: string;
+  /** Wall clock for the checkpoint's age. */
+  nowMs: () => number;
+}): ChainView {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(o.config.checkpoint);
+  } catch (err) {
+    throw new CheckpointFileError(
+      o.config.checkpoint,
+      `cannot read the checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  let checkpoint: ReturnType<typeof decodeCheckpoint>;
+  try {
+    checkpoint = decodeCheckpoint(bytes);
+  } catch (err) {
+    if (err instanceof LightError)
+      throw new CheckpointFileError(o.config.checkpoint, `not a checkpoint: ${err.message}`);
+    throw err;
+  }
+  const view = new ChainView({
+    checkpoint,
+    uplink: o.uplink,
+    metrics: o.metrics,
+    logger: o.logger,
+    maxCheckpointAgeMs: o.config.maxCheckpointAgeDays * 86_400_000,
+    nowMs: o.nowMs,
+    ...(o.grants === undefined ? {} : { grants: o.grants }),
+    ...(o.topicPrefix === undefined ? {} : { topicPrefix: o.topicPrefix }),
+  });
+  view.start();
+  o.logger.info(
+    { checkpoint: o.config.checkpoint, finalHeight: view.finalHeight },
+    'following chain finality',
+  );
+  return view;
+}
