@@ -43,7 +43,22 @@ export {
   signVote,
   voteMessage,
 } from './dpos/finality.js';
+export { BlockTree, type TreeEntry } from './dpos/block-tree.js';
+export { ConsensusEngine, type EngineOptions, type VoteVerifier } from './dpos/engine.js';
+export {
+  type BlockVote,
+  type EngineAction,
+  type EngineEvent,
+  type EngineStats,
+  type Evidence,
+  type FinalBlock,
+  type MissedSlot,
+  REJECT_CODES,
+  type RejectCode,
+  type ScheduleChange,
+} from './dpos/messages.js';
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
+export { ScheduleHistory } from './dpos/schedule-history.js';
 export {
   ackTopic,
   type ChunkEnvelope,
