@@ -34,6 +34,8 @@ export {
   x25519SharedSecret,
 } from './crypto/x25519-wrap.js';
 export * from './data/index.js';
+export { BlockTree, type TreeEntry } from './dpos/block-tree.js';
+export { ConsensusEngine, type EngineOptions, type VoteVerifier } from './dpos/engine.js';
 export {
   checkCertificate,
   DposError,
@@ -43,8 +45,6 @@ export {
   signVote,
   voteMessage,
 } from './dpos/finality.js';
-export { BlockTree, type TreeEntry } from './dpos/block-tree.js';
-export { ConsensusEngine, type EngineOptions, type VoteVerifier } from './dpos/engine.js';
 export {
   type BlockVote,
   type EngineAction,

@@ -20,9 +20,9 @@
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
 import { bytesEqual, toHex } from '../crypto/hash.js';
 import { applyBlock, type Block, buildBlock } from '../state/block.js';
+import type { Producer } from '../state/records.js';
 import type { ChainState } from '../state/state.js';
 import { getAccount, getRecord, stateKey } from '../state/state.js';
-import type { Producer } from '../state/records.js';
 import { signTx } from '../tx/codec.js';
 import { headerId, type SignedHeader, signedHeaderValue } from '../tx/header.js';
 import type { SignedTx } from '../tx/types.js';
@@ -39,9 +39,8 @@ import {
   REJECT_CODES,
   type RejectCode,
 } from './messages.js';
-import { finalityQuorum } from './schedule.js';
+import { electSchedule, finalityQuorum } from './schedule.js';
 import { ScheduleHistory } from './schedule-history.js';
-import { electSchedule } from './schedule.js';
 import { VotePool } from './vote-pool.js';
 
 /** Checks one signature; a host may share a cache of results between the nodes it runs. */
@@ -124,13 +123,23 @@ export class ConsensusEngine {
   }
 
   /** The fork-choice head. */
-  get head(): { readonly height: number; readonly slot: number; readonly blockId: Uint8Array; readonly state: ChainState } {
+  get head(): {
+    readonly height: number;
+    readonly slot: number;
+    readonly blockId: Uint8Array;
+    readonly state: ChainState;
+  } {
     const h = this.tree.head;
     return { height: h.height, slot: h.slot, blockId: h.id, state: h.state! };
   }
 
   /** The last final block and the state after it. */
-  get lastFinal(): { readonly height: number; readonly slot: number; readonly blockId: Uint8Array; readonly state: ChainState } {
+  get lastFinal(): {
+    readonly height: number;
+    readonly slot: number;
+    readonly blockId: Uint8Array;
+    readonly state: ChainState;
+  } {
     const f = this.tree.lastFinal;
     return { height: f.height, slot: f.slot, blockId: f.id, state: f.state! };
   }
@@ -265,21 +274,43 @@ export class ConsensusEngine {
     const idHex = toHex(id);
     if (this.tree.get(idHex) !== undefined) return;
     const p = this.genesis.params;
-    if (h.chainId !== p.chainId) return this.reject('INVALID_BLOCK', `block ${h.height}: chain '${h.chainId}'`);
+    if (h.chainId !== p.chainId) {
+      this.reject('INVALID_BLOCK', `block ${h.height}: chain '${h.chainId}'`);
+      return;
+    }
     const rel = h.timeMs - this.genesis.timeMs;
-    if (rel <= 0 || rel % p.slotMs !== 0)
-      return this.reject('BAD_SLOT', `block ${h.height}: time ${h.timeMs} is not the start of a slot`);
+    if (rel <= 0 || rel % p.slotMs !== 0) {
+      this.reject('BAD_SLOT', `block ${h.height}: time ${h.timeMs} is not the start of a slot`);
+      return;
+    }
     const slot = rel / p.slotMs;
-    if (slot > this.slot + 1) return this.reject('FUTURE_SLOT', `block ${h.height}: slot ${slot}, now ${this.slot}`);
+    if (slot > this.slot + 1) {
+      this.reject('FUTURE_SLOT', `block ${h.height}: slot ${slot}, now ${this.slot}`);
+      return;
+    }
     this.watchHeader(block.header, id, out);
-    if (h.height <= this.tree.lastFinal.height) return this.reject('STALE', `block ${h.height} at or below final`);
+    if (h.height <= this.tree.lastFinal.height) {
+      this.reject('STALE', `block ${h.height} at or below final`);
+      return;
+    }
     const parent = this.tree.get(toHex(h.prevHash));
-    if (parent === undefined) return this.holdOrphan(from, block, idHex, out);
-    if (parent.state === undefined) return this.reject('STALE', `block ${h.height}: parent is an old final block`);
-    if (this.schedules.producerAt(slot) !== h.producer)
-      return this.reject('WRONG_PRODUCER', `block ${h.height}: slot ${slot} is not ${h.producer.slice(0, 16)}...'s`);
+    if (parent === undefined) {
+      this.holdOrphan(from, block, idHex, out);
+      return;
+    }
+    if (parent.state === undefined) {
+      this.reject('STALE', `block ${h.height}: parent is an old final block`);
+      return;
+    }
+    if (this.schedules.producerAt(slot) !== h.producer) {
+      this.reject('WRONG_PRODUCER', `block ${h.height}: slot ${slot} is not ${h.producer.slice(0, 16)}...'s`);
+      return;
+    }
     const r = applyBlock(parent.state, block);
-    if (!r.ok) return this.reject('INVALID_BLOCK', r.error.message);
+    if (!r.ok) {
+      this.reject('INVALID_BLOCK', r.error.message);
+      return;
+    }
     this.accept(parent, block, id, r.state, out);
     // Blocks that were waiting for this one.
     const waiting = this.orphans.get(idHex);
@@ -291,7 +322,13 @@ export class ConsensusEngine {
     }
   }
 
-  private accept(parent: TreeEntry, block: Block, id: Uint8Array, state: ChainState, out: EngineAction[]): void {
+  private accept(
+    parent: TreeEntry,
+    block: Block,
+    id: Uint8Array,
+    state: ChainState,
+    out: EngineAction[],
+  ): void {
     const h = block.header.header;
     const e: TreeEntry = {
       block,
@@ -382,17 +419,28 @@ export class ConsensusEngine {
   private onTx(tx: SignedTx): void {
     const idHex = toHex(tx.id);
     if (this.mempool.has(idHex)) return;
-    if (tx.tx.chainId !== this.genesis.params.chainId)
-      return this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`);
-    if (this.mempool.size >= this.opts.maxMempool)
-      return this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: mempool full`);
+    if (tx.tx.chainId !== this.genesis.params.chainId) {
+      this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`);
+      return;
+    }
+    if (this.mempool.size >= this.opts.maxMempool) {
+      this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: mempool full`);
+      return;
+    }
     this.mempool.set(idHex, tx);
   }
 
   private onVote(from: string, v: BlockVote, out: EngineAction[]): void {
     const producer = v.vote.producer;
-    if (!Number.isSafeInteger(v.height) || v.height < 1 || v.blockId.length !== 32 || !/^[0-9a-f]{64}$/.test(producer))
-      return this.reject('BAD_VOTE', `vote from ${from.slice(0, 16)}...: malformed`);
+    if (
+      !Number.isSafeInteger(v.height) ||
+      v.height < 1 ||
+      v.blockId.length !== 32 ||
+      !/^[0-9a-f]{64}$/.test(producer)
+    ) {
+      this.reject('BAD_VOTE', `vote from ${from.slice(0, 16)}...: malformed`);
+      return;
+    }
     if (v.height <= this.tree.lastFinal.height) return;
     const idHex = toHex(v.blockId);
     const block = this.tree.get(idHex);
@@ -400,11 +448,18 @@ export class ConsensusEngine {
       block !== undefined
         ? this.schedules.scheduleAt(block.slot).includes(producer)
         : this.schedules.mayVoteFrom(producer, this.slot);
-    if (!scheduled)
-      return this.reject('NOT_SCHEDULED', `vote at ${v.height}: ${producer.slice(0, 16)}... is not scheduled`);
+    if (!scheduled) {
+      this.reject('NOT_SCHEDULED', `vote at ${v.height}: ${producer.slice(0, 16)}... is not scheduled`);
+      return;
+    }
     const msg = voteMessage(this.genesis.params.chainId, v.height, v.blockId);
-    if (!this.verifyVote(v.vote.signature, msg, Buffer.from(producer, 'hex')))
-      return this.reject('BAD_VOTE', `vote at ${v.height} by ${producer.slice(0, 16)}...: signature does not verify`);
+    if (!this.verifyVote(v.vote.signature, msg, Buffer.from(producer, 'hex'))) {
+      this.reject(
+        'BAD_VOTE',
+        `vote at ${v.height} by ${producer.slice(0, 16)}...: signature does not verify`,
+      );
+      return;
+    }
     const added = this.votes.add(v, idHex);
     if (added.kind === 'duplicate') return;
     if (added.kind === 'doubleVote') {
@@ -455,7 +510,8 @@ export class ConsensusEngine {
     const missedSlots: MissedSlot[] = [];
     let prev = before;
     for (const f of fresh) {
-      for (let s = prev.slot + 1; s < f.slot; s++) missedSlots.push({ slot: s, producer: this.schedules.producerAt(s) });
+      for (let s = prev.slot + 1; s < f.slot; s++)
+        missedSlots.push({ slot: s, producer: this.schedules.producerAt(s) });
       blocks.push({
         height: f.height,
         slot: f.slot,
@@ -472,12 +528,19 @@ export class ConsensusEngine {
       const a = chain[i]!;
       if (a.height === 0 || this.schedules.roundOf(chain[i + 1]!.slot) === this.schedules.roundOf(a.slot))
         continue;
-      const change = this.schedules.decide({ height: a.height, slot: a.slot, id: a.id, state: a.state! }, this.slot);
+      const change = this.schedules.decide(
+        { height: a.height, slot: a.slot, id: a.id, state: a.state! },
+        this.slot,
+      );
       if (change !== undefined) out.push({ kind: 'scheduleChange', change });
     }
     this.tree.releaseStates(chain);
     this.votes.pruneThrough(e.height);
-    if (this.lastVote !== undefined && !this.tree.extends(this.lastVote, e) && !this.tree.extends(e, this.lastVote))
+    if (
+      this.lastVote !== undefined &&
+      !this.tree.extends(this.lastVote, e) &&
+      !this.tree.extends(e, this.lastVote)
+    )
       this.lastVote = undefined;
   }
 

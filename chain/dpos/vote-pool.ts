@@ -61,7 +61,8 @@ export class VotePool {
     const who = new Set<string>();
     for (const [h, votes] of this.byHeight) {
       if (h < height) continue;
-      for (const [producer, v] of votes) if (!who.has(producer) && outside(v.idHex) === true) who.add(producer);
+      for (const [producer, v] of votes)
+        if (!who.has(producer) && outside(v.idHex) === true) who.add(producer);
     }
     return who;
   }

@@ -170,6 +170,11 @@ export class Devnet {
     };
   }
 
+  /** Node `i`'s finality events so far: [virtual ms, final height]. */
+  finalProgress(i: number): readonly [number, number][] {
+    return this.record.finalProgress[i] ?? [];
+  }
+
   /** True when node `i` is crashed at `t`. */
   isDown(i: number, t: number): boolean {
     return (this.options.crashes ?? []).some((c) => c.nodes.includes(i) && t >= c.fromMs && t < c.toMs);
@@ -210,7 +215,8 @@ export class Devnet {
         this.record.messages.delivered++;
         this.handle(this.nodes[a.to]!, a.event);
       } else {
-        for (const n of this.nodes) if (!this.isDown(n.index, this.nowMs)) this.handle(n, { kind: 'tx', tx: a.tx });
+        for (const n of this.nodes)
+          if (!this.isDown(n.index, this.nowMs)) this.handle(n, { kind: 'tx', tx: a.tx });
       }
     }
     return buildReport(this, this.record, performance.now() - wall0);
@@ -248,7 +254,11 @@ export class Devnet {
     switch (act.kind) {
       case 'broadcastBlock': {
         const alt = n.byzantine?.doubleSign ? this.secondBlock(n, act.block) : undefined;
-        this.broadcast(n, (to) => ({ kind: 'block', from, block: alt !== undefined && to % 2 === 1 ? alt : act.block }));
+        this.broadcast(n, (to) => ({
+          kind: 'block',
+          from,
+          block: alt !== undefined && to % 2 === 1 ? alt : act.block,
+        }));
         break;
       }
       case 'broadcastVote':
@@ -265,14 +275,21 @@ export class Devnet {
       case 'getBlocks': {
         const to = this.byAddress.get(act.to);
         if (to !== undefined)
-          this.send(n.index, to, { kind: 'getBlocks', from, blockId: act.blockId, aboveHeight: act.aboveHeight });
+          this.send(n.index, to, {
+            kind: 'getBlocks',
+            from,
+            blockId: act.blockId,
+            aboveHeight: act.aboveHeight,
+          });
         break;
       }
       case 'final': {
         const progress = r.finalProgress[n.index]!;
         progress.push([this.nowMs, act.blocks[act.blocks.length - 1]!.height]);
         for (const b of act.blocks) {
-          if (n.byzantine === undefined) r.lagsMs.push(DEVNET_T0 + this.nowMs - b.timeMs);
+          // A node that was down when the block was made catches up later; that is not finality lag.
+          if (n.byzantine === undefined && !this.isDown(n.index, b.timeMs - DEVNET_T0))
+            r.lagsMs.push(DEVNET_T0 + this.nowMs - b.timeMs);
           const idHex = toHex(b.blockId);
           const seen = r.finalIds.get(b.height);
           if (seen === undefined) r.finalIds.set(b.height, idHex);
@@ -300,7 +317,8 @@ export class Devnet {
       case 'scheduleChange': {
         const key = `${act.change.fromRound}/${act.change.schedule.join(',')}`;
         const s = r.scheduleChanges.get(key);
-        if (s === undefined) r.scheduleChanges.set(key, { change: act.change, nodes: 1, firstAtMs: this.nowMs });
+        if (s === undefined)
+          r.scheduleChanges.set(key, { change: act.change, nodes: 1, firstAtMs: this.nowMs });
         else s.nodes++;
         break;
       }

@@ -15,7 +15,10 @@ import type { Devnet } from './devnet.js';
 
 /** Counters filled while the devnet runs. */
 export interface RunRecord {
-  /** One sample per (honest node, block finalized there): ms from the block's slot to finality. */
+  /**
+   * One sample per (honest node, block it finalized): ms from the block's slot to its finality there;
+   * nodes down at the block's slot are left out (they catch up later).
+   */
   readonly lagsMs: number[];
   /** The first block id any node finalized at each height. */
   readonly finalIds: Map<number, string>;
@@ -49,7 +52,12 @@ export interface DevnetReport {
   readonly finalHeadHash: string;
   /** Lowest and highest final height among nodes up at the end. */
   readonly finalHeights: { readonly min: number; readonly max: number };
-  readonly finalityLagMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly samples: number };
+  readonly finalityLagMs: {
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+    readonly samples: number;
+  };
   /** Heights at which two nodes finalized different blocks, plus certificates seen against a final chain. */
   readonly conflictingFinalBlocks: number;
   readonly evidence: readonly {
@@ -94,7 +102,10 @@ export function buildReport(net: Devnet, r: RunRecord, wallMs: number): DevnetRe
   const o = net.options;
   const end = o.durationMs;
   const honest = net.nodes.filter((n) => n.byzantine === undefined);
-  const lead = honest.reduce((a, b) => (b.engine.lastFinal.height > a.engine.lastFinal.height ? b : a), honest[0]!);
+  const lead = honest.reduce(
+    (a, b) => (b.engine.lastFinal.height > a.engine.lastFinal.height ? b : a),
+    honest[0]!,
+  );
   const final = lead.engine.lastFinal;
   const up = net.nodes.filter((n) => !net.isDown(n.index, end));
   const heights = up.map((n) => n.engine.lastFinal.height);
