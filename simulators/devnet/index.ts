@@ -13,3 +13,4 @@ export {
   runDevnet,
 } from './devnet.js';
 export { type DevnetReport, finalHeightAt, quantile } from './report.js';
+export { DevnetSpecError, type DevnetSpecErrorCode, type DevnetSpecText, parseDevnetSpec } from './spec.js';
