@@ -35,7 +35,7 @@ export {
 } from './crypto/x25519-wrap.js';
 export * from './data/index.js';
 export { BlockTree, type TreeEntry } from './dpos/block-tree.js';
-export { ConsensusEngine, type EngineOptions, type VoteVerifier } from './dpos/engine.js';
+export { type BlockRef, ConsensusEngine, type EngineOptions, type VoteVerifier } from './dpos/engine.js';
 export {
   checkCertificate,
   DposError,

@@ -18,22 +18,22 @@
  *   node's mempool (and are broadcast); two votes at one height are reported.
  */
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
-import { bytesEqual, toHex } from '../crypto/hash.js';
+import { toHex } from '../crypto/hash.js';
 import { applyBlock, type Block, buildBlock } from '../state/block.js';
 import type { Producer } from '../state/records.js';
 import type { ChainState } from '../state/state.js';
-import { getAccount, getRecord, stateKey } from '../state/state.js';
-import { signTx } from '../tx/codec.js';
-import { headerId, type SignedHeader, signedHeaderValue } from '../tx/header.js';
+import { getRecord, stateKey } from '../state/state.js';
+import { headerId, type SignedHeader } from '../tx/header.js';
 import type { SignedTx } from '../tx/types.js';
 import { BlockTree, type TreeEntry } from './block-tree.js';
+import { doubleSignTx, HeaderWatch } from './evidence.js';
+import { BlockFetcher, type FetchRequest } from './fetcher.js';
 import { type FinalityCertificate, signVote, voteMessage } from './finality.js';
 import {
   type BlockVote,
   type EngineAction,
   type EngineEvent,
   type EngineStats,
-  type Evidence,
   type FinalBlock,
   type MissedSlot,
   REJECT_CODES,
@@ -64,9 +64,6 @@ export interface EngineOptions {
   readonly maxMempool?: number;
 }
 
-/** Slots to wait before asking again for the same missing block. */
-const RETRY_SLOTS = 4;
-
 /** One node's consensus state. */
 export class ConsensusEngine {
   private readonly genesis: ChainState;
@@ -76,14 +73,9 @@ export class ConsensusEngine {
   private readonly tree: BlockTree;
   private readonly votes = new VotePool();
   private readonly schedules: ScheduleHistory;
-  private readonly orphans = new Map<string, { from: string; block: Block }[]>();
-  private orphanCount = 0;
-  /** Blocks asked for, by id, with the slot asked at. */
-  private readonly asked = new Map<string, number>();
-  /** Votes for blocks not held yet: id -> who voted, height, first slot seen. */
-  private readonly unknownVoted = new Map<string, { from: string; height: number; sinceSlot: number }>();
-  /** First signed header seen per `producer/height`, for double-sign detection. */
-  private readonly headers = new Map<string, SignedHeader>();
+  private readonly fetcher: BlockFetcher;
+  private readonly headers = new HeaderWatch();
+  /** `producer/height` of double votes already reported. */
   private readonly reported = new Set<string>();
   private readonly mempool = new Map<string, SignedTx>();
   private slot = 0;
@@ -113,6 +105,7 @@ export class ConsensusEngine {
       maxTxsPerBlock: options.maxTxsPerBlock ?? 2000,
       maxMempool: options.maxMempool ?? 10_000,
     };
+    this.fetcher = new BlockFetcher(this.opts.maxOrphans);
     const p = options.genesis.params;
     this.tree = new BlockTree(options.genesis);
     this.schedules = new ScheduleHistory(
@@ -123,25 +116,13 @@ export class ConsensusEngine {
   }
 
   /** The fork-choice head. */
-  get head(): {
-    readonly height: number;
-    readonly slot: number;
-    readonly blockId: Uint8Array;
-    readonly state: ChainState;
-  } {
-    const h = this.tree.head;
-    return { height: h.height, slot: h.slot, blockId: h.id, state: h.state! };
+  get head(): BlockRef {
+    return refOf(this.tree.head);
   }
 
   /** The last final block and the state after it. */
-  get lastFinal(): {
-    readonly height: number;
-    readonly slot: number;
-    readonly blockId: Uint8Array;
-    readonly state: ChainState;
-  } {
-    const f = this.tree.lastFinal;
-    return { height: f.height, slot: f.slot, blockId: f.id, state: f.state! };
+  get lastFinal(): BlockRef {
+    return refOf(this.tree.lastFinal);
   }
 
   /** The final block at `height`, when that height is final. */
@@ -221,29 +202,22 @@ export class ConsensusEngine {
     this.slot = slot;
     this.produce(out);
     // Ask for blocks others voted for that never reached us (lost, or sent while we were away).
-    let asks = 0;
-    for (const [idHex, u] of this.unknownVoted) {
-      if (this.tree.get(idHex) !== undefined || u.height <= this.tree.lastFinal.height) {
-        this.unknownVoted.delete(idHex);
-        continue;
-      }
-      if (slot - u.sinceSlot >= 1 && asks < 2 && this.ask(u.from, idHex, out)) asks++;
-    }
+    for (const r of this.fetcher.due(
+      slot,
+      this.tree.lastFinal.height,
+      (id) => this.tree.get(id) !== undefined,
+    ))
+      this.ask(r, out);
   }
 
-  private ask(to: string, idHex: string, out: EngineAction[]): boolean {
-    const at = this.asked.get(idHex);
-    if (at !== undefined && this.slot - at < RETRY_SLOTS) return false;
-    this.asked.delete(idHex);
-    this.asked.set(idHex, this.slot);
-    if (this.asked.size > 4096) this.asked.delete(this.asked.keys().next().value!);
+  private ask(r: FetchRequest | undefined, out: EngineAction[]): void {
+    if (r === undefined) return;
     out.push({
       kind: 'getBlocks',
-      to,
-      blockId: new Uint8Array(Buffer.from(idHex, 'hex')),
+      to: r.to,
+      blockId: new Uint8Array(Buffer.from(r.idHex, 'hex')),
       aboveHeight: this.tree.lastFinal.height,
     });
-    return true;
   }
 
   private produce(out: EngineAction[]): void {
@@ -313,13 +287,8 @@ export class ConsensusEngine {
     }
     this.accept(parent, block, id, r.state, out);
     // Blocks that were waiting for this one.
-    const waiting = this.orphans.get(idHex);
-    if (waiting !== undefined) {
-      this.orphans.delete(idHex);
-      this.orphanCount -= waiting.length;
-      this.stats.orphansHeld = this.orphanCount;
-      for (const w of waiting) this.onBlock(w.from, w.block, out);
-    }
+    for (const w of this.fetcher.takeChildren(idHex)) this.onBlock(w.from, w.block, out);
+    this.stats.orphansHeld = this.fetcher.orphanCount;
   }
 
   private accept(
@@ -342,78 +311,29 @@ export class ConsensusEngine {
     };
     this.tree.add(e);
     this.stats.blocksApplied++;
-    this.unknownVoted.delete(e.idHex);
+    this.fetcher.received(e.idHex);
     for (const t of block.txs) this.mempool.delete(toHex(t.id));
     this.checkQuorum(e, out);
   }
 
   private holdOrphan(from: string, block: Block, idHex: string, out: EngineAction[]): void {
-    const parentHex = toHex(block.header.header.prevHash);
-    if (this.orphanCount >= this.opts.maxOrphans) {
-      const [oldest, list] = this.orphans.entries().next().value!;
-      this.orphans.delete(oldest);
-      this.orphanCount -= list.length;
-      this.reject('ORPHAN_OVERFLOW', `dropped ${list.length} block(s) waiting for ${oldest.slice(0, 16)}...`);
-    }
-    const list = this.orphans.get(parentHex) ?? [];
-    if (list.some((o) => toHex(headerId(o.block.header.header)) === idHex)) return;
-    list.push({ from, block });
-    this.orphans.set(parentHex, list);
-    this.orphanCount++;
-    this.stats.orphansHeld = this.orphanCount;
-    this.ask(from, idHex, out);
+    const { dropped, ask } = this.fetcher.hold(from, block, idHex, this.slot);
+    if (dropped > 0) this.reject('ORPHAN_OVERFLOW', `dropped ${dropped} block(s) waiting for a parent`);
+    this.stats.orphansHeld = this.fetcher.orphanCount;
+    this.ask(ask, out);
   }
 
-  /** Indexes a header by producer and height; a second, different, validly signed one is evidence. */
+  /** Double-sign detection; evidence goes out and, signed by this node, into its mempool. */
   private watchHeader(sh: SignedHeader, id: Uint8Array, out: EngineAction[]): void {
-    const key = `${sh.header.producer}/${sh.header.height}`;
-    const first = this.headers.get(key);
-    if (first === undefined) {
-      this.headers.set(key, sh);
-      if (this.headers.size > 20_000) this.headers.delete(this.headers.keys().next().value!);
-      return;
-    }
-    const firstId = headerId(first.header);
-    if (bytesEqual(firstId, id) || this.reported.has(`s/${key}`)) return;
-    const pub = Buffer.from(sh.header.producer, 'hex');
-    if (!verify(sh.signature, id, pub)) return;
-    if (!verify(first.signature, firstId, pub)) {
-      this.headers.set(key, sh);
-      return;
-    }
-    this.reported.add(`s/${key}`);
-    const evidence: Evidence = {
-      kind: 'doubleSign',
-      producer: sh.header.producer,
-      height: sh.header.height,
-      a: first,
-      b: sh,
-    };
+    const evidence = this.headers.observe(sh, id);
+    if (evidence === undefined) return;
     out.push({ kind: 'evidence', evidence });
-    const tx = this.evidenceTx(first, sh);
-    if (tx !== undefined) {
-      this.mempool.set(toHex(tx.id), tx);
-      out.push({ kind: 'broadcastTx', tx });
-    }
-  }
-
-  /** A doubleSign transaction signed by this node, or undefined when it has no key. */
-  private evidenceTx(a: SignedHeader, b: SignedHeader): SignedTx | undefined {
-    if (this.signer === undefined || this.address === undefined) return undefined;
-    const state = this.tree.head.state!;
-    let nonce = getAccount(state, this.address).nonce;
-    for (const t of this.mempool.values()) if (t.tx.sender === this.address) nonce++;
-    return signTx(
-      {
-        chainId: this.genesis.params.chainId,
-        kind: 'doubleSign',
-        sender: this.address,
-        nonce,
-        fee: this.genesis.params.minFee,
-        body: { a: signedHeaderValue(a), b: signedHeaderValue(b) },
-      },
-      this.signer,
-    );
+    if (this.signer === undefined) return;
+    let pending = 0;
+    for (const t of this.mempool.values()) if (t.tx.sender === this.address) pending++;
+    const tx = doubleSignTx(this.signer, this.tree.head.state!, pending, evidence.a, evidence.b);
+    this.mempool.set(toHex(tx.id), tx);
+    out.push({ kind: 'broadcastTx', tx });
   }
 
   private onTx(tx: SignedTx): void {
@@ -475,8 +395,7 @@ export class ConsensusEngine {
     }
     this.stats.votesAccepted++;
     if (block !== undefined) this.checkQuorum(block, out);
-    else if (!this.unknownVoted.has(idHex))
-      this.unknownVoted.set(idHex, { from, height: v.height, sinceSlot: this.slot });
+    else this.fetcher.votedFor(idHex, from, v.height, this.slot);
   }
 
   private checkQuorum(e: TreeEntry, out: EngineAction[]): void {
@@ -572,4 +491,16 @@ export class ConsensusEngine {
     out.push({ kind: 'broadcastVote', vote });
     this.checkQuorum(head, out);
   }
+}
+
+/** A block as the engine's readers see it: where it is and the state after it. */
+export interface BlockRef {
+  readonly height: number;
+  readonly slot: number;
+  readonly blockId: Uint8Array;
+  readonly state: ChainState;
+}
+
+function refOf(e: TreeEntry): BlockRef {
+  return { height: e.height, slot: e.slot, blockId: e.id, state: e.state! };
 }
