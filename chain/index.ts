@@ -34,6 +34,8 @@ export {
   x25519SharedSecret,
 } from './crypto/x25519-wrap.js';
 export * from './data/index.js';
+export { BlockTree, type TreeEntry } from './dpos/block-tree.js';
+export { type BlockRef, ConsensusEngine, type EngineOptions, type VoteVerifier } from './dpos/engine.js';
 export {
   checkCertificate,
   DposError,
@@ -43,7 +45,20 @@ export {
   signVote,
   voteMessage,
 } from './dpos/finality.js';
+export {
+  type BlockVote,
+  type EngineAction,
+  type EngineEvent,
+  type EngineStats,
+  type Evidence,
+  type FinalBlock,
+  type MissedSlot,
+  REJECT_CODES,
+  type RejectCode,
+  type ScheduleChange,
+} from './dpos/messages.js';
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
+export { ScheduleHistory } from './dpos/schedule-history.js';
 export * from './light/index.js';
 export {
   ackTopic,

@@ -7,6 +7,7 @@ import { registerAgent } from './agent.js';
 import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
+import { registerDevnet } from './devnet.js';
 import { registerGnss } from './gnss.js';
 import { registerGrants } from './grants.js';
 import { registerKeys } from './keys.js';
@@ -27,4 +28,5 @@ export function registerCommands(program: Command): void {
   registerVerify(program);
   registerGnss(program);
   registerConfig(program);
+  registerDevnet(program);
 }

@@ -1,0 +1,107 @@
+/**
+ * What a node is missing and asks peers for: blocks whose parent it does not hold (held, bounded,
+ * until the ancestry arrives) and blocks it saw votes for but never received (lost, or sent while it
+ * was away). Requests to peers are rate-limited per block.
+ */
+import { toHex } from '../crypto/hash.js';
+import type { Block } from '../state/block.js';
+
+/** Slots to wait before asking again for the same block. */
+const RETRY_SLOTS = 4;
+/** Slots a vote for an unknown block waits for the block before the node asks for it. */
+const VOTE_GRACE_SLOTS = 1;
+/** Requests for vote-only blocks sent per slot. */
+const ASKS_PER_SLOT = 2;
+
+/** A getBlocks request to make: the peer and the block. */
+export interface FetchRequest {
+  readonly to: string;
+  readonly idHex: string;
+}
+
+/** Orphan blocks and the requests for what they and votes refer to. */
+export class BlockFetcher {
+  private readonly orphans = new Map<string, { from: string; block: Block; idHex: string }[]>();
+  private held = 0;
+  /** Block id -> slot it was last asked for at. */
+  private readonly asked = new Map<string, number>();
+  /** Block id -> who voted for it, at what height, since which slot. */
+  private readonly voted = new Map<string, { from: string; height: number; sinceSlot: number }>();
+
+  constructor(private readonly maxOrphans: number) {}
+
+  /** Blocks held while waiting for a parent. */
+  get orphanCount(): number {
+    return this.held;
+  }
+
+  /**
+   * Holds a block whose parent is unknown. Returns how many blocks were dropped to make room (the
+   * oldest waiting group) and whether to ask `from` for its ancestry now.
+   */
+  hold(
+    from: string,
+    block: Block,
+    idHex: string,
+    slot: number,
+  ): { dropped: number; ask: FetchRequest | undefined } {
+    let dropped = 0;
+    if (this.held >= this.maxOrphans) {
+      const [oldest, list] = this.orphans.entries().next().value!;
+      this.orphans.delete(oldest);
+      this.held -= list.length;
+      dropped = list.length;
+    }
+    const parentHex = toHex(block.header.header.prevHash);
+    const list = this.orphans.get(parentHex) ?? [];
+    if (!list.some((o) => o.idHex === idHex)) {
+      list.push({ from, block, idHex });
+      this.orphans.set(parentHex, list);
+      this.held++;
+    }
+    return { dropped, ask: this.mayAsk(from, idHex, slot) };
+  }
+
+  /** Removes and returns the blocks waiting for `parentHex`. */
+  takeChildren(parentHex: string): { from: string; block: Block }[] {
+    const list = this.orphans.get(parentHex);
+    if (list === undefined) return [];
+    this.orphans.delete(parentHex);
+    this.held -= list.length;
+    return list;
+  }
+
+  /** Notes a vote for a block not held. */
+  votedFor(idHex: string, from: string, height: number, slot: number): void {
+    if (!this.voted.has(idHex)) this.voted.set(idHex, { from, height, sinceSlot: slot });
+  }
+
+  /** The block arrived: nothing to ask for any more. */
+  received(idHex: string): void {
+    this.voted.delete(idHex);
+  }
+
+  /** Requests due at `slot` for voted blocks still missing (`has` says which are held). */
+  due(slot: number, finalHeight: number, has: (idHex: string) => boolean): FetchRequest[] {
+    const out: FetchRequest[] = [];
+    for (const [idHex, v] of this.voted) {
+      if (has(idHex) || v.height <= finalHeight) {
+        this.voted.delete(idHex);
+        continue;
+      }
+      if (out.length >= ASKS_PER_SLOT || slot - v.sinceSlot < VOTE_GRACE_SLOTS) continue;
+      const r = this.mayAsk(v.from, idHex, slot);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  private mayAsk(to: string, idHex: string, slot: number): FetchRequest | undefined {
+    const at = this.asked.get(idHex);
+    if (at !== undefined && slot - at < RETRY_SLOTS) return undefined;
+    this.asked.delete(idHex);
+    this.asked.set(idHex, slot);
+    if (this.asked.size > 4096) this.asked.delete(this.asked.keys().next().value!);
+    return { to, idHex };
+  }
+}
