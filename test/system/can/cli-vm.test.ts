@@ -96,12 +96,12 @@ describeSystem(
     let run: VmRun;
     const log = simLog();
     beforeAll(async () => {
-      run = await runInVm(SCRIPT, { files: { 'sim.log': log.text }, timeoutMs: 240_000 });
+      run = await runInVm(SCRIPT, { files: { 'sim.log': log.text }, timeoutMs: 600_000 });
       if (run.rc !== 0)
         throw new Error(
           `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-2000)}`,
         );
-    }, 900_000); // VMs run one at a time: this may wait for the others
+    }, 1_500_000); // VMs run one at a time: this may wait for the others
     const file = (f: string) => readFileSync(join(run.workDir, f), 'utf8');
 
     it('qood can replay sends every logged frame, in order, at the log timing scaled by --speed', () => {

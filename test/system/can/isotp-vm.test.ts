@@ -74,12 +74,12 @@ describeSystem(
         files[`${tag}.kernel-sends.hex`] = `${fromKernel(c.kernelSends)}\n`;
         script += exchange(tag, c);
       }
-      run = await runInVm(`${script}echo all-done\n`, { files, timeoutMs: 240_000 });
+      run = await runInVm(`${script}echo all-done\n`, { files, timeoutMs: 600_000 });
       if (run.rc !== 0)
         throw new Error(
           `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-2000)}`,
         );
-    }, 900_000); // VMs run one at a time: this may wait for the others
+    }, 1_500_000); // VMs run one at a time: this may wait for the others
 
     const read = (f: string) => readFileSync(join(run.workDir, f), 'utf8').trim();
 

@@ -51,12 +51,12 @@ echo probe-exit=$?
 describeSystem('SocketCAN on a real vcan (qemu VM) against can-utils', [...VM_NEEDS], () => {
   let run: VmRun;
   beforeAll(async () => {
-    run = await runInVm(SCRIPT, { timeoutMs: 240_000 });
+    run = await runInVm(SCRIPT, { timeoutMs: 600_000 });
     if (run.rc !== 0)
       throw new Error(
         `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-2000)}`,
       );
-  }, 900_000); // VMs run one at a time: this may wait for the others
+  }, 1_500_000); // VMs run one at a time: this may wait for the others
 
   const file = (f: string) => readFileSync(join(run.workDir, f), 'utf8');
 

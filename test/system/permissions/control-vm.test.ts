@@ -118,13 +118,13 @@ echo agent-exit=$?
           'parked.log': parkedLog(),
           'grant.hex': toHex(g.bundle),
         },
-        timeoutMs: 280_000,
+        timeoutMs: 600_000,
       });
       if (run.rc !== 0)
         throw new Error(
           `VM run failed (rc ${run.rc}):\n${run.out}\n--- console ---\n${run.console.slice(-3000)}`,
         );
-    }, 900_000); // VMs run one at a time: this may wait for the others
+    }, 1_500_000); // VMs run one at a time: this may wait for the others
     const file = (f: string) => readFileSync(join(run.workDir, f), 'utf8');
 
     it('the receipts: three unlocks executed, the replay and the out-of-scope lock refused', () => {
