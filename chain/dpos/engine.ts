@@ -4,16 +4,19 @@
  * (broadcast, send, report). Given the same events it returns the same actions, byte for byte.
  *
  * Rules (ARCHITECTURE.md, "The chain"; the README's DPoS section gives the reasoning):
- * - Slot s starts at genesis + s * slotMs; its producer comes from the schedule in force for its round
- *   (schedule-history.ts). A block's time is its slot's start. A producer builds on its head at each
- *   of its slots, and never signs two blocks at one height.
- * - Fork choice: the longest chain extending the last final block (block-tree.ts).
- * - Voting: a scheduled producer votes for its head as soon as it is validated, at strictly increasing
- *   heights, never twice at one height. It votes only for blocks extending its previous vote (its
- *   lock), unless that block can no longer gather a quorum from producers who keep these rules:
- *   n - quorum + 1 scheduled producers have voted at its height or above for blocks outside it.
+ * - Slot s starts at genesis + s * slotMs; its producer comes from the schedule of its round on the
+ *   block's own branch (schedule-book.ts). A block's time is its slot's start. A producer builds on
+ *   its preferred head at each of its slots, and never signs two blocks at one height.
+ * - Fork choice: the longest chain extending the last final block (block-tree.ts); a producer
+ *   prefers, among those, the longest extending its live votes (vote-lock.ts).
+ * - Voting: a scheduled producer votes for the blocks of its preferred chain as soon as they are
+ *   validated, at strictly increasing heights, never twice at one height; its past votes bind it to
+ *   their subtree until they are dead (vote-lock.ts gives the rule and why it is safe). Its latest
+ *   votes are re-sent every two slots while they are not final.
  * - Finality: a quorum (15 of 21) of votes for a block certifies it; it and its ancestors are final
  *   and never reverted. A certificate for a block conflicting with them is reported, not followed.
+ *   The block's producer broadcasts the certificate, and an asker behind this node's finality gets
+ *   the final chain with its certificate, so nodes that lost votes or sat on a losing branch catch up.
  * - Evidence: two headers by one producer at one height become a doubleSign transaction in this
  *   node's mempool (and are broadcast); two votes at one height are reported.
  */
@@ -40,7 +43,8 @@ import {
   type RejectCode,
 } from './messages.js';
 import { electSchedule, finalityQuorum } from './schedule.js';
-import { ScheduleHistory } from './schedule-history.js';
+import { ScheduleBook } from './schedule-book.js';
+import { VoteLock } from './vote-lock.js';
 import { VotePool } from './vote-pool.js';
 
 /** Checks one signature; a host may share a cache of results between the nodes it runs. */
@@ -64,6 +68,12 @@ export interface EngineOptions {
   readonly maxMempool?: number;
 }
 
+/** Slots between re-sends of a producer's latest, still non-final, votes. */
+const RESEND_SLOTS = 2;
+
+/** Most votes cast at once when the preferred chain jumps ahead. */
+const MAX_VOTE_BURST = 64;
+
 /** One node's consensus state. */
 export class ConsensusEngine {
   private readonly genesis: ChainState;
@@ -72,7 +82,7 @@ export class ConsensusEngine {
   private readonly verifyVote: VoteVerifier;
   private readonly tree: BlockTree;
   private readonly votes = new VotePool();
-  private readonly schedules: ScheduleHistory;
+  private readonly book: ScheduleBook;
   private readonly fetcher: BlockFetcher;
   private readonly headers = new HeaderWatch();
   /** `producer/height` of double votes already reported. */
@@ -81,8 +91,17 @@ export class ConsensusEngine {
   private slot = 0;
   private lastProducedHeight = 0;
   private lastProducedSlot = 0;
-  private lastVote: TreeEntry | undefined;
-  private lastVotedHeight = 0;
+  private readonly lock: VoteLock;
+  /** This producer's latest votes and the slot they were cast, re-sent while they stay non-final. */
+  private lastVotes: { votes: BlockVote[]; slot: number; sentSlot: number } = {
+    votes: [],
+    slot: 0,
+    sentSlot: 0,
+  };
+  /** The certificate of the last final block, for peers that fell behind. */
+  private lastCertificate: FinalityCertificate | undefined;
+  /** Certificates for blocks not held yet, by block id. */
+  private readonly pendingCerts = new Map<string, FinalityCertificate>();
   private readonly opts: Required<Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis'>>;
   readonly stats: EngineStats = {
     blocksApplied: 0,
@@ -107,12 +126,13 @@ export class ConsensusEngine {
     };
     this.fetcher = new BlockFetcher(this.opts.maxOrphans);
     const p = options.genesis.params;
-    this.tree = new BlockTree(options.genesis);
-    this.schedules = new ScheduleHistory(
+    this.book = new ScheduleBook(
       electSchedule(options.genesis),
       p.scheduleSize * p.blocksPerTurn,
       p.blocksPerTurn,
     );
+    this.tree = new BlockTree(options.genesis, this.book.initial);
+    this.lock = new VoteLock(this.tree, this.votes);
   }
 
   /** The fork-choice head. */
@@ -135,19 +155,19 @@ export class ConsensusEngine {
     return this.tree.get(toHex(blockId))?.state;
   }
 
-  /** The schedule in force at `slot`. */
+  /** The schedule of `slot` on the head's branch. */
   scheduleAt(slot: number): readonly string[] {
-    return this.schedules.scheduleAt(slot);
+    return this.book.scheduleOf(this.book.deciderFor(this.tree.head, slot));
   }
 
   /** The round a slot belongs to. */
   roundOf(slot: number): number {
-    return this.schedules.roundOf(slot);
+    return this.book.roundOf(slot);
   }
 
   /** Schedule changes decided so far. */
   get scheduleChanges() {
-    return this.schedules.changes;
+    return this.book.changes;
   }
 
   /** Transactions waiting for a block. */
@@ -167,21 +187,20 @@ export class ConsensusEngine {
         break;
       case 'blocks':
         for (const b of ev.blocks) this.onBlock(ev.from, b, out);
+        if (ev.certificate !== undefined) this.onCertificate(ev.from, ev.certificate, out);
         break;
       case 'vote':
         this.onVote(ev.from, ev.vote, out);
         break;
+      case 'certificate':
+        this.onCertificate(ev.from, ev.certificate, out);
+        break;
       case 'tx':
         this.onTx(ev.tx);
         break;
-      case 'getBlocks': {
-        const e = this.tree.get(toHex(ev.blockId));
-        if (e !== undefined) {
-          const blocks = this.tree.ancestry(e, ev.aboveHeight, this.opts.maxBlocksPerAnswer);
-          if (blocks.length > 0) out.push({ kind: 'sendBlocks', to: ev.from, blocks });
-        }
+      case 'getBlocks':
+        this.answer(ev.from, ev.blockId, ev.aboveHeight, out);
         break;
-      }
     }
     this.maybeVote(out);
     return out;
@@ -201,6 +220,7 @@ export class ConsensusEngine {
     if (slot <= this.slot) return;
     this.slot = slot;
     this.produce(out);
+    this.refreshVotes(slot, out);
     // Ask for blocks others voted for that never reached us (lost, or sent while we were away).
     for (const r of this.fetcher.due(
       slot,
@@ -208,6 +228,76 @@ export class ConsensusEngine {
       (id) => this.tree.get(id) !== undefined,
     ))
       this.ask(r, out);
+  }
+
+  /**
+   * Re-sends this producer's latest votes every RESEND_SLOTS while they are not final here: a lost
+   * vote, or one sent into a partition, must not stall finality for good.
+   */
+  private refreshVotes(slot: number, out: EngineAction[]): void {
+    const lv = this.lastVotes;
+    if (lv.votes.length === 0 || this.lock.lastVotedHeight <= this.tree.lastFinal.height) return;
+    if (slot - lv.slot < RESEND_SLOTS || slot - lv.sentSlot < RESEND_SLOTS) return;
+    lv.sentSlot = slot;
+    for (const vote of lv.votes) out.push({ kind: 'broadcastVote', vote });
+  }
+
+  /**
+   * Answers getBlocks with the ancestry of the block asked for. An asker behind this node's
+   * finality gets the final chain and the certificate that ends it instead, when the block it asked
+   * for is unknown here or off the final chain: it may be stuck on a branch that lost.
+   */
+  private answer(to: string, blockId: Uint8Array, aboveHeight: number, out: EngineAction[]): void {
+    const asked = this.tree.get(toHex(blockId));
+    const final = this.tree.lastFinal;
+    const cert = aboveHeight < final.height ? this.lastCertificate : undefined;
+    const onFinal = asked !== undefined && this.tree.extends(asked, final);
+    const tip =
+      asked !== undefined && (cert === undefined || onFinal) ? asked : cert !== undefined ? final : undefined;
+    if (tip === undefined) return;
+    const max = this.opts.maxBlocksPerAnswer;
+    const blocks = this.tree.ancestry(tip, aboveHeight, max);
+    const reachesFinal = cert !== undefined && aboveHeight + max >= final.height;
+    if (blocks.length > 0 || reachesFinal)
+      out.push({ kind: 'sendBlocks', to, blocks, ...(reachesFinal ? { certificate: cert } : {}) });
+  }
+
+  private onCertificate(from: string, cert: FinalityCertificate, out: EngineAction[]): void {
+    if (cert.chainId !== this.genesis.params.chainId || cert.height <= this.tree.lastFinal.height) return;
+    const idHex = toHex(cert.blockId);
+    const e = this.tree.get(idHex);
+    if (e === undefined) {
+      if (this.pendingCerts.size >= 64) this.pendingCerts.delete(this.pendingCerts.keys().next().value!);
+      this.pendingCerts.set(idHex, cert);
+      this.fetcher.votedFor(idHex, from, cert.height, this.slot);
+      return;
+    }
+    const problem = this.certificateProblem(e, cert);
+    if (problem !== undefined) {
+      this.reject(
+        'BAD_CERTIFICATE',
+        `certificate for block ${cert.height} from ${from.slice(0, 16)}...: ${problem}`,
+      );
+      return;
+    }
+    this.finalize(e, cert, out);
+  }
+
+  /** Why `cert` does not certify `e` under the schedule of e's slot, or undefined when it does. */
+  private certificateProblem(e: TreeEntry, cert: FinalityCertificate): string | undefined {
+    if (cert.height !== e.height) return `height ${cert.height}, block is at ${e.height}`;
+    const schedule = e.schedule;
+    const seen = new Set<string>();
+    const msg = voteMessage(cert.chainId, cert.height, cert.blockId);
+    for (const v of cert.votes) {
+      if (!schedule.includes(v.producer)) return `${v.producer.slice(0, 16)}... is not scheduled`;
+      if (seen.has(v.producer)) return `${v.producer.slice(0, 16)}... voted twice`;
+      seen.add(v.producer);
+      if (!this.verifyVote(v.signature, msg, Buffer.from(v.producer, 'hex')))
+        return `vote of ${v.producer.slice(0, 16)}... does not verify`;
+    }
+    const need = finalityQuorum(schedule.length);
+    return seen.size < need ? `${seen.size} votes, ${need} needed` : undefined;
   }
 
   private ask(r: FetchRequest | undefined, out: EngineAction[]): void {
@@ -223,9 +313,15 @@ export class ConsensusEngine {
   private produce(out: EngineAction[]): void {
     if (this.signer === undefined || this.address === undefined) return;
     const slot = this.slot;
-    const head = this.tree.head;
+    const p = this.genesis.params;
+    const head = this.lock.preferredHead();
     if (slot <= this.lastProducedSlot || head.slot >= slot) return;
-    if (this.schedules.producerAt(slot) !== this.address) return;
+    const decider = this.book.deciderFor(head, slot);
+    // The first turn of a round waits for the schedule's decider to be final (schedule-book.ts).
+    if (decider !== undefined && !this.tree.isFinal(decider) && slot % this.book.roundSlots < p.blocksPerTurn)
+      return;
+    const schedule = this.book.scheduleOf(decider);
+    if (this.book.producerAt(schedule, slot) !== this.address) return;
     if (head.height + 1 <= this.lastProducedHeight) return;
     const state = head.state!;
     const me = getRecord<Producer>(state.tree, stateKey.producer(this.address));
@@ -238,7 +334,7 @@ export class ConsensusEngine {
     this.lastProducedHeight = head.height + 1;
     this.stats.blocksProduced++;
     const id = headerId(built.block.header.header);
-    this.accept(head, built.block, id, built.state, out);
+    this.accept(head, built.block, id, built.state, schedule, out);
     out.push({ kind: 'broadcastBlock', block: built.block });
   }
 
@@ -276,7 +372,10 @@ export class ConsensusEngine {
       this.reject('STALE', `block ${h.height}: parent is an old final block`);
       return;
     }
-    if (this.schedules.producerAt(slot) !== h.producer) {
+    // The schedule comes from the block's own ancestry (schedule-book.ts).
+    const decider = this.book.deciderFor(parent, slot);
+    const schedule = this.book.scheduleOf(decider);
+    if (this.book.producerAt(schedule, slot) !== h.producer) {
       this.reject('WRONG_PRODUCER', `block ${h.height}: slot ${slot} is not ${h.producer.slice(0, 16)}...'s`);
       return;
     }
@@ -285,7 +384,7 @@ export class ConsensusEngine {
       this.reject('INVALID_BLOCK', r.error.message);
       return;
     }
-    this.accept(parent, block, id, r.state, out);
+    this.accept(parent, block, id, r.state, schedule, out);
     // Blocks that were waiting for this one.
     for (const w of this.fetcher.takeChildren(idHex)) this.onBlock(w.from, w.block, out);
     this.stats.orphansHeld = this.fetcher.orphanCount;
@@ -296,6 +395,7 @@ export class ConsensusEngine {
     block: Block,
     id: Uint8Array,
     state: ChainState,
+    schedule: readonly string[],
     out: EngineAction[],
   ): void {
     const h = block.header.header;
@@ -307,11 +407,18 @@ export class ConsensusEngine {
       slot: (h.timeMs - this.genesis.timeMs) / this.genesis.params.slotMs,
       producer: h.producer,
       parent,
+      schedule,
       state,
     };
     this.tree.add(e);
+    this.book.remember(e);
     this.stats.blocksApplied++;
     this.fetcher.received(e.idHex);
+    const cert = this.pendingCerts.get(e.idHex);
+    if (cert !== undefined) {
+      this.pendingCerts.delete(e.idHex);
+      if (this.certificateProblem(e, cert) === undefined) this.finalize(e, cert, out);
+    }
     for (const t of block.txs) this.mempool.delete(toHex(t.id));
     this.checkQuorum(e, out);
   }
@@ -364,10 +471,7 @@ export class ConsensusEngine {
     if (v.height <= this.tree.lastFinal.height) return;
     const idHex = toHex(v.blockId);
     const block = this.tree.get(idHex);
-    const scheduled =
-      block !== undefined
-        ? this.schedules.scheduleAt(block.slot).includes(producer)
-        : this.schedules.mayVoteFrom(producer, this.slot);
+    const scheduled = block !== undefined ? block.schedule.includes(producer) : this.book.known(producer);
     if (!scheduled) {
       this.reject('NOT_SCHEDULED', `vote at ${v.height}: ${producer.slice(0, 16)}... is not scheduled`);
       return;
@@ -402,7 +506,7 @@ export class ConsensusEngine {
     if (e.height <= this.tree.lastFinal.height) return;
     const votes = this.votes.forBlock(e.idHex);
     if (votes === undefined) return;
-    const schedule = this.schedules.scheduleAt(e.slot);
+    const schedule = e.schedule;
     const need = finalityQuorum(schedule.length);
     if (votes.size < need) return;
     const members = schedule.filter((p) => votes.has(p));
@@ -414,6 +518,7 @@ export class ConsensusEngine {
       votes: members.map((p) => votes.get(p)!.vote),
     };
     this.finalize(e, certificate, out);
+    if (e.producer === this.address) out.push({ kind: 'broadcastCertificate', certificate });
   }
 
   private finalize(e: TreeEntry, certificate: FinalityCertificate, out: EngineAction[]): void {
@@ -430,7 +535,10 @@ export class ConsensusEngine {
     let prev = before;
     for (const f of fresh) {
       for (let s = prev.slot + 1; s < f.slot; s++)
-        missedSlots.push({ slot: s, producer: this.schedules.producerAt(s) });
+        missedSlots.push({
+          slot: s,
+          producer: this.book.producerAt(this.book.scheduleOf(this.book.deciderFor(prev, s)), s),
+        });
       blocks.push({
         height: f.height,
         slot: f.slot,
@@ -441,55 +549,47 @@ export class ConsensusEngine {
       prev = f;
     }
     out.push({ kind: 'final', certificate, blocks, missedSlots });
+    this.lastCertificate = certificate;
     // Round boundaries crossed by the newly final chain decide schedules.
     const chain = [before, ...fresh];
     for (let i = 0; i + 1 < chain.length; i++) {
-      const a = chain[i]!;
-      if (a.height === 0 || this.schedules.roundOf(chain[i + 1]!.slot) === this.schedules.roundOf(a.slot))
-        continue;
-      const change = this.schedules.decide(
-        { height: a.height, slot: a.slot, id: a.id, state: a.state! },
-        this.slot,
-      );
+      const change = this.book.noteFinal(chain[i]!, chain[i + 1]!);
       if (change !== undefined) out.push({ kind: 'scheduleChange', change });
     }
     this.tree.releaseStates(chain);
     this.votes.pruneThrough(e.height);
-    if (
-      this.lastVote !== undefined &&
-      !this.tree.extends(this.lastVote, e) &&
-      !this.tree.extends(e, this.lastVote)
-    )
-      this.lastVote = undefined;
+    this.lock.prune(e.height);
   }
 
+  /**
+   * Votes for every block of the preferred chain above the last vote (the newest MAX_VOTE_BURST when
+   * many arrive at once, as after a partition heals), so producers that saw blocks at different
+   * moments still vote for the same ones.
+   */
   private maybeVote(out: EngineAction[]): void {
     if (this.signer === undefined || this.address === undefined) return;
-    const head = this.tree.head;
-    if (head.height <= this.lastVotedHeight || head === this.tree.lastFinal) return;
-    if (!this.schedules.scheduleAt(head.slot).includes(this.address)) return;
-    const lock = this.lastVote;
-    if (lock !== undefined && this.tree.get(lock.idHex) === lock && !this.tree.extends(head, lock)) {
-      const outside = this.votes.votersOutside(lock.height, (idHex) => {
-        const b = this.tree.get(idHex);
-        return b === undefined ? undefined : !this.tree.extends(b, lock);
-      });
-      const lockSchedule = this.schedules.scheduleAt(lock.slot);
-      let counted = 0;
-      for (const p of outside) if (lockSchedule.includes(p)) counted++;
-      if (counted < lockSchedule.length - finalityQuorum(lockSchedule.length) + 1) return;
+    const target = this.lock.preferredHead();
+    const floor = Math.max(this.lock.lastVotedHeight, this.tree.lastFinal.height);
+    if (target.height <= floor) return;
+    const chain: TreeEntry[] = [];
+    const cast: BlockVote[] = [];
+    for (let e: TreeEntry | undefined = target; e !== undefined && e.height > floor; e = e.parent)
+      chain.push(e);
+    for (const e of chain.slice(0, MAX_VOTE_BURST).reverse()) {
+      if (!e.schedule.includes(this.address)) continue;
+      const vote: BlockVote = {
+        height: e.height,
+        blockId: e.id,
+        vote: signVote(this.signer, this.genesis.params.chainId, e.height, e.id),
+      };
+      this.lock.record(e);
+      cast.push(vote);
+      this.stats.votesCast++;
+      this.votes.add(vote, e.idHex);
+      out.push({ kind: 'broadcastVote', vote });
+      this.checkQuorum(e, out);
     }
-    const vote: BlockVote = {
-      height: head.height,
-      blockId: head.id,
-      vote: signVote(this.signer, this.genesis.params.chainId, head.height, head.id),
-    };
-    this.lastVote = head;
-    this.lastVotedHeight = head.height;
-    this.stats.votesCast++;
-    this.votes.add(vote, head.idHex);
-    out.push({ kind: 'broadcastVote', vote });
-    this.checkQuorum(head, out);
+    if (cast.length > 0) this.lastVotes = { votes: cast.slice(-2), slot: this.slot, sentSlot: this.slot };
   }
 }
 

@@ -3,8 +3,9 @@
  * minutes, an 11/10 partition, 6 and 7 crashed producers, a double-signing producer, schedule changes
  * voted mid-run, and the same seed replaying the same run.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getRecord, type Producer, signTx, stateKey, toHex, UNIT } from '../../../chain/index.js';
+import { getRecord, headerId, type Producer, signTx, stateKey, toHex, UNIT } from '../../../chain/index.js';
 import {
   DEVNET_CHAIN_ID,
   Devnet,
@@ -248,5 +249,61 @@ describe('determinism', () => {
     expect(strip(b)).toBe(strip(a));
     const c = runDevnet({ ...opts, seed: 'other' });
     expect(c.finalHeadHash).not.toBe(a.finalHeadHash);
+  });
+});
+
+describe('random faults', () => {
+  it('never make two nodes finalize different blocks at one height (4 and 7 producers, up to f byzantine)', () => {
+    const run = fc.record({
+      producers: fc.constantFrom(4, 7),
+      seed: fc.string({ minLength: 1, maxLength: 8 }),
+      loss: fc.constantFrom(0, 0.05, 0.2),
+      split: fc.integer({ min: 1, max: 3 }),
+      splitFrom: fc.integer({ min: 0, max: 20 }),
+      splitFor: fc.integer({ min: 1, max: 20 }),
+      crashFrom: fc.integer({ min: 0, max: 30 }),
+      byzantine: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(run, (x) => {
+        const f = Math.floor((x.producers - 1) / 3);
+        const net = new Devnet({
+          producers: x.producers,
+          durationMs: 40_000,
+          latencyMs: { min: 50, max: 400 },
+          seed: x.seed,
+          loss: x.loss,
+          partitions: [
+            {
+              groups: [ids(0, x.split), ids(x.split, x.producers)],
+              fromMs: x.splitFrom * 1000,
+              toMs: (x.splitFrom + x.splitFor) * 1000,
+            },
+          ],
+          crashes: [
+            { nodes: [x.producers - 2], fromMs: x.crashFrom * 1000, toMs: x.crashFrom * 1000 + 5_000 },
+          ],
+          ...(x.byzantine && f > 0
+            ? {
+                byzantine: ids(x.producers - f, x.producers).map((node) => ({
+                  node,
+                  doubleSign: true,
+                  withholdVotes: true,
+                })),
+              }
+            : {}),
+        });
+        const r = net.run();
+        expect(r.conflictingFinalBlocks).toBe(0);
+        // Every pair of nodes agrees on the final chain up to the lower of their final heights.
+        const low = Math.min(...net.nodes.map((n) => n.engine.lastFinal.height));
+        const at = (i: number) => {
+          const b = net.nodes[i]!.engine.finalBlockAt(low);
+          return b === undefined ? 'genesis' : toHex(headerId(b.header.header));
+        };
+        for (const n of net.nodes) expect(at(n.index)).toBe(at(0));
+      }),
+      { numRuns: 12, seed: 20261125 },
+    );
   });
 });
