@@ -30,8 +30,9 @@ import { headerId, type SignedHeader } from '../tx/header.js';
 import type { SignedTx } from '../tx/types.js';
 import { BlockTree, type TreeEntry } from './block-tree.js';
 import { doubleSignTx, HeaderWatch } from './evidence.js';
-import { BlockFetcher, type FetchRequest } from './fetcher.js';
-import { type FinalityCertificate, signVote, voteMessage } from './finality.js';
+import { answerGetBlocks, BlockFetcher, type FetchRequest } from './fetcher.js';
+import { checkCertificate, type FinalityCertificate, signVote, voteMessage } from './finality.js';
+import { Mempool } from './mempool.js';
 import {
   type BlockVote,
   type EngineAction,
@@ -87,7 +88,7 @@ export class ConsensusEngine {
   private readonly headers = new HeaderWatch();
   /** `producer/height` of double votes already reported. */
   private readonly reported = new Set<string>();
-  private readonly mempool = new Map<string, SignedTx>();
+  private readonly mempool: Mempool;
   private slot = 0;
   private lastProducedHeight = 0;
   private lastProducedSlot = 0;
@@ -125,6 +126,7 @@ export class ConsensusEngine {
       maxMempool: options.maxMempool ?? 10_000,
     };
     this.fetcher = new BlockFetcher(this.opts.maxOrphans);
+    this.mempool = new Mempool(options.genesis.params.chainId, this.opts.maxMempool);
     const p = options.genesis.params;
     this.book = new ScheduleBook(
       electSchedule(options.genesis),
@@ -242,24 +244,15 @@ export class ConsensusEngine {
     for (const vote of lv.votes) out.push({ kind: 'broadcastVote', vote });
   }
 
-  /**
-   * Answers getBlocks with the ancestry of the block asked for. An asker behind this node's
-   * finality gets the final chain and the certificate that ends it instead, when the block it asked
-   * for is unknown here or off the final chain: it may be stuck on a branch that lost.
-   */
   private answer(to: string, blockId: Uint8Array, aboveHeight: number, out: EngineAction[]): void {
-    const asked = this.tree.get(toHex(blockId));
-    const final = this.tree.lastFinal;
-    const cert = aboveHeight < final.height ? this.lastCertificate : undefined;
-    const onFinal = asked !== undefined && this.tree.extends(asked, final);
-    const tip =
-      asked !== undefined && (cert === undefined || onFinal) ? asked : cert !== undefined ? final : undefined;
-    if (tip === undefined) return;
-    const max = this.opts.maxBlocksPerAnswer;
-    const blocks = this.tree.ancestry(tip, aboveHeight, max);
-    const reachesFinal = cert !== undefined && aboveHeight + max >= final.height;
-    if (blocks.length > 0 || reachesFinal)
-      out.push({ kind: 'sendBlocks', to, blocks, ...(reachesFinal ? { certificate: cert } : {}) });
+    const a = answerGetBlocks(
+      this.tree,
+      this.lastCertificate,
+      blockId,
+      aboveHeight,
+      this.opts.maxBlocksPerAnswer,
+    );
+    if (a !== undefined) out.push({ kind: 'sendBlocks', to, ...a });
   }
 
   private onCertificate(from: string, cert: FinalityCertificate, out: EngineAction[]): void {
@@ -283,21 +276,10 @@ export class ConsensusEngine {
     this.finalize(e, cert, out);
   }
 
-  /** Why `cert` does not certify `e` under the schedule of e's slot, or undefined when it does. */
+  /** Why `cert` does not certify `e` under e's schedule, or undefined when it does. */
   private certificateProblem(e: TreeEntry, cert: FinalityCertificate): string | undefined {
     if (cert.height !== e.height) return `height ${cert.height}, block is at ${e.height}`;
-    const schedule = e.schedule;
-    const seen = new Set<string>();
-    const msg = voteMessage(cert.chainId, cert.height, cert.blockId);
-    for (const v of cert.votes) {
-      if (!schedule.includes(v.producer)) return `${v.producer.slice(0, 16)}... is not scheduled`;
-      if (seen.has(v.producer)) return `${v.producer.slice(0, 16)}... voted twice`;
-      seen.add(v.producer);
-      if (!this.verifyVote(v.signature, msg, Buffer.from(v.producer, 'hex')))
-        return `vote of ${v.producer.slice(0, 16)}... does not verify`;
-    }
-    const need = finalityQuorum(schedule.length);
-    return seen.size < need ? `${seen.size} votes, ${need} needed` : undefined;
+    return checkCertificate(cert, e.schedule, this.genesis.params.chainId, this.verifyVote)?.message;
   }
 
   private ask(r: FetchRequest | undefined, out: EngineAction[]): void {
@@ -327,9 +309,9 @@ export class ConsensusEngine {
     const me = getRecord<Producer>(state.tree, stateKey.producer(this.address));
     if (me === undefined || me.jailed) return;
     const timeMs = this.genesis.timeMs + slot * this.genesis.params.slotMs;
-    const candidates = [...this.mempool.values()].slice(0, this.opts.maxTxsPerBlock);
+    const candidates = this.mempool.candidates(this.opts.maxTxsPerBlock);
     const built = buildBlock(state, candidates, this.signer, timeMs);
-    for (const r of built.rejected) this.mempool.delete(toHex(r.tx.id));
+    this.mempool.remove(built.rejected.map((r) => r.tx));
     this.lastProducedSlot = slot;
     this.lastProducedHeight = head.height + 1;
     this.stats.blocksProduced++;
@@ -419,7 +401,7 @@ export class ConsensusEngine {
       this.pendingCerts.delete(e.idHex);
       if (this.certificateProblem(e, cert) === undefined) this.finalize(e, cert, out);
     }
-    for (const t of block.txs) this.mempool.delete(toHex(t.id));
+    this.mempool.remove(block.txs);
     this.checkQuorum(e, out);
   }
 
@@ -436,25 +418,15 @@ export class ConsensusEngine {
     if (evidence === undefined) return;
     out.push({ kind: 'evidence', evidence });
     if (this.signer === undefined) return;
-    let pending = 0;
-    for (const t of this.mempool.values()) if (t.tx.sender === this.address) pending++;
+    const pending = this.mempool.pendingFrom(this.address!);
     const tx = doubleSignTx(this.signer, this.tree.head.state!, pending, evidence.a, evidence.b);
-    this.mempool.set(toHex(tx.id), tx);
+    this.mempool.add(tx);
     out.push({ kind: 'broadcastTx', tx });
   }
 
   private onTx(tx: SignedTx): void {
-    const idHex = toHex(tx.id);
-    if (this.mempool.has(idHex)) return;
-    if (tx.tx.chainId !== this.genesis.params.chainId) {
-      this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`);
-      return;
-    }
-    if (this.mempool.size >= this.opts.maxMempool) {
-      this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: mempool full`);
-      return;
-    }
-    this.mempool.set(idHex, tx);
+    const refused = this.mempool.add(tx);
+    if (refused !== undefined) this.reject('INVALID_TX', refused);
   }
 
   private onVote(from: string, v: BlockVote, out: EngineAction[]): void {
@@ -534,11 +506,7 @@ export class ConsensusEngine {
     const missedSlots: MissedSlot[] = [];
     let prev = before;
     for (const f of fresh) {
-      for (let s = prev.slot + 1; s < f.slot; s++)
-        missedSlots.push({
-          slot: s,
-          producer: this.book.producerAt(this.book.scheduleOf(this.book.deciderFor(prev, s)), s),
-        });
+      missedSlots.push(...this.book.missedBetween(prev, f.slot));
       blocks.push({
         height: f.height,
         slot: f.slot,

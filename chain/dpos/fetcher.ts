@@ -5,6 +5,8 @@
  */
 import { toHex } from '../crypto/hash.js';
 import type { Block } from '../state/block.js';
+import type { BlockTree } from './block-tree.js';
+import type { FinalityCertificate } from './finality.js';
 
 /** Slots to wait before asking again for the same block. */
 const RETRY_SLOTS = 4;
@@ -104,4 +106,29 @@ export class BlockFetcher {
     if (this.asked.size > 4096) this.asked.delete(this.asked.keys().next().value!);
     return { to, idHex };
   }
+}
+
+/**
+ * The answer to getBlocks: the ancestry of the block asked for above `aboveHeight`. An asker behind
+ * this node's finality gets the final chain and the certificate that ends it instead, when the block
+ * it asked for is unknown here or off the final chain: it may be stuck on a branch that lost.
+ */
+export function answerGetBlocks(
+  tree: BlockTree,
+  lastCertificate: FinalityCertificate | undefined,
+  blockId: Uint8Array,
+  aboveHeight: number,
+  max: number,
+): { blocks: Block[]; certificate?: FinalityCertificate } | undefined {
+  const asked = tree.get(toHex(blockId));
+  const final = tree.lastFinal;
+  const cert = aboveHeight < final.height ? lastCertificate : undefined;
+  const onFinal = asked !== undefined && tree.extends(asked, final);
+  const tip =
+    asked !== undefined && (cert === undefined || onFinal) ? asked : cert !== undefined ? final : undefined;
+  if (tip === undefined) return undefined;
+  const blocks = tree.ancestry(tip, aboveHeight, max);
+  const reachesFinal = cert !== undefined && aboveHeight + max >= final.height;
+  if (blocks.length === 0 && !reachesFinal) return undefined;
+  return reachesFinal ? { blocks, certificate: cert } : { blocks };
 }

@@ -12,7 +12,7 @@
  */
 import type { ChainState } from '../state/state.js';
 import { stateRoot } from '../state/state.js';
-import type { ScheduleChange } from './messages.js';
+import type { MissedSlot, ScheduleChange } from './messages.js';
 import { electSchedule, producerForSlot } from './schedule.js';
 
 /** Elections remembered; the oldest (long past rounds) go first. */
@@ -87,6 +87,17 @@ export class ScheduleBook {
   /** The producer of `slot` under `schedule`. */
   producerAt(schedule: readonly string[], slot: number): string {
     return producerForSlot(schedule, slot, this.blocksPerTurn);
+  }
+
+  /** The slots after `prev` and before `slot` (a child of prev's) with no block, and whose they were. */
+  missedBetween<T extends ScheduledBlock & { readonly parent: T | undefined }>(
+    prev: T,
+    slot: number,
+  ): MissedSlot[] {
+    const out: MissedSlot[] = [];
+    for (let s = prev.slot + 1; s < slot; s++)
+      out.push({ slot: s, producer: this.producerAt(this.scheduleOf(this.deciderFor(prev, s)), s) });
+    return out;
   }
 
   /** True when `producer` is in any schedule seen (a cheap filter for votes on blocks not held). */
