@@ -187,10 +187,20 @@ export class ConsensusEngine {
       case 'block':
         this.onBlock(ev.from, ev.block, out);
         break;
-      case 'blocks':
+      case 'blocks': {
+        const first = ev.blocks[0]?.header.header;
+        const forked =
+          first !== undefined &&
+          first.height > this.tree.lastFinal.height + 1 &&
+          this.tree.get(toHex(first.prevHash)) === undefined;
         for (const b of ev.blocks) this.onBlock(ev.from, b, out);
         if (ev.certificate !== undefined) this.onCertificate(ev.from, ev.certificate, out);
+        const last = ev.blocks[ev.blocks.length - 1];
+        // The answer starts above a fork point: ask again from the last final block.
+        if (forked && last !== undefined)
+          this.ask({ to: ev.from, idHex: toHex(headerId(last.header.header)) }, out, true);
         break;
+      }
       case 'vote':
         this.onVote(ev.from, ev.vote, out);
         break;
@@ -282,13 +292,18 @@ export class ConsensusEngine {
     return checkCertificate(cert, e.schedule, this.genesis.params.chainId, this.verifyVote)?.message;
   }
 
-  private ask(r: FetchRequest | undefined, out: EngineAction[]): void {
+  /**
+   * Asks for a block's ancestry above this node's head (most gaps are above it), or above its last
+   * final block when `fromFinal` (the answer showed the gap forks below the head).
+   */
+  private ask(r: FetchRequest | undefined, out: EngineAction[], fromFinal = false): void {
     if (r === undefined) return;
+    const final = this.tree.lastFinal.height;
     out.push({
       kind: 'getBlocks',
       to: r.to,
       blockId: new Uint8Array(Buffer.from(r.idHex, 'hex')),
-      aboveHeight: this.tree.lastFinal.height,
+      aboveHeight: fromFinal ? final : Math.max(final, this.tree.head.height),
     });
   }
 
