@@ -198,7 +198,11 @@ export class ConsensusEngine {
         const last = ev.blocks[ev.blocks.length - 1];
         // The answer starts above a fork point: ask again from the last final block.
         if (forked && last !== undefined)
-          this.ask({ to: ev.from, idHex: toHex(headerId(last.header.header)) }, out, true);
+          this.ask(
+            { to: ev.from, idHex: toHex(headerId(last.header.header)), height: last.header.header.height },
+            out,
+            true,
+          );
         break;
       }
       case 'vote':
@@ -293,8 +297,8 @@ export class ConsensusEngine {
   }
 
   /**
-   * Asks for a block's ancestry above this node's head (most gaps are above it), or above its last
-   * final block when `fromFinal` (the answer showed the gap forks below the head).
+   * Asks for a block's ancestry above this node's head (most gaps are above it; below the block
+   * itself), or above its last final block when `fromFinal` (an answer showed the gap forks lower).
    */
   private ask(r: FetchRequest | undefined, out: EngineAction[], fromFinal = false): void {
     if (r === undefined) return;
@@ -303,7 +307,7 @@ export class ConsensusEngine {
       kind: 'getBlocks',
       to: r.to,
       blockId: new Uint8Array(Buffer.from(r.idHex, 'hex')),
-      aboveHeight: fromFinal ? final : Math.max(final, this.tree.head.height),
+      aboveHeight: fromFinal ? final : Math.max(final, Math.min(this.tree.head.height, r.height - 1)),
     });
   }
 

@@ -15,10 +15,11 @@ const VOTE_GRACE_SLOTS = 1;
 /** Requests for vote-only blocks sent per slot. */
 const ASKS_PER_SLOT = 2;
 
-/** A getBlocks request to make: the peer and the block. */
+/** A getBlocks request to make: the peer, the block and its height. */
 export interface FetchRequest {
   readonly to: string;
   readonly idHex: string;
+  readonly height: number;
 }
 
 /** Orphan blocks and the requests for what they and votes refer to. */
@@ -61,7 +62,7 @@ export class BlockFetcher {
       this.orphans.set(parentHex, list);
       this.held++;
     }
-    return { dropped, ask: this.mayAsk(from, idHex, slot) };
+    return { dropped, ask: this.mayAsk(from, idHex, block.header.header.height, slot) };
   }
 
   /** Removes and returns the blocks waiting for `parentHex`. */
@@ -92,19 +93,19 @@ export class BlockFetcher {
         continue;
       }
       if (out.length >= ASKS_PER_SLOT || slot - v.sinceSlot < VOTE_GRACE_SLOTS) continue;
-      const r = this.mayAsk(v.from, idHex, slot);
+      const r = this.mayAsk(v.from, idHex, v.height, slot);
       if (r !== undefined) out.push(r);
     }
     return out;
   }
 
-  private mayAsk(to: string, idHex: string, slot: number): FetchRequest | undefined {
+  private mayAsk(to: string, idHex: string, height: number, slot: number): FetchRequest | undefined {
     const at = this.asked.get(idHex);
     if (at !== undefined && slot - at < RETRY_SLOTS) return undefined;
     this.asked.delete(idHex);
     this.asked.set(idHex, slot);
     if (this.asked.size > 4096) this.asked.delete(this.asked.keys().next().value!);
-    return { to, idHex };
+    return { to, idHex, height };
   }
 }
 
