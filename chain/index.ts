@@ -58,7 +58,7 @@ export {
   type ScheduleChange,
 } from './dpos/messages.js';
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
-export { ScheduleHistory } from './dpos/schedule-history.js';
+export { ScheduleBook } from './dpos/schedule-book.js';
 export * from './light/index.js';
 export {
   ackTopic,

@@ -19,6 +19,8 @@ export interface TreeEntry {
   /** Producer address; empty for genesis. */
   readonly producer: string;
   readonly parent: TreeEntry | undefined;
+  /** The producers scheduled for its slot (whose votes count for it). */
+  readonly schedule: readonly string[];
   state: ChainState | undefined;
 }
 
@@ -32,7 +34,7 @@ export class BlockTree {
   /** The block fork choice selects. */
   head: TreeEntry;
 
-  constructor(genesis: ChainState) {
+  constructor(genesis: ChainState, genesisSchedule: readonly string[]) {
     const g: TreeEntry = {
       block: undefined,
       id: genesis.blockId,
@@ -41,6 +43,7 @@ export class BlockTree {
       slot: 0,
       producer: '',
       parent: undefined,
+      schedule: genesisSchedule,
       state: genesis,
     };
     this.byId.set(g.idHex, g);
@@ -67,7 +70,8 @@ export class BlockTree {
     return this.byId.size;
   }
 
-  private isFinal(e: TreeEntry): boolean {
+  /** True when `e` is on the final chain. */
+  isFinal(e: { readonly height: number }): boolean {
     return this.finalChain[e.height] === e;
   }
 
@@ -116,7 +120,7 @@ export class BlockTree {
         this.byId.delete(x.idHex);
       }
     }
-    if (!this.extends(this.head, e)) this.head = this.best();
+    if (!this.extends(this.head, e)) this.head = this.bestExtending(e);
     return fresh;
   }
 
@@ -125,9 +129,8 @@ export class BlockTree {
     for (const b of blocks) if (b !== this.lastFinal) b.state = undefined;
   }
 
-  /** The longest chain's tip among blocks extending the last final one (earliest slot, then id, on ties). */
-  private best(): TreeEntry {
-    const root = this.lastFinal;
+  /** The longest chain's tip among blocks extending `root` (earliest slot, then id, on ties). */
+  bestExtending(root: TreeEntry): TreeEntry {
     let best = root;
     for (const x of this.open) {
       if (!this.extends(x, root)) continue;

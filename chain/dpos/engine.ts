@@ -4,16 +4,19 @@
  * (broadcast, send, report). Given the same events it returns the same actions, byte for byte.
  *
  * Rules (ARCHITECTURE.md, "The chain"; the README's DPoS section gives the reasoning):
- * - Slot s starts at genesis + s * slotMs; its producer comes from the schedule in force for its round
- *   (schedule-history.ts). A block's time is its slot's start. A producer builds on its head at each
- *   of its slots, and never signs two blocks at one height.
- * - Fork choice: the longest chain extending the last final block (block-tree.ts).
- * - Voting: a scheduled producer votes for its head as soon as it is validated, at strictly increasing
- *   heights, never twice at one height. It votes only for blocks extending its previous vote (its
- *   lock), unless that block can no longer gather a quorum from producers who keep these rules:
- *   n - quorum + 1 scheduled producers have voted at its height or above for blocks outside it.
+ * - Slot s starts at genesis + s * slotMs; its producer comes from the schedule of its round on the
+ *   block's own branch (schedule-book.ts). A block's time is its slot's start. A producer builds on
+ *   its preferred head at each of its slots, and never signs two blocks at one height.
+ * - Fork choice: the longest chain extending the last final block (block-tree.ts); a producer
+ *   prefers, among those, the longest extending its live votes (vote-lock.ts).
+ * - Voting: a scheduled producer votes for the blocks of its preferred chain as soon as they are
+ *   validated, at strictly increasing heights, never twice at one height; its past votes bind it to
+ *   their subtree until they are dead (vote-lock.ts gives the rule and why it is safe). Its latest
+ *   votes are re-sent every two slots while they are not final.
  * - Finality: a quorum (15 of 21) of votes for a block certifies it; it and its ancestors are final
  *   and never reverted. A certificate for a block conflicting with them is reported, not followed.
+ *   The block's producer broadcasts the certificate, and an asker behind this node's finality gets
+ *   the final chain with its certificate, so nodes that lost votes or sat on a losing branch catch up.
  * - Evidence: two headers by one producer at one height become a doubleSign transaction in this
  *   node's mempool (and are broadcast); two votes at one height are reported.
  */
@@ -27,8 +30,9 @@ import { headerId, type SignedHeader } from '../tx/header.js';
 import type { SignedTx } from '../tx/types.js';
 import { BlockTree, type TreeEntry } from './block-tree.js';
 import { doubleSignTx, HeaderWatch } from './evidence.js';
-import { BlockFetcher, type FetchRequest } from './fetcher.js';
-import { type FinalityCertificate, signVote, voteMessage } from './finality.js';
+import { answerGetBlocks, BlockFetcher, type FetchRequest } from './fetcher.js';
+import { checkCertificate, type FinalityCertificate, signVote, voteMessage } from './finality.js';
+import { Mempool } from './mempool.js';
 import {
   type BlockVote,
   type EngineAction,
@@ -40,7 +44,8 @@ import {
   type RejectCode,
 } from './messages.js';
 import { electSchedule, finalityQuorum } from './schedule.js';
-import { ScheduleHistory } from './schedule-history.js';
+import { ScheduleBook } from './schedule-book.js';
+import { VoteLock } from './vote-lock.js';
 import { VotePool } from './vote-pool.js';
 
 /** Checks one signature; a host may share a cache of results between the nodes it runs. */
@@ -64,6 +69,12 @@ export interface EngineOptions {
   readonly maxMempool?: number;
 }
 
+/** Slots between re-sends of a producer's latest, still non-final, votes. */
+const RESEND_SLOTS = 2;
+
+/** Most votes cast at once when the preferred chain jumps ahead. */
+const MAX_VOTE_BURST = 64;
+
 /** One node's consensus state. */
 export class ConsensusEngine {
   private readonly genesis: ChainState;
@@ -72,17 +83,26 @@ export class ConsensusEngine {
   private readonly verifyVote: VoteVerifier;
   private readonly tree: BlockTree;
   private readonly votes = new VotePool();
-  private readonly schedules: ScheduleHistory;
+  private readonly book: ScheduleBook;
   private readonly fetcher: BlockFetcher;
   private readonly headers = new HeaderWatch();
   /** `producer/height` of double votes already reported. */
   private readonly reported = new Set<string>();
-  private readonly mempool = new Map<string, SignedTx>();
+  private readonly mempool: Mempool;
   private slot = 0;
   private lastProducedHeight = 0;
   private lastProducedSlot = 0;
-  private lastVote: TreeEntry | undefined;
-  private lastVotedHeight = 0;
+  private readonly lock: VoteLock;
+  /** This producer's latest votes and the slot they were cast, re-sent while they stay non-final. */
+  private lastVotes: { votes: BlockVote[]; slot: number; sentSlot: number } = {
+    votes: [],
+    slot: 0,
+    sentSlot: 0,
+  };
+  /** The certificate of the last final block, for peers that fell behind. */
+  private lastCertificate: FinalityCertificate | undefined;
+  /** Certificates for blocks not held yet, by block id. */
+  private readonly pendingCerts = new Map<string, FinalityCertificate>();
   private readonly opts: Required<Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis'>>;
   readonly stats: EngineStats = {
     blocksApplied: 0,
@@ -106,13 +126,15 @@ export class ConsensusEngine {
       maxMempool: options.maxMempool ?? 10_000,
     };
     this.fetcher = new BlockFetcher(this.opts.maxOrphans);
+    this.mempool = new Mempool(options.genesis.params.chainId, this.opts.maxMempool);
     const p = options.genesis.params;
-    this.tree = new BlockTree(options.genesis);
-    this.schedules = new ScheduleHistory(
+    this.book = new ScheduleBook(
       electSchedule(options.genesis),
       p.scheduleSize * p.blocksPerTurn,
       p.blocksPerTurn,
     );
+    this.tree = new BlockTree(options.genesis, this.book.initial);
+    this.lock = new VoteLock(this.tree, this.votes);
   }
 
   /** The fork-choice head. */
@@ -135,19 +157,19 @@ export class ConsensusEngine {
     return this.tree.get(toHex(blockId))?.state;
   }
 
-  /** The schedule in force at `slot`. */
+  /** The schedule of `slot` on the head's branch. */
   scheduleAt(slot: number): readonly string[] {
-    return this.schedules.scheduleAt(slot);
+    return this.book.scheduleOf(this.book.deciderFor(this.tree.head, slot));
   }
 
   /** The round a slot belongs to. */
   roundOf(slot: number): number {
-    return this.schedules.roundOf(slot);
+    return this.book.roundOf(slot);
   }
 
   /** Schedule changes decided so far. */
   get scheduleChanges() {
-    return this.schedules.changes;
+    return this.book.changes;
   }
 
   /** Transactions waiting for a block. */
@@ -165,23 +187,36 @@ export class ConsensusEngine {
       case 'block':
         this.onBlock(ev.from, ev.block, out);
         break;
-      case 'blocks':
+      case 'blocks': {
+        const first = ev.blocks[0]?.header.header;
+        const forked =
+          first !== undefined &&
+          first.height > this.tree.lastFinal.height + 1 &&
+          this.tree.get(toHex(first.prevHash)) === undefined;
         for (const b of ev.blocks) this.onBlock(ev.from, b, out);
+        if (ev.certificate !== undefined) this.onCertificate(ev.from, ev.certificate, out);
+        const last = ev.blocks[ev.blocks.length - 1];
+        // The answer starts above a fork point: ask again from the last final block.
+        if (forked && last !== undefined)
+          this.ask(
+            { to: ev.from, idHex: toHex(headerId(last.header.header)), height: last.header.header.height },
+            out,
+            true,
+          );
         break;
+      }
       case 'vote':
         this.onVote(ev.from, ev.vote, out);
+        break;
+      case 'certificate':
+        this.onCertificate(ev.from, ev.certificate, out);
         break;
       case 'tx':
         this.onTx(ev.tx);
         break;
-      case 'getBlocks': {
-        const e = this.tree.get(toHex(ev.blockId));
-        if (e !== undefined) {
-          const blocks = this.tree.ancestry(e, ev.aboveHeight, this.opts.maxBlocksPerAnswer);
-          if (blocks.length > 0) out.push({ kind: 'sendBlocks', to: ev.from, blocks });
-        }
+      case 'getBlocks':
+        this.answer(ev.from, ev.blockId, ev.aboveHeight, out);
         break;
-      }
     }
     this.maybeVote(out);
     return out;
@@ -201,6 +236,7 @@ export class ConsensusEngine {
     if (slot <= this.slot) return;
     this.slot = slot;
     this.produce(out);
+    this.refreshVotes(slot, out);
     // Ask for blocks others voted for that never reached us (lost, or sent while we were away).
     for (const r of this.fetcher.due(
       slot,
@@ -210,35 +246,96 @@ export class ConsensusEngine {
       this.ask(r, out);
   }
 
-  private ask(r: FetchRequest | undefined, out: EngineAction[]): void {
+  /**
+   * Re-sends this producer's latest votes every RESEND_SLOTS while they are not final here: a lost
+   * vote, or one sent into a partition, must not stall finality for good.
+   */
+  private refreshVotes(slot: number, out: EngineAction[]): void {
+    const lv = this.lastVotes;
+    if (lv.votes.length === 0 || this.lock.lastVotedHeight <= this.tree.lastFinal.height) return;
+    if (slot - lv.slot < RESEND_SLOTS || slot - lv.sentSlot < RESEND_SLOTS) return;
+    lv.sentSlot = slot;
+    for (const vote of lv.votes) out.push({ kind: 'broadcastVote', vote });
+  }
+
+  private answer(to: string, blockId: Uint8Array, aboveHeight: number, out: EngineAction[]): void {
+    const a = answerGetBlocks(
+      this.tree,
+      this.lastCertificate,
+      blockId,
+      aboveHeight,
+      this.opts.maxBlocksPerAnswer,
+    );
+    if (a !== undefined) out.push({ kind: 'sendBlocks', to, ...a });
+  }
+
+  private onCertificate(from: string, cert: FinalityCertificate, out: EngineAction[]): void {
+    if (cert.chainId !== this.genesis.params.chainId || cert.height <= this.tree.lastFinal.height) return;
+    const idHex = toHex(cert.blockId);
+    const e = this.tree.get(idHex);
+    if (e === undefined) {
+      if (this.pendingCerts.size >= 64) this.pendingCerts.delete(this.pendingCerts.keys().next().value!);
+      this.pendingCerts.set(idHex, cert);
+      this.fetcher.votedFor(idHex, from, cert.height, this.slot);
+      return;
+    }
+    const problem = this.certificateProblem(e, cert);
+    if (problem !== undefined) {
+      this.reject(
+        'BAD_CERTIFICATE',
+        `certificate for block ${cert.height} from ${from.slice(0, 16)}...: ${problem}`,
+      );
+      return;
+    }
+    this.finalize(e, cert, out);
+  }
+
+  /** Why `cert` does not certify `e` under e's schedule, or undefined when it does. */
+  private certificateProblem(e: TreeEntry, cert: FinalityCertificate): string | undefined {
+    if (cert.height !== e.height) return `height ${cert.height}, block is at ${e.height}`;
+    return checkCertificate(cert, e.schedule, this.genesis.params.chainId, this.verifyVote)?.message;
+  }
+
+  /**
+   * Asks for a block's ancestry above this node's head (most gaps are above it; below the block
+   * itself), or above its last final block when `fromFinal` (an answer showed the gap forks lower).
+   */
+  private ask(r: FetchRequest | undefined, out: EngineAction[], fromFinal = false): void {
     if (r === undefined) return;
+    const final = this.tree.lastFinal.height;
     out.push({
       kind: 'getBlocks',
       to: r.to,
       blockId: new Uint8Array(Buffer.from(r.idHex, 'hex')),
-      aboveHeight: this.tree.lastFinal.height,
+      aboveHeight: fromFinal ? final : Math.max(final, Math.min(this.tree.head.height, r.height - 1)),
     });
   }
 
   private produce(out: EngineAction[]): void {
     if (this.signer === undefined || this.address === undefined) return;
     const slot = this.slot;
-    const head = this.tree.head;
+    const p = this.genesis.params;
+    const head = this.lock.preferredHead();
     if (slot <= this.lastProducedSlot || head.slot >= slot) return;
-    if (this.schedules.producerAt(slot) !== this.address) return;
+    const decider = this.book.deciderFor(head, slot);
+    // The first turn of a round waits for the schedule's decider to be final (schedule-book.ts).
+    if (decider !== undefined && !this.tree.isFinal(decider) && slot % this.book.roundSlots < p.blocksPerTurn)
+      return;
+    const schedule = this.book.scheduleOf(decider);
+    if (this.book.producerAt(schedule, slot) !== this.address) return;
     if (head.height + 1 <= this.lastProducedHeight) return;
     const state = head.state!;
     const me = getRecord<Producer>(state.tree, stateKey.producer(this.address));
     if (me === undefined || me.jailed) return;
     const timeMs = this.genesis.timeMs + slot * this.genesis.params.slotMs;
-    const candidates = [...this.mempool.values()].slice(0, this.opts.maxTxsPerBlock);
+    const candidates = this.mempool.candidates(this.opts.maxTxsPerBlock);
     const built = buildBlock(state, candidates, this.signer, timeMs);
-    for (const r of built.rejected) this.mempool.delete(toHex(r.tx.id));
+    this.mempool.remove(built.rejected.map((r) => r.tx));
     this.lastProducedSlot = slot;
     this.lastProducedHeight = head.height + 1;
     this.stats.blocksProduced++;
     const id = headerId(built.block.header.header);
-    this.accept(head, built.block, id, built.state, out);
+    this.accept(head, built.block, id, built.state, schedule, out);
     out.push({ kind: 'broadcastBlock', block: built.block });
   }
 
@@ -276,7 +373,10 @@ export class ConsensusEngine {
       this.reject('STALE', `block ${h.height}: parent is an old final block`);
       return;
     }
-    if (this.schedules.producerAt(slot) !== h.producer) {
+    // The schedule comes from the block's own ancestry (schedule-book.ts).
+    const decider = this.book.deciderFor(parent, slot);
+    const schedule = this.book.scheduleOf(decider);
+    if (this.book.producerAt(schedule, slot) !== h.producer) {
       this.reject('WRONG_PRODUCER', `block ${h.height}: slot ${slot} is not ${h.producer.slice(0, 16)}...'s`);
       return;
     }
@@ -285,7 +385,7 @@ export class ConsensusEngine {
       this.reject('INVALID_BLOCK', r.error.message);
       return;
     }
-    this.accept(parent, block, id, r.state, out);
+    this.accept(parent, block, id, r.state, schedule, out);
     // Blocks that were waiting for this one.
     for (const w of this.fetcher.takeChildren(idHex)) this.onBlock(w.from, w.block, out);
     this.stats.orphansHeld = this.fetcher.orphanCount;
@@ -296,6 +396,7 @@ export class ConsensusEngine {
     block: Block,
     id: Uint8Array,
     state: ChainState,
+    schedule: readonly string[],
     out: EngineAction[],
   ): void {
     const h = block.header.header;
@@ -307,12 +408,19 @@ export class ConsensusEngine {
       slot: (h.timeMs - this.genesis.timeMs) / this.genesis.params.slotMs,
       producer: h.producer,
       parent,
+      schedule,
       state,
     };
     this.tree.add(e);
+    this.book.remember(e);
     this.stats.blocksApplied++;
     this.fetcher.received(e.idHex);
-    for (const t of block.txs) this.mempool.delete(toHex(t.id));
+    const cert = this.pendingCerts.get(e.idHex);
+    if (cert !== undefined) {
+      this.pendingCerts.delete(e.idHex);
+      if (this.certificateProblem(e, cert) === undefined) this.finalize(e, cert, out);
+    }
+    this.mempool.remove(block.txs);
     this.checkQuorum(e, out);
   }
 
@@ -329,25 +437,15 @@ export class ConsensusEngine {
     if (evidence === undefined) return;
     out.push({ kind: 'evidence', evidence });
     if (this.signer === undefined) return;
-    let pending = 0;
-    for (const t of this.mempool.values()) if (t.tx.sender === this.address) pending++;
+    const pending = this.mempool.pendingFrom(this.address!);
     const tx = doubleSignTx(this.signer, this.tree.head.state!, pending, evidence.a, evidence.b);
-    this.mempool.set(toHex(tx.id), tx);
+    this.mempool.add(tx);
     out.push({ kind: 'broadcastTx', tx });
   }
 
   private onTx(tx: SignedTx): void {
-    const idHex = toHex(tx.id);
-    if (this.mempool.has(idHex)) return;
-    if (tx.tx.chainId !== this.genesis.params.chainId) {
-      this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`);
-      return;
-    }
-    if (this.mempool.size >= this.opts.maxMempool) {
-      this.reject('INVALID_TX', `tx ${idHex.slice(0, 16)}...: mempool full`);
-      return;
-    }
-    this.mempool.set(idHex, tx);
+    const refused = this.mempool.add(tx);
+    if (refused !== undefined) this.reject('INVALID_TX', refused);
   }
 
   private onVote(from: string, v: BlockVote, out: EngineAction[]): void {
@@ -364,10 +462,7 @@ export class ConsensusEngine {
     if (v.height <= this.tree.lastFinal.height) return;
     const idHex = toHex(v.blockId);
     const block = this.tree.get(idHex);
-    const scheduled =
-      block !== undefined
-        ? this.schedules.scheduleAt(block.slot).includes(producer)
-        : this.schedules.mayVoteFrom(producer, this.slot);
+    const scheduled = block !== undefined ? block.schedule.includes(producer) : this.book.known(producer);
     if (!scheduled) {
       this.reject('NOT_SCHEDULED', `vote at ${v.height}: ${producer.slice(0, 16)}... is not scheduled`);
       return;
@@ -402,7 +497,7 @@ export class ConsensusEngine {
     if (e.height <= this.tree.lastFinal.height) return;
     const votes = this.votes.forBlock(e.idHex);
     if (votes === undefined) return;
-    const schedule = this.schedules.scheduleAt(e.slot);
+    const schedule = e.schedule;
     const need = finalityQuorum(schedule.length);
     if (votes.size < need) return;
     const members = schedule.filter((p) => votes.has(p));
@@ -414,6 +509,7 @@ export class ConsensusEngine {
       votes: members.map((p) => votes.get(p)!.vote),
     };
     this.finalize(e, certificate, out);
+    if (e.producer === this.address) out.push({ kind: 'broadcastCertificate', certificate });
   }
 
   private finalize(e: TreeEntry, certificate: FinalityCertificate, out: EngineAction[]): void {
@@ -429,8 +525,7 @@ export class ConsensusEngine {
     const missedSlots: MissedSlot[] = [];
     let prev = before;
     for (const f of fresh) {
-      for (let s = prev.slot + 1; s < f.slot; s++)
-        missedSlots.push({ slot: s, producer: this.schedules.producerAt(s) });
+      missedSlots.push(...this.book.missedBetween(prev, f.slot));
       blocks.push({
         height: f.height,
         slot: f.slot,
@@ -441,55 +536,47 @@ export class ConsensusEngine {
       prev = f;
     }
     out.push({ kind: 'final', certificate, blocks, missedSlots });
+    this.lastCertificate = certificate;
     // Round boundaries crossed by the newly final chain decide schedules.
     const chain = [before, ...fresh];
     for (let i = 0; i + 1 < chain.length; i++) {
-      const a = chain[i]!;
-      if (a.height === 0 || this.schedules.roundOf(chain[i + 1]!.slot) === this.schedules.roundOf(a.slot))
-        continue;
-      const change = this.schedules.decide(
-        { height: a.height, slot: a.slot, id: a.id, state: a.state! },
-        this.slot,
-      );
+      const change = this.book.noteFinal(chain[i]!, chain[i + 1]!);
       if (change !== undefined) out.push({ kind: 'scheduleChange', change });
     }
     this.tree.releaseStates(chain);
     this.votes.pruneThrough(e.height);
-    if (
-      this.lastVote !== undefined &&
-      !this.tree.extends(this.lastVote, e) &&
-      !this.tree.extends(e, this.lastVote)
-    )
-      this.lastVote = undefined;
+    this.lock.prune(e.height);
   }
 
+  /**
+   * Votes for every block of the preferred chain above the last vote (the newest MAX_VOTE_BURST when
+   * many arrive at once, as after a partition heals), so producers that saw blocks at different
+   * moments still vote for the same ones.
+   */
   private maybeVote(out: EngineAction[]): void {
     if (this.signer === undefined || this.address === undefined) return;
-    const head = this.tree.head;
-    if (head.height <= this.lastVotedHeight || head === this.tree.lastFinal) return;
-    if (!this.schedules.scheduleAt(head.slot).includes(this.address)) return;
-    const lock = this.lastVote;
-    if (lock !== undefined && this.tree.get(lock.idHex) === lock && !this.tree.extends(head, lock)) {
-      const outside = this.votes.votersOutside(lock.height, (idHex) => {
-        const b = this.tree.get(idHex);
-        return b === undefined ? undefined : !this.tree.extends(b, lock);
-      });
-      const lockSchedule = this.schedules.scheduleAt(lock.slot);
-      let counted = 0;
-      for (const p of outside) if (lockSchedule.includes(p)) counted++;
-      if (counted < lockSchedule.length - finalityQuorum(lockSchedule.length) + 1) return;
+    const target = this.lock.preferredHead();
+    const floor = Math.max(this.lock.lastVotedHeight, this.tree.lastFinal.height);
+    if (target.height <= floor) return;
+    const chain: TreeEntry[] = [];
+    const cast: BlockVote[] = [];
+    for (let e: TreeEntry | undefined = target; e !== undefined && e.height > floor; e = e.parent)
+      chain.push(e);
+    for (const e of chain.slice(0, MAX_VOTE_BURST).reverse()) {
+      if (!e.schedule.includes(this.address)) continue;
+      const vote: BlockVote = {
+        height: e.height,
+        blockId: e.id,
+        vote: signVote(this.signer, this.genesis.params.chainId, e.height, e.id),
+      };
+      this.lock.record(e);
+      cast.push(vote);
+      this.stats.votesCast++;
+      this.votes.add(vote, e.idHex);
+      out.push({ kind: 'broadcastVote', vote });
+      this.checkQuorum(e, out);
     }
-    const vote: BlockVote = {
-      height: head.height,
-      blockId: head.id,
-      vote: signVote(this.signer, this.genesis.params.chainId, head.height, head.id),
-    };
-    this.lastVote = head;
-    this.lastVotedHeight = head.height;
-    this.stats.votesCast++;
-    this.votes.add(vote, head.idHex);
-    out.push({ kind: 'broadcastVote', vote });
-    this.checkQuorum(head, out);
+    if (cast.length > 0) this.lastVotes = { votes: cast.slice(-2), slot: this.slot, sentSlot: this.slot };
   }
 }
 

@@ -5,6 +5,8 @@
  */
 import { toHex } from '../crypto/hash.js';
 import type { Block } from '../state/block.js';
+import type { BlockTree } from './block-tree.js';
+import type { FinalityCertificate } from './finality.js';
 
 /** Slots to wait before asking again for the same block. */
 const RETRY_SLOTS = 4;
@@ -13,10 +15,11 @@ const VOTE_GRACE_SLOTS = 1;
 /** Requests for vote-only blocks sent per slot. */
 const ASKS_PER_SLOT = 2;
 
-/** A getBlocks request to make: the peer and the block. */
+/** A getBlocks request to make: the peer, the block and its height. */
 export interface FetchRequest {
   readonly to: string;
   readonly idHex: string;
+  readonly height: number;
 }
 
 /** Orphan blocks and the requests for what they and votes refer to. */
@@ -59,7 +62,7 @@ export class BlockFetcher {
       this.orphans.set(parentHex, list);
       this.held++;
     }
-    return { dropped, ask: this.mayAsk(from, idHex, slot) };
+    return { dropped, ask: this.mayAsk(from, idHex, block.header.header.height, slot) };
   }
 
   /** Removes and returns the blocks waiting for `parentHex`. */
@@ -90,18 +93,43 @@ export class BlockFetcher {
         continue;
       }
       if (out.length >= ASKS_PER_SLOT || slot - v.sinceSlot < VOTE_GRACE_SLOTS) continue;
-      const r = this.mayAsk(v.from, idHex, slot);
+      const r = this.mayAsk(v.from, idHex, v.height, slot);
       if (r !== undefined) out.push(r);
     }
     return out;
   }
 
-  private mayAsk(to: string, idHex: string, slot: number): FetchRequest | undefined {
+  private mayAsk(to: string, idHex: string, height: number, slot: number): FetchRequest | undefined {
     const at = this.asked.get(idHex);
     if (at !== undefined && slot - at < RETRY_SLOTS) return undefined;
     this.asked.delete(idHex);
     this.asked.set(idHex, slot);
     if (this.asked.size > 4096) this.asked.delete(this.asked.keys().next().value!);
-    return { to, idHex };
+    return { to, idHex, height };
   }
+}
+
+/**
+ * The answer to getBlocks: the ancestry of the block asked for above `aboveHeight`. An asker behind
+ * this node's finality gets the final chain and the certificate that ends it instead, when the block
+ * it asked for is unknown here or off the final chain: it may be stuck on a branch that lost.
+ */
+export function answerGetBlocks(
+  tree: BlockTree,
+  lastCertificate: FinalityCertificate | undefined,
+  blockId: Uint8Array,
+  aboveHeight: number,
+  max: number,
+): { blocks: Block[]; certificate?: FinalityCertificate } | undefined {
+  const asked = tree.get(toHex(blockId));
+  const final = tree.lastFinal;
+  const cert = aboveHeight < final.height ? lastCertificate : undefined;
+  const onFinal = asked !== undefined && tree.extends(asked, final);
+  const tip =
+    asked !== undefined && (cert === undefined || onFinal) ? asked : cert !== undefined ? final : undefined;
+  if (tip === undefined) return undefined;
+  const blocks = tree.ancestry(tip, aboveHeight, max);
+  const reachesFinal = cert !== undefined && aboveHeight + max >= final.height;
+  if (blocks.length === 0 && !reachesFinal) return undefined;
+  return reachesFinal ? { blocks, certificate: cert } : { blocks };
 }

@@ -21,10 +21,20 @@ export type EngineEvent =
   | { readonly kind: 'tick'; readonly timeMs: number }
   /** A block a peer sent (new, or in answer to getBlocks). */
   | { readonly kind: 'block'; readonly from: string; readonly block: Block }
-  /** Blocks a peer sent in answer to getBlocks, lowest height first. */
-  | { readonly kind: 'blocks'; readonly from: string; readonly blocks: readonly Block[] }
+  /**
+   * Blocks a peer sent in answer to getBlocks, lowest height first, with its latest certificate
+   * when the asker was behind its finality.
+   */
+  | {
+      readonly kind: 'blocks';
+      readonly from: string;
+      readonly blocks: readonly Block[];
+      readonly certificate?: FinalityCertificate;
+    }
   | { readonly kind: 'vote'; readonly from: string; readonly vote: BlockVote }
   | { readonly kind: 'tx'; readonly tx: SignedTx }
+  /** A finality certificate a peer formed (it helps nodes that lost some of the votes). */
+  | { readonly kind: 'certificate'; readonly from: string; readonly certificate: FinalityCertificate }
   /** A peer asks for the ancestry of `blockId` above `aboveHeight`. */
   | {
       readonly kind: 'getBlocks';
@@ -89,7 +99,14 @@ export type EngineAction =
   | { readonly kind: 'broadcastBlock'; readonly block: Block }
   | { readonly kind: 'broadcastVote'; readonly vote: BlockVote }
   | { readonly kind: 'broadcastTx'; readonly tx: SignedTx }
-  | { readonly kind: 'sendBlocks'; readonly to: string; readonly blocks: readonly Block[] }
+  /** Sent by a block's producer when its block is certified. */
+  | { readonly kind: 'broadcastCertificate'; readonly certificate: FinalityCertificate }
+  | {
+      readonly kind: 'sendBlocks';
+      readonly to: string;
+      readonly blocks: readonly Block[];
+      readonly certificate?: FinalityCertificate;
+    }
   | {
       readonly kind: 'getBlocks';
       readonly to: string;
@@ -125,6 +142,7 @@ export const REJECT_CODES = [
   'INVALID_BLOCK',
   'ORPHAN_OVERFLOW',
   'BAD_VOTE',
+  'BAD_CERTIFICATE',
   'NOT_SCHEDULED',
   'INVALID_TX',
 ] as const;

@@ -264,12 +264,21 @@ export class Devnet {
       case 'broadcastVote':
         if (!n.byzantine?.withholdVotes) this.broadcast(n, () => ({ kind: 'vote', from, vote: act.vote }));
         break;
+      case 'broadcastCertificate':
+        this.broadcast(n, () => ({ kind: 'certificate', from, certificate: act.certificate }));
+        break;
       case 'broadcastTx':
         this.broadcast(n, () => ({ kind: 'tx', tx: act.tx }));
         break;
       case 'sendBlocks': {
         const to = this.byAddress.get(act.to);
-        if (to !== undefined) this.send(n.index, to, { kind: 'blocks', from, blocks: act.blocks });
+        if (to !== undefined)
+          this.send(n.index, to, {
+            kind: 'blocks',
+            from,
+            blocks: act.blocks,
+            ...(act.certificate === undefined ? {} : { certificate: act.certificate }),
+          });
         break;
       }
       case 'getBlocks': {

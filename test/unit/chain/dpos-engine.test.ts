@@ -216,4 +216,45 @@ describe('the consensus engine', () => {
     expect(client.head.height).toBe(3);
     expect(client.stats.orphansHeld).toBe(0);
   });
+
+  it('answers an asker behind its finality with the final chain and its certificate, which the asker follows', () => {
+    const server = engineOf(schedule[0]!);
+    server.handle(tick(4));
+    const b1 = mk(genesis, 2);
+    const b2 = mk(b1.state, 3);
+    for (const b of [b1, b2]) server.handle({ kind: 'block', from: 'x', block: b.block });
+    server.handle(voteBy(schedule[1]!, b2.block));
+    server.handle(voteBy(schedule[2]!, b2.block));
+    expect(server.lastFinal.height).toBe(2);
+    // The asker sits on a losing branch and asks about a block of it the server does not have.
+    const client = engineOf(schedule[3]!);
+    client.handle(tick(4));
+    const side = mk(genesis, 4);
+    client.handle({ kind: 'block', from: 'x', block: side.block });
+    const answer = server.handle({
+      kind: 'getBlocks',
+      from: 'client',
+      blockId: idOf(side.block),
+      aboveHeight: 0,
+    });
+    const send = answer.find((a) => a.kind === 'sendBlocks');
+    if (send?.kind !== 'sendBlocks') throw new Error('no answer');
+    expect(send.blocks.map((b) => b.header.header.height)).toEqual([1, 2]);
+    expect(send.certificate?.height).toBe(2);
+    const acts = client.handle({
+      kind: 'blocks',
+      from: 'server',
+      blocks: send.blocks,
+      certificate: send.certificate!,
+    });
+    expect(kinds(acts)).toContain('final');
+    expect(toHex(client.lastFinal.blockId)).toBe(toHex(idOf(b2.block)));
+    // A forged certificate is refused and counted.
+    const other = engineOf(schedule[3]!);
+    other.handle(tick(4));
+    const forged = { ...send.certificate!, votes: send.certificate!.votes.slice(0, 2) };
+    other.handle({ kind: 'blocks', from: 'server', blocks: send.blocks, certificate: forged });
+    expect(other.lastFinal.height).toBe(0);
+    expect(other.stats.rejected.BAD_CERTIFICATE).toBe(1);
+  });
 });

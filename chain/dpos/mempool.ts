@@ -1,0 +1,53 @@
+/**
+ * Transactions waiting for a block, in arrival order, bounded. The state machine decides validity
+ * when a block is built (buildBlock drops what does not apply); the pool only refuses what can never
+ * apply here (another chain) and what does not fit.
+ */
+import { toHex } from '../crypto/hash.js';
+import type { SignedTx } from '../tx/types.js';
+
+/** One node's pending transactions. */
+export class Mempool {
+  private readonly txs = new Map<string, SignedTx>();
+
+  constructor(
+    private readonly chainId: string,
+    private readonly capacity: number,
+  ) {}
+
+  get size(): number {
+    return this.txs.size;
+  }
+
+  /** Adds `tx`; returns why it was refused, or undefined (also for one already held). */
+  add(tx: SignedTx): string | undefined {
+    const idHex = toHex(tx.id);
+    if (this.txs.has(idHex)) return undefined;
+    if (tx.tx.chainId !== this.chainId) return `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`;
+    if (this.txs.size >= this.capacity) return `tx ${idHex.slice(0, 16)}...: mempool full`;
+    this.txs.set(idHex, tx);
+    return undefined;
+  }
+
+  /** The oldest `max` transactions, for a block. */
+  candidates(max: number): SignedTx[] {
+    const out: SignedTx[] = [];
+    for (const t of this.txs.values()) {
+      if (out.length >= max) break;
+      out.push(t);
+    }
+    return out;
+  }
+
+  /** Drops transactions (included in a block, or refused by the state). */
+  remove(txs: readonly SignedTx[]): void {
+    for (const t of txs) this.txs.delete(toHex(t.id));
+  }
+
+  /** Transactions from `sender` still pending (for the next nonce). */
+  pendingFrom(sender: string): number {
+    let n = 0;
+    for (const t of this.txs.values()) if (t.tx.sender === sender) n++;
+    return n;
+  }
+}
