@@ -124,6 +124,8 @@ export function registerCan(program: Command): Command {
         throw err;
       }
       let n = 0;
+      // On stderr, so scripts can wait for it before sending: stdout carries only frames.
+      process.stderr.write(`${iface}: listening${opts.count === undefined ? '' : ` for ${limit} frames`}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -61,7 +61,9 @@ candump -L vcan0 > replayed.log &
 CD=$!
 ${qood} can dump vcan0 --dbc ${SIM_DBC_PATH} --map ${SIM_MAP_PATH} --count 50 > dump.jsonl 2> dump.err &
 DUMP=$!
-sleep 4
+# Node starts slowly under emulation: send only once the dump is listening.
+n=0; until grep -q listening dump.err 2>/dev/null; do sleep 0.2; n=$((n+1)); [ $n -lt 1500 ] || { echo "dump did not start"; cat dump.err; exit 1; }; done
+sleep 0.5
 ${qood} can replay sim.log --iface vcan0 --speed 2 2> replay.err
 wait $DUMP
 sleep 0.5
@@ -80,7 +82,7 @@ sources:
 YAML
 ${qood} agent -c agent.yaml > agent.log 2>&1 &
 AGENT=$!
-n=0; while [ ! -S /tmp/agent.sock ]; do sleep 0.1; n=$((n+1)); [ $n -lt 600 ] || { echo "agent did not start"; cat agent.log; exit 1; }; done
+n=0; while [ ! -S /tmp/agent.sock ]; do sleep 0.1; n=$((n+1)); [ $n -lt 3000 ] || { echo "agent did not start"; cat agent.log; exit 1; }; done
 canplayer -I sim.log vcan0=can0
 sleep 1
 ${qood} status --socket /tmp/agent.sock --json > status.json
