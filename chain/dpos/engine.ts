@@ -62,6 +62,10 @@ export interface EngineOptions {
   readonly maxTxsPerBlock?: number;
   /** Transactions held in the mempool (default 10000). */
   readonly maxMempool?: number;
+  /** After a restart: the highest height this producer signed a block at; it never signs at or below it. */
+  readonly producedThrough?: number;
+  /** After a restart: the highest height this producer voted at; it never votes at or below it. */
+  readonly votedThrough?: number;
 }
 
 /** One node's consensus state. */
@@ -83,7 +87,9 @@ export class ConsensusEngine {
   private lastProducedSlot = 0;
   private lastVote: TreeEntry | undefined;
   private lastVotedHeight = 0;
-  private readonly opts: Required<Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis'>>;
+  private readonly opts: Required<
+    Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis' | 'producedThrough' | 'votedThrough'>
+  >;
   readonly stats: EngineStats = {
     blocksApplied: 0,
     blocksProduced: 0,
@@ -99,6 +105,8 @@ export class ConsensusEngine {
     this.signer = options.signer;
     this.address = options.signer === undefined ? undefined : toHex(options.signer.publicKey);
     this.verifyVote = options.verifyVote ?? verify;
+    this.lastProducedHeight = options.producedThrough ?? 0;
+    this.lastVotedHeight = options.votedThrough ?? 0;
     this.opts = {
       maxOrphans: options.maxOrphans ?? 512,
       maxBlocksPerAnswer: options.maxBlocksPerAnswer ?? 256,
