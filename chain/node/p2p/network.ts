@@ -185,7 +185,11 @@ export class PeerNetwork {
     this.scores.set(key, score);
     if (score <= BAN_SCORE) {
       const p = this.ready.get(key);
-      if (p !== undefined) p.close({ reason, penalty: 0 });
+      if (p !== undefined) {
+        this.stats.peersCutOff++;
+        this.stats.lastCutOff = `${key.slice(0, 16)}: banned after ${reason}`;
+        p.close({ reason, penalty: 0 });
+      }
       this.ban(key, reason);
     }
   }
