@@ -67,6 +67,10 @@ export interface EngineOptions {
   readonly maxTxsPerBlock?: number;
   /** Transactions held in the mempool (default 10000). */
   readonly maxMempool?: number;
+  /** After a restart: the highest height this producer signed a block at; it never signs at or below it. */
+  readonly producedThrough?: number;
+  /** After a restart: the highest height this producer voted at; it never votes at or below it. */
+  readonly votedThrough?: number;
 }
 
 /** Slots between re-sends of a producer's latest, still non-final, votes. */
@@ -103,7 +107,9 @@ export class ConsensusEngine {
   private lastCertificate: FinalityCertificate | undefined;
   /** Certificates for blocks not held yet, by block id. */
   private readonly pendingCerts = new Map<string, FinalityCertificate>();
-  private readonly opts: Required<Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis'>>;
+  private readonly opts: Required<
+    Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis' | 'producedThrough' | 'votedThrough'>
+  >;
   readonly stats: EngineStats = {
     blocksApplied: 0,
     blocksProduced: 0,
@@ -119,6 +125,7 @@ export class ConsensusEngine {
     this.signer = options.signer;
     this.address = options.signer === undefined ? undefined : toHex(options.signer.publicKey);
     this.verifyVote = options.verifyVote ?? verify;
+    this.lastProducedHeight = options.producedThrough ?? 0;
     this.opts = {
       maxOrphans: options.maxOrphans ?? 512,
       maxBlocksPerAnswer: options.maxBlocksPerAnswer ?? 256,
@@ -135,6 +142,8 @@ export class ConsensusEngine {
     );
     this.tree = new BlockTree(options.genesis, this.book.initial);
     this.lock = new VoteLock(this.tree, this.votes);
+    // After a restart: never vote again at a height this producer already voted at.
+    this.lock.lastVotedHeight = options.votedThrough ?? 0;
   }
 
   /** The fork-choice head. */

@@ -52,6 +52,41 @@ export const ingestConfigSchema = z
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;
 
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port such as 127.0.0.1:26601')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'a port of at most 65535');
+
+/** The chain role: take part in consensus, keep the chain, serve the HTTP API. */
+export const chainConfigSchema = z
+  .object({
+    /** The node key: an ed25519 secret as 64 hex digits (its producer key when it is scheduled). */
+    keyFile: z.string().min(1),
+    /** The genesis file every node of the chain shares (chain/node/runtime/genesis-file.ts). */
+    genesisFile: z.string().min(1),
+    /** Consensus parameters: `minimal` (4 producers, fast tests) or `mainnet` (21). */
+    preset: z.enum(['minimal', 'mainnet']).default('mainnet'),
+    /** Where peers connect (TCP). Without it the node only dials. */
+    listen: hostPort.optional(),
+    /** Peers to keep a connection to. */
+    peers: z.array(hostPort).max(64).default([]),
+    /** Where the HTTP JSON API listens; without it there is no API. */
+    http: hostPort.optional(),
+    /** Transactions the mempool holds. */
+    maxMempool: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Database of the chain (default `<node.dataDir>/chain.db`). */
+    path: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type ChainConfig = z.infer<typeof chainConfigSchema>;
+
+/** `host:port` split. */
+export function splitHostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i), port: Number(v.slice(i + 1)) };
+}
+
 export const nodeConfigSchema = z
   .object({
     node: z
@@ -68,6 +103,8 @@ export const nodeConfigSchema = z
       .default({ level: 'info' }),
     /** The ingest role runs when this section is present. */
     ingest: ingestConfigSchema.optional(),
+    /** The chain role (consensus, peers, HTTP API) runs when this section is present. */
+    chain: chainConfigSchema.optional(),
   })
   .strict();
 

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliExit, EXIT } from '../exit-codes.js';
+import { registerDevnetStart } from './devnet-start.js';
 
 interface SimulateOpts {
   producers: string;
@@ -23,6 +24,7 @@ export function registerDevnet(program: Command): void {
   const devnet = program
     .command('devnet')
     .description('a simulated multi-producer chain, for trying consensus');
+  registerDevnetStart(devnet);
   devnet
     .command('simulate')
     .description(

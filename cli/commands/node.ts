@@ -1,7 +1,8 @@
 /**
  * `qood node --config FILE`: runs the full node until SIGINT/SIGTERM, with the roles its config
  * enables: with an `ingest` section, it takes devices' chunks, descriptors and queued transactions
- * from the broker, stores them and acknowledges them.
+ * from the broker, stores them and acknowledges them; with a `chain` section, it takes part in
+ * consensus with its peers, keeps the chain and serves the HTTP JSON API (cli/node-chain.ts).
  */
 import type { Command } from 'commander';
 import { CliExit, EXIT } from '../exit-codes.js';
@@ -76,9 +77,22 @@ export function registerNode(program: Command): void {
           'ingest role started',
         );
       }
+      let chainStatus: (() => unknown) | undefined;
+      if (config.chain !== undefined) {
+        const { startChainRole } = await import('../node-chain.js');
+        const role = await startChainRole(config.chain, config.node.dataDir, logger.child({ role: 'chain' }));
+        chainStatus = role.status;
+        stops.unshift(() => role.stop());
+      }
       const api = await startLocalApi({
         socketPath: config.node.socketPath,
-        methods: { status: () => ({ role: 'node', ...metrics.snapshot() }) },
+        methods: {
+          status: () => ({
+            role: 'node',
+            ...metrics.snapshot(),
+            ...(chainStatus === undefined ? {} : { chain: chainStatus() }),
+          }),
+        },
       });
       let watchdog: NodeJS.Timeout | undefined;
       if (notifier.watchdogIntervalMs !== undefined)

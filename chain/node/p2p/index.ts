@@ -1,0 +1,31 @@
+/** Peer-to-peer between nodes: frames, messages, the handshake, peers and the network over TCP. */
+export { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameError } from './frame.js';
+export { answerHello, authMessage, checkAuth, checkHello, type HandshakeContext } from './handshake.js';
+export {
+  BAN_SCORE,
+  type NetworkLog,
+  type NetworkOptions,
+  type NetworkStats,
+  type PeerAddress,
+  type PeerInfo,
+  PeerNetwork,
+  type Transport,
+} from './network.js';
+export { DEFAULT_PEER_LIMITS, PENALTY, Peer, type PeerClose, type PeerLimits } from './peer.js';
+export { type ByteLink, dialTcp, listenTcp, type TcpListener } from './tcp.js';
+export {
+  decodeP2p,
+  encodeP2p,
+  MAX_BLOCKS_PER_MESSAGE,
+  P2P_TYPES,
+  P2P_VERSION,
+  type P2pMessage,
+  P2pWireError,
+  type RangeEntry,
+} from './wire.js';
+
+import type { Transport } from './network.js';
+import { dialTcp, listenTcp } from './tcp.js';
+
+/** The TCP transport a node uses. */
+export const tcpTransport: Transport = { listen: listenTcp, dial: dialTcp };

@@ -1,0 +1,113 @@
+/**
+ * The chain role of `qood node`: reads the node key and the genesis file, opens the chain database,
+ * starts the FullNode (peers, consensus, mempool) and the HTTP JSON API. Loaded lazily by
+ * cli/commands/node.ts when the config has a `chain` section.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ChainConfig, splitHostPort } from '../chain/node/config.js';
+import { startApiServer } from '../chain/node/http/index.js';
+import { tcpTransport } from '../chain/node/p2p/index.js';
+import {
+  FileSigningGuard,
+  type FinalityEvent,
+  FullNode,
+  GenesisFileError,
+  KeyFileError,
+  type NodeLog,
+  readGenesisFile,
+  readKeyFile,
+  SigningGuardError,
+} from '../chain/node/runtime/index.js';
+import { SqliteChainStore } from '../chain/store/index.js';
+import { CliExit, EXIT } from './exit-codes.js';
+
+/** A started chain role. */
+export interface ChainRole {
+  readonly node: FullNode;
+  /** The API's URL, when it listens. */
+  readonly apiUrl: string | undefined;
+  /** What `qood status` shows. */
+  status(): unknown;
+  stop(): Promise<void>;
+}
+
+/** Starts the chain role; usage problems (files, genesis) end the process with exit 2. */
+export async function startChainRole(
+  cfg: ChainConfig,
+  dataDir: string,
+  logger: NodeLog,
+  onFinal?: (e: FinalityEvent) => void,
+): Promise<ChainRole> {
+  let signer: ReturnType<typeof readKeyFile>;
+  let genesis: ReturnType<typeof readGenesisFile>;
+  try {
+    signer = readKeyFile(cfg.keyFile);
+    genesis = readGenesisFile(cfg.genesisFile, cfg.preset);
+  } catch (err) {
+    if (err instanceof KeyFileError || err instanceof GenesisFileError)
+      throw new CliExit(EXIT.usage, `qood node: chain: ${err.message}`);
+    throw err;
+  }
+  let store: SqliteChainStore;
+  let guard: FileSigningGuard;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    store = new SqliteChainStore({ path: cfg.path ?? join(dataDir, 'chain.db') });
+    guard = new FileSigningGuard(join(dataDir, 'signing-guard.json'));
+  } catch (err) {
+    throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
+  }
+  let node: FullNode;
+  try {
+    node = new FullNode({
+      genesis,
+      signer,
+      store,
+      guard,
+      transport: tcpTransport,
+      ...(cfg.listen === undefined ? {} : { listen: splitHostPort(cfg.listen) }),
+      peers: cfg.peers.map(splitHostPort),
+      maxMempool: cfg.maxMempool,
+      log: logger,
+      ...(onFinal === undefined ? {} : { onFinal }),
+    });
+    await node.start();
+  } catch (err) {
+    store.close();
+    if (err instanceof SigningGuardError) throw new CliExit(EXIT.failure, `qood node: chain: ${err.message}`);
+    throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
+  }
+  const api = cfg.http === undefined ? undefined : await startApiServer(node, ...hostPort(cfg.http));
+  logger.info(
+    {
+      address: node.address,
+      p2p: node.network.listenPort,
+      http: api?.url,
+      final: node.lastFinal.height,
+      peers: cfg.peers.length,
+    },
+    'chain role started',
+  );
+  return {
+    node,
+    apiUrl: api?.url,
+    status: () => ({
+      address: node.address,
+      head: node.head.height,
+      final: node.lastFinal.height,
+      peers: node.network.peerKeys.length,
+      mempool: node.mempoolSize,
+    }),
+    stop: async () => {
+      await api?.close();
+      await node.stop();
+      store.close();
+    },
+  };
+}
+
+function hostPort(v: string): [string, number] {
+  const { host, port } = splitHostPort(v);
+  return [host, port];
+}
