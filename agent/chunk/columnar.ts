@@ -31,14 +31,17 @@ export class ChunkFormatError extends Error {
 
 type Column = [path: string, kind: number, scaleExp: number, times: Uint8Array, values: unknown];
 
-/** The smallest k in 0..6 with every value * 10^k an exact safe integer, or -1. */
+/** The smallest k in 0..6 with every value * 10^k an exact integer below 2^50, or -1. */
 function decimalScale(values: readonly number[]): number {
+  // -0 has no integer form: such a column is kept as doubles so it comes back exactly.
+  if (values.some((v) => Object.is(v, -0))) return -1;
   for (let k = 0; k <= 6; k++) {
     const m = 10 ** k;
     let ok = true;
     for (const v of values) {
       const s = Math.round(v * m);
-      if (!Number.isSafeInteger(s) || s / m !== v) {
+      // Below 2^50, a delta between two values and its zigzag code stay exact integers.
+      if (!(Math.abs(s) < 2 ** 50) || s / m !== v) {
         ok = false;
         break;
       }

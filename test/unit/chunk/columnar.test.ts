@@ -49,6 +49,19 @@ describe('chunk body', () => {
     );
   });
 
+  it('keeps -0 and decimals whose scaled integers would overflow a zigzag varint exact', () => {
+    // Both were found by the property test: -0 has no integer form, and 4503599627.424711 * 10^6
+    // is below 2^53 but its zigzag code is not.
+    const samples: Sample[] = [
+      { path: 'A.B', tUs: 1, value: -0 },
+      { path: 'C.D', tUs: 2, value: -4503599627.424711 },
+      { path: 'C.D', tUs: 3, value: 4503599627.424711 },
+    ];
+    const back = decodeChunkBody(encodeChunkBody(samples).body);
+    expect(Object.is(back[0]!.value, -0)).toBe(true);
+    expect(back).toEqual(samples);
+  });
+
   it('stays near a byte per sample for periodic signals', () => {
     const samples: Sample[] = [];
     for (let i = 0; i < 10_000; i++)
