@@ -126,13 +126,11 @@ class GpsdClient implements GnssSource {
   }
 
   onFix(listener: (fix: GnssFix) => void): () => void {
-    this.#listeners.fix.add(listener);
-    return () => this.#listeners.fix.delete(listener);
+    return this.#listeners.onFix(listener);
   }
 
   onEvent(listener: (event: GnssSourceEvent) => void): () => void {
-    this.#listeners.event.add(listener);
-    return () => this.#listeners.event.delete(listener);
+    return this.#listeners.onEvent(listener);
   }
 
   stats(): GnssSourceStats {

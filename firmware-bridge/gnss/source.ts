@@ -74,6 +74,18 @@ export class SourceListeners {
   readonly fix = new Set<(f: GnssFix) => void>();
   readonly event = new Set<(e: GnssSourceEvent) => void>();
 
+  /** Subscribes to fixes; returns the unsubscribe function. */
+  onFix(listener: (f: GnssFix) => void): () => void {
+    this.fix.add(listener);
+    return () => this.fix.delete(listener);
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  onEvent(listener: (e: GnssSourceEvent) => void): () => void {
+    this.event.add(listener);
+    return () => this.event.delete(listener);
+  }
+
   emitFix(f: GnssFix): void {
     for (const l of this.fix) l(f);
   }

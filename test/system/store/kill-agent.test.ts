@@ -6,7 +6,6 @@
  * 0..n with no gap, and each header links to its predecessor's id across every restart. What a
  * kill loses is the samples in open chunks (stated in the README), never a committed chunk.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,7 @@ import {
 } from '../../../agent/seal/index.js';
 import { openSqliteChunkStore, type SealedChunkRecord } from '../../../agent/store/index.js';
 import { bytesEqual, createBinding, decodeSealedChunk, fromHex } from '../../../chain/index.js';
-import { waitExit } from '../../support/cli.js';
+import { runThenKill, xorshiftRng } from '../../support/kill.js';
 import { describeSystem } from '../../support/system.js';
 import { VECTOR_MNEMONIC } from '../../vectors/generate-data.js';
 
@@ -45,40 +44,14 @@ function pair(): void {
 }
 
 async function runAndKill(rng: () => number): Promise<string[]> {
-  const child = spawn(process.execPath, [WRITER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('ready\n') && Date.now() < deadline && child.exitCode === null)
-    await new Promise((r) => setTimeout(r, 5));
-  if (!out.includes('ready\n')) throw new Error(`agent writer did not start: ${out}${err}`);
-  await new Promise((r) => setTimeout(r, 50 + Math.floor(rng() * 400)));
-  child.kill('SIGKILL');
-  const exit = await waitExit(child, 5000);
-  expect(exit.signal).toBe('SIGKILL');
-  // Only whole lines count: the last one may be cut by the kill.
-  return out
-    .split('\n')
-    .slice(0, -1)
-    .filter((l) => l !== 'ready');
+  const lines = await runThenKill(WRITER, [dir], 'ready\n', 50 + Math.floor(rng() * 400));
+  return lines.filter((l) => l !== 'ready');
 }
 
 describeSystem('the agent killed with SIGKILL at 50 random instants', [], () => {
   it('never loses a committed chunk, and every stream hash chain stays whole across restarts', async () => {
     pair();
-    let x = 0x2545f491;
-    const rng = () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) / 2 ** 32;
-    };
+    const rng = xorshiftRng();
     const reported = new Map<string, string>();
     let perKill = 0;
     for (let k = 0; k < KILLS; k++) {

@@ -5,14 +5,13 @@
  * line was not printed yet). What a kill loses is at most the put in progress, which never
  * returned. Runs the compiled writer (npm test builds first).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteChunkStore } from '../../../agent/store/index.js';
 import { makeRecord } from '../../support/chunks.js';
-import { waitExit } from '../../support/cli.js';
+import { runThenKill, xorshiftRng } from '../../support/kill.js';
 import { writerChunkSize } from '../../support/store-writer.js';
 
 const WRITER = join(import.meta.dirname, '..', '..', '..', 'dist', 'test', 'support', 'store-writer.js');
@@ -22,28 +21,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the writer until it has committed a random while, then SIGKILLs it; returns its lines. */
 async function runAndKill(db: string, rng: () => number): Promise<{ first: number; committed: number[] }> {
-  const child = spawn(process.execPath, [WRITER, db], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const deadline = Date.now() + 15_000;
-  while (!out.includes('\n') && Date.now() < deadline && child.exitCode === null)
-    await new Promise((r) => setTimeout(r, 5));
-  if (!out.startsWith('ready ')) throw new Error(`writer did not start: ${out}${err}`);
-  await new Promise((r) => setTimeout(r, 20 + Math.floor(rng() * 300)));
-  child.kill('SIGKILL');
-  const exit = await waitExit(child, 5000);
-  expect(exit.signal).toBe('SIGKILL');
-  const lines = out.split('\n');
+  const lines = await runThenKill(WRITER, [db], 'ready ', 20 + Math.floor(rng() * 300));
   const first = Number(lines[0]!.slice('ready '.length));
-  // The last line may be cut by the kill; only whole lines count.
   const committed = lines
-    .slice(1, -1)
+    .slice(1)
     .filter((l) => /^\d+$/.test(l))
     .map(Number);
   return { first, committed };
@@ -53,13 +34,7 @@ describe('the store killed with SIGKILL while writing', () => {
   it(`opens, passes quick_check and keeps every committed chunk after each of ${KILLS} kills`, async () => {
     expect(existsSync(WRITER), `${WRITER} is missing: run npm run build first`).toBe(true);
     const db = join(dir, 'agent.db');
-    let seed = 0x2545f491;
-    const rng = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) / 2 ** 32;
-    };
+    const rng = xorshiftRng();
     let expected = 0; // chunks known committed so far
     let lostInProgress = 0;
     let committedUnreported = 0;
