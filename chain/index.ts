@@ -25,8 +25,10 @@ export { CryptoError, type CryptoErrorCode } from './crypto/errors.js';
 export { bytesEqual, fromHex, sha256, taggedHash, toHex } from './crypto/hash.js';
 export { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from './crypto/merkle.js';
 export {
+  unwrapBytes,
   unwrapKey,
   WRAPPED_KEY_LENGTH,
+  wrapBytes,
   wrapKey,
   x25519PublicFromEd25519,
   x25519PublicKey,
@@ -113,7 +115,11 @@ export {
   type Agreement,
   type Descriptor as AnchoredDescriptor,
   decodeAccount,
+  decodeAgreement,
+  decodeDescriptor as decodeAnchoredDescriptor,
   decodeGrant,
+  decodeOrder,
+  decodeVehicle,
   type Grant,
   type Order,
   type Producer,

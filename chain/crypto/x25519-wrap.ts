@@ -79,17 +79,7 @@ export function wrapKey(
   ephemeralSecret: Uint8Array = new Uint8Array(randomBytes(32)),
 ): Uint8Array {
   checkLength(dataKey, 32, 'data key');
-  checkLength(recipientX25519, 32, 'recipient x25519 public key');
-  const ephPublic = x25519PublicKey(ephemeralSecret);
-  const shared = x25519SharedSecret(ephemeralSecret, recipientX25519);
-  const salt = new Uint8Array(64);
-  salt.set(ephPublic, 0);
-  salt.set(recipientX25519, 32);
-  const kek = hkdf(shared, salt, INFO, 32);
-  const out = new Uint8Array(WRAPPED_KEY_LENGTH);
-  out.set(ephPublic, 0);
-  out.set(seal(kek, ZERO_NONCE, dataKey, context), 32);
-  return out;
+  return wrapBytes(dataKey, recipientX25519, context, ephemeralSecret);
 }
 
 /**
@@ -102,12 +92,54 @@ export function unwrapKey(
   context: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
   checkLength(wrapped, WRAPPED_KEY_LENGTH, 'wrapped key');
+  return unwrapBytes(wrapped, recipientSecret, context);
+}
+
+/**
+ * The same construction for a payload of any length (a key bundle): ephemeralPublic || sealed
+ * payload, 48 bytes longer than the payload.
+ */
+export function wrapBytes(
+  payload: Uint8Array,
+  recipientX25519: Uint8Array,
+  context: Uint8Array = new Uint8Array(0),
+  ephemeralSecret: Uint8Array = new Uint8Array(randomBytes(32)),
+): Uint8Array {
+  checkLength(recipientX25519, 32, 'recipient x25519 public key');
+  const ephPublic = x25519PublicKey(ephemeralSecret);
+  const kek = wrapKek(x25519SharedSecret(ephemeralSecret, recipientX25519), ephPublic, recipientX25519);
+  const sealed = seal(kek, ZERO_NONCE, payload, context);
+  const out = new Uint8Array(32 + sealed.length);
+  out.set(ephPublic, 0);
+  out.set(sealed, 32);
+  return out;
+}
+
+/** Opens `wrapBytes`; the same errors as unwrapKey. */
+export function unwrapBytes(
+  wrapped: Uint8Array,
+  recipientSecret: Uint8Array,
+  context: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  if (wrapped.length < 32 + AEAD.tag)
+    throw new CryptoError(
+      'BAD_LENGTH',
+      'wrapped bytes',
+      `expected at least ${32 + AEAD.tag} bytes, got ${wrapped.length}`,
+    );
   checkLength(recipientSecret, 32, 'x25519 secret key');
   const ephPublic = wrapped.subarray(0, 32);
-  const shared = x25519SharedSecret(recipientSecret, ephPublic);
+  const kek = wrapKek(
+    x25519SharedSecret(recipientSecret, ephPublic),
+    ephPublic,
+    x25519PublicKey(recipientSecret),
+  );
+  return open(kek, ZERO_NONCE, wrapped.subarray(32), context);
+}
+
+function wrapKek(shared: Uint8Array, ephPublic: Uint8Array, recipientX25519: Uint8Array): Uint8Array {
   const salt = new Uint8Array(64);
   salt.set(ephPublic, 0);
-  salt.set(x25519PublicKey(recipientSecret), 32);
-  const kek = hkdf(shared, salt, INFO, 32);
-  return open(kek, ZERO_NONCE, wrapped.subarray(32), context);
+  salt.set(recipientX25519, 32);
+  return hkdf(shared, salt, INFO, 32);
 }

@@ -13,6 +13,8 @@ import type { TxContext } from './apply-tokens.js';
 import type { Agreement, Grant, Vehicle } from './records.js';
 import type { Draft } from './state.js';
 
+/** Bytes a wrap adds to what it wraps (ephemeral key and tag). */
+const WRAP_OVERHEAD = 48;
 /** Most devices one vehicle may have bound. */
 export const MAX_DEVICES = 16;
 const hexBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
@@ -139,6 +141,8 @@ export function applyOrder(
     price: b.price,
     expiresHeight: b.expiresHeight,
     open: true,
+    delivery: new Uint8Array(0),
+    filledHeight: 0,
   });
 }
 
@@ -161,9 +165,23 @@ export function applyFill(d: Draft, sender: string, b: TxBodies['fill'], ctx: Tx
   if (!o.open) throw new TxError('CLOSED', 'body.order', 'order already filled or cancelled');
   if (o.expiresHeight < ctx.height)
     throw new TxError('EXPIRED', 'body.order', `expired at height ${o.expiresHeight}`);
+  if (b.wrappedKey.length <= WRAP_OVERHEAD)
+    throw new TxError(
+      'MALFORMED',
+      'body.wrappedKey',
+      `a wrapped key bundle is longer than ${WRAP_OVERHEAD} bytes`,
+    );
   const agreement = agreementOf(d, d.descriptor(o.descriptor)!.agreement, 'descriptor.agreement');
-  if (agreement.owner !== sender)
-    throw new TxError('NOT_OWNER', 'sender', 'only the data owner may fill and deliver keys');
+  // The owner, or a device bound to the vehicle (it holds the data root), delivers the keys.
+  if (
+    agreement.owner !== sender &&
+    !vehicleOf(d, agreement.vehicle, 'agreement.vehicle').devices.includes(sender)
+  )
+    throw new TxError(
+      'NOT_OWNER',
+      'sender',
+      'only the data owner or a device bound to the vehicle may fill and deliver keys',
+    );
   // Each party gets floor(price * bps / 10000); the rounding remainder goes to the first party.
   const shares = agreement.split.map((s) => (o.price * BigInt(s.bps)) / 10_000n);
   shares[0] = shares[0]! + o.price - shares.reduce((x, y) => x + y, 0n);
@@ -171,7 +189,7 @@ export function applyFill(d: Draft, sender: string, b: TxBodies['fill'], ctx: Tx
     const acct = d.account(s.party);
     d.setAccount(s.party, { ...acct, qdd: acct.qdd + shares[i]! });
   });
-  d.setOrder(b.order, { ...o, open: false });
+  d.setOrder(b.order, { ...o, open: false, delivery: b.wrappedKey, filledHeight: ctx.height });
 }
 
 export function applyGrant(d: Draft, sender: string, b: TxBodies['grant'], txId: string): void {

@@ -76,6 +76,10 @@ export interface Order {
   readonly price: bigint;
   readonly expiresHeight: number;
   readonly open: boolean;
+  /** The key bundle the fill delivered (chain/data/key-bundle.ts); empty until filled. */
+  readonly delivery: Uint8Array;
+  /** Height of the fill; 0 until filled. */
+  readonly filledHeight: number;
 }
 
 /** A listen or control grant, signed into the chain by the vehicle's owner. */
@@ -147,6 +151,8 @@ export const encodeRecord = {
     o.price,
     o.expiresHeight,
     o.open,
+    o.delivery,
+    o.filledHeight,
   ],
   grant: (g: Grant): CanonicalValue => [
     hexBytes(g.vehicle),
@@ -195,6 +201,72 @@ export function decodeGrant(bytes: Uint8Array): Grant {
     termsHash: readBytes(g[7], 'grant.termsHash', 32),
     revoked: readBool(g[8], 'grant.revoked'),
     revokedMs: readUint(g[9], 'grant.revokedMs'),
+  };
+}
+
+/** Decodes a vehicle record. */
+export function decodeVehicle(bytes: Uint8Array): Vehicle {
+  const v = readArray(decodeCanonical(bytes), 'vehicle', 2);
+  return {
+    owner: toHex(readBytes(v[0], 'vehicle.owner', 32)),
+    devices: readArray(v[1], 'vehicle.devices').map((d, i) =>
+      toHex(readBytes(d, `vehicle.devices[${i}]`, 32)),
+    ),
+  };
+}
+
+/** Decodes an agreement record. */
+export function decodeAgreement(bytes: Uint8Array): Agreement {
+  const a = readArray(decodeCanonical(bytes), 'agreement', 6);
+  return {
+    vehicle: toHex(readBytes(a[0], 'agreement.vehicle', 32)),
+    owner: toHex(readBytes(a[1], 'agreement.owner', 32)),
+    oem: toHex(readBytes(a[2], 'agreement.oem', 32)),
+    version: readUint(a[3], 'agreement.version'),
+    classes: readArray(a[4], 'agreement.classes').map((c, i) => {
+      const x = readArray(c, `agreement.classes[${i}]`, 3);
+      return {
+        name: readText(x[0], `agreement.classes[${i}].name`),
+        holder: readUint(x[1], `agreement.classes[${i}].holder`),
+        privacy: readUint(x[2], `agreement.classes[${i}].privacy`),
+      };
+    }),
+    split: readArray(a[5], 'agreement.split').map((p, i) => {
+      const x = readArray(p, `agreement.split[${i}]`, 2);
+      return {
+        party: toHex(readBytes(x[0], `agreement.split[${i}].party`, 32)),
+        bps: readUint(x[1], `agreement.split[${i}].bps`),
+      };
+    }),
+  };
+}
+
+/** Decodes an anchored descriptor record. */
+export function decodeDescriptor(bytes: Uint8Array): Descriptor {
+  const d = readArray(decodeCanonical(bytes), 'descriptor', 7);
+  return {
+    agreement: toHex(readBytes(d[0], 'descriptor.agreement', 32)),
+    merkleRoot: readBytes(d[1], 'descriptor.merkleRoot', 32),
+    chunkCount: readUint(d[2], 'descriptor.chunkCount'),
+    dataClass: readText(d[3], 'descriptor.dataClass'),
+    fromMs: readUint(d[4], 'descriptor.fromMs'),
+    toMs: readUint(d[5], 'descriptor.toMs'),
+    dictionary: readText(d[6], 'descriptor.dictionary'),
+  };
+}
+
+/** Decodes an order record. */
+export function decodeOrder(bytes: Uint8Array): Order {
+  const o = readArray(decodeCanonical(bytes), 'order', 8);
+  return {
+    side: readUint(o[0], 'order.side', 1) === 0 ? 'buy' : 'sell',
+    maker: toHex(readBytes(o[1], 'order.maker', 32)),
+    descriptor: toHex(readBytes(o[2], 'order.descriptor', 32)),
+    price: readAmount(o[3], 'order.price'),
+    expiresHeight: readUint(o[4], 'order.expiresHeight'),
+    open: readBool(o[5], 'order.open'),
+    delivery: readBytes(o[6], 'order.delivery'),
+    filledHeight: readUint(o[7], 'order.filledHeight'),
   };
 }
 

@@ -6,6 +6,7 @@ import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } fro
 import { readAmount, readArray, readBytes, readText, readUint } from '../codec/fields.js';
 import type { Ed25519Signer } from '../crypto/ed25519.js';
 import { taggedHash, toHex } from '../crypto/hash.js';
+import { MAX_KEY_BUNDLE_BYTES } from '../data/key-bundle.js';
 import {
   type AgreementTerms,
   type SignedTx,
@@ -197,7 +198,10 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
         return { order: addr(body(1)[0], `${p}.order`) };
       case 'fill': {
         const a = body(2);
-        return { order: addr(a[0], `${p}.order`), wrappedKey: readBytes(a[1], `${p}.wrappedKey`, 80) };
+        return {
+          order: addr(a[0], `${p}.order`),
+          wrappedKey: readBytes(a[1], `${p}.wrappedKey`, undefined, MAX_KEY_BUNDLE_BYTES),
+        };
       }
       case 'grant': {
         const a = body(7);

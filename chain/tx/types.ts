@@ -73,7 +73,10 @@ export interface TxBodies {
   };
   order: { side: 'buy' | 'sell'; descriptor: string; price: bigint; expiresHeight: number };
   cancelOrder: { order: string };
-  /** The seller fills a buy order by delivering the data key wrapped to the buyer (80 bytes). */
+  /**
+   * The seller fills a buy order by delivering the keys wrapped to the buyer: a key bundle
+   * (chain/data/key-bundle.ts), at most MAX_KEY_BUNDLE_BYTES.
+   */
   fill: { order: string; wrappedKey: Uint8Array };
   grant: {
     vehicle: string;

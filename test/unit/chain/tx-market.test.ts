@@ -4,13 +4,19 @@ import {
   type AgreementTerms,
   agreementId,
   agreementTermsHash,
+  bundleLookup,
   type ChainState,
+  decodeAnchoredDescriptor,
   decodeGrant,
+  decodeOrder,
+  decodeVehicle,
   getAccount,
   getRecord,
   keyHash,
   type Order,
+  openKeyBundle,
   proveKey,
+  sealKeyBundle,
   smtVerify,
   stateKey,
   stateRoot,
@@ -139,6 +145,49 @@ describe('descriptors, orders and fills', () => {
       unwrapKey(wrapped, x25519SecretFromEd25519(sha256(new TextEncoder().encode('test-key/carol'))), buy.id),
     ).toEqual(dataKey);
     expect(reason(s, tx(s, alice, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }))).toBe('CLOSED');
+  });
+
+  it('a bound device delivers a key bundle: kept in the order record, proven, and opened by the buyer only', () => {
+    let { s, agreement } = market();
+    const d = tx(s, device, 'descriptor', descriptorBody(agreement));
+    s = block(s, d);
+    const buy = tx(s, carol, 'order', {
+      side: 'buy',
+      descriptor: toHex(d.id),
+      price: UNIT,
+      expiresHeight: s.height + 9,
+    });
+    s = block(s, buy);
+    const keys = [
+      { stream: 'can', dataClass: 'owner' as const, epoch: 7, key: sha256(Uint8Array.of(1)) },
+      { stream: 'gnss', dataClass: 'oem' as const, epoch: 7, key: sha256(Uint8Array.of(2)) },
+      { stream: 'can', dataClass: 'owner' as const, epoch: 8, key: sha256(Uint8Array.of(3)) },
+    ];
+    const bundle = sealKeyBundle(keys, carol.publicKey, buy.id);
+    expect(reason(s, tx(s, bob, 'fill', { order: toHex(buy.id), wrappedKey: bundle }))).toBe('NOT_OWNER');
+    expect(
+      reason(s, tx(s, device, 'fill', { order: toHex(buy.id), wrappedKey: bundle.subarray(0, 48) })),
+    ).toBe('MALFORMED');
+    s = block(s, tx(s, device, 'fill', { order: toHex(buy.id), wrappedKey: bundle }));
+    const key = stateKey.order(toHex(buy.id));
+    const proof = proveKey(s, key);
+    expect(smtVerify(stateRoot(s), keyHash(key), proof.value, proof.proof)).toBe(true);
+    const order = decodeOrder(proof.value!);
+    expect([order.open, order.filledHeight, order.maker]).toEqual([false, s.height, addr(carol)]);
+    const carolSecret = sha256(new TextEncoder().encode('test-key/carol'));
+    const opened = openKeyBundle(order.delivery, carolSecret, buy.id);
+    expect(opened).toHaveLength(3);
+    expect(bundleLookup(opened)('gnss', 'oem', 7)).toEqual(keys[1]!.key);
+    expect(bundleLookup(opened)('gnss', 'owner', 7)).toBeUndefined();
+    expect(() => openKeyBundle(order.delivery, carolSecret, d.id)).toThrow(/AUTH|auth/);
+    expect(() =>
+      openKeyBundle(order.delivery, sha256(new TextEncoder().encode('test-key/bob')), buy.id),
+    ).toThrow();
+    const vehicle = decodeVehicle(proveKey(s, stateKey.vehicle(VEHICLE)).value!);
+    expect(vehicle).toEqual({ owner: addr(alice), devices: [addr(device)] });
+    const anchored = decodeAnchoredDescriptor(proveKey(s, stateKey.descriptor(toHex(d.id))).value!);
+    expect(anchored.merkleRoot).toEqual(ROOT);
+    expect(anchored.chunkCount).toBe(12);
   });
 
   it('refuses fills without a matching order, by someone else, after expiry; and bad descriptors and orders', () => {

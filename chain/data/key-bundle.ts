@@ -1,0 +1,99 @@
+/**
+ * Key bundles: how a sale delivers keys ("encrypt once, authorise many"). A descriptor's chunks are
+ * sealed under per-stream, per-epoch keys; the seller lists the keys the descriptor needs and wraps
+ * the list to the buyer's account key (chain/crypto/x25519-wrap `wrapBytes`), bound to the order id,
+ * and puts the result in the `fill` transaction. Nothing is re-encrypted.
+ *
+ *   bundle  = [1, [[stream, dataClass, epoch, key (32)], ...]]      (canonical CBOR, sorted, unique)
+ *   wrapped = wrapBytes(bundle, x25519(buyer), context = orderId)
+ *
+ * A bundle of 30 stream-epochs is about 2 KiB wrapped; `MAX_KEY_BUNDLE_BYTES` bounds a fill.
+ */
+import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
+import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
+import { fromHex } from '../crypto/hash.js';
+import {
+  unwrapBytes,
+  wrapBytes,
+  x25519PublicFromEd25519,
+  x25519SecretFromEd25519,
+} from '../crypto/x25519-wrap.js';
+import { CHUNK_DATA_CLASSES, type ChunkDataClass } from './sealed-chunk.js';
+
+/** The largest wrapped bundle a `fill` may carry. */
+export const MAX_KEY_BUNDLE_BYTES = 16 * 1024;
+const BUNDLE_VERSION = 1;
+
+/** One key of a bundle: what decrypts the chunks of `stream` and `dataClass` in `epoch`. */
+export interface BundleKey {
+  readonly stream: string;
+  readonly dataClass: ChunkDataClass;
+  readonly epoch: number;
+  readonly key: Uint8Array;
+}
+
+/** Looks a key up in an opened bundle (the KeyLookup shape verifyBatch takes). */
+export type BundleLookup = (stream: string, dataClass: string, epoch: number) => Uint8Array | undefined;
+
+const slot = (stream: string, dataClass: string, epoch: number) =>
+  `${dataClass}\u0000${stream}\u0000${epoch}`;
+
+/** Wraps `keys` to the buyer's ed25519 account key for order `orderId` (32 bytes). */
+export function sealKeyBundle(
+  keys: readonly BundleKey[],
+  buyerPublicKey: Uint8Array,
+  orderId: Uint8Array,
+): Uint8Array {
+  const unique = new Map<string, BundleKey>();
+  for (const k of keys) unique.set(slot(k.stream, k.dataClass, k.epoch), k);
+  const rows = [...unique.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, k]): CanonicalValue => [k.stream, CHUNK_DATA_CLASSES.indexOf(k.dataClass), k.epoch, k.key]);
+  const wrapped = wrapBytes(
+    encodeCanonical([BUNDLE_VERSION, rows]),
+    x25519PublicFromEd25519(buyerPublicKey),
+    orderId,
+  );
+  if (wrapped.length > MAX_KEY_BUNDLE_BYTES)
+    throw new CodecError(
+      'SHAPE',
+      'keyBundle',
+      `${unique.size} keys make ${wrapped.length} bytes, more than ${MAX_KEY_BUNDLE_BYTES}`,
+    );
+  return wrapped;
+}
+
+/**
+ * Opens a bundle with the buyer's ed25519 secret key. Throws CryptoError (AUTH_FAILED: not for this
+ * buyer or this order) or CodecError (a bundle that does not decode).
+ */
+export function openKeyBundle(
+  wrapped: Uint8Array,
+  buyerSecretKey: Uint8Array,
+  orderId: Uint8Array,
+): BundleKey[] {
+  const bytes = unwrapBytes(wrapped, x25519SecretFromEd25519(buyerSecretKey), orderId);
+  const top = readArray(decodeCanonical(bytes), 'keyBundle', 2);
+  if (readUint(top[0], 'keyBundle.version') !== BUNDLE_VERSION)
+    throw new CodecError('SHAPE', 'keyBundle.version', `expected ${BUNDLE_VERSION}`);
+  return readArray(top[1], 'keyBundle.keys').map((row, i) => {
+    const p = `keyBundle.keys[${i}]`;
+    const a = readArray(row, p, 4);
+    const cls = CHUNK_DATA_CLASSES[readUint(a[1], `${p}.dataClass`, CHUNK_DATA_CLASSES.length - 1)]!;
+    return {
+      stream: readText(a[0], `${p}.stream`),
+      dataClass: cls,
+      epoch: readUint(a[2], `${p}.epoch`),
+      key: readBytes(a[3], `${p}.key`, 32),
+    };
+  });
+}
+
+/** A lookup over opened keys. */
+export function bundleLookup(keys: readonly BundleKey[]): BundleLookup {
+  const m = new Map(keys.map((k) => [slot(k.stream, k.dataClass, k.epoch), k.key]));
+  return (stream, dataClass, epoch) => m.get(slot(stream, dataClass, epoch));
+}
+
+/** The order id bytes a bundle is bound to. */
+export const orderContext = (orderIdHex: string): Uint8Array => fromHex(orderIdHex);
