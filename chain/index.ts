@@ -95,7 +95,7 @@ export {
   vehicleOfChunkTopic,
   type WireResult,
 } from './node/ingest/wire.js';
-export { type ApplyOptions, applyTx, type TxResult, validateTx } from './state/apply.js';
+export { type ApplyOptions, applyTx, MAX_NONCE_GAP, type TxResult, validateTx } from './state/apply.js';
 export { agreementId, MAX_DEVICES } from './state/apply-market.js';
 export type { TxContext } from './state/apply-tokens.js';
 export {

@@ -12,6 +12,14 @@ import * as tokens from './apply-tokens.js';
 import { currentMana, nextFreeTxHeight } from './mana.js';
 import { type ChainState, Draft } from './state.js';
 
+/**
+ * How far past an account's nonce a transaction may jump. Nonces must only rise: a transaction
+ * with nonce n >= the account's sets it to n + 1, so a refused transaction (a device's record of a
+ * command under a grant the chain never saw, say) leaves a gap instead of blocking every later one,
+ * and a replay still fails. The bound keeps an account from being pushed to the end of the range.
+ */
+export const MAX_NONCE_GAP = 65_536;
+
 /** Options for applying: signatures already checked (e.g. by a worker pool) are not checked again. */
 export interface ApplyOptions {
   readonly signaturesChecked?: boolean;
@@ -29,12 +37,15 @@ export function applyTx(d: Draft, s: SignedTx, ctx: TxContext, opts: ApplyOption
   if (!opts.signaturesChecked && !verify(s.signature, s.id, Buffer.from(tx.sender, 'hex')))
     throw new TxError('BAD_SIGNATURE', 'signature', 'does not verify under the sender key');
   const acct = d.account(tx.sender);
-  if (tx.nonce !== acct.nonce) throw new TxError('BAD_NONCE', 'nonce', `${tx.nonce}, expected ${acct.nonce}`);
+  if (tx.nonce < acct.nonce)
+    throw new TxError('BAD_NONCE', 'nonce', `${tx.nonce} was used; the account is at ${acct.nonce}`);
+  if (tx.nonce > acct.nonce + MAX_NONCE_GAP)
+    throw new TxError('BAD_NONCE', 'nonce', `${tx.nonce} is more than ${MAX_NONCE_GAP} past ${acct.nonce}`);
   const mana = currentMana(acct, ctx.height, params);
   if (mana >= params.manaPerTx) {
     d.setAccount(tx.sender, {
       ...acct,
-      nonce: acct.nonce + 1,
+      nonce: tx.nonce + 1,
       mana: mana - params.manaPerTx,
       manaHeight: ctx.height,
     });
@@ -51,7 +62,7 @@ export function applyTx(d: Draft, s: SignedTx, ctx: TxContext, opts: ApplyOption
       throw new TxError('INSUFFICIENT_FUNDS', 'fee', `has ${acct.qdt} QDT units for a fee of ${tx.fee}`);
     d.setAccount(tx.sender, {
       ...acct,
-      nonce: acct.nonce + 1,
+      nonce: tx.nonce + 1,
       qdt: acct.qdt - tx.fee,
       mana,
       manaHeight: ctx.height,

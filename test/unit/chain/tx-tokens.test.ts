@@ -6,6 +6,7 @@ import {
   getAccount,
   getRecord,
   headerId,
+  MAX_NONCE_GAP,
   nextFreeTxHeight,
   type Producer,
   signedHeaderValue,
@@ -45,7 +46,13 @@ describe('transfers, nonces, signatures', () => {
     const forged = { ...good, signature: tx(g, bob, 'transfer', body).signature };
     expect(reason(g, good)).toBe('ok');
     expect(reason(g, forged)).toBe('BAD_SIGNATURE');
-    expect(reason(g, tx(g, alice, 'transfer', body, { nonceOffset: 1 }))).toBe('BAD_NONCE');
+    // Nonces only rise: a gap is allowed (a refused transaction must not block later ones), a jump
+    // past MAX_NONCE_GAP is not, and a used nonce never comes back.
+    expect(reason(g, tx(g, alice, 'transfer', body, { nonceOffset: 3 }))).toBe('ok');
+    expect(reason(g, tx(g, alice, 'transfer', body, { nonceOffset: MAX_NONCE_GAP + 1 }))).toBe('BAD_NONCE');
+    const skipped = block(g, tx(g, alice, 'transfer', body, { nonceOffset: 3 }));
+    expect(getAccount(skipped, addr(alice)).nonce).toBe(4);
+    expect(reason(skipped, tx(g, alice, 'transfer', body, { nonceOffset: 2 }))).toBe('BAD_NONCE');
     expect(reason(g, tx(g, alice, 'transfer', body, { chainId: 'other' }))).toBe('WRONG_CHAIN');
     expect(reason(g, tx(g, alice, 'transfer', { ...body, amount: 1001n * UNIT }))).toBe('INSUFFICIENT_FUNDS');
     expect(reason(g, tx(g, alice, 'transfer', { ...body, amount: 0n }))).toBe('MALFORMED');
