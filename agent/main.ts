@@ -4,6 +4,7 @@
  * watchdog while the event loop runs. `stop()` undoes everything in reverse order.
  */
 import { readFileSync } from 'node:fs';
+import { agreementId, toHex } from '../chain/index.js';
 import type { CanBus, GnssSource, OpenSerial } from '../firmware-bridge/index.js';
 import { DEFAULT_COLLECT } from './config/collect.js';
 import {
@@ -19,9 +20,10 @@ import { vssDictionary } from './dictionary/index.js';
 import { type LocalApiServer, type LocalMethod, startLocalApi } from './local-api/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { chainVehicleId } from './permissions/grant.js';
 import type { Permissions } from './permissions/permissions.js';
 import { CanSource } from './pipeline/can-source.js';
-import { DataPath } from './pipeline/data-path.js';
+import { DataPath, type DescriptorAnchoring } from './pipeline/data-path.js';
 import { GnssPipelineSource, openConfiguredGnss } from './pipeline/gnss-source.js';
 import { LatestValues } from './pipeline/latest-values.js';
 import { startObdSource } from './pipeline/obd-source.js';
@@ -340,6 +342,23 @@ function startDataPath(
     );
     return undefined;
   }
+  // With a chain and an agreement (the binding names the OEM), the device anchors its descriptors.
+  const b = paired.binding;
+  let anchor: DescriptorAnchoring | undefined;
+  if (config.chain !== undefined && b.oemPublicKey !== null)
+    anchor = {
+      chainId: config.chain.chainId,
+      agreementId: agreementId(
+        chainVehicleId(config.device.vehicleId),
+        toHex(b.ownerPublicKey),
+        toHex(b.oemPublicKey),
+      ),
+    };
+  else if (config.chain !== undefined)
+    logger.warn(
+      {},
+      'descriptors are not anchored on chain: the binding names no OEM, so there is no agreement',
+    );
   const dp = new DataPath({
     collect: config.collect ?? DEFAULT_COLLECT,
     identity: {
@@ -358,6 +377,7 @@ function startDataPath(
     onStored,
     ...(options.onChunkStored === undefined ? {} : { onSealed: options.onChunkStored }),
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+    ...(anchor === undefined ? {} : { anchor }),
   });
   logger.info(
     { devicePublicKey: devicePub, streams: (config.collect ?? DEFAULT_COLLECT).schemes.map((s) => s.name) },

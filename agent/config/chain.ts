@@ -10,6 +10,8 @@ export const chainSchema = z
   .object({
     /** Trusted checkpoint (canonical bytes: a final header and its schedule), from the TSP or a node. */
     checkpoint: filePath,
+    /** The chain's id (its genesis names it); the device signs its anchors and fills for it. */
+    chainId: z.string().min(1).max(64).default('qood-1'),
     /** A checkpoint older than this is refused (weak subjectivity), days. */
     maxCheckpointAgeDays: z.number().int().positive().max(365).default(30),
   })

@@ -8,7 +8,7 @@
  * no descriptor). Nothing the store committed is lost, and a stream's hash chain continues from the
  * newest committed chunk (`loadHead`).
  */
-import { fromHex, GENESIS_PREV_ID } from '../../chain/index.js';
+import { encodeSignedTx, fromHex, GENESIS_PREV_ID, signTx, toHex } from '../../chain/index.js';
 import { Chunker } from '../chunk/index.js';
 import { Collector, type StreamInfo } from '../collect/index.js';
 import type { CollectConfig } from '../config/collect.js';
@@ -23,7 +23,7 @@ import {
   type SealingIdentity,
   type StreamHead,
 } from '../seal/index.js';
-import type { ChunkStore } from '../store/index.js';
+import type { ChunkStore, QueuedTx } from '../store/index.js';
 
 /** Counters of the data path, as `qood status` shows them. */
 export const DATA_PATH_COUNTERS = [
@@ -53,6 +53,18 @@ export interface DataPathOptions {
   /** Sees each sealed chunk and batch (the demo prints them). */
   readonly onSealed?: (chunk: SealedChunkOut) => void;
   readonly onBatch?: (batch: Batch) => void;
+  /** With it, each descriptor queues a device-signed `descriptor` transaction that anchors its root. */
+  readonly anchor?: DescriptorAnchoring;
+}
+
+/**
+ * What the device needs to anchor descriptors on chain itself: the chain id and the id of the
+ * vehicle's agreement (chain/state `agreementId` of vehicle, owner and OEM). The agreement's class
+ * names are the device's data classes (`owner`, `oem`, `disputed`); a batch holds one class.
+ */
+export interface DescriptorAnchoring {
+  readonly chainId: string;
+  readonly agreementId: string;
 }
 
 const headCursor = (stream: string) => `head/${stream}`;
@@ -62,7 +74,8 @@ export class DataPath {
   readonly #collector: Collector;
   readonly #chunker: Chunker;
   readonly #sealer: Sealer;
-  readonly #batch: BatchBuilder;
+  /** One open batch per data class: a descriptor, and the sale of it, covers one class. */
+  readonly #batches = new Map<string, BatchBuilder>();
   #batchOpenedMs: number | undefined;
   /** Chunks and descriptors stored since the sync was last told. */
   #stored = 0;
@@ -71,13 +84,6 @@ export class DataPath {
     this.#o = options;
     options.metrics.declare(...DATA_PATH_COUNTERS);
     this.#sealer = new Sealer({ identity: options.identity, loadHead: (s) => this.#loadHead(s) });
-    this.#batch = new BatchBuilder({
-      vehicleId: options.identity.vehicleId,
-      dictionaryId: options.identity.dictionaryId,
-      ownerPublicKey: options.ownerPublicKey,
-      epochLengthS: options.identity.epochLengthS,
-      signer: this.#sealer.signer,
-    });
     const c = options.collect.chunk;
     this.#chunker = new Chunker({
       maxSpanMs: c.maxSpanMs,
@@ -170,19 +176,74 @@ export class DataPath {
     metrics.inc('bytes.raw', sealed.rawBytes);
     metrics.inc('bytes.sealed', sealed.bytes.length);
     this.#o.onSealed?.(sealed);
-    this.#batch.add(sealed);
+    const batch = this.#batchOf(sealed.dataClass);
+    batch.add(sealed);
     this.#batchOpenedMs ??= this.#o.nowMs();
-    if (this.#batch.size >= (this.#o.batchMaxChunks ?? 256)) this.#cut(this.#o.nowMs());
+    if (batch.size >= (this.#o.batchMaxChunks ?? 256)) this.#cutOne(batch, this.#o.nowMs());
+  }
+
+  #batchOf(dataClass: string): BatchBuilder {
+    let b = this.#batches.get(dataClass);
+    if (b === undefined) {
+      const { identity } = this.#o;
+      b = new BatchBuilder({
+        vehicleId: identity.vehicleId,
+        dictionaryId: identity.dictionaryId,
+        ownerPublicKey: this.#o.ownerPublicKey,
+        epochLengthS: identity.epochLengthS,
+        signer: this.#sealer.signer,
+      });
+      this.#batches.set(dataClass, b);
+    }
+    return b;
   }
 
   #cut(nowMs: number): void {
-    const b = this.#batch.cut(nowMs);
+    for (const b of this.#batches.values()) this.#cutOne(b, nowMs);
     this.#batchOpenedMs = undefined;
+  }
+
+  #cutOne(batch: BatchBuilder, nowMs: number): void {
+    const b = batch.cut(nowMs);
     if (b === undefined) return;
-    this.#o.store.putDescriptor(b.id, b.bytes, nowMs);
-    this.#o.store.enqueueTx('descriptor', b.bytes, nowMs);
+    this.#o.store.putDescriptor(b.id, b.bytes, nowMs, this.#anchorTx(b));
     this.#stored++;
     this.#o.metrics.inc('descriptors.made');
     this.#o.onBatch?.(b);
+  }
+
+  /**
+   * What the outbox gets for a batch: the device-signed anchor transaction when the device anchors,
+   * else the signed descriptor for the storage node to anchor.
+   */
+  #anchorTx(b: Batch): QueuedTx {
+    const a = this.#o.anchor;
+    if (a === undefined) return { kind: 'descriptor', bytes: b.bytes };
+    const d = b.descriptor;
+    const signer = this.#sealer.signer;
+    return (nonce) => ({
+      kind: 'anchor',
+      bytes: encodeSignedTx(
+        signTx(
+          {
+            chainId: a.chainId,
+            kind: 'descriptor',
+            sender: toHex(signer.publicKey),
+            nonce,
+            fee: 0n,
+            body: {
+              agreement: a.agreementId,
+              merkleRoot: d.merkleRoot,
+              chunkCount: d.chunkIds.length,
+              dataClass: d.streams[0]!.dataClass,
+              fromMs: Math.floor(d.tStartUs / 1000),
+              toMs: Math.ceil(d.tEndUs / 1000),
+              dictionary: d.dictionaryId,
+            },
+          },
+          signer,
+        ),
+      ),
+    });
   }
 }

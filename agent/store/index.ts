@@ -25,6 +25,7 @@ export {
   type DescriptorRecord,
   type OutboxEntry,
   type PutResult,
+  type QueuedTx,
   type SealedChunkRecord,
   STORE_COUNTERS,
   type StoreCounter,

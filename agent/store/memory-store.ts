@@ -4,12 +4,14 @@
  * durable counters) and passes the same contract suite; it just forgets everything on exit.
  */
 import { compareEviction, type EvictionCandidate, planEviction } from './eviction.js';
+import { DEVICE_TX_NONCE_CURSOR, type TxBuilder } from './permission-store.js';
 import {
   type ChunkStore,
   checkRecord,
   type DescriptorRecord,
   type OutboxEntry,
   type PutResult,
+  type QueuedTx,
   type SealedChunkRecord,
   type StoreCounter,
   StoreError,
@@ -134,9 +136,11 @@ export class MemoryChunkStore implements ChunkStore {
     this.#cursors.set(name, value);
   }
 
-  putDescriptor(id: string, bytes: Uint8Array, createdMs: number): void {
+  putDescriptor(id: string, bytes: Uint8Array, createdMs: number, queue?: QueuedTx): void {
     this.#open();
     if (!this.#descriptors.has(id)) this.#descriptors.set(id, { id, bytes: bytes.slice(), createdMs });
+    if (typeof queue === 'function') this.enqueueDeviceTx(queue, createdMs);
+    else if (queue !== undefined) this.enqueueTx(queue.kind, queue.bytes, createdMs);
   }
 
   pendingDescriptors(limit: number): DescriptorRecord[] {
@@ -149,6 +153,14 @@ export class MemoryChunkStore implements ChunkStore {
     let n = 0;
     for (const id of ids) if (this.#descriptors.delete(id)) n++;
     return n;
+  }
+
+  enqueueDeviceTx(build: TxBuilder, createdMs: number): number {
+    this.#open();
+    const nonce = Number(this.#cursors.get(DEVICE_TX_NONCE_CURSOR) ?? '0');
+    const t = build(nonce);
+    this.#cursors.set(DEVICE_TX_NONCE_CURSOR, String(nonce + 1));
+    return this.enqueueTx(t.kind, t.bytes, createdMs);
   }
 
   enqueueTx(kind: string, bytes: Uint8Array, createdMs: number): number {

@@ -7,6 +7,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { type EvictionCandidate, planEviction } from './eviction.js';
+import { DEVICE_TX_NONCE_CURSOR, type TxBuilder } from './permission-store.js';
 import { migrate } from './schema.js';
 import { asBlob, openSqliteFile, type SqliteDatabase, type SqliteSynchronous } from './sqlite-file.js';
 import {
@@ -15,6 +16,7 @@ import {
   type DescriptorRecord,
   type OutboxEntry,
   type PutResult,
+  type QueuedTx,
   type SealedChunkRecord,
   STORE_COUNTERS,
   type StoreCounter,
@@ -251,9 +253,26 @@ export class SqliteChunkStore implements ChunkStore {
     this.#s.setCursor!.run(name, value);
   }
 
-  putDescriptor(id: string, bytes: Uint8Array, createdMs: number): void {
+  putDescriptor(id: string, bytes: Uint8Array, createdMs: number, queue?: QueuedTx): void {
     this.#open();
-    this.#s.putDescriptor!.run(id, asBlob(bytes), createdMs);
+    this.#db.transaction(() => {
+      this.#s.putDescriptor!.run(id, asBlob(bytes), createdMs);
+      if (typeof queue === 'function') this.#enqueueDevice(queue, createdMs);
+      else if (queue !== undefined) this.#s.enqueueTx!.run(queue.kind, asBlob(queue.bytes), createdMs);
+    })();
+  }
+
+  enqueueDeviceTx(build: TxBuilder, createdMs: number): number {
+    this.#open();
+    return this.#db.transaction(() => this.#enqueueDevice(build, createdMs))();
+  }
+
+  #enqueueDevice(build: TxBuilder, createdMs: number): number {
+    const nonce = Number((this.#s.cursor!.get(DEVICE_TX_NONCE_CURSOR) as string | undefined) ?? '0');
+    const t = build(nonce);
+    const seq = Number(this.#s.enqueueTx!.run(t.kind, asBlob(t.bytes), createdMs).lastInsertRowid);
+    this.#s.setCursor!.run(DEVICE_TX_NONCE_CURSOR, String(nonce + 1));
+    return seq;
   }
 
   pendingDescriptors(limit: number): DescriptorRecord[] {

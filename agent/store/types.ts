@@ -15,6 +15,8 @@
  * important one (higher number): such a newcomer is dropped instead, and counted.
  */
 
+import type { TxBuilder } from './permission-store.js';
+
 /** One sealed chunk as the store keeps it and the sync sends it. */
 export interface SealedChunkRecord {
   /** Hex SHA-256 of the chunk's header bytes: unique, and the idempotent key everywhere. */
@@ -108,8 +110,11 @@ export interface ChunkStore {
   cursor(name: string): string | undefined;
   setCursor(name: string, value: string): void;
 
-  /** Stores a descriptor idempotently by id. */
-  putDescriptor(id: string, bytes: Uint8Array, createdMs: number): void;
+  /**
+   * Stores a descriptor idempotently by id and, in the same transaction, queues `queue`: a
+   * transaction as it is, or one the device signs with its next chain nonce (see enqueueDeviceTx).
+   */
+  putDescriptor(id: string, bytes: Uint8Array, createdMs: number, queue?: QueuedTx): void;
   /** Descriptors not yet acknowledged, oldest first. */
   pendingDescriptors(limit: number): DescriptorRecord[];
   /** Deletes acknowledged descriptors; unknown ids are ignored. */
@@ -117,6 +122,11 @@ export interface ChunkStore {
 
   /** Appends a transaction to the outbox and returns its position. */
   enqueueTx(kind: string, bytes: Uint8Array, createdMs: number): number;
+  /**
+   * Queues a transaction the device signs: `build` gets the device's next chain nonce, which is
+   * taken in the same transaction (shared with the permission store's control records).
+   */
+  enqueueDeviceTx(build: TxBuilder, createdMs: number): number;
   /** Queued transactions in order, at most `limit`. */
   pendingTxs(limit: number): OutboxEntry[];
   /** Removes transactions that were submitted. */
@@ -173,3 +183,6 @@ export function checkRecord(r: SealedChunkRecord, path = ''): void {
 export function zeroCounters(): Record<StoreCounter, number> {
   return Object.fromEntries(STORE_COUNTERS.map((c) => [c, 0])) as Record<StoreCounter, number>;
 }
+
+/** A transaction for the outbox: its bytes, or a builder that signs with the device's next nonce. */
+export type QueuedTx = { readonly kind: string; readonly bytes: Uint8Array } | TxBuilder;

@@ -12,6 +12,7 @@
  * counted as `seqReused`.
  */
 import { sha256, toHex } from '../../crypto/hash.js';
+import { openDescriptor } from '../../data/descriptor.js';
 import { asBlob, type NodeDatabase, openNodeDatabase } from '../sqlite-file.js';
 
 /** 'QooN' as a 32-bit integer: a node's ingest database. */
@@ -61,7 +62,42 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
         UNIQUE (vehicle_id, seq, hash)
       );
     `),
+  // What buyers search by and what the chain anchors: a descriptor's public fields and its root.
+  (db) => {
+    db.exec(`
+      CREATE TABLE descriptor_fields (
+        id              TEXT    PRIMARY KEY REFERENCES descriptors (id),
+        merkle_root     TEXT    NOT NULL,               -- hex; what the chain's anchor carries
+        dictionary      TEXT    NOT NULL,
+        data_class      TEXT    NOT NULL,               -- of its first stream (batches hold one class)
+        t_start_ms      INTEGER NOT NULL,
+        t_end_ms        INTEGER NOT NULL,
+        coarse_location TEXT                            -- null when the device did not publish one
+      ) WITHOUT ROWID;
+      CREATE INDEX descriptor_fields_by_root ON descriptor_fields (merkle_root);
+      CREATE INDEX descriptor_fields_by_time ON descriptor_fields (t_start_ms);
+    `);
+    const insert = db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const r of db.prepare('SELECT id, bytes FROM descriptors').iterate() as Iterable<{
+      id: string;
+      bytes: Buffer;
+    }>)
+      insertFields(insert, r.id, new Uint8Array(r.bytes));
+  },
 ];
+
+function insertFields(insert: { run(...a: unknown[]): unknown }, id: string, bytes: Uint8Array): void {
+  const { descriptor: d } = openDescriptor(bytes);
+  insert.run(
+    id,
+    toHex(d.merkleRoot),
+    d.dictionaryId,
+    d.streams[0]?.dataClass ?? 'owner',
+    Math.floor(d.tStartUs / 1000),
+    Math.ceil(d.tEndUs / 1000),
+    d.coarseLocation,
+  );
+}
 
 /** A verified chunk to keep. */
 export interface IngestChunk {
@@ -111,6 +147,32 @@ export interface StoredTx {
   readonly hash: string;
   readonly receivedMs: number;
   readonly bytes: Uint8Array;
+}
+
+/** A stored descriptor with the public fields buyers search by. */
+export interface DescriptorListing extends StoredDescriptor {
+  /** Hex Merkle root (the chain's anchor of it carries the same). */
+  readonly merkleRoot: string;
+  readonly dictionary: string;
+  readonly dataClass: string;
+  readonly tStartMs: number;
+  readonly tEndMs: number;
+  readonly coarseLocation: string | null;
+}
+
+/** What to list descriptors by; every field narrows. */
+export interface DescriptorQuery {
+  readonly vehicleId?: string;
+  readonly dictionary?: string;
+  /** Descriptors whose time range overlaps [fromMs, toMs]. */
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** Coarse location prefix, e.g. "47.4," or "47.4,8.5". */
+  readonly location?: string;
+  readonly merkleRoot?: string;
+  /** Past this arrival position (paging), at most `limit` (default 100, at most 1000). */
+  readonly afterOrd?: number;
+  readonly limit?: number;
 }
 
 /** A chunk a descriptor lists, with its sealed bytes when the node holds it. */
@@ -168,6 +230,21 @@ export class IngestStore {
         'INSERT INTO descriptor_chunks (descriptor_id, pos, chunk_id) VALUES (?, ?, ?)',
       ),
       descriptorBytes: this.#db.prepare('SELECT bytes FROM descriptors WHERE id = ?').pluck(),
+      insertFields: this.#db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      listDescriptors: this.#db.prepare(
+        `SELECT d.ord AS ord, ${d.replaceAll(/(^|, )/g, '$1d.')}, f.merkle_root AS merkleRoot, f.dictionary AS dictionary,
+                f.data_class AS dataClass, f.t_start_ms AS tStartMs, f.t_end_ms AS tEndMs,
+                f.coarse_location AS coarseLocation
+         FROM descriptors d JOIN descriptor_fields f ON f.id = d.id
+         WHERE d.ord > @after
+           AND (@vehicle IS NULL OR d.vehicle_id = @vehicle)
+           AND (@dictionary IS NULL OR f.dictionary = @dictionary)
+           AND (@from IS NULL OR f.t_end_ms >= @from)
+           AND (@to IS NULL OR f.t_start_ms <= @to)
+           AND (@location IS NULL OR substr(f.coarse_location, 1, length(@location)) = @location)
+           AND (@root IS NULL OR f.merkle_root = @root)
+         ORDER BY d.ord LIMIT @limit`,
+      ),
       descriptorRows: this.#db.prepare(`SELECT ${d} FROM descriptors ORDER BY ord`),
       descriptorCount: this.#db.prepare('SELECT count(*) FROM descriptors').pluck(),
       covering: this.#db.prepare(
@@ -239,6 +316,7 @@ export class IngestStore {
           if (r.changes === 0) continue;
           added++;
           for (const [i, c] of d.chunkIds.entries()) q.insertDescribed.run(d.id, i, c);
+          insertFields(q.insertFields, d.id, d.bytes);
         }
         return { added, duplicates: descriptors.length - added };
       })
@@ -293,6 +371,20 @@ export class IngestStore {
     const rows = this.#q.described.all(descriptorId) as { id: string; bytes: Buffer | null }[];
     if (rows.length === 0) return undefined; // a stored descriptor lists at least one chunk
     return rows.map((r) => ({ id: r.id, bytes: r.bytes === null ? undefined : new Uint8Array(r.bytes) }));
+  }
+
+  /** Descriptors matching `query`, in arrival order (`ord` for paging). */
+  listDescriptors(query: DescriptorQuery = {}): (DescriptorListing & { readonly ord: number })[] {
+    return this.#q.listDescriptors.all({
+      after: query.afterOrd ?? 0,
+      vehicle: query.vehicleId ?? null,
+      dictionary: query.dictionary ?? null,
+      from: query.fromMs ?? null,
+      to: query.toMs ?? null,
+      location: query.location ?? null,
+      root: query.merkleRoot ?? null,
+      limit: Math.min(Math.max(query.limit ?? 100, 1), 1000),
+    }) as (DescriptorListing & { ord: number })[];
   }
 
   /** Every descriptor's identity in arrival order (for checks and tests; not for a large store). */

@@ -12,7 +12,7 @@ import { silentLogger } from '../../../agent/log.js';
 import { Metrics } from '../../../agent/metrics.js';
 import { MemoryChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../agent/sync/index.js';
-import { descriptorRoot } from '../../../chain/index.js';
+import { descriptorRoot, fromHex, toHex } from '../../../chain/index.js';
 import {
   ChunkIngest,
   decodeAck,
@@ -125,6 +125,19 @@ describe('descriptors and queued transactions through the ingest', () => {
     ).toEqual([true, true]);
     expect(Buffer.from(store.descriptorBytes(d2.id)!).equals(Buffer.from(d2.bytes))).toBe(true);
     expect(store.chunksOfDescriptor('ff'.repeat(32))).toBeUndefined();
+    // What a buyer searches by: vehicle, dictionary, time, root.
+    const root1 = toHex(descriptorRoot([fromHex(recs[0]!.id), fromHex(recs[1]!.id)]));
+    expect(store.listDescriptors({ merkleRoot: root1 }).map((d) => d.id)).toEqual([d1.id]);
+    expect(store.listDescriptors({ vehicleId: 'car-1', dictionary: 'qood-vss-6.0+obd-4.0' })).toHaveLength(2);
+    expect(store.listDescriptors({ dictionary: 'other' })).toEqual([]);
+    expect(store.listDescriptors({ fromMs: 1_700_000_050_000, toMs: 1_700_000_060_000 })).toHaveLength(2);
+    expect(store.listDescriptors({ fromMs: 1_700_000_100_001 })).toEqual([]);
+    expect(store.listDescriptors({ location: '47.' })).toEqual([]);
+    const first = store.listDescriptors({ limit: 1 });
+    expect(first.map((d) => [d.id, d.merkleRoot, d.dataClass, d.tStartMs])).toEqual([
+      [d1.id, root1, 'owner', 1_700_000_000_000],
+    ]);
+    expect(store.listDescriptors({ afterOrd: first[0]!.ord }).map((d) => d.id)).toEqual([d2.id]);
     // Another vehicle's descriptor listing car-1's chunks claims nothing of them.
     const foreign = makeSignedDescriptor(recs.slice(0, 2), { vehicleId: 'car-2', createdMs: 3 });
     broker.inject('qood/v1/car-2/up/descriptor', encodeDescriptorEnvelope(foreign));
@@ -297,7 +310,7 @@ describe('descriptors and queued transactions through the ingest', () => {
     expect(store.chunksOfDescriptor(d.id)).toEqual([{ id: 'aa'.repeat(32), bytes: Uint8Array.of(1) }]);
     store.close();
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
     check.close();
   });
 });

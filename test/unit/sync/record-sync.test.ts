@@ -13,10 +13,15 @@ import { MemoryChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../agent/sync/index.js';
 import {
   decodeDescriptorEnvelope,
+  decodeSignedTx,
   decodeTxEnvelope,
   encodeAck,
   encodeTxAck,
   getPublicKey,
+  openDescriptor,
+  type TxBodies,
+  toHex,
+  verify,
 } from '../../../chain/index.js';
 import { makeRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
 
@@ -210,5 +215,57 @@ describe('the data path and the sync', () => {
     expect(store.pendingDescriptors(10)).toHaveLength(1);
     expect(store.pendingTxs(10).map((x) => x.kind)).toEqual(['descriptor']);
     expect(told).toBe(2);
+  });
+
+  it('anchors each data class in its own batch with a device-signed descriptor transaction', () => {
+    const store = new MemoryChunkStore();
+    let nowMs = 1_700_000_000_000;
+    const dp = new DataPath({
+      collect: collectSchema.parse({
+        schemes: [
+          { name: 'drive', kind: 'periodic', periodMs: 100, signals: ['Vehicle.Speed'] },
+          { name: 'diag', kind: 'periodic', periodMs: 100, signals: ['Vehicle.Speed'], class: 'oem' },
+        ],
+        chunk: { maxAgeMs: 1000 },
+      }),
+      identity: {
+        vehicleId: 'car-1',
+        deviceSecretKey: TEST_DEVICE_KEY,
+        dataRoot: new Uint8Array(32).fill(1),
+        oemPublicKey: getPublicKey(new Uint8Array(32).fill(2)),
+        epochLengthS: 600,
+        dictionaryId: 'qood-vss-6.0+obd-4.0',
+      },
+      ownerPublicKey: new Uint8Array(32).fill(3),
+      store,
+      metrics: new Metrics(),
+      logger: silentLogger,
+      nowMs: () => nowMs,
+      anchor: { chainId: 'qood-test', agreementId: 'ab'.repeat(32) },
+    });
+    dp.add([{ path: 'Vehicle.Speed', tUs: nowMs * 1000, value: 50 }]);
+    nowMs += 5000;
+    dp.flush();
+    const descriptors = store.pendingDescriptors(10).map((d) => openDescriptor(d.bytes).descriptor);
+    expect(descriptors.map((d) => d.streams.map((s) => s.dataClass))).toEqual([['owner'], ['oem']]);
+    const txs = store.pendingTxs(10);
+    expect(txs.map((x) => x.kind)).toEqual(['anchor', 'anchor']);
+    const anchors = txs.map((x) => decodeSignedTx(x.bytes));
+    expect(anchors.map((a) => [a.tx.kind, a.tx.nonce, a.tx.chainId, a.tx.sender])).toEqual([
+      ['descriptor', 0, 'qood-test', toHex(getPublicKey(TEST_DEVICE_KEY))],
+      ['descriptor', 1, 'qood-test', toHex(getPublicKey(TEST_DEVICE_KEY))],
+    ]);
+    anchors.forEach((a, i) => {
+      const body = a.tx.body as TxBodies['descriptor'];
+      expect(toHex(body.merkleRoot)).toBe(toHex(descriptors[i]!.merkleRoot));
+      expect([body.agreement, body.dataClass, body.chunkCount, body.dictionary]).toEqual([
+        'ab'.repeat(32),
+        descriptors[i]!.streams[0]!.dataClass,
+        descriptors[i]!.chunkIds.length,
+        'qood-vss-6.0+obd-4.0',
+      ]);
+      expect(body.fromMs).toBeLessThanOrEqual(body.toMs);
+      expect(verify(a.signature, a.id, getPublicKey(TEST_DEVICE_KEY))).toBe(true);
+    });
   });
 });
