@@ -21,7 +21,16 @@
 import { CodecError } from '../codec/canonical.js';
 import { toHex } from '../crypto/hash.js';
 import { checkCertificate, type DposError } from '../dpos/finality.js';
-import { type Account, decodeAccount, decodeGrant, type Grant } from '../state/records.js';
+import {
+  type Account,
+  type Descriptor as AnchoredDescriptor,
+  decodeAccount,
+  decodeDescriptor,
+  decodeGrant,
+  decodeOrder,
+  type Grant,
+  type Order,
+} from '../state/records.js';
 import { encodeSchedule } from '../state/schedule-record.js';
 import { smtVerify } from '../state/smt.js';
 import { keyHash, stateKey } from '../state/state.js';
@@ -62,8 +71,13 @@ interface NextSchedule {
   readonly electedAt: number;
 }
 
+/** Final headers before the head that state proofs may still refer to (about 30 s of blocks). */
+export const RECENT_FINAL_HEADERS = 64;
+
 export class LightClient {
   #head: BlockHeader;
+  /** The last RECENT_FINAL_HEADERS final headers before the head, by height. */
+  readonly #recent = new Map<number, BlockHeader>();
   #headId: Uint8Array;
   #schedule: readonly string[];
   #next: NextSchedule | null = null;
@@ -212,20 +226,27 @@ export class LightClient {
       scheduleProven = true;
     }
     this.#next = next;
+    this.#recent.set(this.#head.height, this.#head);
+    if (this.#recent.size > RECENT_FINAL_HEADERS) this.#recent.delete(this.#recent.keys().next().value!);
     this.#head = h;
     this.#headId = blockId;
     return { ok: true, header: h, scheduleActivated: activated, scheduleProven, proven };
   }
 
-  /** Checks a state proof against the head; returns the proven key or the LightError. */
+  /**
+   * Checks a state proof against the head or one of the RECENT_FINAL_HEADERS final headers before
+   * it (a proof made a moment ago still checks after the next update); returns the proven key or the
+   * LightError.
+   */
   verify(p: StateProof): ProvenKey | LightError {
-    if (p.height !== this.#head.height)
+    const h = p.height === this.#head.height ? this.#head : this.#recent.get(p.height);
+    if (h === undefined)
       return new LightError(
         'PROOF_NOT_AT_HEAD',
         p.height,
-        `the proof is for height ${p.height}, the client's head is ${this.#head.height}`,
+        `the proof is for height ${p.height}, not a final height the client holds (head ${this.#head.height})`,
       );
-    return verifyKey(this.#head, p.proof) ?? { key: p.proof.key, value: p.proof.value };
+    return verifyKey(h, p.proof) ?? { key: p.proof.key, value: p.proof.value };
   }
 
   /** A grant's record at the head (null when the chain has none), or the LightError. */
@@ -236,6 +257,16 @@ export class LightClient {
   /** An account's record at the head (null when never touched), or the LightError. */
   account(address: string, p: StateProof): Account | null | LightError {
     return this.#record(stateKey.account(address), p, decodeAccount);
+  }
+
+  /** An order's record (null when the chain has none), or the LightError. */
+  order(id: string, p: StateProof): Order | null | LightError {
+    return this.#record(stateKey.order(id), p, decodeOrder);
+  }
+
+  /** An anchored descriptor's record (null when the chain has none), or the LightError. */
+  descriptor(id: string, p: StateProof): AnchoredDescriptor | null | LightError {
+    return this.#record(stateKey.descriptor(id), p, decodeDescriptor);
   }
 
   #record<T>(key: string, p: StateProof, decode: (b: Uint8Array) => T): T | null | LightError {

@@ -167,6 +167,12 @@ describe('the light client refuses', () => {
       'WRONG_PROOF',
     );
     expect(err(c.verify({ height: 7, proof: good }))).toBe('PROOF_NOT_AT_HEAD');
+    // A proof made at a final height the client passed a moment ago still checks, against that header.
+    const at5 = proveKey(chain.states[5]!, stateKey.account(hex(bob)));
+    expect(err(c.verify({ height: 5, proof: { key: at5.key, value: at5.value, proof: at5.proof } }))).toBe(
+      'accepted',
+    );
+    expect(err(c.verify({ height: 4, proof: good }))).toBe('PROOF_NOT_AT_HEAD'); // never final here
     expect(err(c.account(hex(alice), { height: 8, proof: good }))).toBe('WRONG_PROOF');
     expect(err(c.verify({ height: 8, proof: good }))).toBe('accepted');
     // A wrong proof attached to an update refuses the whole update.
