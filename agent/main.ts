@@ -4,7 +4,7 @@
  * watchdog while the event loop runs. `stop()` undoes everything in reverse order.
  */
 import { readFileSync } from 'node:fs';
-import { agreementId, toHex } from '../chain/index.js';
+import { agreementId, chainVehicleId, toHex } from '../chain/index.js';
 import type { CanBus, GnssSource, OpenSerial } from '../firmware-bridge/index.js';
 import { DEFAULT_COLLECT } from './config/collect.js';
 import {
@@ -20,7 +20,7 @@ import { vssDictionary } from './dictionary/index.js';
 import { type LocalApiServer, type LocalMethod, startLocalApi } from './local-api/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { chainVehicleId } from './permissions/grant.js';
+
 import type { Permissions } from './permissions/permissions.js';
 import { CanSource } from './pipeline/can-source.js';
 import { DataPath, type DescriptorAnchoring } from './pipeline/data-path.js';
@@ -278,6 +278,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       });
       methods['chain.status'] = () => ({ finalHeight: view.finalHeight });
       stops.push(() => view.stop());
+      if (dataPath !== undefined && store !== undefined) {
+        // The device sells its own descriptors: it fills proven buy orders with wrapped keys.
+        const { OrderDesk } = await import('./chain/order-desk.js');
+        const desk = new OrderDesk({
+          uplink,
+          view,
+          store,
+          identity: dataPath.identity,
+          signer: dataPath.signer,
+          chainId: config.chain.chainId,
+          metrics,
+          logger: logger.child({ stage: 'sales' }),
+          topicPrefix: config.sync?.topicPrefix ?? 'qood/v1',
+          nowMs: options.nowMs ?? Date.now,
+        });
+        desk.start();
+        stops.push(() => desk.stop());
+      }
     }
 
     const api: LocalApiServer = await startLocalApi({

@@ -62,6 +62,7 @@ export {
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
 export { ScheduleBook } from './dpos/schedule-book.js';
 export * from './light/index.js';
+export * from './node/bridge/order-notice-wire.js';
 export {
   ackTopic,
   type ChunkEnvelope,

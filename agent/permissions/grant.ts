@@ -15,6 +15,7 @@
 import {
   bytesEqual,
   CodecError,
+  chainVehicleId,
   decodeCanonical,
   decodeSignedTx,
   encodeCanonical,
@@ -23,7 +24,6 @@ import {
   readUint,
   type SignedTx,
   type TxBodies,
-  taggedHash,
   toHex,
   verify,
 } from '../../chain/index.js';
@@ -32,10 +32,7 @@ import { decodeTerms, type GrantTerms, termsHash } from './terms.js';
 /** Largest grant bundle accepted, bytes. */
 export const MAX_GRANT_BYTES = 16 * 1024;
 
-/** The chain's 32-byte id (hex) of a vehicle named by its config id. */
-export function chainVehicleId(vehicleId: string): string {
-  return toHex(taggedHash('qood/vehicle-id/v1', new TextEncoder().encode(vehicleId)));
-}
+export { chainVehicleId };
 
 /** A grant that passed the owner-signature checks. */
 export interface VerifiedGrant {

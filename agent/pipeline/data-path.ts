@@ -8,7 +8,14 @@
  * no descriptor). Nothing the store committed is lost, and a stream's hash chain continues from the
  * newest committed chunk (`loadHead`).
  */
-import { encodeSignedTx, fromHex, GENESIS_PREV_ID, signTx, toHex } from '../../chain/index.js';
+import {
+  type Ed25519Signer,
+  encodeSignedTx,
+  fromHex,
+  GENESIS_PREV_ID,
+  signTx,
+  toHex,
+} from '../../chain/index.js';
 import { Chunker } from '../chunk/index.js';
 import { Collector, type StreamInfo } from '../collect/index.js';
 import type { CollectConfig } from '../config/collect.js';
@@ -104,6 +111,16 @@ export class DataPath {
   /** The device public key chunks are signed with. */
   get devicePublicKey(): Uint8Array {
     return this.#sealer.devicePublicKey;
+  }
+
+  /** The keys and names the path seals with (a sale derives the same epoch keys). */
+  get identity(): SealingIdentity {
+    return this.#o.identity;
+  }
+
+  /** The device signer (chunks, descriptors and the device's chain transactions). */
+  get signer(): Ed25519Signer {
+    return this.#sealer.signer;
   }
 
   /** Samples waiting in open chunks. */

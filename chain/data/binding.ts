@@ -13,7 +13,7 @@
 import { CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
 import { Ed25519Signer, verify } from '../crypto/ed25519.js';
-import { taggedHash } from '../crypto/hash.js';
+import { taggedHash, toHex } from '../crypto/hash.js';
 import {
   unwrapKey,
   WRAPPED_KEY_LENGTH,
@@ -125,4 +125,9 @@ export function unwrapDataRoot(b: DeviceBinding, deviceSecretKey: Uint8Array): U
   } catch {
     throw new BindingError('WRONG_DEVICE', 'binding: the data root is not wrapped to this device key');
   }
+}
+
+/** The chain's 32-byte id (hex) of a vehicle named by its config id (what devices and nodes call it). */
+export function chainVehicleId(vehicleId: string): string {
+  return toHex(taggedHash('qood/vehicle-id/v1', new TextEncoder().encode(vehicleId)));
 }

@@ -1,0 +1,222 @@
+/**
+ * `OrderDesk`: the device's side of a sale. A storage node announces buy orders for this device's
+ * descriptors (`<prefix>/<vehicle>/down/order`, chain/node/bridge/order-notice-wire.ts); the desk
+ * believes none of it until it has checked, with the embedded light client, that
+ *
+ *   - the order record is proven at a final height: a buy order, open, not about to expire;
+ *   - the anchored descriptor it names is proven too, and its Merkle root and chunk count are those
+ *     of the signed descriptor in the notice;
+ *   - that descriptor is signed by this device's key, for this vehicle.
+ *
+ * Then it derives the keys of every stream and epoch the descriptor lists (except streams of privacy
+ * `private`, which a sale never includes), wraps them to the buyer (chain/data/key-bundle.ts) and
+ * queues a device-signed `fill` transaction; the chain pays the agreement's parties when it applies.
+ * A notice whose proof is at a height the light client has not reached yet waits for the next
+ * finality update (up to `pendingMs`). Each order is filled once (`sale/<order>` cursor).
+ */
+import {
+  type BundleKey,
+  bytesEqual,
+  CodecError,
+  DescriptorError,
+  decodeOrderNotice,
+  type Ed25519Signer,
+  encodeSignedTx,
+  fromHex,
+  LightError,
+  type OrderNotice,
+  openDescriptor,
+  orderTopic,
+  sealKeyBundle,
+  signTx,
+  toHex,
+} from '../../chain/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { deviceEpochKey, type SealingIdentity } from '../seal/index.js';
+import type { ChunkStore } from '../store/index.js';
+import type { Uplink } from '../sync/uplink.js';
+import type { ChainView } from './chain-view.js';
+
+/** Counters the desk declares. */
+export const ORDER_DESK_COUNTERS = ['sales.filled', 'sales.refused', 'sales.waiting'] as const;
+
+/** Blocks an order must still have before it expires for the device to fill it. */
+const EXPIRY_MARGIN_BLOCKS = 10;
+
+export interface OrderDeskOptions {
+  readonly uplink: Uplink;
+  readonly view: ChainView;
+  readonly store: ChunkStore;
+  readonly identity: SealingIdentity;
+  readonly signer: Ed25519Signer;
+  readonly chainId: string;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly topicPrefix: string;
+  readonly nowMs: () => number;
+  /** How long a notice waits for the light client to reach its height (default 60 s). */
+  readonly pendingMs?: number;
+}
+
+/** Why a notice was refused. */
+export type SaleRefusal =
+  | 'MALFORMED'
+  | 'UNPROVEN'
+  | 'NOT_OPEN'
+  | 'EXPIRING'
+  | 'WRONG_DESCRIPTOR'
+  | 'NOT_MINE'
+  | 'NOTHING_TO_SELL';
+
+const saleCursor = (orderId: string) => `sale/${orderId}`;
+
+export class OrderDesk {
+  readonly #o: OrderDeskOptions;
+  readonly #topic: string;
+  readonly #waiting = new Map<string, { notice: OrderNotice; sinceMs: number }>();
+  readonly #offs: (() => void)[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: OrderDeskOptions) {
+    this.#o = options;
+    this.#topic = orderTopic(options.topicPrefix, options.identity.vehicleId);
+    options.metrics.declare(...ORDER_DESK_COUNTERS);
+  }
+
+  start(): void {
+    const { uplink } = this.#o;
+    this.#offs.push(
+      uplink.onConnect(() => this.#subscribe()),
+      uplink.onMessage((topic, payload) => {
+        if (topic === this.#topic) this.receive(payload);
+      }),
+    );
+    if (uplink.connected) this.#subscribe();
+    this.#timer = setInterval(() => this.#retry(), 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    for (const off of this.#offs.splice(0)) off();
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+  }
+
+  #subscribe(): void {
+    this.#o.uplink.subscribe(this.#topic).catch((err: Error) => {
+      this.#o.logger.warn({ topic: this.#topic, err: err.message }, 'subscribing to order notices failed');
+    });
+  }
+
+  /** Handles one notice; returns 'filled', 'waiting', 'done' (filled before) or the refusal. */
+  receive(payload: Uint8Array): 'filled' | 'waiting' | 'done' | SaleRefusal {
+    let notice: OrderNotice;
+    try {
+      notice = decodeOrderNotice(payload);
+    } catch (e) {
+      if (!(e instanceof CodecError || e instanceof LightError)) throw e;
+      return this.#refuse('MALFORMED', undefined, e.message);
+    }
+    return this.#handle(notice);
+  }
+
+  #retry(): void {
+    const now = this.#o.nowMs();
+    for (const [id, w] of [...this.#waiting]) {
+      this.#waiting.delete(id);
+      if (
+        this.#handle(w.notice, w.sinceMs) === 'waiting' &&
+        now - w.sinceMs > (this.#o.pendingMs ?? 60_000)
+      ) {
+        this.#waiting.delete(id);
+        this.#refuse('UNPROVEN', id, `the light client did not reach height ${w.notice.orderProof.height}`);
+      }
+    }
+    this.#o.metrics.set('sales.waiting', this.#waiting.size);
+  }
+
+  #handle(n: OrderNotice, sinceMs = this.#o.nowMs()): 'filled' | 'waiting' | 'done' | SaleRefusal {
+    const { store, view, identity } = this.#o;
+    if (store.cursor(saleCursor(n.orderId)) !== undefined) return 'done';
+    const client = view.client;
+    if (n.orderProof.height > client.head.height) {
+      this.#waiting.set(n.orderId, { notice: n, sinceMs });
+      return 'waiting';
+    }
+    const order = client.order(n.orderId, n.orderProof);
+    if (order instanceof LightError) return this.#refuse('UNPROVEN', n.orderId, order.message);
+    if (order === null || order.side !== 'buy' || !order.open)
+      return this.#refuse('NOT_OPEN', n.orderId, 'the chain has no open buy order of that id');
+    if (order.expiresHeight < client.head.height + EXPIRY_MARGIN_BLOCKS)
+      return this.#refuse('EXPIRING', n.orderId, `expires at height ${order.expiresHeight}`);
+    if (order.descriptor !== n.descriptorId)
+      return this.#refuse('WRONG_DESCRIPTOR', n.orderId, 'the order names another descriptor');
+    const anchored = client.descriptor(n.descriptorId, n.descriptorProof);
+    if (anchored instanceof LightError) return this.#refuse('UNPROVEN', n.orderId, anchored.message);
+    if (anchored === null) return this.#refuse('WRONG_DESCRIPTOR', n.orderId, 'no such anchored descriptor');
+    let d: ReturnType<typeof openDescriptor>['descriptor'];
+    try {
+      d = openDescriptor(n.signedDescriptor).descriptor;
+    } catch (e) {
+      if (!(e instanceof DescriptorError || e instanceof CodecError)) throw e;
+      return this.#refuse('WRONG_DESCRIPTOR', n.orderId, e.message);
+    }
+    if (!bytesEqual(d.merkleRoot, anchored.merkleRoot) || d.chunkIds.length !== anchored.chunkCount)
+      return this.#refuse('WRONG_DESCRIPTOR', n.orderId, 'the signed descriptor is not the anchored one');
+    if (!bytesEqual(d.devicePublicKey, this.#o.signer.publicKey) || d.vehicleId !== identity.vehicleId)
+      return this.#refuse(
+        'NOT_MINE',
+        n.orderId,
+        'the descriptor was not made by this device for this vehicle',
+      );
+    const keys: BundleKey[] = [];
+    for (const s of d.streams) {
+      if (s.privacy === 'private') continue;
+      for (const epoch of s.keyEpochs)
+        keys.push({
+          stream: s.stream,
+          dataClass: s.dataClass,
+          epoch,
+          key: deviceEpochKey(identity, s.dataClass, s.stream, epoch),
+        });
+    }
+    if (keys.length === 0)
+      return this.#refuse('NOTHING_TO_SELL', n.orderId, 'every stream of the descriptor is private');
+    const wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId));
+    const signer = this.#o.signer;
+    const nowMs = this.#o.nowMs();
+    store.setCursor(saleCursor(n.orderId), String(nowMs));
+    store.enqueueDeviceTx(
+      (nonce) => ({
+        kind: 'fill',
+        bytes: encodeSignedTx(
+          signTx(
+            {
+              chainId: this.#o.chainId,
+              kind: 'fill',
+              sender: toHex(signer.publicKey),
+              nonce,
+              fee: 0n,
+              body: { order: n.orderId, wrappedKey },
+            },
+            signer,
+          ),
+        ),
+      }),
+      nowMs,
+    );
+    this.#o.metrics.inc('sales.filled');
+    this.#o.logger.info(
+      { order: n.orderId, buyer: order.maker, price: order.price.toString(), keys: keys.length },
+      'order filled: keys wrapped to the buyer, fill queued for the chain',
+    );
+    return 'filled';
+  }
+
+  #refuse(code: SaleRefusal, orderId: string | undefined, detail: string): SaleRefusal {
+    this.#o.metrics.inc('sales.refused');
+    this.#o.metrics.inc(`sales.refused.${code}`);
+    this.#o.logger.warn({ code, order: orderId }, `order notice refused: ${detail}`);
+    return code;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `OrderNotices`: the storage node's part in a sale. When a block with buy orders becomes final,
+ * each order for a descriptor of a vehicle this node serves is announced to that vehicle's device
+ * (order-notice-wire.ts) with proofs at the final height, so the device can fill it. A device that
+ * was offline gets the notice when it reconnects (QoS 1, persistent session), and fills each order
+ * once. A notice lost to a node crash between finality and publishing is not sent again; the buyer
+ * gets the escrow back by cancelling the order (or `announce` is called for it again).
+ *
+ * The node keeps no state of its own here: the chain says which orders are open, the ingest DB
+ * holds the signed descriptors (found by the anchored Merkle root).
+ */
+import { toHex } from '../../crypto/hash.js';
+import { chainVehicleId } from '../../data/binding.js';
+import { proveKey } from '../../state/prove.js';
+import { decodeAgreement, decodeDescriptor, decodeOrder } from '../../state/records.js';
+import type { ChainState } from '../../state/state.js';
+import { stateKey } from '../../state/state.js';
+import type { SignedTx } from '../../tx/types.js';
+import type { IngestStore } from '../ingest/ingest-store.js';
+import type { IngestLink } from '../ingest/link.js';
+import { encodeOrderNotice, orderTopic } from './order-notice-wire.js';
+
+/** Where the notices report (a subset of pino's logger). */
+export interface NoticeLogger {
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface OrderNoticesOptions {
+  readonly link: IngestLink;
+  readonly store: IngestStore;
+  /** The vehicles this node serves, by config id (the ingest's device keys). */
+  readonly vehicleIds: readonly string[];
+  readonly topicPrefix: string;
+  readonly logger: NoticeLogger;
+}
+
+/** Why an order was not announced (counted by the caller's metrics). */
+export type NoticeSkip = 'not-open' | 'not-ours' | 'no-descriptor';
+
+export class OrderNotices {
+  readonly #o: OrderNoticesOptions;
+  /** Chain vehicle id -> config vehicle id. */
+  readonly #vehicles: Map<string, string>;
+  readonly counts = { announced: 0, skipped: 0, failed: 0 };
+
+  constructor(options: OrderNoticesOptions) {
+    this.#o = options;
+    this.#vehicles = new Map(options.vehicleIds.map((v) => [chainVehicleId(v), v]));
+  }
+
+  /** Announces the buy orders among `txs` (of blocks just made final) as of `final`, the last final state. */
+  onFinalTxs(txs: readonly SignedTx[], final: ChainState): void {
+    for (const t of txs)
+      if (t.tx.kind === 'order' && t.tx.body.side === 'buy') this.announce(toHex(t.id), final);
+  }
+
+  /** Announces one order if it is open and for a descriptor of a served vehicle; returns why not. */
+  announce(orderId: string, final: ChainState): NoticeSkip | undefined {
+    const orderProof = proveKey(final, stateKey.order(orderId));
+    const order = orderProof.value === null ? undefined : decodeOrder(orderProof.value);
+    if (order === undefined || !order.open || order.side !== 'buy') return this.#skip('not-open');
+    const descProof = proveKey(final, stateKey.descriptor(order.descriptor));
+    if (descProof.value === null) return this.#skip('not-open');
+    const anchored = decodeDescriptor(descProof.value);
+    const agr = proveKey(final, stateKey.agreement(anchored.agreement)).value;
+    const vehicleId = agr === null ? undefined : this.#vehicles.get(decodeAgreement(agr).vehicle);
+    if (vehicleId === undefined) return this.#skip('not-ours');
+    const listed = this.#o.store.listDescriptors({
+      vehicleId,
+      merkleRoot: toHex(anchored.merkleRoot),
+      limit: 1,
+    })[0];
+    const signedDescriptor = listed === undefined ? undefined : this.#o.store.descriptorBytes(listed.id);
+    if (signedDescriptor === undefined) {
+      this.#o.logger.warn(
+        { order: orderId, vehicleId, merkleRoot: toHex(anchored.merkleRoot) },
+        'an order names a descriptor this node does not hold',
+      );
+      return this.#skip('no-descriptor');
+    }
+    const at = (p: ReturnType<typeof proveKey>) => ({
+      height: final.height,
+      proof: { key: p.key, value: p.value, proof: p.proof },
+    });
+    const payload = encodeOrderNotice({
+      orderId,
+      descriptorId: order.descriptor,
+      orderProof: at(orderProof),
+      descriptorProof: at(descProof),
+      signedDescriptor,
+    });
+    this.counts.announced++;
+    this.#o.link.publish(orderTopic(this.#o.topicPrefix, vehicleId), payload).catch((err: Error) => {
+      this.counts.failed++;
+      this.#o.logger.warn(
+        { order: orderId, vehicleId, err: err.message },
+        'publishing an order notice failed',
+      );
+    });
+    this.#o.logger.info(
+      { order: orderId, vehicleId, price: order.price.toString() },
+      'order announced to the device',
+    );
+    return undefined;
+  }
+
+  #skip(why: NoticeSkip): NoticeSkip {
+    this.counts.skipped++;
+    return why;
+  }
+}
