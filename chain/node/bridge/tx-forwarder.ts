@@ -152,6 +152,7 @@ export class TxForwarder {
           // The agent queues signed descriptors under kind `descriptor`: not a chain transaction (yet).
           const reason = `not a chain transaction: ${(err as Error).message}`;
           this.#settle(row.ord, 'skipped', null, null, reason);
+          this.#o.count('bridge.txs.skipped');
           if (row.kind !== 'descriptor')
             this.#o.logger.warn(
               { vehicle: row.vehicleId, seq: row.seq, kind: row.kind, reason },
@@ -163,6 +164,7 @@ export class TxForwarder {
         const twin = this.#byId.get(id);
         if (twin !== undefined) {
           this.#settle(row.ord, 'skipped', id, null, `the same transaction as queued entry ${twin.ord}`);
+          this.#o.count('bridge.txs.skipped');
           continue;
         }
         const e: Open = { ord: row.ord, vehicleId: row.vehicleId, tx, id, state: 'waiting', height: 0 };
