@@ -24,7 +24,11 @@ export function registerNodeCheckpoint(node: Command): void {
     .option('--api <url>', "the node's HTTP API, e.g. http://127.0.0.1:26700")
     .option('-c, --config <file>', 'node config file whose chain.http names the API')
     .option('--timeout-ms <ms>', 'give up after this long', '10000')
-    .action(async (o: CheckpointOpts) => {
+    .action(async (o: CheckpointOpts, cmd: Command) => {
+      // Commander gives `-c` after the subcommand to `qood node` itself: take it from there when typed.
+      const parent = cmd.parent;
+      if (o.config === undefined && parent?.getOptionValueSource('config') === 'cli')
+        o.config = String(parent.opts().config);
       const timeoutMs = Number(o.timeoutMs);
       if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
         throw new CliExit(EXIT.usage, `--timeout-ms: expected a positive integer, got '${o.timeoutMs}'`);
