@@ -3,7 +3,8 @@
  * blocks) from a real ingest SQLite file: chain transactions go in nonce order (one queued before
  * its predecessor waits for it), non-chain payloads are skipped, refusals are dropped with their
  * reason, inclusion is seen in final blocks, and the submission log makes a restart neither lose
- * nor resubmit anything, including one left `admitted` by a crash.
+ * nor resubmit anything, including one left `admitted` by a crash. The same bridge's finality
+ * updates take a light client that started from GET /checkpoint to the proven revocation.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainVehicleId } from '../../../agent/permissions/index.js';
 import {
+  decodeCheckpoint,
+  decodeGrant,
+  decodeUpdate,
   Ed25519Signer,
   encodeSignedTx,
+  fromHex,
   type Grant,
   getAccount,
   getRecord,
+  LightClient,
   MemoryChainStore,
   proveKey,
   type SignedTx,
@@ -29,6 +35,7 @@ import {
   type UnsignedTx,
 } from '../../../chain/index.js';
 import { type BridgeCounter, DeviceBridge } from '../../../chain/node/bridge/index.js';
+import { handleApi } from '../../../chain/node/http/index.js';
 import { IngestStore, type IngestTx } from '../../../chain/node/ingest/index.js';
 import { tcpTransport } from '../../../chain/node/p2p/index.js';
 import { FullNode, localGenesis } from '../../../chain/node/runtime/index.js';
@@ -122,11 +129,14 @@ const exec = (nonce: number, signer = device) =>
 
 function bridgeOn(store: IngestStore) {
   const counts = new Map<BridgeCounter, number>();
+  const published: { topic: string; payload: Uint8Array; retain: boolean }[] = [];
   const warnings: string[] = [];
   const bridge = new DeviceBridge({
     link: {
       connected: true,
-      publish: async () => {},
+      publish: async (topic: string, payload: Uint8Array, o?: { retain?: boolean }) => {
+        published.push({ topic, payload, retain: o?.retain === true });
+      },
       subscribe: async () => {},
       onMessage: () => () => {},
       onConnect: () => () => {},
@@ -138,7 +148,7 @@ function bridgeOn(store: IngestStore) {
     pollMs: 100,
     onCount: (n, by) => counts.set(n, (counts.get(n) ?? 0) + by),
   });
-  return { bridge, counts, warnings, c: (n: BridgeCounter) => counts.get(n) ?? 0 };
+  return { bridge, counts, warnings, published, c: (n: BridgeCounter) => counts.get(n) ?? 0 };
 }
 
 describe('TxForwarder with a real FullNode and ingest file', () => {
@@ -163,6 +173,18 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
       { vehicleId: 'car-1', seq: 7, kind: 'controlExec', bytes: encodeSignedTx(exec(3)) },
     ];
     store.putTxs(queued, Date.now());
+    // What a device's checkpoint file would hold, from the node's API.
+    const res = handleApi(node, {
+      method: 'GET',
+      path: '/checkpoint',
+      contentType: '',
+      body: new Uint8Array(),
+    });
+    expect(res.status).toBe(200);
+    const cpBody = res.body as { height: number; schedule: string[]; bytes: string };
+    const device = new LightClient({ checkpoint: decodeCheckpoint(fromHex(cpBody.bytes)) });
+    expect(device.head.height).toBe(cpBody.height);
+    expect(cpBody.schedule).toEqual([hex(producer)]);
     const r = bridgeOn(store);
     r.bridge.start();
     await waitUntil(
@@ -185,6 +207,20 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
     const rows = store.listTxs().map((t) => store.submission(t.ord)?.state);
     expect(rows).toEqual(['included', 'included', 'skipped', 'included', 'refused', 'refused', 'waiting']);
     expect(store.submissionCounts()).toMatchObject({ waiting: 1, admitted: 0, included: 3 });
+
+    // The device follows every update the bridge published from there, and learns the revocation.
+    expect(r.published.length).toBeGreaterThan(0);
+    let revokedSeen = false;
+    for (const p of r.published) {
+      expect(p).toMatchObject({ topic: 'qood/v1/chain/finality', retain: true });
+      const u = device.apply(decodeUpdate(p.payload));
+      if (!u.ok) throw u.error;
+      for (const k of u.proven)
+        if (k.key === stateKey.grant(grantId) && k.value !== null)
+          revokedSeen ||= decodeGrant(k.value).revoked;
+    }
+    expect(revokedSeen).toBe(true);
+    expect(r.bridge.status().publishedHeight).toBe(device.head.height);
 
     // A restart reads nothing again and submits nothing; the waiting one still waits.
     const again = bridgeOn(store);
