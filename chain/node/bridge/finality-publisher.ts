@@ -5,11 +5,12 @@
  * final blocks touched (`grant`, `revoke`, `listenerPay`), so devices learn revocations.
  *
  * Schedule changes: the engine announces a change once its decider (the last block of a round) is
- * final, a whole round before it takes effect. The publisher then first sends an update whose
- * header is the decider, carrying the new schedule and its proof under that header's state root
- * (or, when the decider's own certificate is not at hand, the first later final block whose
- * recorded schedule is the new one); the light client keeps it as its next schedule and follows
- * certificates of either. Without that update, a device could not check the next round.
+ * final, a whole round before it takes effect. The publisher then sends, before any newer update,
+ * one carrying the new schedule and its proof under its header's state root: at the decider itself
+ * when that block was not sent yet and its certificate is at hand, otherwise (the usual case, as
+ * the decider's own update went out before the announcement) at the first later final block whose
+ * recorded schedule is the new one. The light client keeps it as its next schedule and follows
+ * certificates of either; without it, a device could not check the next round.
  *
  * Every update is applied first to a mirror light client that starts at the node's checkpoint, so
  * the node never publishes what a device would refuse; the mirror advances only once the broker
