@@ -260,6 +260,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         permissions = started.permissions;
         Object.assign(methods, started.methods);
         stops.push(() => started.stop());
+        if (sync !== undefined) {
+          // Revokes and control executions are queued in the outbox by the permission store, not
+          // the data path: publish them within a second even when no chunk is being stored.
+          const timer = setInterval(() => sync?.notify(), 1000);
+          timer.unref();
+          stops.push(() => clearInterval(timer));
+        }
       }
     }
 

@@ -2,15 +2,20 @@
  * `qood node --config FILE`: runs the full node until SIGINT/SIGTERM, with the roles its config
  * enables: with an `ingest` section, it takes devices' chunks, descriptors and queued transactions
  * from the broker, stores them and acknowledges them; with a `chain` section, it takes part in
- * consensus with its peers, keeps the chain and serves the HTTP JSON API (cli/node-chain.ts).
+ * consensus with its peers, keeps the chain and serves the HTTP JSON API (cli/node-chain.ts); with
+ * both, the device bridge publishes finality updates to devices and submits their queued chain
+ * transactions (cli/node-bridge.ts). `qood node checkpoint` fetches a checkpoint for devices.
  */
 import type { Command } from 'commander';
+import type { IngestLink, IngestStore } from '../../chain/node/ingest/index.js';
 import { CliExit, EXIT } from '../exit-codes.js';
 import { parseLogLevel } from './agent.js';
+import { registerNodeCheckpoint } from './node-checkpoint.js';
 
 export function registerNode(program: Command): void {
-  program
-    .command('node')
+  const node = program.command('node');
+  registerNodeCheckpoint(node);
+  node
     .description('run a full node (the roles its config enables)')
     .requiredOption('-c, --config <file>', 'node config file (YAML)', '/etc/qood/node.yaml')
     .option('--log-level <level>', 'override log.level')
@@ -37,6 +42,7 @@ export function registerNode(program: Command): void {
         logger.warn({ err: err.message }, 'sd_notify failed'),
       );
       const stops: (() => unknown)[] = [];
+      let ingestRole: { link: IngestLink; store: IngestStore } | undefined;
       if (config.ingest !== undefined) {
         const { join } = await import('node:path');
         const ing = await import('../../chain/node/ingest/index.js');
@@ -67,6 +73,7 @@ export function registerNode(program: Command): void {
           onCount: (name, by) => metrics.inc(name, by),
         });
         ingest.start();
+        ingestRole = { link, store };
         stops.push(
           () => ingest.stop(),
           () => link.close(),
@@ -83,6 +90,19 @@ export function registerNode(program: Command): void {
         const role = await startChainRole(config.chain, config.node.dataDir, logger.child({ role: 'chain' }));
         chainStatus = role.status;
         stops.unshift(() => role.stop());
+        if (ingestRole !== undefined && config.ingest !== undefined) {
+          const { startBridgeRole } = await import('../node-bridge.js');
+          const bridge = startBridgeRole({
+            ...ingestRole,
+            node: role.node,
+            prefix: config.ingest.topicPrefix,
+            logger,
+            metrics,
+          });
+          const chainOnly = chainStatus;
+          chainStatus = () => ({ ...(chainOnly() as object), bridge: bridge.status() });
+          stops.unshift(() => bridge.stop());
+        }
       }
       const api = await startLocalApi({
         socketPath: config.node.socketPath,

@@ -7,6 +7,7 @@
  *   GET  /state/<key>                 value and proof of a state key (acct/<hex>, grant/<id>, ...) at the last final block
  *   GET  /blocks/<height>             a final block
  *   GET  /finality                    the last final header and its certificate
+ *   GET  /checkpoint                  a light-client checkpoint of the last final block (for devices' `chain` config)
  *   GET  /accounts/<addr>/next-free-tx  when the account's next fee-free transaction is due
  *   GET  /status                      head, final height, peers, counters
  *
@@ -14,6 +15,7 @@
  * (server.ts), 503 (mempool full). Amounts are decimal strings of base units, bytes are hex.
  */
 import { toHex } from '../../crypto/hash.js';
+import { encodeCheckpoint } from '../../light/codec.js';
 import { currentMana, maxMana, nextFreeTxHeight } from '../../state/mana.js';
 import { proveKey } from '../../state/prove.js';
 import { decodeAccount } from '../../state/records.js';
@@ -21,6 +23,8 @@ import { getAccount, stateRoot } from '../../state/state.js';
 import { encodeBlock, encodeCertificate } from '../../store/codec.js';
 import { decodeSignedTx } from '../../tx/codec.js';
 import { headerId } from '../../tx/header.js';
+import { nodeCheckpoint } from '../bridge/checkpoint.js';
+import { nodeSource } from '../bridge/source.js';
 import type { FullNode } from '../runtime/full-node.js';
 
 /** Largest request body accepted (a signed transaction is far smaller). */
@@ -55,6 +59,7 @@ export function handleApi(node: FullNode, req: ApiRequest): ApiResponse {
   if (req.method !== 'GET') return notAllowed(req, 'GET');
   if (path === '/status') return { status: 200, body: status(node) };
   if (path === '/finality') return finality(node);
+  if (path === '/checkpoint') return checkpoint(node);
   let m = /^\/blocks\/([^/]+)$/.exec(path);
   if (m !== null) return block(node, m[1]!);
   m = /^\/accounts\/([^/]+)\/next-free-tx$/.exec(path);
@@ -133,6 +138,23 @@ function finality(node: FullNode): ApiResponse {
         bytes: toHex(encodeCertificate(cert)),
       },
       lastFinalHeight: node.lastFinal.height,
+    },
+  };
+}
+
+function checkpoint(node: FullNode): ApiResponse {
+  const cp = nodeCheckpoint(nodeSource(node));
+  if (cp === undefined) return err(404, 'NOT_FINAL_YET', 'no block is final yet');
+  return {
+    status: 200,
+    body: {
+      height: cp.header.height,
+      blockId: toHex(headerId(cp.header)),
+      header: headerJson(cp.header),
+      schedule: cp.schedule,
+      next: cp.next ?? null,
+      /** The canonical checkpoint bytes (chain/light/codec.ts): what a device's checkpoint file holds. */
+      bytes: toHex(encodeCheckpoint(cp)),
     },
   };
 }

@@ -17,8 +17,12 @@ export {
   type IngestedRow,
   IngestStore,
   type IngestTx,
+  type OpenSubmission,
   type StoredDescriptor,
   type StoredTx,
+  SUBMISSION_STATES,
+  type Submission,
+  type SubmissionState,
 } from './ingest-store.js';
 export type { IngestLink } from './link.js';
 export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';

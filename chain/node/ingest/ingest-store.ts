@@ -10,6 +10,9 @@
  * is a duplicate, while a device whose store was recreated (a corrupt file moved aside) numbers
  * its outbox from 1 again, and those transactions are kept too, not mistaken for old ones; they are
  * counted as `seqReused`.
+ *
+ * `tx_submissions` is the device bridge's durable cursor over `txs`: one row per transaction it
+ * has looked at (its highest `ord` is where it resumes), with what became of it.
  */
 import { sha256, toHex } from '../../crypto/hash.js';
 import { openDescriptor } from '../../data/descriptor.js';
@@ -84,6 +87,18 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
     }>)
       insertFields(insert, r.id, new Uint8Array(r.bytes));
   },
+  (db) =>
+    db.exec(`
+      CREATE TABLE tx_submissions (
+        ord        INTEGER PRIMARY KEY REFERENCES txs (ord),
+        state      TEXT    NOT NULL,                    -- SubmissionState
+        tx_id      TEXT,                                -- hex chain tx id; null when not a chain tx
+        height     INTEGER,                             -- admitted: head height then; included: final height
+        reason     TEXT,                                -- why refused or skipped
+        updated_ms INTEGER NOT NULL
+      );
+      CREATE INDEX tx_submissions_open ON tx_submissions (state) WHERE state IN ('waiting', 'admitted');
+    `),
 ];
 
 function insertFields(insert: { run(...a: unknown[]): unknown }, id: string, bytes: Uint8Array): void {
@@ -98,6 +113,23 @@ function insertFields(insert: { run(...a: unknown[]): unknown }, id: string, byt
     d.coarseLocation,
   );
 }
+
+/** What the device bridge did with a queued transaction. */
+export const SUBMISSION_STATES = ['waiting', 'admitted', 'included', 'refused', 'skipped'] as const;
+export type SubmissionState = (typeof SUBMISSION_STATES)[number];
+
+/** A queued transaction's submission record. */
+export interface Submission {
+  /** The transaction's `ord` in `txs`. */
+  readonly ord: number;
+  readonly state: SubmissionState;
+  readonly txId: string | null;
+  readonly height: number | null;
+  readonly reason: string | null;
+}
+
+/** A stored transaction still waiting or admitted, with its record. */
+export type OpenSubmission = StoredTx & { readonly submission: Submission };
 
 /** A verified chunk to keep. */
 export interface IngestChunk {
@@ -269,6 +301,22 @@ export class IngestStore {
          WHERE ord > ? AND (? IS NULL OR vehicle_id = ?) ORDER BY ord LIMIT ?`,
       ),
       txCount: this.#db.prepare('SELECT count(*) FROM txs').pluck(),
+      subCursor: this.#db.prepare('SELECT coalesce(max(ord), 0) FROM tx_submissions').pluck(),
+      subPut: this.#db.prepare(
+        `INSERT INTO tx_submissions (ord, state, tx_id, height, reason, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (ord) DO UPDATE SET state = excluded.state, tx_id = excluded.tx_id,
+           height = excluded.height, reason = excluded.reason, updated_ms = excluded.updated_ms`,
+      ),
+      subOpen: this.#db.prepare(
+        `SELECT t.ord, t.vehicle_id AS vehicleId, t.seq, t.kind, t.hash, t.received_ms AS receivedMs, t.bytes,
+                s.state, s.tx_id AS txId, s.height, s.reason
+         FROM tx_submissions s JOIN txs t ON t.ord = s.ord
+         WHERE s.state IN ('waiting', 'admitted') ORDER BY s.ord`,
+      ),
+      subCounts: this.#db.prepare('SELECT state, count(*) AS n FROM tx_submissions GROUP BY state'),
+      subGet: this.#db.prepare(
+        'SELECT ord, state, tx_id AS txId, height, reason FROM tx_submissions WHERE ord = ?',
+      ),
     };
   }
 
@@ -408,6 +456,50 @@ export class IngestStore {
       'bytes'
     > & { bytes: Buffer })[];
     return rows.map((r) => ({ ...r, bytes: new Uint8Array(r.bytes) }));
+  }
+
+  /** The highest `ord` the bridge has a submission record for (0: none). */
+  submissionCursor(): number {
+    return this.#q.subCursor.get() as number;
+  }
+
+  /** Writes submission records (new or updated) in one transaction. */
+  recordSubmissions(rows: readonly Submission[], nowMs: number): void {
+    if (rows.length === 0) return;
+    const q = this.#q;
+    this.#db
+      .transaction(() => {
+        for (const r of rows) q.subPut.run(r.ord, r.state, r.txId, r.height, r.reason, nowMs);
+      })
+      .immediate();
+  }
+
+  /** The submission record of one transaction, or undefined. */
+  submission(ord: number): Submission | undefined {
+    return this.#q.subGet.get(ord) as Submission | undefined;
+  }
+
+  /** Transactions whose record says waiting or admitted, in `ord` order (what a restart resumes). */
+  openSubmissions(): OpenSubmission[] {
+    const rows = this.#q.subOpen.all() as (Omit<StoredTx, 'bytes'> &
+      Omit<Submission, 'ord'> & { bytes: Buffer })[];
+    return rows.map((r) => ({
+      ord: r.ord,
+      vehicleId: r.vehicleId,
+      seq: r.seq,
+      kind: r.kind,
+      hash: r.hash,
+      receivedMs: r.receivedMs,
+      bytes: new Uint8Array(r.bytes),
+      submission: { ord: r.ord, state: r.state, txId: r.txId, height: r.height, reason: r.reason },
+    }));
+  }
+
+  /** How many submission records are in each state. */
+  submissionCounts(): Record<SubmissionState, number> {
+    const out = Object.fromEntries(SUBMISSION_STATES.map((s) => [s, 0])) as Record<SubmissionState, number>;
+    for (const r of this.#q.subCounts.all() as { state: SubmissionState; n: number }[]) out[r.state] = r.n;
+    return out;
   }
 
   /** Number of transactions kept. */

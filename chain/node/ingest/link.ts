@@ -4,8 +4,8 @@
  */
 export interface IngestLink {
   readonly connected: boolean;
-  /** Publishes at QoS 1; resolves on PUBACK. */
-  publish(topic: string, payload: Uint8Array): Promise<void>;
+  /** Publishes at QoS 1 (retained with `retain`: the broker keeps the last one for new subscribers); resolves on PUBACK. */
+  publish(topic: string, payload: Uint8Array, options?: { readonly retain?: boolean }): Promise<void>;
   /** Subscribes at QoS 1. */
   subscribe(topicFilter: string): Promise<void>;
   onMessage(listener: (topic: string, payload: Uint8Array) => void): () => void;

@@ -52,12 +52,12 @@ export function openMqttIngestLink(options: MqttIngestLinkOptions): IngestLink {
     get connected() {
       return client.connected;
     },
-    publish: (topic, payload) =>
+    publish: (topic, payload, po) =>
       new Promise((resolve, reject) =>
         client.publish(
           topic,
           Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-          { qos: 1 },
+          { qos: 1, retain: po?.retain === true },
           (err) => (err ? reject(err) : resolve()),
         ),
       ),

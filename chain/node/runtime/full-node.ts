@@ -99,6 +99,7 @@ export class FullNode {
   private statusTimer: NodeJS.Timeout | undefined;
   private running = false;
   private lastCertificate: FinalityCertificate | undefined;
+  private readonly finalityListeners = new Set<(e: FinalityEvent) => void>();
   readonly stats: NodeStats = {
     duplicates: 0,
     blocksRelayed: 0,
@@ -191,10 +192,17 @@ export class FullNode {
     return this.engine.finalBlockAt(height) ?? this.o.store.block(height);
   }
 
-  /** Admits a transaction into the mempool and gossips it; returns why not otherwise. */
-  submitTx(tx: SignedTx): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
+  /**
+   * Admits a transaction into the mempool and gossips it; returns why not otherwise. One already
+   * seen is `{ admitted: false }` without a reason, unless `resubmit` (a local resubmission of one
+   * that left the mempool without reaching a block, e.g. with an abandoned fork).
+   */
+  submitTx(
+    tx: SignedTx,
+    options: { readonly resubmit?: boolean } = {},
+  ): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
     const id = `t/${toHex(tx.id)}`;
-    if (this.seen.has(id)) return { admitted: false };
+    if (this.seen.has(id) && options.resubmit !== true) return { admitted: false };
     const reject = checkTx(this.engine.head.state, tx);
     if (reject !== undefined) {
       this.stats.txsRefused++;
@@ -207,6 +215,15 @@ export class FullNode {
     this.stats.txsAdmitted++;
     this.network.broadcast({ kind: 'tx', tx });
     return { admitted: true };
+  }
+
+  /**
+   * Calls `listener` on every finality event, after the blocks and certificate are stored (as the
+   * `onFinal` option does); returns the function that removes it.
+   */
+  onFinality(listener: (e: FinalityEvent) => void): () => void {
+    this.finalityListeners.add(listener);
+    return () => this.finalityListeners.delete(listener);
   }
 
   /** Transactions waiting in the mempool. */
@@ -348,7 +365,10 @@ export class FullNode {
     this.lastCertificate = certificate;
     this.trace({ kind: 'final', blocks });
     const block = this.engine.finalBlockAt(certificate.height);
-    if (block !== undefined) this.o.onFinal?.({ certificate, block, blocks });
+    if (block === undefined) return;
+    const e: FinalityEvent = { certificate, block, blocks };
+    this.o.onFinal?.(e);
+    for (const l of this.finalityListeners) l(e);
   }
 
   /** What the engine rejected during `run`, by code. */

@@ -310,7 +310,12 @@ describe('descriptors and queued transactions through the ingest', () => {
     expect(store.chunksOfDescriptor(d.id)).toEqual([{ id: 'aa'.repeat(32), bytes: Uint8Array.of(1) }]);
     store.close();
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    // Up to the latest: 2 added descriptors and transactions, 3 descriptor fields, 4 the bridge's
+    // submission records.
+    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(
+      check.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'tx_submissions'").pluck().get(),
+    ).toBe(1);
     check.close();
   });
 });

@@ -1,0 +1,17 @@
+/**
+ * The device bridge of `qood node`: finality updates with grant proofs to devices over MQTT, and
+ * devices' queued chain transactions into the mempool.
+ */
+export { nodeCheckpoint } from './checkpoint.js';
+export { BRIDGE_COUNTERS, type BridgeCounter, type BridgeLogger } from './counters.js';
+export { DeviceBridge, type DeviceBridgeOptions } from './device-bridge.js';
+export { FinalityPublisher, finalityTopic, touchedGrantKeys } from './finality-publisher.js';
+export {
+  type ChainSource,
+  type FinalRef,
+  nodeSink,
+  nodeSource,
+  type SubmitResult,
+  type TxSink,
+} from './source.js';
+export { type SubmissionStore, TxForwarder, type TxForwarderOptions } from './tx-forwarder.js';
