@@ -30,6 +30,8 @@ export interface DeviceBridgeOptions {
   readonly retryMs?: number;
   /** Final blocks before an admitted transaction not final is looked at again (default 20). */
   readonly inclusionTimeoutBlocks?: number;
+  /** Blocks a transaction waits for a predecessor not queued here (default 10). */
+  readonly gapWaitBlocks?: number;
   readonly nowMs?: () => number;
   /** Called with a counter name and the amount, e.g. to mirror into the process metrics. */
   readonly onCount?: (name: BridgeCounter, by: number) => void;
@@ -69,6 +71,7 @@ export class DeviceBridge {
       count,
       ...(o.pollMs === undefined ? {} : { pollMs: o.pollMs }),
       ...(o.inclusionTimeoutBlocks === undefined ? {} : { inclusionTimeoutBlocks: o.inclusionTimeoutBlocks }),
+      ...(o.gapWaitBlocks === undefined ? {} : { gapWaitBlocks: o.gapWaitBlocks }),
       ...(o.nowMs === undefined ? {} : { nowMs: o.nowMs }),
     });
   }

@@ -1,16 +1,18 @@
 /**
  * `TxForwarder`: devices' queued transactions (stored by the ingest in `txs`) into the node's
- * mempool. Those whose bytes are a chain SignedTx (today an owner-signed `revoke` or a
- * device-signed `controlExec`) are submitted in the device's outbox order; anything else (the
- * signed DESCRIPTOR bytes the agent queues as kind `descriptor`) is skipped and recorded as such.
+ * mempool. Those whose bytes are a chain SignedTx (an owner-signed `revoke`; a device-signed
+ * `controlExec`, `descriptor` anchor or `fill`) are submitted in the device's outbox order; anything
+ * else (the signed descriptor bytes an agent without a chain queues as kind `descriptor`) is
+ * skipped and recorded as such.
  *
- * Nonces: the mempool admits a transaction up to 64 nonces ahead of its sender's account, but a
- * producer drops one whose predecessors are missing when it builds a block, and the node would then
- * refuse it again as already seen. So the forwarder submits a sender's transaction only when its
- * nonce is the sender's next one at the head (counting its own admitted ones still pending); one
- * whose nonce is ahead waits and is tried again after the next block. A transaction refused for any
- * other reason (signature, chain, nonce already used, invalid against the state) is dropped, logged
- * with the reason and counted (`bridge.txs.refused`).
+ * Nonces: a sender's transaction goes when its nonce is the sender's next one at the head
+ * (counting its own admitted ones still pending), so a device's records land in its outbox order;
+ * one whose nonce is ahead waits and is tried again after the next block. Nonces only have to
+ * rise on chain (chain/state/apply.ts), so a transaction whose predecessor never comes (it was
+ * refused here, or went another way) does not wait forever: after `gapWaitBlocks` blocks with no
+ * predecessor queued here, it goes and leaves the gap. A transaction refused for any other reason
+ * (signature, chain, nonce already used, invalid against the state) is dropped, logged with the
+ * reason and counted (`bridge.txs.refused`).
  *
  * Inclusion is seen in final blocks (`bridge.txs.included`). One admitted but not final after
  * `inclusionTimeoutBlocks` final blocks is looked at again: when its nonce has been used it is
@@ -24,6 +26,7 @@
  * nothing is lost and nothing is submitted endlessly.
  */
 import { toHex } from '../../crypto/hash.js';
+import { validateTx } from '../../state/apply.js';
 import { getAccount } from '../../state/state.js';
 import { decodeSignedTx } from '../../tx/codec.js';
 import type { SignedTx } from '../../tx/types.js';
@@ -47,6 +50,8 @@ export interface TxForwarderOptions {
   readonly count: BridgeCount;
   /** How often new queued transactions are read, ms (default 500, one slot). */
   readonly pollMs?: number;
+  /** Blocks a transaction waits for a predecessor that is not queued here before it goes (default 10). */
+  readonly gapWaitBlocks?: number;
   /** Final blocks after which an admitted transaction not yet final is looked at again (default 20). */
   readonly inclusionTimeoutBlocks?: number;
   /** Most final blocks searched for a transaction whose nonce was used (default 4096). */
@@ -62,7 +67,7 @@ interface Open {
   readonly tx: SignedTx;
   readonly id: string;
   state: 'waiting' | 'admitted';
-  /** Head height when admitted. */
+  /** Head height when admitted, or when read (waiting). */
   height: number;
 }
 
@@ -167,7 +172,14 @@ export class TxForwarder {
           this.#o.count('bridge.txs.skipped');
           continue;
         }
-        const e: Open = { ord: row.ord, vehicleId: row.vehicleId, tx, id, state: 'waiting', height: 0 };
+        const e: Open = {
+          ord: row.ord,
+          vehicleId: row.vehicleId,
+          tx,
+          id,
+          state: 'waiting',
+          height: this.#o.sink.head.height,
+        };
         this.#add(e);
         this.#record(e);
       }
@@ -198,7 +210,15 @@ export class TxForwarder {
         .filter((e) => e.state === 'waiting' && this.#open.has(e.ord))
         .sort((a, b) => a.tx.tx.nonce - b.tx.tx.nonce || a.ord - b.ord);
       for (const e of waiting) {
-        if (e.tx.tx.nonce > next) break; // its predecessor is not in yet: after the next block
+        if (e.tx.tx.nonce > next) {
+          // A predecessor queued here goes first; one that is not queued here may never come.
+          const before = (o: Open) =>
+            this.#open.has(o.ord) && o.tx.tx.nonce >= next && o.tx.tx.nonce < e.tx.tx.nonce;
+          if (list.some(before) || sink.head.height - e.height < (this.#o.gapWaitBlocks ?? 10)) break;
+          // The mempool checks a transaction ahead of its sender's nonce only for its signature; with
+          // no predecessor to wait for, the head state decides now (a producer would drop it silently).
+          if (this.#invalid(e)) continue;
+        }
         const r = sink.submitTx(e.tx);
         if (r.reject === 'MEMPOOL_FULL') return; // everything waits for room
         if (r.reject !== undefined) {
@@ -226,6 +246,7 @@ export class TxForwarder {
       e.height = this.#o.sink.head.height; // in a block that is not final yet
       return;
     }
+    if (this.#invalid(e)) return;
     const r = this.#o.sink.submitTx(e.tx, { resubmit: true });
     if (r.reject === 'MEMPOOL_FULL') return;
     if (r.reject !== undefined) {
@@ -235,6 +256,14 @@ export class TxForwarder {
     e.height = this.#o.sink.head.height;
     this.#record(e);
     this.#o.count('bridge.txs.resubmitted');
+  }
+
+  /** Refuses `e` when the head state would not apply it; returns whether it did. */
+  #invalid(e: Open): boolean {
+    const r = validateTx(this.#o.sink.head.state, e.tx, { timeMs: (this.#o.nowMs ?? Date.now)() });
+    if (r.ok) return false;
+    this.#refuse(e, `INVALID: ${r.error.code}: ${r.error.message}`);
+    return true;
   }
 
   /** A transaction whose nonce a final block used: find it there, or it was superseded. */

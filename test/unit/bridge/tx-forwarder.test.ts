@@ -114,6 +114,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const deviceKey = (): Ed25519Signer => device;
 const exec = (nonce: number, signer = device) =>
   signTx(
     {
@@ -146,6 +147,7 @@ function bridgeOn(store: IngestStore) {
     ingestStore: store,
     logger: { info() {}, warn: (f) => warnings.push(String(f.reason ?? '')), error() {} },
     pollMs: 100,
+    gapWaitBlocks: 3,
     onCount: (n, by) => counts.set(n, (counts.get(n) ?? 0) + by),
   });
   return { bridge, counts, warnings, published, c: (n: BridgeCounter) => counts.get(n) ?? 0 };
@@ -157,6 +159,12 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
     const e0 = exec(0);
     const e1 = exec(1);
     const revoke = tx(owner, 'revoke', 3, { grant: grantId });
+    const gapTransfer = tx(deviceKey(), 'transfer', 3, {
+      to: hex(owner),
+      token: 'QDT',
+      amount: 1n,
+      memo: new Uint8Array(),
+    });
     const queued: IngestTx[] = [
       { vehicleId: 'car-1', seq: 1, kind: 'controlExec', bytes: encodeSignedTx(e1) }, // ahead of its predecessor
       { vehicleId: 'car-1', seq: 2, kind: 'controlExec', bytes: encodeSignedTx(e0) },
@@ -169,8 +177,10 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
         kind: 'revoke',
         bytes: encodeSignedTx(tx(owner, 'revoke', 0, { grant: grantId })),
       },
-      // Its predecessor (nonce 2) was the forged one: it waits, and is never submitted.
-      { vehicleId: 'car-1', seq: 7, kind: 'controlExec', bytes: encodeSignedTx(exec(3)) },
+      // Its predecessor (nonce 2) was the forged one: it waits a few blocks, then goes and leaves a gap.
+      { vehicleId: 'car-1', seq: 7, kind: 'transfer', bytes: encodeSignedTx(gapTransfer) },
+      // A record under the grant revoked meanwhile: the head state refuses it, with the reason.
+      { vehicleId: 'car-1', seq: 8, kind: 'controlExec', bytes: encodeSignedTx(exec(4)) },
     ];
     store.putTxs(queued, Date.now());
     // What a device's checkpoint file would hold, from the node's API.
@@ -188,16 +198,17 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
     const r = bridgeOn(store);
     r.bridge.start();
     await waitUntil(
-      () => r.c('bridge.txs.included') === 3 && r.c('bridge.txs.refused') === 2,
+      () => r.c('bridge.txs.included') === 4 && r.c('bridge.txs.refused') === 3,
       15_000,
       'the transactions to settle',
     );
     r.bridge.stop();
     expect(r.c('bridge.txs.skipped')).toBe(1);
-    expect(r.c('bridge.txs.read')).toBe(7);
-    expect(r.bridge.status()).toMatchObject({ txsWaiting: 1, txsAdmitted: 0 });
+    expect(r.c('bridge.txs.read')).toBe(8);
+    expect(r.bridge.status()).toMatchObject({ txsWaiting: 0, txsAdmitted: 0 });
     expect(r.warnings.filter((w) => w !== '').sort()).toEqual([
       expect.stringMatching(/^BAD_SIGNATURE: /),
+      expect.stringMatching(/^INVALID: REVOKED: /),
       expect.stringMatching(/^NONCE_USED: nonce 0; the account is at [34]/),
     ]);
     const fin = node.lastFinal.state;
@@ -205,8 +216,20 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
     expect(proveKey(fin, stateKey.execution(toHex(e1.id))).value).not.toBeNull();
     expect(getRecord<Grant>(fin.tree, stateKey.grant(grantId))?.revoked).toBe(true);
     const rows = store.listTxs().map((t) => store.submission(t.ord)?.state);
-    expect(rows).toEqual(['included', 'included', 'skipped', 'included', 'refused', 'refused', 'waiting']);
-    expect(store.submissionCounts()).toMatchObject({ waiting: 1, admitted: 0, included: 3 });
+    expect(rows).toEqual([
+      'included',
+      'included',
+      'skipped',
+      'included',
+      'refused',
+      'refused',
+      'included',
+      'refused',
+    ]);
+    expect(store.submissionCounts()).toMatchObject({ waiting: 0, admitted: 0, included: 4 });
+    // The device's account is past the gap its refused record left.
+    expect(getAccount(fin, hex(deviceKey())).nonce).toBe(4);
+    expect(proveKey(fin, stateKey.execution(toHex(exec(4).id))).value).toBeNull();
 
     // The device follows every update the bridge published from there, and learns the revocation.
     expect(r.published.length).toBeGreaterThan(0);
@@ -222,7 +245,7 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
     expect(revokedSeen).toBe(true);
     expect(r.bridge.status().publishedHeight).toBe(device.head.height);
 
-    // A restart reads nothing again and submits nothing; the waiting one still waits.
+    // A restart reads nothing again and submits nothing.
     const again = bridgeOn(store);
     again.bridge.start();
     await new Promise((res) => setTimeout(res, 300));
