@@ -41,6 +41,7 @@ import {
   type UnsignedTx,
   vehicleChainId,
 } from '../../chain/index.js';
+import { IngestStore } from '../../chain/node/ingest/index.js';
 import { localGenesis } from '../../chain/node/runtime/index.js';
 
 export const MARKET_VEHICLE = 'car-1';
@@ -283,4 +284,106 @@ export class MarketChain {
     }
     return store;
   }
+}
+
+/** The ids of the sale's records (hex). */
+export interface MarketSaleIds {
+  /** The device's anchor of `sold` (the chain descriptor id). */
+  anchor: string;
+  /** An owner's anchor of a root no node holds. */
+  ghost: string;
+  /** The buyer's filled order of `anchor`. */
+  order: string;
+  /** The buyer's open (unfilled) order of `anchor`. */
+  open: string;
+  /** The buyer's filled order of `ghost`. */
+  ghostOrder: string;
+  /** The owner's sell order. */
+  sell: string;
+}
+
+/**
+ * A sale on a MarketChain: block 1 registers the vehicle, binds the device and records the
+ * agreement; block 2 anchors `sold` (by the device) and a ghost root (by the owner); block 3 holds
+ * the buyer's three orders at 10 QDD and an owner's sell order; block 4 the owner's fills.
+ */
+export function buildMarketSale(): {
+  chain: MarketChain;
+  sold: SealedBatch;
+  unanchored: SealedBatch;
+  ids: MarketSaleIds;
+} {
+  const { owner, device, buyer } = marketParties;
+  const sold = sealMarketBatch({ coarseLocation: '47.4,8.5' });
+  const unanchored = sealMarketBatch({ t0Us: 1_700_000_600_000_000, coarseLocation: '52.5,13.4' });
+  const chain = new MarketChain();
+  const vehicle = vehicleChainId(MARKET_VEHICLE);
+  chain.block([
+    chain.tx(owner, 'registerVehicle', { vehicle }),
+    chain.tx(owner, 'bindDevice', { vehicle, device: toHex(device.publicKey) }, 1),
+    chain.tx(owner, 'agreement', marketAgreement(), 2),
+  ]);
+  const anchor = chain.tx(device, 'descriptor', anchorBody(sold.batch));
+  const ghost = chain.tx(owner, 'descriptor', {
+    ...anchorBody(sold.batch),
+    merkleRoot: sha256(Uint8Array.of(1)),
+  });
+  chain.block([anchor, ghost]);
+  const order = (descriptor: string, offset: number) =>
+    chain.tx(buyer, 'order', { side: 'buy', descriptor, price: 10n * UNIT, expiresHeight: 1000 }, offset);
+  const o = [order(toHex(anchor.id), 0), order(toHex(anchor.id), 1), order(toHex(ghost.id), 2)];
+  const sell = chain.tx(owner, 'order', {
+    side: 'sell',
+    descriptor: toHex(anchor.id),
+    price: UNIT,
+    expiresHeight: 1000,
+  });
+  chain.block([...o, sell]);
+  const ids: MarketSaleIds = {
+    anchor: toHex(anchor.id),
+    ghost: toHex(ghost.id),
+    order: toHex(o[0]!.id),
+    open: toHex(o[1]!.id),
+    ghostOrder: toHex(o[2]!.id),
+    sell: toHex(sell.id),
+  };
+  chain.block([
+    chain.tx(owner, 'fill', fillBody(sold.batch, ids.order, buyer.publicKey)),
+    chain.tx(owner, 'fill', fillBody(sold.batch, ids.ghostOrder, buyer.publicKey), 1),
+  ]);
+  return { chain, sold, unanchored, ids };
+}
+
+/** An ingest database file at `path` holding the batches' chunks and descriptors. */
+export function ingestStoreWith(
+  path: string,
+  batches: readonly SealedBatch[],
+  receivedMs: number,
+): IngestStore {
+  const s = new IngestStore({ path });
+  for (const b of batches) {
+    s.putBatch(
+      b.chunks.map((c) => ({
+        id: c.id,
+        vehicleId: c.vehicleId,
+        stream: c.stream,
+        seq: c.seq,
+        bytes: c.bytes,
+      })),
+      receivedMs,
+    );
+    s.putDescriptors(
+      [
+        {
+          id: b.batch.id,
+          vehicleId: b.batch.descriptor.vehicleId,
+          createdMs: b.batch.descriptor.createdMs,
+          chunkIds: b.batch.descriptor.chunkIds.map(toHex),
+          bytes: b.batch.bytes,
+        },
+      ],
+      receivedMs,
+    );
+  }
+  return s;
 }

@@ -13,9 +13,7 @@ import {
   decodeCanonical,
   FETCH_HEADERS,
   fetchProofHeaders,
-  sha256,
   toHex,
-  UNIT,
   vehicleChainId,
 } from '../../../../chain/index.js';
 import { type ApiResponse, handleApi, type MarketContext } from '../../../../chain/node/http/index.js';
@@ -23,18 +21,15 @@ import { AnchorIndex, IngestStore } from '../../../../chain/node/ingest/index.js
 import { tcpTransport } from '../../../../chain/node/p2p/index.js';
 import { FullNode } from '../../../../chain/node/runtime/index.js';
 import {
-  anchorBody,
-  fillBody,
-  MarketChain,
-  marketAgreement,
+  buildMarketSale,
+  ingestStoreWith,
   marketKey,
   marketParties,
   type SealedBatch,
-  sealMarketBatch,
 } from '../../../support/market.js';
 
 const NOW = 1_800_000_100_000;
-const { owner, device, buyer, stranger } = marketParties;
+const { buyer, stranger } = marketParties;
 const dir = mkdtempSync(join(tmpdir(), 'qood-market-api-'));
 
 let node: FullNode;
@@ -44,69 +39,11 @@ let sold: SealedBatch;
 let unanchored: SealedBatch;
 const ids = { anchor: '', ghost: '', order: '', open: '', ghostOrder: '', sell: '' };
 
-function store_(path: string, batches: readonly SealedBatch[]): IngestStore {
-  const s = new IngestStore({ path });
-  for (const b of batches) {
-    s.putBatch(
-      b.chunks.map((c) => ({
-        id: c.id,
-        vehicleId: c.vehicleId,
-        stream: c.stream,
-        seq: c.seq,
-        bytes: c.bytes,
-      })),
-      NOW,
-    );
-    s.putDescriptors(
-      [
-        {
-          id: b.batch.id,
-          vehicleId: b.batch.descriptor.vehicleId,
-          createdMs: b.batch.descriptor.createdMs,
-          chunkIds: b.batch.descriptor.chunkIds.map(toHex),
-          bytes: b.batch.bytes,
-        },
-      ],
-      NOW,
-    );
-  }
-  return s;
-}
-
 beforeAll(async () => {
-  sold = sealMarketBatch({ coarseLocation: '47.4,8.5' });
-  unanchored = sealMarketBatch({ t0Us: 1_700_000_600_000_000, coarseLocation: '52.5,13.4' });
-  const chain = new MarketChain();
-  chain.block([
-    chain.tx(owner, 'registerVehicle', { vehicle: vehicleChainId('car-1') }),
-    chain.tx(owner, 'bindDevice', { vehicle: vehicleChainId('car-1'), device: toHex(device.publicKey) }, 1),
-    chain.tx(owner, 'agreement', marketAgreement(), 2),
-  ]);
-  const anchor = chain.tx(device, 'descriptor', anchorBody(sold.batch));
-  // An anchor of a root this node holds no descriptor for.
-  const ghost = chain.tx(owner, 'descriptor', {
-    ...anchorBody(sold.batch),
-    merkleRoot: sha256(Uint8Array.of(1)),
-  });
-  chain.block([anchor, ghost]);
-  ids.anchor = toHex(anchor.id);
-  ids.ghost = toHex(ghost.id);
-  const order = (descriptor: string, offset: number) =>
-    chain.tx(buyer, 'order', { side: 'buy', descriptor, price: 10n * UNIT, expiresHeight: 1000 }, offset);
-  const o = [order(ids.anchor, 0), order(ids.anchor, 1), order(ids.ghost, 2)];
-  const sell = chain.tx(owner, 'order', {
-    side: 'sell',
-    descriptor: ids.anchor,
-    price: UNIT,
-    expiresHeight: 1000,
-  });
-  chain.block([...o, sell]);
-  [ids.order, ids.open, ids.ghostOrder] = o.map((t) => toHex(t.id)) as [string, string, string];
-  ids.sell = toHex(sell.id);
-  chain.block([
-    chain.tx(owner, 'fill', fillBody(sold.batch, ids.order, buyer.publicKey)),
-    chain.tx(owner, 'fill', fillBody(sold.batch, ids.ghostOrder, buyer.publicKey), 1),
-  ]);
+  const sale = buildMarketSale();
+  ({ sold, unanchored } = sale);
+  Object.assign(ids, sale.ids);
+  const chain = sale.chain;
   node = new FullNode({
     genesis: chain.spec,
     signer: marketKey('observer'),
@@ -115,7 +52,7 @@ beforeAll(async () => {
     peers: [],
   });
   await node.start();
-  store = store_(join(dir, 'ingest.db'), [sold, unanchored]);
+  store = ingestStoreWith(join(dir, 'ingest.db'), [sold, unanchored], NOW);
   const index = new AnchorIndex({
     store,
     genesisId: toHex(node.genesisState.blockId),
@@ -322,7 +259,7 @@ describe('the storage role', () => {
       ids.anchor,
     ]);
     const path = join(dir, 'other.db');
-    const other = store_(path, [sold]);
+    const other = ingestStoreWith(path, [sold], NOW);
     other.putAnchors('ff'.repeat(32), [], 9);
     const fresh = new AnchorIndex({
       store: other,
