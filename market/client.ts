@@ -29,8 +29,11 @@ import { checkPurchase, type FetchedPurchase, type Purchase, type PurchaseRecord
 export interface MarketClientOptions {
   /** The node's HTTP API, e.g. http://127.0.0.1:26700. */
   readonly nodeUrl: string;
-  /** The buyer's ed25519 secret key (32 bytes): signs orders and proofs, opens key bundles. */
-  readonly secretKey: Uint8Array;
+  /**
+   * The buyer's ed25519 secret key (32 bytes): signs orders and proofs, opens key bundles. Without
+   * it the client only reads (list, status, split); the rest throws NO_KEY.
+   */
+  readonly secretKey?: Uint8Array;
   readonly fetch?: FetchFn;
   /** Per request (default 10 s). */
   readonly timeoutMs?: number;
@@ -132,11 +135,10 @@ const HEX32 = /^[0-9a-f]{64}$/;
 
 /** The buyer's side of the market over one node's HTTP API. */
 export class MarketClient {
-  /** The buyer's account address (hex ed25519 public key). */
+  /** The buyer's account address (hex ed25519 public key); empty without a key. */
   readonly address: string;
   readonly #http: NodeHttp;
-  readonly #signer: Ed25519Signer;
-  readonly #secret: Uint8Array;
+  readonly #key: { signer: Ed25519Signer; secret: Uint8Array } | undefined;
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
 
@@ -146,9 +148,11 @@ export class MarketClient {
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
-    this.#secret = options.secretKey;
-    this.#signer = new Ed25519Signer(options.secretKey);
-    this.address = toHex(this.#signer.publicKey);
+    this.#key =
+      options.secretKey === undefined
+        ? undefined
+        : { signer: new Ed25519Signer(options.secretKey), secret: options.secretKey };
+    this.address = this.#key === undefined ? '' : toHex(this.#key.signer.publicKey);
     this.#nowMs = options.nowMs ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
@@ -176,6 +180,7 @@ export class MarketClient {
    * expiring `expiresInBlocks` after the node's head; pays the minimum fee when mana is short.
    */
   async order(descriptorChainId: string, price: bigint, expiresInBlocks = 7200): Promise<PlacedOrder> {
+    const { signer } = this.#needKey('placing an order');
     if (!HEX32.test(descriptorChainId))
       throw new MarketError('MISSING_RECORD', `'${descriptorChainId}' is not a chain descriptor id (64 hex)`);
     if ((await this.#state(stateKey.descriptor(descriptorChainId))).value === null)
@@ -203,7 +208,7 @@ export class MarketClient {
         fee,
         body: { side: 'buy', descriptor: descriptorChainId, price, expiresHeight },
       },
-      this.#signer,
+      signer,
     );
     await this.#http.postCbor('/tx', encodeSignedTx(tx));
     return { orderId: toHex(tx.id), descriptor: descriptorChainId, price, expiresHeight, nonce, fee };
@@ -238,6 +243,7 @@ export class MarketClient {
 
   /** Fetches the order's signed descriptor and sealed chunks from the storage node (all pages). */
   async fetch(orderId: string): Promise<FetchedPurchase> {
+    const { signer } = this.#needKey('fetching chunks');
     const chunks: { id: string; bytes: Uint8Array | undefined }[] = [];
     let after: number | undefined;
     let descriptorId = '';
@@ -245,7 +251,7 @@ export class MarketClient {
       const q = after === undefined ? '' : `?after=${after}`;
       const r = await this.#http.getBytes(
         `/market/orders/${orderId}/chunks${q}`,
-        fetchProofHeaders(this.#signer, orderId, this.#nowMs()),
+        fetchProofHeaders(signer, orderId, this.#nowMs()),
       );
       descriptorId = r.headers.get('x-qood-descriptor') ?? '';
       if (!HEX32.test(descriptorId))
@@ -283,13 +289,14 @@ export class MarketClient {
 
   /** Fetches (unless given) and checks a purchase, and decrypts its samples; see purchase.ts. */
   async verifyAndDecrypt(orderId: string, fetched?: FetchedPurchase): Promise<Purchase> {
+    const { secret } = this.#needKey('opening the key bundle');
     const records = await this.purchaseRecords(orderId);
     // Refuse before fetching when the order is not ours or not filled.
     checkOrder(records, this.address);
     return checkPurchase({
       records,
       fetched: fetched ?? (await this.fetch(orderId)),
-      buyerSecretKey: this.#secret,
+      buyerSecretKey: secret,
     });
   }
 
@@ -323,6 +330,11 @@ export class MarketClient {
       shares,
       height,
     };
+  }
+
+  #needKey(what: string): { signer: Ed25519Signer; secret: Uint8Array } {
+    if (this.#key === undefined) throw new MarketError('NO_KEY', `${what} needs the buyer's key`);
+    return this.#key;
   }
 
   async #state(key: string): Promise<StateAnswer> {

@@ -2,6 +2,8 @@
 
 /** What failed. */
 export const MARKET_ERROR_CODES = [
+  /** The operation needs the buyer's key and the client has none. */
+  'NO_KEY',
   /** The node could not be reached, or did not answer in time. */
   'UNREACHABLE',
   /** The node answered with an error (its code and message are in `nodeCode`, `message`). */
