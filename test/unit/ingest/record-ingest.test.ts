@@ -310,7 +310,7 @@ describe('descriptors and queued transactions through the ingest', () => {
     expect(store.chunksOfDescriptor(d.id)).toEqual([{ id: 'aa'.repeat(32), bytes: Uint8Array.of(1) }]);
     store.close();
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    expect(check.pragma('user_version', { simple: true })).toBe(4);
     check.close();
   });
 });
