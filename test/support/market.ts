@@ -307,14 +307,14 @@ export interface MarketSaleIds {
  * agreement; block 2 anchors `sold` (by the device) and a ghost root (by the owner); block 3 holds
  * the buyer's three orders at 10 QDD and an owner's sell order; block 4 the owner's fills.
  */
-export function buildMarketSale(): {
+export function buildMarketSale(batch: { chunksPerStream?: number; samplesPerChunk?: number } = {}): {
   chain: MarketChain;
   sold: SealedBatch;
   unanchored: SealedBatch;
   ids: MarketSaleIds;
 } {
   const { owner, device, buyer } = marketParties;
-  const sold = sealMarketBatch({ coarseLocation: '47.4,8.5' });
+  const sold = sealMarketBatch({ ...batch, coarseLocation: '47.4,8.5' });
   const unanchored = sealMarketBatch({ t0Us: 1_700_000_600_000_000, coarseLocation: '52.5,13.4' });
   const chain = new MarketChain();
   const vehicle = vehicleChainId(MARKET_VEHICLE);
