@@ -298,6 +298,34 @@ describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto'
     const text = runQood(['market', 'split', '--node', api, '--order', orderId]).stdout;
     expect(text).toMatch(/owner .* 7000 bps {2}8\.75 QDD/);
     expect(nodeOut.stdout()).toMatch(/descriptor anchors indexed/);
+
+    // Killed and started again, the node resumes its anchor index from the cursor: the listing still
+    // shows the anchor, and nothing is indexed a second time.
+    node.kill('SIGKILL');
+    await waitExit(node, 10_000);
+    node = startQood(['node', '-c', join(dir, 'node.yaml')]);
+    const again = collectOutput(node);
+    let page:
+      | { descriptors: { anchor: string | null }[]; finalHeight: number; indexedHeight: number }
+      | undefined;
+    await waitUntil(
+      () => {
+        const r = runQood(['market', 'list', '--node', api, '--json']);
+        if (r.status !== 0) return false;
+        page = JSON.parse(r.stdout);
+        return page!.indexedHeight >= page!.finalHeight && page!.finalHeight > 0;
+      },
+      15_000,
+      'the restarted node to serve the listing',
+      200,
+    );
+    expect(page!.descriptors.map((d) => d.anchor)).toEqual([anchor]);
+    await waitUntil(
+      () => again.stdout().includes('node ready'),
+      5000,
+      'the restarted node to log that it is ready',
+    );
+    expect(again.stdout()).not.toMatch(/descriptor anchors indexed/);
   }, 60_000);
 
   it('says what was wrong with the command line, exiting 2', () => {
