@@ -65,6 +65,15 @@ const refuse = (code: FetchRefusal, message: string) => err(FETCH_REFUSALS[code]
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
+/** A path segment for a message: decoded when it decodes, at most 80 characters. */
+function shown(segment: string): string {
+  let v = segment;
+  try {
+    v = decodeURIComponent(segment);
+  } catch {}
+  return v.slice(0, 80);
+}
+
 /** Answers a request under /market/. */
 export function handleMarket(node: FullNode, req: ApiRequest, ctx: MarketContext | undefined): ApiResponse {
   if (ctx === undefined)
@@ -176,7 +185,7 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
 
 function descriptor(ctx: MarketContext, id: string): ApiResponse {
   if (!HEX32.test(id))
-    return err(400, 'BAD_DESCRIPTOR_ID', `'${decodeURIComponent(id)}': expected 64 lowercase hex digits`);
+    return err(400, 'BAD_DESCRIPTOR_ID', `'${shown(id)}': expected 64 lowercase hex digits`);
   const bytes = ctx.store.descriptorBytes(id);
   if (bytes === undefined) return err(404, 'UNKNOWN_DESCRIPTOR', `no stored descriptor ${id}`);
   return { status: 200, body: bytes, contentType: 'application/cbor' };
@@ -194,7 +203,7 @@ function chunks(
   headers: Readonly<Record<string, string | undefined>>,
 ): ApiResponse {
   if (!HEX32.test(orderId))
-    return refuse('BAD_ORDER_ID', `'${decodeURIComponent(orderId)}': expected 64 lowercase hex digits`);
+    return refuse('BAD_ORDER_ID', `'${shown(orderId)}': expected 64 lowercase hex digits`);
   const buyer = header(headers, FETCH_HEADERS.buyer);
   const time = header(headers, FETCH_HEADERS.time);
   const signature = header(headers, FETCH_HEADERS.signature);

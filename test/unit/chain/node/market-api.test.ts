@@ -145,6 +145,8 @@ describe('GET /market/descriptors/<id>', () => {
   it('says 404 for an unknown id and 400 for a malformed one', () => {
     expect(errorOf(get(`/market/descriptors/${'ab'.repeat(32)}`))).toEqual([404, 'UNKNOWN_DESCRIPTOR']);
     expect(errorOf(get('/market/descriptors/nope'))).toEqual([400, 'BAD_DESCRIPTOR_ID']);
+    expect(errorOf(get('/market/descriptors/%zz'))).toEqual([400, 'BAD_DESCRIPTOR_ID']);
+    expect(errorOf(get('/market/orders/%E0%A4%A/chunks'))).toEqual([400, 'BAD_ORDER_ID']);
   });
 });
 
