@@ -1,12 +1,17 @@
 /**
  * The chain role of `qood node`: reads the node key and the genesis file, opens the chain database,
  * starts the FullNode (peers, consensus, mempool) and the HTTP JSON API. Loaded lazily by
- * cli/commands/node.ts when the config has a `chain` section.
+ * cli/commands/node.ts when the config has a `chain` section. With an `ingest` section too, the
+ * node is a storage node: it indexes the final chain's descriptor anchors into the ingest database
+ * and serves the market routes (chain/node/http/market-api.ts) from it, over a connection of its
+ * own (WAL: the API's reads do not wait for the ingest's writes).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ChainConfig, splitHostPort } from '../chain/node/config.js';
-import { startApiServer } from '../chain/node/http/index.js';
+import { toHex } from '../chain/index.js';
+import { type ChainConfig, type IngestConfig, splitHostPort } from '../chain/node/config.js';
+import { type MarketContext, startApiServer } from '../chain/node/http/index.js';
+import { AnchorIndex, IngestStore } from '../chain/node/ingest/index.js';
 import { tcpTransport } from '../chain/node/p2p/index.js';
 import {
   FileSigningGuard,
@@ -32,12 +37,16 @@ export interface ChainRole {
   stop(): Promise<void>;
 }
 
-/** Starts the chain role; usage problems (files, genesis) end the process with exit 2. */
+/**
+ * Starts the chain role; usage problems (files, genesis) end the process with exit 2. With
+ * `ingest` (the node's ingest section) it also takes the storage role.
+ */
 export async function startChainRole(
   cfg: ChainConfig,
   dataDir: string,
   logger: NodeLog,
   onFinal?: (e: FinalityEvent) => void,
+  ingest?: IngestConfig,
 ): Promise<ChainRole> {
   let signer: ReturnType<typeof readKeyFile>;
   let genesis: ReturnType<typeof readGenesisFile>;
@@ -58,6 +67,24 @@ export async function startChainRole(
   } catch (err) {
     throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
   }
+  let market: IngestStore | undefined;
+  let anchors: AnchorIndex | undefined;
+  if (ingest !== undefined) {
+    try {
+      market = new IngestStore({ path: ingest.path ?? join(dataDir, 'ingest.db') });
+    } catch (err) {
+      store.close();
+      throw new CliExit(EXIT.failure, `qood node: storage: ${(err as Error).message}`);
+    }
+  }
+  const indexAnchors = (height: number): void => {
+    try {
+      const n = anchors?.catchUp(height) ?? 0;
+      if (n > 0) logger.info({ anchors: n, height: anchors!.height }, 'descriptor anchors indexed');
+    } catch (err) {
+      logger.error({ err: (err as Error).message, height }, 'indexing descriptor anchors failed');
+    }
+  };
   let node: FullNode;
   try {
     node = new FullNode({
@@ -70,15 +97,32 @@ export async function startChainRole(
       peers: cfg.peers.map(splitHostPort),
       maxMempool: cfg.maxMempool,
       log: logger,
-      ...(onFinal === undefined ? {} : { onFinal }),
+      onFinal: (e) => {
+        indexAnchors(e.certificate.height);
+        onFinal?.(e);
+      },
     });
+    if (market !== undefined) {
+      const n = node;
+      anchors = new AnchorIndex({
+        store: market,
+        genesisId: toHex(n.genesisState.blockId),
+        block: (h) => n.block(h),
+        finalState: () => n.lastFinal.state,
+      });
+    }
     await node.start();
+    indexAnchors(node.lastFinal.height);
   } catch (err) {
     store.close();
+    market?.close();
     if (err instanceof SigningGuardError) throw new CliExit(EXIT.failure, `qood node: chain: ${err.message}`);
     throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
   }
-  const api = cfg.http === undefined ? undefined : await startApiServer(node, ...hostPort(cfg.http));
+  const marketCtx: MarketContext | undefined =
+    market === undefined ? undefined : { store: market, indexedHeight: () => anchors?.height ?? 0 };
+  const api =
+    cfg.http === undefined ? undefined : await startApiServer(node, ...hostPort(cfg.http), marketCtx);
   logger.info(
     {
       address: node.address,
@@ -86,6 +130,7 @@ export async function startChainRole(
       http: api?.url,
       final: node.lastFinal.height,
       peers: cfg.peers.length,
+      storage: market !== undefined,
     },
     'chain role started',
   );
@@ -98,11 +143,13 @@ export async function startChainRole(
       final: node.lastFinal.height,
       peers: node.network.peerKeys.length,
       mempool: node.mempoolSize,
+      ...(anchors === undefined ? {} : { anchorsIndexedThrough: anchors.height }),
     }),
     stop: async () => {
       await api?.close();
       await node.stop();
       store.close();
+      market?.close();
     },
   };
 }

@@ -11,6 +11,7 @@ import { registerDevnet } from './devnet.js';
 import { registerGnss } from './gnss.js';
 import { registerGrants } from './grants.js';
 import { registerKeys } from './keys.js';
+import { registerMarket } from './market.js';
 import { registerNode } from './node.js';
 import { registerObd } from './obd.js';
 import { registerStatus } from './status.js';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   registerKeys(program);
   registerGrants(program);
   registerVerify(program);
+  registerMarket(program);
   registerGnss(program);
   registerConfig(program);
   registerDevnet(program);

@@ -87,7 +87,13 @@ export function registerNode(program: Command): void {
       let chainStatus: (() => unknown) | undefined;
       if (config.chain !== undefined) {
         const { startChainRole } = await import('../node-chain.js');
-        const role = await startChainRole(config.chain, config.node.dataDir, logger.child({ role: 'chain' }));
+        const role = await startChainRole(
+          config.chain,
+          config.node.dataDir,
+          logger.child({ role: 'chain' }),
+          undefined,
+          config.ingest,
+        );
         chainStatus = role.status;
         stops.unshift(() => role.stop());
         if (ingestRole !== undefined && config.ingest !== undefined) {

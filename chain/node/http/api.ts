@@ -10,6 +10,7 @@
  *   GET  /checkpoint                  a light-client checkpoint of the last final block (for devices' `chain` config)
  *   GET  /accounts/<addr>/next-free-tx  when the account's next fee-free transaction is due
  *   GET  /status                      head, final height, peers, counters
+ *   GET  /market/...                  the storage role, when the node has one (market-api.ts)
  *
  * Errors are `{"error":{"code":..,"message":..}}` with 400 (what was wrong and where), 404, 405, 413
  * (server.ts), 503 (mempool full). Amounts are decimal strings of base units, bytes are hex.
@@ -26,6 +27,7 @@ import { headerId } from '../../tx/header.js';
 import { nodeCheckpoint } from '../bridge/checkpoint.js';
 import { nodeSource } from '../bridge/source.js';
 import type { FullNode } from '../runtime/full-node.js';
+import { handleMarket, type MarketContext } from './market-api.js';
 
 /** Largest request body accepted (a signed transaction is far smaller). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -37,12 +39,19 @@ export interface ApiRequest {
   readonly path: string;
   readonly contentType: string;
   readonly body: Uint8Array;
+  /** The query string without its '?' (default: none). */
+  readonly query?: string;
+  /** Request headers by lower-case name (default: none). */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
 }
 
-/** A response: status and a JSON-serialisable body. */
+/** A response: status and a JSON-serialisable body, or bytes of `contentType`. */
 export interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
+  /** Set when `body` is bytes (a Uint8Array) sent as they are. */
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const err = (status: number, code: string, message: string): ApiResponse => ({
@@ -52,9 +61,10 @@ const err = (status: number, code: string, message: string): ApiResponse => ({
 
 const STATE_KEY = /^(supply|sched|[a-z]{2,8}\/[0-9A-Za-z._-]{1,128}(\/[0-9]{1,15})?)$/;
 
-/** Answers one request. */
-export function handleApi(node: FullNode, req: ApiRequest): ApiResponse {
+/** Answers one request; `market` enables the storage role's routes. */
+export function handleApi(node: FullNode, req: ApiRequest, market?: MarketContext): ApiResponse {
   const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+  if (path === '/market' || path.startsWith('/market/')) return handleMarket(node, req, market);
   if (path === '/tx') return req.method === 'POST' ? submit(node, req) : notAllowed(req, 'POST');
   if (req.method !== 'GET') return notAllowed(req, 'GET');
   if (path === '/status') return { status: 200, body: status(node) };

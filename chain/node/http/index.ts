@@ -1,3 +1,12 @@
-/** The node's HTTP JSON API: routes (api.ts) and the node:http server (server.ts). */
+/** The node's HTTP JSON API: routes (api.ts, market-api.ts) and the node:http server (server.ts). */
 export { type ApiRequest, type ApiResponse, handleApi, MAX_BODY_BYTES } from './api.js';
+export {
+  DEFAULT_PAGE_CHUNKS,
+  FETCH_REFUSALS,
+  type FetchRefusal,
+  handleMarket,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_CHUNKS,
+  type MarketContext,
+} from './market-api.js';
 export { type ApiServer, startApiServer } from './server.js';

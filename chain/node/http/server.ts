@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { FullNode } from '../runtime/full-node.js';
-import { handleApi, MAX_BODY_BYTES } from './api.js';
+import { type ApiResponse, handleApi, MAX_BODY_BYTES } from './api.js';
+import type { MarketContext } from './market-api.js';
 
 /** A running API server. */
 export interface ApiServer {
@@ -21,7 +22,21 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function handle(node: FullNode, req: IncomingMessage, res: ServerResponse): void {
+function sendResponse(res: ServerResponse, r: ApiResponse): void {
+  if (r.contentType === undefined || !(r.body instanceof Uint8Array)) {
+    for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
+    send(res, r.status, r.body);
+    return;
+  }
+  res.writeHead(r.status, {
+    ...r.headers,
+    'content-type': r.contentType,
+    'content-length': r.body.length,
+  });
+  res.end(r.body);
+}
+
+function handle(node: FullNode, req: IncomingMessage, res: ServerResponse, market?: MarketContext): void {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) {
     res.setHeader('connection', 'close');
@@ -48,24 +63,38 @@ function handle(node: FullNode, req: IncomingMessage, res: ServerResponse): void
   });
   req.on('end', () => {
     if (refused) return;
-    const path = (req.url ?? '/').split('?')[0]!;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
     try {
-      const r = handleApi(node, {
-        method: req.method ?? 'GET',
-        path,
-        contentType: String(req.headers['content-type'] ?? ''),
-        body: Buffer.concat(chunks),
-      });
-      send(res, r.status, r.body);
+      const r = handleApi(
+        node,
+        {
+          method: req.method ?? 'GET',
+          path: q < 0 ? url : url.slice(0, q),
+          query: q < 0 ? '' : url.slice(q + 1),
+          headers,
+          contentType: String(req.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks),
+        },
+        market,
+      );
+      sendResponse(res, r);
     } catch (e) {
       send(res, 500, { error: { code: 'INTERNAL', message: (e as Error).message } });
     }
   });
 }
 
-/** Serves the API on host:port (0: any free port). */
-export function startApiServer(node: FullNode, host: string, port: number): Promise<ApiServer> {
-  const server = createServer((req, res) => handle(node, req, res));
+/** Serves the API on host:port (0: any free port); `market` adds the storage role's routes. */
+export function startApiServer(
+  node: FullNode,
+  host: string,
+  port: number,
+  market?: MarketContext,
+): Promise<ApiServer> {
+  const server = createServer((req, res) => handle(node, req, res, market));
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.maxConnections = 512;

@@ -2,6 +2,8 @@
  * The storage node's ingest role: verified chunks, descriptors and queued transactions from MQTT
  * into SQLite, acknowledged after commit.
  */
+
+export { AnchorIndex, type AnchorIndexOptions } from './anchor-index.js';
 export {
   ChunkIngest,
   type ChunkIngestOptions,
@@ -10,7 +12,10 @@ export {
   type IngestLogger,
 } from './ingest.js';
 export {
+  type AnchorRow,
   type DescribedChunk,
+  type DescriptorListing,
+  type DescriptorQuery,
   INGEST_APPLICATION_ID,
   type IngestChunk,
   type IngestDescriptor,

@@ -99,6 +99,25 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
       );
       CREATE INDEX tx_submissions_open ON tx_submissions (state) WHERE state IN ('waiting', 'admitted');
     `),
+  // The storage role: the chain's final descriptor anchors by Merkle root, and how far they are read.
+  (db) =>
+    db.exec(`
+      CREATE TABLE anchors (
+        chain_id    TEXT    PRIMARY KEY,                -- hex id of the anchoring tx (the chain descriptor id)
+        merkle_root TEXT    NOT NULL,                   -- hex
+        height      INTEGER NOT NULL,                   -- final block that holds it
+        agreement   TEXT    NOT NULL,
+        vehicle     TEXT    NOT NULL,                   -- hex chain vehicle id of the agreement
+        sender      TEXT    NOT NULL,
+        chunk_count INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX anchors_by_root ON anchors (merkle_root, height);
+      CREATE TABLE anchor_cursor (
+        one         INTEGER PRIMARY KEY CHECK (one = 1),
+        genesis_id  TEXT    NOT NULL,                   -- the chain the rows come from
+        height      INTEGER NOT NULL                    -- every final block up to here is indexed
+      );
+    `),
 ];
 
 function insertFields(insert: { run(...a: unknown[]): unknown }, id: string, bytes: Uint8Array): void {
@@ -207,6 +226,20 @@ export interface DescriptorQuery {
   readonly limit?: number;
 }
 
+/** A descriptor the chain anchored in a final block. */
+export interface AnchorRow {
+  /** Hex id of the anchoring transaction: the chain descriptor id orders name. */
+  readonly chainId: string;
+  /** Hex Merkle root it anchors. */
+  readonly merkleRoot: string;
+  readonly height: number;
+  readonly agreement: string;
+  /** Hex chain vehicle id of the agreement. */
+  readonly vehicle: string;
+  readonly sender: string;
+  readonly chunkCount: number;
+}
+
 /** A chunk a descriptor lists, with its sealed bytes when the node holds it. */
 export interface DescribedChunk {
   readonly id: string;
@@ -292,6 +325,13 @@ export class IngestStore {
          LEFT JOIN chunks c ON c.id = dc.chunk_id AND c.vehicle_id = d.vehicle_id
          WHERE dc.descriptor_id = ? ORDER BY dc.pos`,
       ),
+      describedPage: this.#db.prepare(
+        `SELECT dc.pos AS pos, dc.chunk_id AS id, c.bytes AS bytes
+         FROM descriptor_chunks dc
+         JOIN descriptors d ON d.id = dc.descriptor_id
+         LEFT JOIN chunks c ON c.id = dc.chunk_id AND c.vehicle_id = d.vehicle_id
+         WHERE dc.descriptor_id = ? AND dc.pos > ? ORDER BY dc.pos LIMIT ?`,
+      ),
       insertTx: this.#db.prepare(
         'INSERT INTO txs (vehicle_id, seq, hash, kind, received_ms, bytes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (vehicle_id, seq, hash) DO NOTHING',
       ),
@@ -317,6 +357,19 @@ export class IngestStore {
       subGet: this.#db.prepare(
         'SELECT ord, state, tx_id AS txId, height, reason FROM tx_submissions WHERE ord = ?',
       ),
+      insertAnchor: this.#db.prepare(
+        'INSERT INTO anchors VALUES (@chainId, @merkleRoot, @height, @agreement, @vehicle, @sender, @chunkCount) ON CONFLICT (chain_id) DO NOTHING',
+      ),
+      anchorsOfRoot: this.#db.prepare(
+        `SELECT chain_id AS chainId, merkle_root AS merkleRoot, height, agreement, vehicle, sender,
+                chunk_count AS chunkCount
+         FROM anchors WHERE merkle_root = ? ORDER BY height, chain_id`,
+      ),
+      cursor: this.#db.prepare('SELECT genesis_id AS genesisId, height FROM anchor_cursor WHERE one = 1'),
+      setCursor: this.#db.prepare(
+        'INSERT INTO anchor_cursor VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET genesis_id = excluded.genesis_id, height = excluded.height',
+      ),
+      clearAnchors: this.#db.prepare('DELETE FROM anchors'),
     };
   }
 
@@ -421,6 +474,27 @@ export class IngestStore {
     return rows.map((r) => ({ id: r.id, bytes: r.bytes === null ? undefined : new Uint8Array(r.bytes) }));
   }
 
+  /**
+   * A page of the chunks a descriptor lists: positions after `afterPos` (-1: from the start), at
+   * most `limit`, each with its sealed bytes when the node holds it.
+   */
+  chunksOfDescriptorPage(
+    descriptorId: string,
+    afterPos: number,
+    limit: number,
+  ): (DescribedChunk & { readonly pos: number })[] {
+    const rows = this.#q.describedPage.all(descriptorId, afterPos, limit) as {
+      pos: number;
+      id: string;
+      bytes: Buffer | null;
+    }[];
+    return rows.map((r) => ({
+      pos: r.pos,
+      id: r.id,
+      bytes: r.bytes === null ? undefined : new Uint8Array(r.bytes),
+    }));
+  }
+
   /** Descriptors matching `query`, in arrival order (`ord` for paging). */
   listDescriptors(query: DescriptorQuery = {}): (DescriptorListing & { readonly ord: number })[] {
     return this.#q.listDescriptors.all({
@@ -474,6 +548,33 @@ export class IngestStore {
       .immediate();
   }
 
+  /**
+   * Height through which the chain `genesisId` (hex) has been indexed; 0 for a new index. An index
+   * of another chain (a devnet made again on the same folder) is dropped first.
+   */
+  anchorCursor(genesisId: string): number {
+    const c = this.#q.cursor.get() as { genesisId: string; height: number } | undefined;
+    if (c?.genesisId === genesisId) return c.height;
+    this.#db
+      .transaction(() => {
+        this.#q.clearAnchors.run();
+        this.#q.setCursor.run(genesisId, 0);
+      })
+      .immediate();
+    return 0;
+  }
+
+  /** Adds the anchors of final blocks up to `throughHeight` and moves the cursor there, in one transaction. */
+  putAnchors(genesisId: string, rows: readonly AnchorRow[], throughHeight: number): void {
+    const q = this.#q;
+    this.#db
+      .transaction(() => {
+        for (const r of rows) q.insertAnchor.run(r);
+        q.setCursor.run(genesisId, throughHeight);
+      })
+      .immediate();
+  }
+
   /** The submission record of one transaction, or undefined. */
   submission(ord: number): Submission | undefined {
     return this.#q.subGet.get(ord) as Submission | undefined;
@@ -500,6 +601,11 @@ export class IngestStore {
     const out = Object.fromEntries(SUBMISSION_STATES.map((s) => [s, 0])) as Record<SubmissionState, number>;
     for (const r of this.#q.subCounts.all() as { state: SubmissionState; n: number }[]) out[r.state] = r.n;
     return out;
+  }
+
+  /** The final anchors of a Merkle root (hex), earliest first. */
+  anchorsOfRoot(merkleRoot: string): AnchorRow[] {
+    return this.#q.anchorsOfRoot.all(merkleRoot) as AnchorRow[];
   }
 
   /** Number of transactions kept. */

@@ -311,8 +311,8 @@ describe('descriptors and queued transactions through the ingest', () => {
     store.close();
     const check = new Database(path, { readonly: true });
     // Up to the latest: 2 added descriptors and transactions, 3 descriptor fields, 4 the bridge's
-    // submission records.
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    // submission records, 5 the storage role's anchor index.
+    expect(check.pragma('user_version', { simple: true })).toBe(5);
     expect(
       check.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'tx_submissions'").pluck().get(),
     ).toBe(1);

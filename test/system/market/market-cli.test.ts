@@ -1,0 +1,339 @@
+/**
+ * A sale end to end with real processes: a one-producer chain as a `qood node` process that also
+ * takes the ingest role from a real mosquitto (so it is a storage node), a device's real sealed
+ * batch synced through the broker by the agent's ChunkSync from a SQLite store, the vehicle, bound
+ * device, agreement and the device's anchor submitted over HTTP, then the buyer's `qood market`
+ * commands: keygen, list, buy, status, (the owner's fill, built here with the key bundle of the
+ * owner's epoch keys), fetch, which writes exactly the samples that went in, and split, whose
+ * amounts the test checks against the balances on chain.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { silentLogger } from '../../../agent/log.js';
+import { Metrics } from '../../../agent/metrics.js';
+import { openSqliteChunkStore } from '../../../agent/store/index.js';
+import { ChunkSync, openMqttUplink } from '../../../agent/sync/index.js';
+import {
+  chainVehicleId,
+  type Ed25519Signer,
+  encodeSignedTx,
+  type SignedTx,
+  type TxBodies,
+  type TxKind,
+  toHex,
+  UNIT,
+} from '../../../chain/index.js';
+import { formatGenesis, writeKeyFile } from '../../../chain/node/runtime/index.js';
+import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
+import {
+  anchorBody,
+  fillBody,
+  MARKET_VEHICLE,
+  marketAgreement,
+  marketGenesis,
+  marketParties,
+  marketSecret,
+  marketTx,
+  sealMarketBatch,
+} from '../../support/market.js';
+import { freePort, Mosquitto } from '../../support/mosquitto.js';
+import { describeSystem } from '../../support/system.js';
+
+const CHAIN = 'qood-market-sys';
+
+describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto', pkg: 'mosquitto' }], () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let node: ChildProcess;
+  let nodeOut: ReturnType<typeof collectOutput>;
+  let api: string;
+  const nonces = new Map<string, number>();
+
+  async function submit<K extends TxKind>(
+    signer: Ed25519Signer,
+    kind: K,
+    body: TxBodies[K],
+  ): Promise<SignedTx> {
+    const sender = toHex(signer.publicKey);
+    const nonce = nonces.get(sender) ?? 0;
+    nonces.set(sender, nonce + 1);
+    const tx = marketTx(CHAIN, signer, kind, body, nonce);
+    const r = await fetch(`${api}/tx`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cbor' },
+      body: encodeSignedTx(tx),
+    });
+    expect(r.status, `${kind}: ${await r.clone().text()}`).toBe(202);
+    return tx;
+  }
+
+  async function state(key: string): Promise<{ value: string | null; decoded?: { qdd: string } }> {
+    return (await (await fetch(`${api}/state/${key}`)).json()) as {
+      value: string | null;
+      decoded?: { qdd: string };
+    };
+  }
+
+  const finalHas = (key: string) =>
+    waitUntil(async () => (await state(key)).value !== null, 15_000, key, 100);
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    dir = mkdtempSync(join(tmpdir(), 'qood-market-sys-'));
+    const [p2p, http] = [await freePort(), await freePort()];
+    api = `http://127.0.0.1:${http}`;
+    writeKeyFile(join(dir, 'node.key'), marketSecret('producer'));
+    writeFileSync(join(dir, 'genesis.yaml'), formatGenesis(marketGenesis(CHAIN, Date.now() + 500)));
+    writeFileSync(
+      join(dir, 'node.yaml'),
+      stringify({
+        node: { dataDir: dir, socketPath: join(dir, 'node.sock') },
+        log: { level: 'info' },
+        ingest: {
+          broker: broker.url,
+          clientId: 'storage-node',
+          deviceKeys: { [MARKET_VEHICLE]: toHex(marketParties.device.publicKey) },
+        },
+        chain: {
+          keyFile: join(dir, 'node.key'),
+          genesisFile: join(dir, 'genesis.yaml'),
+          preset: 'minimal',
+          listen: `127.0.0.1:${p2p}`,
+          http: `127.0.0.1:${http}`,
+        },
+      }),
+    );
+    node = startQood(['node', '-c', join(dir, 'node.yaml')]);
+    nodeOut = collectOutput(node);
+    await waitUntil(
+      async () => {
+        try {
+          const s = (await (await fetch(`${api}/status`)).json()) as { final: { height: number } };
+          return s.final.height >= 1;
+        } catch {
+          return false;
+        }
+      },
+      15_000,
+      'the node to finalise a block',
+      100,
+    );
+  });
+
+  afterAll(async () => {
+    if (node !== undefined && node.exitCode === null) {
+      node.kill('SIGTERM');
+      await waitExit(node, 10_000).catch(() => undefined);
+    }
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists, buys, fetches exactly the samples that went in, and splits the price as the balances show', async () => {
+    const { whale, owner, oem, device } = marketParties;
+    const vehicle = chainVehicleId(MARKET_VEHICLE);
+    const sold = sealMarketBatch({ coarseLocation: '47.4,8.5', chunksPerStream: 4 });
+
+    // The buyer makes an account key; the issuer funds it with QDD (and QDT for free transactions).
+    const keygen = runQood(['market', 'keygen', '--out', join(dir, 'buyer.key')]);
+    expect(keygen.status, keygen.stderr).toBe(0);
+    const buyer = keygen.stdout.trim();
+    expect(buyer).toMatch(/^[0-9a-f]{64}$/);
+    await submit(whale, 'issue', { to: buyer, amount: 100n * UNIT });
+    await submit(whale, 'transfer', { to: buyer, token: 'QDT', amount: 10n * UNIT, memo: new Uint8Array() });
+    // The owner registers the vehicle, binds the device and records the agreement with the OEM.
+    await submit(owner, 'registerVehicle', { vehicle });
+    await finalHas(`veh/${vehicle}`);
+    await submit(owner, 'bindDevice', { vehicle, device: toHex(device.publicKey) });
+    await submit(owner, 'agreement', marketAgreement());
+    await finalHas(`agr/${anchorBody(sold.batch).agreement}`);
+
+    // The device syncs its batch through mosquitto into the node's ingest database.
+    const store = openSqliteChunkStore({ path: join(dir, 'device.db') });
+    const uplink = openMqttUplink({ url: broker.url, clientId: MARKET_VEHICLE });
+    const sync = new ChunkSync({
+      store,
+      uplink,
+      vehicleId: MARKET_VEHICLE,
+      metrics: new Metrics(),
+      logger: silentLogger,
+    });
+    try {
+      for (const c of sold.chunks) store.put(c);
+      store.putDescriptor(sold.batch.id, sold.batch.bytes, Date.now());
+      sync.start();
+      await waitUntil(
+        () => store.usage().chunks === 0 && store.pendingDescriptors(1).length === 0,
+        15_000,
+        'the node to acknowledge the chunks and the descriptor',
+      );
+    } finally {
+      sync.stop();
+      await uplink.close();
+      store.close();
+    }
+    const before = runQood(['market', 'list', '--node', api, '--json']);
+    expect(JSON.parse(before.stdout).descriptors).toMatchObject([{ id: sold.batch.id, anchor: null }]);
+
+    // The device anchors the batch's root; the listing shows the chain id to order by.
+    const anchor = toHex((await submit(device, 'descriptor', anchorBody(sold.batch))).id);
+    let listed = '';
+    await waitUntil(
+      () => {
+        listed = runQood(['market', 'list', '--node', api, '--location', '47.4']).stdout;
+        return listed.includes(anchor);
+      },
+      15_000,
+      'the listing to show the anchor',
+      200,
+    );
+    expect(listed).toContain(`descriptor ${sold.batch.id}`);
+    expect(listed).toContain('8 chunks');
+
+    // The buyer orders at 12.5 QDD; the owner fills with the keys wrapped to the buyer.
+    const key = join(dir, 'buyer.key');
+    const buy = runQood([
+      'market',
+      'buy',
+      '--node',
+      api,
+      '--key',
+      key,
+      '--descriptor',
+      anchor,
+      '--price',
+      '12.5',
+    ]);
+    expect(buy.status, buy.stderr).toBe(0);
+    const orderId = /^order ([0-9a-f]{64})$/m.exec(buy.stdout)![1]!;
+    await finalHas(`order/${orderId}`);
+    const open = runQood(['market', 'status', '--node', api, '--order', orderId]);
+    expect(open.stdout).toMatch(/buy 12\.5 QDD .* open;/);
+    const early = runQood([
+      'market',
+      'fetch',
+      '--node',
+      api,
+      '--key',
+      key,
+      '--order',
+      orderId,
+      '--out',
+      join(dir, 'x'),
+    ]);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toMatch(/NOT_FILLED/);
+    await submit(owner, 'fill', fillBody(sold.batch, orderId, Buffer.from(buyer, 'hex')));
+    await waitUntil(
+      () =>
+        runQood(['market', 'status', '--node', api, '--order', orderId]).stdout.includes('filled at height'),
+      15_000,
+      'the fill to be final',
+      200,
+    );
+
+    // Fetch: checked and decrypted, exactly the samples that went in.
+    const outFile = join(dir, 'samples.jsonl');
+    const got = runQood([
+      'market',
+      'fetch',
+      '--node',
+      api,
+      '--key',
+      key,
+      '--order',
+      orderId,
+      '--out',
+      outFile,
+    ]);
+    expect(got.status, got.stderr).toBe(0);
+    expect(got.stdout).toContain(`OK order ${orderId}: 8 chunks, 160 samples of vehicle car-1`);
+    expect(got.stdout).toContain('Vehicle.Speed: 80 samples');
+    expect(got.stdout).toMatch(/bound to vehicle 'car-1' on chain/);
+    const lines = readFileSync(outFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const sort = (xs: { path: string; tUs: number }[]) =>
+      [...xs].sort((a, b) => (a.path === b.path ? a.tUs - b.tUs : a.path < b.path ? -1 : 1));
+    expect(sort(lines)).toEqual(sort([...sold.samples]));
+
+    // Someone else's key opens nothing: refused (by the client's check of the order, before the node's).
+    const other = join(dir, 'other.key');
+    runQood(['market', 'keygen', '--out', other]);
+    const stolen = runQood([
+      'market',
+      'fetch',
+      '--node',
+      api,
+      '--key',
+      other,
+      '--order',
+      orderId,
+      '--out',
+      outFile,
+    ]);
+    expect(stolen.status).toBe(1);
+    expect(stolen.stderr).toMatch(
+      /^qood market fetch: NOT_THE_BUYER: order [0-9a-f]{16}\.\.\. is not a buy order of/,
+    );
+
+    // The split: 70 % to the owner, 30 % to the OEM, as their balances on chain show.
+    const split = runQood(['market', 'split', '--node', api, '--order', orderId, '--json']);
+    expect(split.status, split.stderr).toBe(0);
+    const s = JSON.parse(split.stdout) as {
+      shares: { role: string; party: string; amount: string; balance: string }[];
+    };
+    expect(s.shares.map((x) => [x.role, x.amount])).toEqual([
+      ['owner', String(8_750_000n)],
+      ['oem', String(3_750_000n)],
+    ]);
+    for (const x of s.shares) expect((await state(`acct/${x.party}`)).decoded?.qdd).toBe(x.amount);
+    expect((await state(`acct/${toHex(oem.publicKey)}`)).decoded?.qdd).toBe('3750000');
+    expect((await state(`acct/${buyer}`)).decoded?.qdd).toBe(String(87_500_000n));
+    const text = runQood(['market', 'split', '--node', api, '--order', orderId]).stdout;
+    expect(text).toMatch(/owner .* 7000 bps {2}8\.75 QDD/);
+    expect(nodeOut.stdout()).toMatch(/descriptor anchors indexed/);
+
+    // Killed and started again, the node resumes its anchor index from the cursor: the listing still
+    // shows the anchor, and nothing is indexed a second time.
+    node.kill('SIGKILL');
+    await waitExit(node, 10_000);
+    node = startQood(['node', '-c', join(dir, 'node.yaml')]);
+    const again = collectOutput(node);
+    let page:
+      | { descriptors: { anchor: string | null }[]; finalHeight: number; indexedHeight: number }
+      | undefined;
+    await waitUntil(
+      () => {
+        const r = runQood(['market', 'list', '--node', api, '--json']);
+        if (r.status !== 0) return false;
+        page = JSON.parse(r.stdout);
+        return page!.indexedHeight >= page!.finalHeight && page!.finalHeight > 0;
+      },
+      15_000,
+      'the restarted node to serve the listing',
+      200,
+    );
+    expect(page!.descriptors.map((d) => d.anchor)).toEqual([anchor]);
+    await waitUntil(
+      () => again.stdout().includes('node ready'),
+      5000,
+      'the restarted node to log that it is ready',
+    );
+    expect(again.stdout()).not.toMatch(/descriptor anchors indexed/);
+  }, 60_000);
+
+  it('says what was wrong with the command line, exiting 2', () => {
+    const r = runQood(['market', 'buy', '--node', api, '--descriptor', 'ab'.repeat(32), '--price', '-3']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--price '-3': expected a positive QDD amount/);
+    const k = runQood(['market', 'fetch', '--node', api, '--order', 'ab'.repeat(32), '--out', 'x']);
+    expect(k.status).toBe(2);
+    expect(k.stderr).toMatch(/--key FILE/);
+  });
+});
