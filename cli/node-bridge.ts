@@ -22,6 +22,8 @@ export function startBridgeRole(o: {
   store: IngestStore;
   node: FullNode;
   prefix: string;
+  /** The vehicles whose devices this node serves (the ingest's device keys). */
+  vehicleIds: readonly string[];
   logger: Logger;
   metrics: Metrics;
 }): BridgeRole {
@@ -33,6 +35,7 @@ export function startBridgeRole(o: {
     ingestStore: o.store,
     logger,
     topicPrefix: o.prefix,
+    orders: { vehicleIds: o.vehicleIds, store: o.store },
     onCount: (name, by) => o.metrics.inc(name, by),
   });
   bridge.start();

@@ -102,6 +102,7 @@ export function registerNode(program: Command): void {
             ...ingestRole,
             node: role.node,
             prefix: config.ingest.topicPrefix,
+            vehicleIds: Object.keys(config.ingest.deviceKeys),
             logger,
             metrics,
           });

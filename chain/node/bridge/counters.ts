@@ -1,7 +1,7 @@
 /**
  * The device bridge's counters and the logger it reports to. `bridge.finality.*` are about
  * finality updates published to devices, `bridge.txs.*` about devices' queued transactions
- * submitted to the chain.
+ * submitted to the chain, `bridge.orders.*` about buy orders announced to devices.
  */
 
 /** Counters the bridge keeps (mirrored into the node's metrics by the CLI). */
@@ -18,6 +18,9 @@ export const BRIDGE_COUNTERS = [
   'bridge.txs.included',
   'bridge.txs.refused',
   'bridge.txs.resubmitted',
+  'bridge.orders.announced',
+  'bridge.orders.skipped',
+  'bridge.orders.failed',
 ] as const;
 export type BridgeCounter = (typeof BRIDGE_COUNTERS)[number];
 

@@ -9,6 +9,7 @@ import type { IngestLink } from '../ingest/link.js';
 import type { FullNode } from '../runtime/full-node.js';
 import { BRIDGE_COUNTERS, type BridgeCounter, type BridgeLogger } from './counters.js';
 import { FinalityPublisher } from './finality-publisher.js';
+import { OrderNotices, type OrderNoticesOptions } from './order-notices.js';
 import { type ChainSource, nodeSink, nodeSource, type TxSink } from './source.js';
 import { type SubmissionStore, TxForwarder } from './tx-forwarder.js';
 
@@ -35,11 +36,22 @@ export interface DeviceBridgeOptions {
   readonly nowMs?: () => number;
   /** Called with a counter name and the amount, e.g. to mirror into the process metrics. */
   readonly onCount?: (name: BridgeCounter, by: number) => void;
+  /**
+   * With it, final buy orders for descriptors of these vehicles (config ids, the ingest's device
+   * keys) are announced to their devices with proofs (order-notices.ts).
+   */
+  readonly orders?: {
+    readonly vehicleIds: readonly string[];
+    readonly store: OrderNoticesOptions['store'];
+  };
 }
 
 export class DeviceBridge {
   readonly publisher: FinalityPublisher;
   readonly forwarder: TxForwarder;
+  readonly notices: OrderNotices | undefined;
+  readonly #source: ChainSource;
+  #offNotices: (() => void) | undefined;
   readonly #counters = new Map<BridgeCounter, number>(BRIDGE_COUNTERS.map((c) => [c, 0]));
   #running = false;
 
@@ -63,6 +75,18 @@ export class DeviceBridge {
       count,
       ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
     });
+    this.#source = source;
+    this.notices =
+      o.orders === undefined
+        ? undefined
+        : new OrderNotices({
+            link: o.link,
+            store: o.orders.store,
+            vehicleIds: o.orders.vehicleIds,
+            topicPrefix: o.topicPrefix ?? 'qood/v1',
+            logger: o.logger,
+            onCount: (what) => count(`bridge.orders.${what}`),
+          });
     this.forwarder = new TxForwarder({
       store: o.ingestStore,
       sink,
@@ -82,12 +106,19 @@ export class DeviceBridge {
     this.#running = true;
     this.publisher.start();
     this.forwarder.start();
+    const notices = this.notices;
+    if (notices !== undefined)
+      this.#offNotices = this.#source.onFinality((e) => {
+        const final = this.#source.lastFinal.state;
+        for (const f of e.blocks) notices.onFinalTxs(this.#source.block(f.height)?.txs ?? [], final);
+      });
   }
 
   /** Stops both; the link and the stores stay open (the caller's to close). */
   stop(): void {
     if (!this.#running) return;
     this.#running = false;
+    this.#offNotices?.();
     this.forwarder.stop();
     this.publisher.stop();
   }

@@ -1,11 +1,13 @@
 /**
  * The device bridge of `qood node`: finality updates with grant proofs to devices over MQTT, and
- * devices' queued chain transactions into the mempool.
+ * devices' queued chain transactions into the mempool, buy orders announced to the devices that
+ * fill them.
  */
 export { nodeCheckpoint } from './checkpoint.js';
 export { BRIDGE_COUNTERS, type BridgeCounter, type BridgeLogger } from './counters.js';
 export { DeviceBridge, type DeviceBridgeOptions } from './device-bridge.js';
 export { FinalityPublisher, finalityTopic, touchedGrantKeys } from './finality-publisher.js';
+export { type NoticeSkip, OrderNotices, type OrderNoticesOptions } from './order-notices.js';
 export {
   type ChainSource,
   type FinalRef,

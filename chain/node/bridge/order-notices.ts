@@ -27,12 +27,14 @@ export interface NoticeLogger {
 }
 
 export interface OrderNoticesOptions {
-  readonly link: IngestLink;
-  readonly store: IngestStore;
+  readonly link: Pick<IngestLink, 'publish'>;
+  readonly store: Pick<IngestStore, 'listDescriptors' | 'descriptorBytes'>;
   /** The vehicles this node serves, by config id (the ingest's device keys). */
   readonly vehicleIds: readonly string[];
   readonly topicPrefix: string;
   readonly logger: NoticeLogger;
+  /** Called as orders are announced, skipped, or their publishing fails. */
+  readonly onCount?: (what: 'announced' | 'skipped' | 'failed') => void;
 }
 
 /** Why an order was not announced (counted by the caller's metrics). */
@@ -91,8 +93,10 @@ export class OrderNotices {
       signedDescriptor,
     });
     this.counts.announced++;
+    this.#o.onCount?.('announced');
     this.#o.link.publish(orderTopic(this.#o.topicPrefix, vehicleId), payload).catch((err: Error) => {
       this.counts.failed++;
+      this.#o.onCount?.('failed');
       this.#o.logger.warn(
         { order: orderId, vehicleId, err: err.message },
         'publishing an order notice failed',
@@ -107,6 +111,7 @@ export class OrderNotices {
 
   #skip(why: NoticeSkip): NoticeSkip {
     this.counts.skipped++;
+    this.#o.onCount?.('skipped');
     return why;
   }
 }
