@@ -299,6 +299,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           logger: logger.child({ stage: 'sales' }),
           topicPrefix: config.sync?.topicPrefix ?? 'qood/v1',
           nowMs: options.nowMs ?? Date.now,
+          onQueued: () => sync?.notify(),
         });
         desk.start();
         stops.push(() => desk.stop());

@@ -57,6 +57,8 @@ export interface OrderDeskOptions {
   readonly nowMs: () => number;
   /** How long a notice waits for the light client to reach its height (default 60 s). */
   readonly pendingMs?: number;
+  /** Called after a fill was queued (the sync's `notify`, so it goes out at once). */
+  readonly onQueued?: () => void;
 }
 
 /** Why a notice was refused. */
@@ -205,6 +207,7 @@ export class OrderDesk {
       }),
       nowMs,
     );
+    this.#o.onQueued?.();
     this.#o.metrics.inc('sales.filled');
     this.#o.logger.info(
       { order: n.orderId, buyer: order.maker, price: order.price.toString(), keys: keys.length },
