@@ -19,6 +19,7 @@ import { type Block, createGenesis, type GenesisSpec } from '../../state/block.j
 import type { ChainState } from '../../state/state.js';
 import type { ChainStore } from '../../store/chain-store.js';
 import { headerId } from '../../tx/header.js';
+import { SignatureCache } from '../../tx/signature-cache.js';
 import type { SignedTx } from '../../tx/types.js';
 import { type NetworkLog, type PeerAddress, PeerNetwork, type Transport } from '../p2p/network.js';
 import { PENALTY, type PeerLimits } from '../p2p/peer.js';
@@ -60,6 +61,11 @@ export interface FullNodeOptions {
   readonly peerLimits?: Partial<PeerLimits>;
   /** Transactions the mempool holds (default 10000). */
   readonly maxMempool?: number;
+  /**
+   * Verified transaction signatures remembered so each is checked once, at admission, and not again
+   * when a block is built or applied (default 50000; 0 verifies every signature every time).
+   */
+  readonly signatureCacheEntries?: number;
   /** How long a banned peer key is refused (default 60 s). */
   readonly banMs?: number;
   readonly onFinal?: (e: FinalityEvent) => void;
@@ -90,6 +96,8 @@ export class FullNode {
   readonly network: PeerNetwork;
   readonly genesisState: ChainState;
   readonly address: string;
+  /** Signatures this node verified (undefined when signatureCacheEntries is 0). */
+  readonly signatureCache: SignatureCache | undefined;
   private readonly nowMs: () => number;
   private readonly guard: SigningGuard;
   private signed: { producedThrough: number; votedThrough: number };
@@ -119,9 +127,12 @@ export class FullNode {
     this.genesisState = createGenesis(o.genesis);
     o.store.setGenesis(o.genesis);
     this.address = toHex(o.signer.publicKey);
+    const cacheEntries = o.signatureCacheEntries ?? 50_000;
+    this.signatureCache = cacheEntries > 0 ? new SignatureCache(cacheEntries) : undefined;
     this.engine = new ConsensusEngine({
       genesis: this.genesisState,
       signer: o.signer,
+      ...(this.signatureCache === undefined ? {} : { signatureCache: this.signatureCache }),
       maxMempool: o.maxMempool ?? 10_000,
       producedThrough: this.signed.producedThrough,
       votedThrough: this.signed.votedThrough,
@@ -195,7 +206,7 @@ export class FullNode {
   submitTx(tx: SignedTx): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
     const id = `t/${toHex(tx.id)}`;
     if (this.seen.has(id)) return { admitted: false };
-    const reject = checkTx(this.engine.head.state, tx);
+    const reject = checkTx(this.engine.head.state, tx, this.signatureCache);
     if (reject !== undefined) {
       this.stats.txsRefused++;
       return { admitted: false, reject };
