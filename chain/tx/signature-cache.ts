@@ -59,6 +59,12 @@ export class SignatureCache {
     return true;
   }
 
+  /** `has` without counting a hit or refreshing the entry (for deciding where to verify). */
+  knows(tx: SignedTx): boolean {
+    const e = this.entries.get(toHex(tx.id));
+    return e !== undefined && e.sender === tx.tx.sender && bytesEqual(e.signature, tx.signature);
+  }
+
   /** Whether `tx`'s signature verifies under its sender, from the cache or by verifying (then kept). */
   verify(tx: SignedTx): boolean {
     if (this.has(tx)) return true;

@@ -16,6 +16,8 @@ import {
   VerifyPool,
   verify,
 } from '../../../chain/index.js';
+import type { P2pMessage } from '../../../chain/node/p2p/wire.js';
+import { VerifyInbox } from '../../../chain/node/runtime/verify-inbox.js';
 import { addr, CHAIN_ID, keys } from './chain-fixture.js';
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n));
@@ -127,5 +129,63 @@ describe('SignatureCache.verifyAll with a pool', () => {
     expect(cache.has(bad)).toBe(false);
     expect(cache.has(txs[7]!)).toBe(false);
     expect(cache.stats).toMatchObject({ failed: 1, verified: 39 });
+  });
+});
+
+describe('VerifyInbox', () => {
+  const tx = (nonce: number): SignedTx =>
+    signTx(
+      {
+        chainId: CHAIN_ID,
+        kind: 'transfer',
+        sender: addr(keys.bob),
+        nonce,
+        fee: 0n,
+        body: { to: addr(keys.alice), token: 'QDT', amount: 1n, memo: new Uint8Array() },
+      },
+      keys.bob,
+    );
+  const blockOf = (txs: SignedTx[]): P2pMessage =>
+    ({ kind: 'blocks', blocks: [{ header: {} as never, txs }] }) as P2pMessage;
+  const status = (n: number): P2pMessage => ({ kind: 'status', finalHeight: n, headHeight: n });
+
+  it('keeps arrival order: messages after a large one wait for its pool verification', async () => {
+    const cache = new SignatureCache();
+    const seen: string[] = [];
+    const inbox = new VerifyInbox({
+      pool,
+      cache,
+      minTxs: 10,
+      handle: (_from, m) => {
+        seen.push(
+          m.kind === 'blocks'
+            ? `blocks:${cache.size}`
+            : `status:${(m as { finalHeight: number }).finalHeight}`,
+        );
+      },
+    });
+    inbox.receive('p', status(1));
+    expect(seen).toEqual(['status:1']);
+    const big = Array.from({ length: 30 }, (_, i) => tx(i));
+    inbox.receive('p', blockOf([...big.slice(0, 29), { ...big[29]!, signature: new Uint8Array(64) }]));
+    inbox.receive('p', status(2));
+    inbox.receive('p', blockOf([tx(40)]));
+    expect(seen).toEqual(['status:1']);
+    expect(inbox.size).toBe(3);
+    await inbox.drained();
+    // The block reached the engine with its 29 good signatures cached (the bad one left to inline).
+    expect(seen).toEqual(['status:1', 'blocks:29', 'status:2', 'blocks:29']);
+    expect(cache.stats).toMatchObject({ verified: 29, failed: 1 });
+  });
+
+  it('passes small messages straight through when nothing waits', () => {
+    const seen: number[] = [];
+    const inbox = new VerifyInbox({
+      pool,
+      cache: new SignatureCache(),
+      handle: () => seen.push(1),
+    });
+    inbox.receive('p', blockOf([tx(1), tx(2)]));
+    expect(seen).toEqual([1]);
   });
 });
