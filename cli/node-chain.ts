@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { VerifyPool } from '../chain/index.js';
 import { type ChainConfig, splitHostPort } from '../chain/node/config.js';
 import { startApiServer } from '../chain/node/http/index.js';
 import { tcpTransport } from '../chain/node/p2p/index.js';
@@ -59,6 +60,7 @@ export async function startChainRole(
     throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
   }
   let node: FullNode;
+  const pool = cfg.verifyWorkers > 0 ? new VerifyPool({ workers: cfg.verifyWorkers }) : undefined;
   try {
     node = new FullNode({
       genesis,
@@ -69,12 +71,14 @@ export async function startChainRole(
       ...(cfg.listen === undefined ? {} : { listen: splitHostPort(cfg.listen) }),
       peers: cfg.peers.map(splitHostPort),
       maxMempool: cfg.maxMempool,
+      ...(pool === undefined ? {} : { verifyPool: pool }),
       log: logger,
       ...(onFinal === undefined ? {} : { onFinal }),
     });
     await node.start();
   } catch (err) {
     store.close();
+    await pool?.close();
     if (err instanceof SigningGuardError) throw new CliExit(EXIT.failure, `qood node: chain: ${err.message}`);
     throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
   }
@@ -98,10 +102,12 @@ export async function startChainRole(
       final: node.lastFinal.height,
       peers: node.network.peerKeys.length,
       mempool: node.mempoolSize,
+      signatures: node.signatureCache?.stats,
     }),
     stop: async () => {
       await api?.close();
       await node.stop();
+      await pool?.close();
       store.close();
     },
   };
