@@ -3,8 +3,9 @@
  * a batch while the calling thread verifies its own share, so a node checking a peer's block or a
  * burst of submitted transactions uses every core instead of one.
  *
- * Same verdicts as `verify` (ed25519.ts): the workers run the same node:crypto call with the same
- * length checks, and a key that does not parse is a false, never an exception. What it costs: the
+ * Same verdicts as `verify` (ed25519.ts): the workers run the same node:crypto call after the same
+ * length and weak-key checks (made here), and a key that does not parse is a false, never an
+ * exception. What it costs: the
  * batch is packed into one transferred buffer per worker (no structured clone of many small arrays),
  * each worker keeps its own bounded cache of parsed keys, and the answer is one byte per item. Below
  * `minParallel` items a batch is verified here alone: a round trip to a worker costs about as much as
@@ -13,7 +14,7 @@
  * Whether to use a pool is the caller's choice; the pool owns its threads until `close()`.
  */
 import { Worker } from 'node:worker_threads';
-import { ED25519, verify } from './ed25519.js';
+import { ED25519, strictPublicKey, verify } from './ed25519.js';
 import { CryptoError } from './errors.js';
 
 /** One signature to check. */
@@ -170,8 +171,12 @@ export class VerifyPool {
     const badLength = new Set<number>();
     for (let i = from; i < to; i++) {
       const it = items[i]!;
-      // A wrong-length signature or key is false without asking; its slot stays zero-filled.
-      if (it.signature.length === ED25519.signature && it.publicKey.length === ED25519.publicKey) {
+      // A wrong-length signature or key, or a weak key (ed25519.ts), is false without asking.
+      if (
+        it.signature.length === ED25519.signature &&
+        it.publicKey.length === ED25519.publicKey &&
+        strictPublicKey(it.publicKey)
+      ) {
         b.set(it.signature, p);
         b.set(it.publicKey, p + 64);
       } else badLength.add(i - from);

@@ -5,6 +5,8 @@
  *   a vote's likewise; p50 and p99 over every (message, receiver) pair. Floor: the one-way latency of
  *   a 1 KB frame on a bare loopback TCP socket in the same process.
  * - Finality lag: a block's slot start to it becoming final, at every node.
+ * - CPU per transfer: 4 FullNodes in this process, CPU time per transfer made final on all four
+ *   (see cpuPerTransferUs); floor: the four signature verifications it cannot do without.
  * - Throughput: `qood devnet start --nodes 4` (four processes), 256 funded accounts, transfers
  *   posted to the four HTTP APIs for 15 s; transfers in final blocks per second of the window.
  *   Floor: ed25519 verifies per second on one core in this run (each transfer is verified once on
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import {
   Ed25519Signer,
   encodeSignedTx,
+  getAccount,
   type SignedTx,
   sha256,
   signTx,
@@ -29,7 +32,7 @@ import {
   verify,
 } from '../../chain/index.js';
 import { readGenesisFile, readKeyFile } from '../../chain/node/runtime/index.js';
-import { startLocalNet } from '../support/node-net.js';
+import { startLocalNet, waitFor } from '../support/node-net.js';
 import type { BenchFigure, BenchSuite } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -103,6 +106,65 @@ function verifiesPerSec(): number {
   const t0 = performance.now();
   for (let i = 0; i < msgs.length; i++) verify(sigs[i]!, msgs[i]!, k.publicKey);
   return msgs.length / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * CPU time of this process per transfer made final by 4 FullNodes in it (real TCP between them):
+ * 40 funded accounts send 60 transfers each, submitted round-robin to the nodes, timed from the
+ * first submission until every node holds them all final. CPU time rather than wall time, so other
+ * load on the machine matters less. Floor: four ed25519 verifications, the least the four nodes
+ * must do per transfer.
+ */
+async function cpuPerTransferUs(): Promise<number> {
+  const net = await startLocalNet(4);
+  try {
+    const chainId = net.genesis.params.chainId;
+    const transfer = (from: Ed25519Signer, nonce: number, to: string, amount: bigint) =>
+      signTx(
+        {
+          chainId,
+          kind: 'transfer',
+          sender: toHex(from.publicKey),
+          nonce,
+          fee: 0n,
+          body: { to, token: 'QDT', amount, memo: new Uint8Array() },
+        },
+        from,
+      );
+    const senders = 40;
+    const each = 60;
+    const accounts = Array.from(
+      { length: senders },
+      (_, i) => new Ed25519Signer(sha256(Uint8Array.of(i, 7))),
+    );
+    const addrs = accounts.map((a) => toHex(a.publicKey));
+    await waitFor(() => net.nodes.every((n) => n.lastFinal.height >= 2), 20_000, 'the nodes to start');
+    for (let i = 0; i < senders; i++) net.nodes[0]!.submitTx(transfer(net.whale, i, addrs[i]!, 1000n * UNIT));
+    const funded = (n: (typeof net.nodes)[number]) =>
+      addrs.every((a) => getAccount(n.lastFinal.state, a).qdt > 0n);
+    await waitFor(() => net.nodes.every(funded), 20_000, 'the accounts to be funded');
+    // Nonce by nonce, so each sender's transfers arrive in order.
+    const load = Array.from({ length: each }, (_, n) =>
+      accounts.map((a, i) => transfer(a, n, addrs[(i + 1) % senders]!, 1n)),
+    ).flat();
+    const c0 = process.cpuUsage();
+    for (let k = 0; k < load.length; k++) {
+      if (!net.nodes[k % 4]!.submitTx(load[k]!).admitted) throw new Error('a transfer was refused');
+      if (k % 200 === 199) await new Promise((r) => setImmediate(r));
+    }
+    const done = (n: (typeof net.nodes)[number]) =>
+      addrs.every((a) => getAccount(n.lastFinal.state, a).nonce === each);
+    await waitFor(() => net.nodes.every(done), 60_000, 'every transfer to be final');
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / load.length;
+  } finally {
+    await net.stop();
+  }
+}
+
+/** Four ed25519 verifications, in microseconds. */
+function fourVerifiesUs(): number {
+  return (4 * 1e6) / verifiesPerSec();
 }
 
 const cliPath = [
@@ -308,6 +370,14 @@ export const suite: BenchSuite = {
         runs: 1,
         note,
         measure: async () => quantile((await prop()).lag, 0.99),
+      },
+      {
+        name: 'CPU per final transfer, 4 nodes in one process',
+        unit: 'µs/tx',
+        runs: 3,
+        note: '2,400 transfers submitted round-robin',
+        floor: { name: 'four ed25519 verifies', measure: fourVerifiesUs },
+        measure: cpuPerTransferUs,
       },
       {
         name: 'transfers final per second via HTTP',
