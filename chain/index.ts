@@ -25,6 +25,12 @@ export { CryptoError, type CryptoErrorCode } from './crypto/errors.js';
 export { bytesEqual, fromHex, sha256, taggedHash, toHex } from './crypto/hash.js';
 export { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from './crypto/merkle.js';
 export {
+  type VerifyItem,
+  VerifyPool,
+  type VerifyPoolOptions,
+  type VerifyPoolStats,
+} from './crypto/verify-pool.js';
+export {
   unwrapBytes,
   unwrapKey,
   WRAPPED_KEY_LENGTH,
@@ -172,6 +178,7 @@ export {
   type SignedHeader,
   signedHeaderValue,
 } from './tx/header.js';
+export { SignatureCache, type SignatureCacheStats } from './tx/signature-cache.js';
 export {
   type AgreementTerms,
   type SignedTx,

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHex } from '../chain/index.js';
+import { toHex, VerifyPool } from '../chain/index.js';
 import { type ChainConfig, type IngestConfig, splitHostPort } from '../chain/node/config.js';
 import { type MarketContext, startApiServer } from '../chain/node/http/index.js';
 import { AnchorIndex, IngestStore } from '../chain/node/ingest/index.js';
@@ -86,6 +86,7 @@ export async function startChainRole(
     }
   };
   let node: FullNode;
+  const pool = cfg.verifyWorkers > 0 ? new VerifyPool({ workers: cfg.verifyWorkers }) : undefined;
   try {
     node = new FullNode({
       genesis,
@@ -96,6 +97,7 @@ export async function startChainRole(
       ...(cfg.listen === undefined ? {} : { listen: splitHostPort(cfg.listen) }),
       peers: cfg.peers.map(splitHostPort),
       maxMempool: cfg.maxMempool,
+      ...(pool === undefined ? {} : { verifyPool: pool }),
       log: logger,
       onFinal: (e) => {
         indexAnchors(e.certificate.height);
@@ -116,6 +118,7 @@ export async function startChainRole(
   } catch (err) {
     store.close();
     market?.close();
+    await pool?.close();
     if (err instanceof SigningGuardError) throw new CliExit(EXIT.failure, `qood node: chain: ${err.message}`);
     throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
   }
@@ -144,10 +147,12 @@ export async function startChainRole(
       peers: node.network.peerKeys.length,
       mempool: node.mempoolSize,
       ...(anchors === undefined ? {} : { anchorsIndexedThrough: anchors.height }),
+      signatures: node.signatureCache?.stats,
     }),
     stop: async () => {
       await api?.close();
       await node.stop();
+      await pool?.close();
       store.close();
       market?.close();
     },

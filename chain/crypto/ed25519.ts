@@ -3,9 +3,17 @@
  * the same bytes as @noble/curves and is 10-20 times faster here (see test/bench/chain-crypto.bench.ts);
  * @noble/curves derives public keys and is the cross-check in the tests.
  *
- * Verification semantics are OpenSSL's: RFC 8032 §5.1.7 cofactorless, S must be below the group order
- * (no malleability), public key and R must be canonical encodings. noble's `zip215: false` mode agrees
- * on every vector in the tests. All nodes verify the same way, which is what consensus needs.
+ * Verification is the stricter of the two libraries on each point, so consensus rests on one rule:
+ * - the equation is OpenSSL's cofactorless [S]B = R + [k]A (RFC 8032 §5.1.7 without the cofactor);
+ *   noble checks the cofactored [8][S]B = [8]R + [8][k]A, which also accepts an R with a small-order
+ *   component;
+ * - S must be below the group order (both; no malleability) and R must be the canonical encoding
+ *   (OpenSSL re-encodes R and compares bytes);
+ * - the public key must be a canonical encoding (y < p, no negative zero) of a point that is not of
+ *   small order. noble's strict mode rejects these; OpenSSL alone accepts them, and with a small-order
+ *   key a signature of R = identity, S = 0 verifies for any message. Checked here before OpenSSL.
+ * test/unit/chain/crypto.test.ts pins each of these cases. All nodes verify the same way, which is
+ * what consensus needs.
  *
  * Secret keys are the 32-byte RFC 8032 seed; public keys 32 bytes; signatures 64 bytes.
  */
@@ -16,7 +24,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
-import { ed25519 as noble } from '@noble/curves/ed25519.js';
+import { ED25519_TORSION_SUBGROUP, ed25519 as noble } from '@noble/curves/ed25519.js';
 import { CryptoError, checkLength } from './errors.js';
 
 /** Lengths in bytes. */
@@ -27,10 +35,33 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const publicKeys = new Map<string, KeyObject>();
 const PUBLIC_KEY_CACHE = 4096;
 
+/**
+ * Encodings refused as public keys though OpenSSL would take them: the 8 points of small order and
+ * the two non-canonical "negative zero" encodings (x = 0 with the sign bit set, y = 1 and y = -1).
+ */
+const WEAK_KEYS = new Set([
+  ...ED25519_TORSION_SUBGROUP,
+  '0100000000000000000000000000000000000000000000000000000000000080',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+]);
+
+/** True for a 32-byte encoding whose y (the low 255 bits, little-endian) is at least p = 2^255 - 19. */
+function nonCanonicalY(b: Uint8Array): boolean {
+  if ((b[31]! & 0x7f) !== 0x7f || b[0]! < 0xed) return false;
+  for (let i = 1; i < 31; i++) if (b[i] !== 0xff) return false;
+  return true;
+}
+
+/** True when `publicKey` may sign: canonical and not of small order (see the module comment). */
+export function strictPublicKey(publicKey: Uint8Array): boolean {
+  return !nonCanonicalY(publicKey) && !WEAK_KEYS.has(Buffer.from(publicKey).toString('hex'));
+}
+
 function publicKeyObject(publicKey: Uint8Array): KeyObject | undefined {
   const id = Buffer.from(publicKey).toString('base64url');
   let k = publicKeys.get(id);
   if (k !== undefined) return k;
+  if (!strictPublicKey(publicKey)) return undefined;
   try {
     k = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: id }, format: 'jwk' });
   } catch {

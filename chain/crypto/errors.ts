@@ -1,8 +1,15 @@
 /**
- * The crypto layer's error: a bad key or length, a failed authentication, a malformed wrapped key.
+ * The crypto layer's error: a bad key or length, a failed authentication, a malformed wrapped key,
+ * a verify pool that was closed or lost a worker.
  */
 
-export type CryptoErrorCode = 'BAD_KEY' | 'BAD_LENGTH' | 'AUTH_FAILED' | 'LOW_ORDER_POINT' | 'BAD_PROOF';
+export type CryptoErrorCode =
+  | 'BAD_KEY'
+  | 'BAD_LENGTH'
+  | 'AUTH_FAILED'
+  | 'LOW_ORDER_POINT'
+  | 'BAD_PROOF'
+  | 'WORKER_FAILED';
 
 export class CryptoError extends Error {
   constructor(

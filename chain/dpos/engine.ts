@@ -22,11 +22,13 @@
  */
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
 import { toHex } from '../crypto/hash.js';
+import type { ApplyOptions } from '../state/apply.js';
 import { applyBlock, type Block, buildBlock } from '../state/block.js';
 import type { Producer } from '../state/records.js';
 import type { ChainState } from '../state/state.js';
 import { getRecord, stateKey } from '../state/state.js';
 import { headerId, type SignedHeader } from '../tx/header.js';
+import type { SignatureCache } from '../tx/signature-cache.js';
 import type { SignedTx } from '../tx/types.js';
 import { BlockTree, type TreeEntry } from './block-tree.js';
 import { doubleSignTx, HeaderWatch } from './evidence.js';
@@ -59,6 +61,12 @@ export interface EngineOptions {
   readonly signer?: Ed25519Signer;
   /** Vote signature check (default: chain/crypto verify). */
   readonly verifyVote?: VoteVerifier;
+  /**
+   * Transaction signatures this node already verified (at mempool admission, or in a pool): they
+   * are not verified again when a block is built or applied, and the signatures of every block
+   * that applies are added. Without it every block verifies all of its signatures.
+   */
+  readonly signatureCache?: SignatureCache;
   /** Blocks with an unknown parent held while their ancestry is fetched (default 512). */
   readonly maxOrphans?: number;
   /** Blocks sent in one answer to getBlocks (default 256). */
@@ -85,6 +93,8 @@ export class ConsensusEngine {
   private readonly signer: Ed25519Signer | undefined;
   readonly address: string | undefined;
   private readonly verifyVote: VoteVerifier;
+  private readonly signatureCache: SignatureCache | undefined;
+  private readonly applyOptions: ApplyOptions;
   private readonly tree: BlockTree;
   private readonly votes = new VotePool();
   private readonly book: ScheduleBook;
@@ -108,7 +118,10 @@ export class ConsensusEngine {
   /** Certificates for blocks not held yet, by block id. */
   private readonly pendingCerts = new Map<string, FinalityCertificate>();
   private readonly opts: Required<
-    Omit<EngineOptions, 'signer' | 'verifyVote' | 'genesis' | 'producedThrough' | 'votedThrough'>
+    Omit<
+      EngineOptions,
+      'signer' | 'verifyVote' | 'signatureCache' | 'genesis' | 'producedThrough' | 'votedThrough'
+    >
   >;
   readonly stats: EngineStats = {
     blocksApplied: 0,
@@ -125,6 +138,9 @@ export class ConsensusEngine {
     this.signer = options.signer;
     this.address = options.signer === undefined ? undefined : toHex(options.signer.publicKey);
     this.verifyVote = options.verifyVote ?? verify;
+    this.signatureCache = options.signatureCache;
+    this.applyOptions =
+      options.signatureCache === undefined ? {} : { isVerified: options.signatureCache.isVerified };
     this.lastProducedHeight = options.producedThrough ?? 0;
     this.opts = {
       maxOrphans: options.maxOrphans ?? 512,
@@ -338,7 +354,7 @@ export class ConsensusEngine {
     if (me === undefined || me.jailed) return;
     const timeMs = this.genesis.timeMs + slot * this.genesis.params.slotMs;
     const candidates = this.mempool.candidates(this.opts.maxTxsPerBlock);
-    const built = buildBlock(state, candidates, this.signer, timeMs);
+    const built = buildBlock(state, candidates, this.signer, timeMs, this.applyOptions);
     this.mempool.remove(built.rejected.map((r) => r.tx));
     this.lastProducedSlot = slot;
     this.lastProducedHeight = head.height + 1;
@@ -389,11 +405,14 @@ export class ConsensusEngine {
       this.reject('WRONG_PRODUCER', `block ${h.height}: slot ${slot} is not ${h.producer.slice(0, 16)}...'s`);
       return;
     }
-    const r = applyBlock(parent.state, block);
+    const r = applyBlock(parent.state, block, this.applyOptions);
     if (!r.ok) {
       this.reject('INVALID_BLOCK', r.error.message);
       return;
     }
+    // Every signature in a block that applied verified: a sibling block or a late gossip copy of
+    // the same transactions need not verify them again.
+    if (this.signatureCache !== undefined) for (const t of block.txs) this.signatureCache.add(t);
     this.accept(parent, block, id, r.state, schedule, out);
     // Blocks that were waiting for this one.
     for (const w of this.fetcher.takeChildren(idHex)) this.onBlock(w.from, w.block, out);

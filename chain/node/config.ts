@@ -74,6 +74,11 @@ export const chainConfigSchema = z
     http: hostPort.optional(),
     /** Transactions the mempool holds. */
     maxMempool: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Worker threads that verify the signatures of large peer blocks and sync ranges (0: none, the
+     * default). Worth it on a machine with idle cores; on one whose cores are busy it only adds a hop.
+     */
+    verifyWorkers: z.number().int().min(0).max(64).default(0),
     /** Database of the chain (default `<node.dataDir>/chain.db`). */
     path: z.string().min(1).optional(),
   })

@@ -22,7 +22,14 @@ export const MAX_NONCE_GAP = 65_536;
 
 /** Options for applying: signatures already checked (e.g. by a worker pool) are not checked again. */
 export interface ApplyOptions {
+  /** Every signature was checked by the caller: none is verified here. */
   readonly signaturesChecked?: boolean;
+  /**
+   * True for a transaction whose signature the caller already verified (a node's SignatureCache);
+   * the others are verified here. The hook must not change state: applying stays a function of
+   * its inputs.
+   */
+  readonly isVerified?: (tx: SignedTx) => boolean;
 }
 
 /** The result of validating a transaction. */
@@ -34,7 +41,11 @@ export function applyTx(d: Draft, s: SignedTx, ctx: TxContext, opts: ApplyOption
   const params = d.base.params;
   if (tx.chainId !== params.chainId)
     throw new TxError('WRONG_CHAIN', 'chainId', `'${tx.chainId}', expected '${params.chainId}'`);
-  if (!opts.signaturesChecked && !verify(s.signature, s.id, Buffer.from(tx.sender, 'hex')))
+  if (
+    !opts.signaturesChecked &&
+    opts.isVerified?.(s) !== true &&
+    !verify(s.signature, s.id, Buffer.from(tx.sender, 'hex'))
+  )
     throw new TxError('BAD_SIGNATURE', 'signature', 'does not verify under the sender key');
   const acct = d.account(tx.sender);
   if (tx.nonce < acct.nonce)

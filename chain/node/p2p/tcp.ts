@@ -1,8 +1,11 @@
 /**
  * The node:net adapter of `chain/`: the only file there that opens TCP sockets. It turns sockets
  * into ByteLinks (bytes in, bytes out, one close) with Nagle's algorithm off (a vote is a few hundred
- * bytes that must leave now, not after the next ACK). Everything above it (framing, handshake,
- * gossip) sees ByteLink only, so tests can run it over real sockets or in-memory pairs.
+ * bytes that must leave now, not after the next ACK). Writes made in one tick of the event loop are
+ * corked and leave together at its end (one writev instead of one syscall and one segment per
+ * message: a burst of relayed transactions costs a fraction of the CPU, and nothing waits past the
+ * current tick). Everything above it (framing, handshake, gossip) sees ByteLink only, so tests can
+ * run it over real sockets or in-memory pairs.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -32,6 +35,11 @@ function wrap(socket: Socket): ByteLink {
   socket.setNoDelay(true);
   const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
   let closed = false;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   const closers: ((reason: string) => void)[] = [];
   let lastError = '';
   socket.on('error', (err) => {
@@ -44,7 +52,15 @@ function wrap(socket: Socket): ByteLink {
   });
   return {
     remote,
-    write: (bytes) => (closed ? false : socket.write(bytes)),
+    write: (bytes) => {
+      if (closed) return false;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      return socket.write(bytes);
+    },
     get pendingWriteBytes() {
       return socket.writableLength;
     },

@@ -12,6 +12,7 @@
  */
 import type { Ed25519Signer } from '../../crypto/ed25519.js';
 import { toHex } from '../../crypto/hash.js';
+import type { VerifyPool } from '../../crypto/verify-pool.js';
 import { ConsensusEngine } from '../../dpos/engine.js';
 import type { FinalityCertificate } from '../../dpos/finality.js';
 import type { BlockVote, EngineAction, EngineEvent, FinalBlock, RejectCode } from '../../dpos/messages.js';
@@ -19,6 +20,7 @@ import { type Block, createGenesis, type GenesisSpec } from '../../state/block.j
 import type { ChainState } from '../../state/state.js';
 import type { ChainStore } from '../../store/chain-store.js';
 import { headerId } from '../../tx/header.js';
+import { SignatureCache } from '../../tx/signature-cache.js';
 import type { SignedTx } from '../../tx/types.js';
 import { type NetworkLog, type PeerAddress, PeerNetwork, type Transport } from '../p2p/network.js';
 import { PENALTY, type PeerLimits } from '../p2p/peer.js';
@@ -27,6 +29,7 @@ import { RangeSync } from './range-sync.js';
 import { SeenSet } from './seen-set.js';
 import { noSigningGuard, type SigningGuard } from './signing-guard.js';
 import { checkTx, type TxReject } from './tx-check.js';
+import { VerifyInbox } from './verify-inbox.js';
 
 /** Logging the node does (a pino logger fits). */
 export interface NodeLog extends NetworkLog {
@@ -60,6 +63,21 @@ export interface FullNodeOptions {
   readonly peerLimits?: Partial<PeerLimits>;
   /** Transactions the mempool holds (default 10000). */
   readonly maxMempool?: number;
+  /**
+   * Verified transaction signatures remembered so each is checked once, at admission, and not again
+   * when a block is built or applied (default 50000; 0 verifies every signature every time).
+   */
+  readonly signatureCacheEntries?: number;
+  /**
+   * Worker threads that verify, before the engine sees them, the not yet verified transaction
+   * signatures of peer blocks and sync ranges carrying at least verifyPoolMinTxs of them (catch-up after
+   * downtime, txs never gossiped here). Peer messages then wait their turn in order. Off by default:
+   * on a machine whose cores are already busy it only adds a hop (README, "Benchmarks"). The pool
+   * stays the caller's to close.
+   */
+  readonly verifyPool?: VerifyPool;
+  /** Unverified transactions a peer message needs to go through the pool (default 256). */
+  readonly verifyPoolMinTxs?: number;
   /** How long a banned peer key is refused (default 60 s). */
   readonly banMs?: number;
   readonly onFinal?: (e: FinalityEvent) => void;
@@ -90,6 +108,8 @@ export class FullNode {
   readonly network: PeerNetwork;
   readonly genesisState: ChainState;
   readonly address: string;
+  /** Signatures this node verified (undefined when signatureCacheEntries is 0). */
+  readonly signatureCache: SignatureCache | undefined;
   private readonly nowMs: () => number;
   private readonly guard: SigningGuard;
   private signed: { producedThrough: number; votedThrough: number };
@@ -100,6 +120,7 @@ export class FullNode {
   private running = false;
   private lastCertificate: FinalityCertificate | undefined;
   private readonly finalityListeners = new Set<(e: FinalityEvent) => void>();
+  private readonly inbox: VerifyInbox | undefined;
   readonly stats: NodeStats = {
     duplicates: 0,
     blocksRelayed: 0,
@@ -120,9 +141,24 @@ export class FullNode {
     this.genesisState = createGenesis(o.genesis);
     o.store.setGenesis(o.genesis);
     this.address = toHex(o.signer.publicKey);
+    const cacheEntries = o.signatureCacheEntries ?? 50_000;
+    this.signatureCache = cacheEntries > 0 ? new SignatureCache(cacheEntries) : undefined;
+    this.inbox =
+      o.verifyPool === undefined || this.signatureCache === undefined
+        ? undefined
+        : new VerifyInbox({
+            pool: o.verifyPool,
+            cache: this.signatureCache,
+            ...(o.verifyPoolMinTxs === undefined ? {} : { minTxs: o.verifyPoolMinTxs }),
+            handle: (from, msg) => {
+              if (this.running) this.onMessage(from, msg);
+            },
+            ...(o.log === undefined ? {} : { log: o.log }),
+          });
     this.engine = new ConsensusEngine({
       genesis: this.genesisState,
       signer: o.signer,
+      ...(this.signatureCache === undefined ? {} : { signatureCache: this.signatureCache }),
       maxMempool: o.maxMempool ?? 10_000,
       producedThrough: this.signed.producedThrough,
       votedThrough: this.signed.votedThrough,
@@ -140,7 +176,8 @@ export class FullNode {
       ...(o.banMs === undefined ? {} : { banMs: o.banMs }),
       nowMs: this.nowMs,
       ...(o.log === undefined ? {} : { log: o.log }),
-      onMessage: (from, msg) => this.onMessage(from, msg),
+      onMessage: (from, msg) =>
+        this.inbox === undefined ? this.onMessage(from, msg) : this.inbox.receive(from, msg),
       onPeer: (key, up) => {
         if (up) this.network.send(key, this.statusMessage());
         else this.sync.peerGone(key);
@@ -201,9 +238,18 @@ export class FullNode {
     tx: SignedTx,
     options: { readonly resubmit?: boolean } = {},
   ): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
+    return this.admit(tx, undefined, options.resubmit === true);
+  }
+
+  /** submitTx for a transaction `from` a peer (or the API when undefined); the relay skips `from`. */
+  private admit(
+    tx: SignedTx,
+    from: string | undefined,
+    resubmit = false,
+  ): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
     const id = `t/${toHex(tx.id)}`;
-    if (this.seen.has(id) && options.resubmit !== true) return { admitted: false };
-    const reject = checkTx(this.engine.head.state, tx);
+    if (this.seen.has(id) && !resubmit) return { admitted: false };
+    const reject = checkTx(this.engine.head.state, tx, this.signatureCache);
     if (reject !== undefined) {
       this.stats.txsRefused++;
       return { admitted: false, reject };
@@ -213,7 +259,7 @@ export class FullNode {
     if (this.engine.mempoolSize === before) return { admitted: false, reject: 'MEMPOOL_FULL' };
     this.seen.add(id);
     this.stats.txsAdmitted++;
-    this.network.broadcast({ kind: 'tx', tx });
+    this.network.broadcast({ kind: 'tx', tx }, from);
     return { admitted: true };
   }
 
@@ -426,7 +472,7 @@ export class FullNode {
         return;
       }
       case 'tx': {
-        const r = this.submitTx(msg.tx);
+        const r = this.admit(msg.tx, from);
         if (
           r.reject !== undefined &&
           r.reject !== 'MEMPOOL_FULL' &&

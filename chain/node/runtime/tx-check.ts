@@ -8,6 +8,7 @@ import { verify } from '../../crypto/ed25519.js';
 import { validateTx } from '../../state/apply.js';
 import type { ChainState } from '../../state/state.js';
 import { getAccount } from '../../state/state.js';
+import type { SignatureCache } from '../../tx/signature-cache.js';
 import type { SignedTx } from '../../tx/types.js';
 
 /** Nonces a sender may queue ahead of its account's. */
@@ -21,13 +22,17 @@ export interface TxReject {
   readonly message: string;
 }
 
-/** Undefined when `tx` may enter the mempool of a node whose head state is `head`. */
-export function checkTx(head: ChainState, tx: SignedTx): TxReject | undefined {
+/**
+ * Undefined when `tx` may enter the mempool of a node whose head state is `head`. With `cache`, the
+ * signature is looked up there first and, once verified, kept for block building and applying.
+ */
+export function checkTx(head: ChainState, tx: SignedTx, cache?: SignatureCache): TxReject | undefined {
   const t = tx.tx;
   if (t.chainId !== head.params.chainId)
     return { code: 'WRONG_CHAIN', message: `chainId '${t.chainId}', expected '${head.params.chainId}'` };
-  if (!verify(tx.signature, tx.id, Buffer.from(t.sender, 'hex')))
-    return { code: 'BAD_SIGNATURE', message: 'signature does not verify under the sender key' };
+  const signed =
+    cache === undefined ? verify(tx.signature, tx.id, Buffer.from(t.sender, 'hex')) : cache.verify(tx);
+  if (!signed) return { code: 'BAD_SIGNATURE', message: 'signature does not verify under the sender key' };
   const nonce = getAccount(head, t.sender).nonce;
   if (t.nonce < nonce) return { code: 'NONCE_USED', message: `nonce ${t.nonce}; the account is at ${nonce}` };
   if (t.nonce > nonce + MAX_NONCE_AHEAD)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ed25519 as noble } from '@noble/curves/ed25519.js';
+import { ED25519_TORSION_SUBGROUP, ed25519 as noble } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -95,6 +96,43 @@ describe('ed25519', () => {
     expect(errCode(() => checkPublicKey(offCurve))).toBe('BAD_KEY');
     expect(errCode(() => checkPublicKey(getPublicKey(sk)))).toBe('none');
     expect(errCode(() => sign(Uint8Array.of(1), rnd(31)))).toBe('BAD_LENGTH');
+  });
+
+  it('refuses small-order and non-canonical public keys that OpenSSL alone would accept', () => {
+    const p = 2n ** 255n - 19n;
+    const le = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+    const msg = Uint8Array.of(1, 2, 3);
+    // R = identity, S = 0: [0]B = identity + [k]A holds for any message when A has small order.
+    const trivial = Uint8Array.of(...le(1n), ...new Uint8Array(32));
+    const weak = [
+      ...ED25519_TORSION_SUBGROUP.map(fromHex),
+      le(p + 1n), // y = p + 1: a non-canonical identity
+      le(p - 1n + 2n ** 255n), // y = -1 with the sign bit: negative zero
+    ];
+    for (const pk of weak) {
+      expect(verify(trivial, msg, pk)).toBe(false);
+      expect(verifyNoble(trivial, msg, pk)).toBe(false);
+    }
+  });
+
+  it('checks the cofactorless equation: an R with a small-order part fails, though noble accepts it', () => {
+    // RFC 8032 signing by hand with R = [r]B + T, T of order 8; S = r + k*a matches R only up to T.
+    const seed = rnd(32);
+    const { scalar: a, pointBytes: A } = noble.utils.getExtendedPublicKey(seed);
+    const msg = Uint8Array.of(9, 9);
+    const r = 1234567n;
+    const T = noble.Point.fromHex(ED25519_TORSION_SUBGROUP[3]!);
+    const R = noble.Point.BASE.multiply(r).add(T).toBytes();
+    const digest = sha512(Uint8Array.of(...R, ...A, ...msg));
+    let k = 0n;
+    for (let i = 63; i >= 0; i--) k = (k << 8n) | BigInt(digest[i]!);
+    const S = (r + (k % L) * a) % L;
+    const sig = Uint8Array.of(
+      ...R,
+      ...Array.from({ length: 32 }, (_, i) => Number((S >> BigInt(8 * i)) & 0xffn)),
+    );
+    expect(verifyNoble(sig, msg, A)).toBe(true);
+    expect(verify(sig, msg, A)).toBe(false);
   });
 
   it('a reusable signer signs like the one-shot function', () => {

@@ -52,4 +52,21 @@ describe('storage and sync config', () => {
       ),
     ]);
   });
+
+  it('node chain: verifyWorkers defaults to 0 and must be a whole number up to 64', () => {
+    const chain = (extra: string) =>
+      parseConfigText(
+        `node:\n  dataDir: /tmp\nchain:\n  keyFile: k\n  genesisFile: g\n${extra}`,
+        'node.yaml',
+        nodeConfigSchema,
+      );
+    const ok = chain('');
+    expect(ok.ok && ok.config.chain?.verifyWorkers).toBe(0);
+    const two = chain('  verifyWorkers: 2\n');
+    expect(two.ok && two.config.chain?.verifyWorkers).toBe(2);
+    const bad = chain('  verifyWorkers: 1.5\n');
+    expect(bad.ok ? [] : bad.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/node\.yaml:6:18: chain\.verifyWorkers: found 1\.5; expected/),
+    ]);
+  });
 });
