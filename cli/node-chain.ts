@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { toHex } from '../chain/index.js';
 import { type ChainConfig, splitHostPort } from '../chain/node/config.js';
 import { startApiServer } from '../chain/node/http/index.js';
 import { tcpTransport } from '../chain/node/p2p/index.js';
@@ -15,6 +16,7 @@ import {
   GenesisFileError,
   KeyFileError,
   type NodeLog,
+  type NodeTrace,
   readGenesisFile,
   readKeyFile,
   SigningGuardError,
@@ -32,12 +34,36 @@ export interface ChainRole {
   stop(): Promise<void>;
 }
 
+/**
+ * Logs each block and vote the node sends or receives, and each finality step, as one debug line
+ * (`trace`: blockSent | blockReceived | voteSent | voteReceived | final, with `atMs`, the node's wall
+ * clock). Nodes sharing a clock (one machine, network namespaces) give propagation latencies from
+ * these lines; `qood node --log-level trace` turns them on.
+ */
+export function logNodeTraces(logger: {
+  debug(fields: Record<string, unknown>, msg: string): void;
+}): (t: NodeTrace, atMs: number) => void {
+  return (t, atMs) => {
+    if (t.kind === 'final')
+      logger.debug(
+        {
+          trace: t.kind,
+          atMs,
+          blocks: t.blocks.map((b) => ({ height: b.height, id: toHex(b.blockId), timeMs: b.timeMs })),
+        },
+        'node trace',
+      );
+    else logger.debug({ trace: t.kind, atMs, id: t.id, height: t.height }, 'node trace');
+  };
+}
+
 /** Starts the chain role; usage problems (files, genesis) end the process with exit 2. */
 export async function startChainRole(
   cfg: ChainConfig,
   dataDir: string,
   logger: NodeLog,
   onFinal?: (e: FinalityEvent) => void,
+  onTrace?: (t: NodeTrace, atMs: number) => void,
 ): Promise<ChainRole> {
   let signer: ReturnType<typeof readKeyFile>;
   let genesis: ReturnType<typeof readGenesisFile>;
@@ -71,6 +97,7 @@ export async function startChainRole(
       maxMempool: cfg.maxMempool,
       log: logger,
       ...(onFinal === undefined ? {} : { onFinal }),
+      ...(onTrace === undefined ? {} : { onTrace }),
     });
     await node.start();
   } catch (err) {

@@ -31,7 +31,8 @@ export function registerNode(program: Command): void {
         import('../sd-notify.js'),
       ]);
       const config = loadNodeConfig(opts.config);
-      const logger = createLogger(parseLogLevel(opts.logLevel, config.log.level), 'node');
+      const level = parseLogLevel(opts.logLevel, config.log.level);
+      const logger = createLogger(level, 'node');
       const metrics = new Metrics();
       const notifier = systemdNotifier(process.env, (err) =>
         logger.warn({ err: err.message }, 'sd_notify failed'),
@@ -79,8 +80,11 @@ export function registerNode(program: Command): void {
       }
       let chainStatus: (() => unknown) | undefined;
       if (config.chain !== undefined) {
-        const { startChainRole } = await import('../node-chain.js');
-        const role = await startChainRole(config.chain, config.node.dataDir, logger.child({ role: 'chain' }));
+        const { startChainRole, logNodeTraces } = await import('../node-chain.js');
+        const chainLog = logger.child({ role: 'chain' });
+        // At trace level: a line per block and vote sent or received (latency measurements).
+        const traces = level === 'trace' ? logNodeTraces(chainLog) : undefined;
+        const role = await startChainRole(config.chain, config.node.dataDir, chainLog, undefined, traces);
         chainStatus = role.status;
         stops.unshift(() => role.stop());
       }

@@ -17,7 +17,7 @@ fi
 [[ -n "$pkg" ]] || { echo "prepare.sh: cannot find the linux-image package behind linux-image-amd64" >&2; exit 1; }
 kver=${pkg#linux-image-}
 # The suffix names the version of the init script below; change it when the script changes.
-cache="$CACHE_ROOT/$kver-init3"
+cache="$CACHE_ROOT/$kver-init4"
 if [[ -s "$cache/vmlinuz" && -s "$cache/initrd.gz" ]]; then
   echo "$cache"
   exit 0
@@ -58,7 +58,7 @@ for m in $(cat /lib/modules/order); do
   [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done
 work=$(sed -n 's/.*qood\.work=\([^ ]*\).*/\1/p' /proc/cmdline)
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose hostroot /host
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work "/host$work"
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
@@ -70,7 +70,7 @@ mount -t tmpfs run /host/run
 project=$(sed -n 's/.*qood\.project=\([^ ]*\).*/\1/p' /proc/cmdline)
 if [ -n "$project" ]; then
   mkdir -p "/host$project" 2>/dev/null
-  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 project "/host$project"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose project "/host$project"
 fi
 ip link set lo up
 chroot /host /bin/sh -c "cd '$work' && HOME=/tmp sh ./run.sh > ./out.log 2>&1; echo \$? > ./rc"
