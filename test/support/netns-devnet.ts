@@ -118,48 +118,41 @@ export function parseNodeTraces(log: string, node: number): ParsedTraces {
   const traces: NodeTraceLine[] = [];
   let badLines = 0;
   let firstBad: string | undefined;
-  const bad = (lineNo: number, why: string) => {
-    badLines++;
-    firstBad ??= `node ${node} log line ${lineNo}: ${why}`;
-  };
   const lines = log.split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let doc: Record<string, unknown>;
-    try {
-      doc = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      bad(i + 1, `not JSON: ${line.slice(0, 60)}`);
-      return;
-    }
-    const kind = doc.trace;
-    if (kind === undefined) return;
-    const atMs = doc.atMs;
-    if (typeof atMs !== 'number') return bad(i + 1, 'trace without a numeric atMs');
-    if (typeof kind === 'string' && SEND_RECEIVE.has(kind)) {
-      if (typeof doc.id !== 'string' || typeof doc.height !== 'number')
-        return bad(i + 1, `${kind} without id and height`);
-      traces.push({
-        kind: kind as 'blockSent',
-        node,
-        atMs,
-        id: doc.id,
-        height: doc.height,
-      });
-    } else if (kind === 'final') {
-      const blocks = doc.blocks;
-      if (
-        !Array.isArray(blocks) ||
-        !blocks.every(
-          (b: { height?: unknown; id?: unknown; timeMs?: unknown }) =>
-            typeof b?.height === 'number' && typeof b.id === 'string' && typeof b.timeMs === 'number',
-        )
-      )
-        return bad(i + 1, 'final without blocks [{height, id, timeMs}]');
-      traces.push({ kind: 'final', node, atMs, blocks });
-    } else bad(i + 1, `unknown trace kind ${JSON.stringify(kind)}`);
-  });
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    const t = traceOf(line, node);
+    if (typeof t === 'string') {
+      badLines++;
+      firstBad ??= `node ${node} log line ${i + 1}: ${t}`;
+    } else if (t !== undefined) traces.push(t);
+  }
   return firstBad === undefined ? { traces, badLines } : { traces, badLines, firstBad };
+}
+
+/** The trace in one log line, undefined for another log line, or what is wrong with it. */
+function traceOf(line: string, node: number): NodeTraceLine | undefined | string {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return `not JSON: ${line.slice(0, 60)}`;
+  }
+  const kind = doc.trace;
+  if (kind === undefined) return undefined;
+  const atMs = doc.atMs;
+  if (typeof atMs !== 'number') return 'trace without a numeric atMs';
+  if (typeof kind === 'string' && SEND_RECEIVE.has(kind)) {
+    if (typeof doc.id !== 'string' || typeof doc.height !== 'number') return `${kind} without id and height`;
+    return { kind: kind as 'blockSent', node, atMs, id: doc.id, height: doc.height };
+  }
+  if (kind !== 'final') return `unknown trace kind ${JSON.stringify(kind)}`;
+  const blocks = doc.blocks;
+  const isBlock = (b: { height?: unknown; id?: unknown; timeMs?: unknown } | null) =>
+    typeof b?.height === 'number' && typeof b.id === 'string' && typeof b.timeMs === 'number';
+  if (!Array.isArray(blocks) || !blocks.every(isBlock)) return 'final without blocks [{height, id, timeMs}]';
+  return { kind: 'final', node, atMs, blocks };
 }
 
 /** A latency from a sender to a receiver, with the netem delay of that pair (the floor). */
@@ -230,13 +223,12 @@ export function finalConflicts(
   idsAtCommonHeight: readonly string[],
 ): { height: number; ids: string[] }[] {
   const byHeight = new Map<number, Set<string>>();
-  const add = (h: number, id: string) => {
-    let s = byHeight.get(h);
-    if (s === undefined) byHeight.set(h, (s = new Set()));
-    s.add(id);
+  const add = (h: number, id: string): void => {
+    const s = byHeight.get(h) ?? new Set<string>();
+    byHeight.set(h, s.add(id));
   };
   for (const p of polls) if (p.finalHeight > 0) add(p.finalHeight, p.finalId);
-  finalChain.forEach((id, i) => add(i + 1, id));
+  for (const [i, id] of finalChain.entries()) add(i + 1, id);
   for (const id of idsAtCommonHeight) add(finalChain.length, id);
   return [...byHeight]
     .filter(([, s]) => s.size > 1)
