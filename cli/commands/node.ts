@@ -13,7 +13,10 @@ export function registerNode(program: Command): void {
     .command('node')
     .description('run a full node (the roles its config enables)')
     .requiredOption('-c, --config <file>', 'node config file (YAML)', '/etc/qood/node.yaml')
-    .option('--log-level <level>', 'override log.level')
+    .option(
+      '--log-level <level>',
+      'override log.level (trace adds a line per block and vote sent or received)',
+    )
     .action(async (opts: { config: string; logLevel?: string }) => {
       const [
         { loadNodeConfig },
