@@ -48,6 +48,9 @@ for m in "${mods[@]}"; do
 done
 printf '%s\n' "${mods[@]}" > "$root/lib/modules/order"
 
+# The host root and the checkout are mounted read-only with cache=loose: the guest keeps what it
+# read in its page cache, so a second node process starts in about 2 s instead of 15 (without it,
+# every page of node and node_modules crosses 9p again). Nothing changes them during a run.
 cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
