@@ -20,6 +20,7 @@ import {
   GenesisFileError,
   KeyFileError,
   type NodeLog,
+  type NodeTrace,
   readGenesisFile,
   readKeyFile,
   SigningGuardError,
@@ -38,6 +39,29 @@ export interface ChainRole {
 }
 
 /**
+ * Logs each block and vote the node sends or receives, and each finality step, as one debug line
+ * (`trace`: blockSent | blockReceived | voteSent | voteReceived | final, with `atMs`, the node's wall
+ * clock). Nodes sharing a clock (one machine, network namespaces) give propagation latencies from
+ * these lines; `qood node --log-level trace` turns them on.
+ */
+export function logNodeTraces(logger: {
+  debug(fields: Record<string, unknown>, msg: string): void;
+}): (t: NodeTrace, atMs: number) => void {
+  return (t, atMs) => {
+    if (t.kind === 'final')
+      logger.debug(
+        {
+          trace: t.kind,
+          atMs,
+          blocks: t.blocks.map((b) => ({ height: b.height, id: toHex(b.blockId), timeMs: b.timeMs })),
+        },
+        'node trace',
+      );
+    else logger.debug({ trace: t.kind, atMs, id: t.id, height: t.height }, 'node trace');
+  };
+}
+
+/**
  * Starts the chain role; usage problems (files, genesis) end the process with exit 2. With
  * `ingest` (the node's ingest section) it also takes the storage role.
  */
@@ -47,6 +71,7 @@ export async function startChainRole(
   logger: NodeLog,
   onFinal?: (e: FinalityEvent) => void,
   ingest?: IngestConfig,
+  onTrace?: (t: NodeTrace, atMs: number) => void,
 ): Promise<ChainRole> {
   let signer: ReturnType<typeof readKeyFile>;
   let genesis: ReturnType<typeof readGenesisFile>;
@@ -103,6 +128,7 @@ export async function startChainRole(
         indexAnchors(e.certificate.height);
         onFinal?.(e);
       },
+      ...(onTrace === undefined ? {} : { onTrace }),
     });
     if (market !== undefined) {
       const n = node;

@@ -28,6 +28,67 @@ export function devnetNodePaths(dir: string, i: number) {
   };
 }
 
+/** What a devnet folder is made for: its nodes and where each listens. */
+export interface DevnetLayout {
+  /** The folder (absolute): keys, genesis, configs, databases and logs. */
+  readonly dir: string;
+  /** Nodes, all producers in the genesis schedule. */
+  readonly nodes: number;
+  readonly preset: 'minimal' | 'mainnet';
+  /** Node i's peer address (host:port); every other node dials it. */
+  readonly listen: (i: number) => string;
+  /** Node i's HTTP API address (host:port); also its producer URL in the genesis. */
+  readonly http: (i: number) => string;
+  /** The genesis time (default: one second from now). */
+  readonly genesisTimeMs?: number;
+}
+
+/**
+ * Writes a new devnet folder: a key per node, the funded account's key (`whale.key`, also the QDD
+ * issuer), a genesis naming every node as a producer, and each node's config (devnetNodePaths).
+ */
+export async function writeDevnetFolder(layout: DevnetLayout): Promise<void> {
+  const [fs, { stringify }, rt, chain] = await Promise.all([
+    import('node:fs'),
+    import('yaml'),
+    import('../../chain/node/runtime/index.js'),
+    import('../../chain/index.js'),
+  ]);
+  const { dir, nodes, preset } = layout;
+  const genesisFile = `${dir}/genesis.yaml`;
+  fs.mkdirSync(dir, { recursive: true });
+  const secrets = Array.from({ length: nodes }, () => rt.newNodeSecret());
+  const whale = rt.newNodeSecret();
+  const genesis = rt.localGenesis({
+    chainId: 'qood-devnet',
+    preset,
+    producers: secrets.map((s) => new chain.Ed25519Signer(s)),
+    whale: new chain.Ed25519Signer(whale),
+    timeMs: layout.genesisTimeMs ?? Date.now() + 1000,
+    urls: secrets.map((_, i) => `http://${layout.http(i)}`),
+  });
+  rt.writeKeyFile(`${dir}/whale.key`, whale);
+  secrets.forEach((s, i) => {
+    const p = devnetNodePaths(dir, i);
+    fs.mkdirSync(p.home, { recursive: true });
+    rt.writeKeyFile(p.key, s);
+    const config = {
+      node: { dataDir: p.home, socketPath: `${p.home}/node.sock` },
+      log: { level: 'info' },
+      chain: {
+        keyFile: p.key,
+        genesisFile,
+        preset,
+        listen: layout.listen(i),
+        peers: secrets.map((_, j) => layout.listen(j)).filter((_, j) => j !== i),
+        http: layout.http(i),
+      },
+    };
+    fs.writeFileSync(p.config, stringify(config));
+  });
+  fs.writeFileSync(genesisFile, rt.formatGenesis(genesis));
+}
+
 /** Adds `start` to the `devnet` command group. */
 export function registerDevnetStart(devnet: Command): void {
   devnet
@@ -52,50 +113,22 @@ export function registerDevnetStart(devnet: Command): void {
           EXIT.usage,
           `qood devnet start: --preset: expected minimal or mainnet, got '${opts.preset}'`,
         );
-      const [{ resolve }, fs, { spawn }, { stringify }, rt, chain] = await Promise.all([
+      const [{ resolve }, fs, { spawn }] = await Promise.all([
         import('node:path'),
         import('node:fs'),
         import('node:child_process'),
-        import('yaml'),
-        import('../../chain/node/runtime/index.js'),
-        import('../../chain/index.js'),
       ]);
       const dir = resolve(opts.dir);
-      const genesisFile = `${dir}/genesis.yaml`;
-      const fresh = !fs.existsSync(genesisFile);
+      const fresh = !fs.existsSync(`${dir}/genesis.yaml`);
       const httpUrl = (i: number) => `http://127.0.0.1:${basePort + 100 + i}`;
       if (fresh) {
-        fs.mkdirSync(dir, { recursive: true });
-        const secrets = Array.from({ length: nodes }, () => rt.newNodeSecret());
-        const whale = rt.newNodeSecret();
-        const genesis = rt.localGenesis({
-          chainId: 'qood-devnet',
+        await writeDevnetFolder({
+          dir,
+          nodes,
           preset: opts.preset,
-          producers: secrets.map((s) => new chain.Ed25519Signer(s)),
-          whale: new chain.Ed25519Signer(whale),
-          timeMs: Date.now() + 1000,
-          urls: secrets.map((_, i) => httpUrl(i)),
+          listen: (i) => `127.0.0.1:${basePort + i}`,
+          http: (i) => `127.0.0.1:${basePort + 100 + i}`,
         });
-        rt.writeKeyFile(`${dir}/whale.key`, whale);
-        secrets.forEach((s, i) => {
-          const p = devnetNodePaths(dir, i);
-          fs.mkdirSync(p.home, { recursive: true });
-          rt.writeKeyFile(p.key, s);
-          const config = {
-            node: { dataDir: p.home, socketPath: `${p.home}/node.sock` },
-            log: { level: 'info' },
-            chain: {
-              keyFile: p.key,
-              genesisFile,
-              preset: opts.preset,
-              listen: `127.0.0.1:${basePort + i}`,
-              peers: secrets.map((_, j) => `127.0.0.1:${basePort + j}`).filter((_, j) => j !== i),
-              http: `127.0.0.1:${basePort + 100 + i}`,
-            },
-          };
-          fs.writeFileSync(p.config, stringify(config));
-        });
-        fs.writeFileSync(genesisFile, rt.formatGenesis(genesis));
       } else {
         for (let i = 0; i < nodes; i++)
           if (!fs.existsSync(devnetNodePaths(dir, i).config))

@@ -18,7 +18,10 @@ export function registerNode(program: Command): void {
   node
     .description('run a full node (the roles its config enables)')
     .requiredOption('-c, --config <file>', 'node config file (YAML)', '/etc/qood/node.yaml')
-    .option('--log-level <level>', 'override log.level')
+    .option(
+      '--log-level <level>',
+      'override log.level (trace adds a line per block and vote sent or received)',
+    )
     .action(async (opts: { config: string; logLevel?: string }) => {
       const [
         { loadNodeConfig },
@@ -36,7 +39,8 @@ export function registerNode(program: Command): void {
         import('../sd-notify.js'),
       ]);
       const config = loadNodeConfig(opts.config);
-      const logger = createLogger(parseLogLevel(opts.logLevel, config.log.level), 'node');
+      const level = parseLogLevel(opts.logLevel, config.log.level);
+      const logger = createLogger(level, 'node');
       const metrics = new Metrics();
       const notifier = systemdNotifier(process.env, (err) =>
         logger.warn({ err: err.message }, 'sd_notify failed'),
@@ -86,13 +90,17 @@ export function registerNode(program: Command): void {
       }
       let chainStatus: (() => unknown) | undefined;
       if (config.chain !== undefined) {
-        const { startChainRole } = await import('../node-chain.js');
+        const { startChainRole, logNodeTraces } = await import('../node-chain.js');
+        const chainLog = logger.child({ role: 'chain' });
+        // At trace level: a line per block and vote sent or received (latency measurements).
+        const traces = level === 'trace' ? logNodeTraces(chainLog) : undefined;
         const role = await startChainRole(
           config.chain,
           config.node.dataDir,
-          logger.child({ role: 'chain' }),
+          chainLog,
           undefined,
           config.ingest,
+          traces,
         );
         chainStatus = role.status;
         stops.unshift(() => role.stop());
