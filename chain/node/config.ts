@@ -22,6 +22,8 @@ export const ingestConfigSchema = z
       .string()
       .regex(/^[^#+/\s]+(\/[^#+/\s]+)*$/, "topic levels without '+', '#' or empty levels, such as qood/v1")
       .default('qood/v1'),
+    /** MQTT 5 (session expiry kept for a week) or 3.1.1 for brokers that speak only that. */
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
     tls: z

@@ -3,8 +3,9 @@
  * on loopback. The first run writes a key per node, a funded account's key (`whale.key`, also the QDD
  * issuer), a genesis with every node as a producer (minimal preset) and a node config per node; a
  * later run on the same folder restarts the same chain from the nodes' databases. Node i listens for
- * peers on P + i and serves its HTTP API on P + 100 + i; its log is `node<i>/node.log`. Ctrl-C (or
- * SIGTERM) stops every node.
+ * peers on P + i and serves its HTTP API on P + 100 + i; its log is `node<i>/node.log`. With
+ * `--broker URL [--device VEHICLE=KEY]...`, node 0 is also the storage node and device bridge on
+ * that broker. Ctrl-C (or SIGTERM) stops every node.
  */
 import type { Command } from 'commander';
 import { CliExit, EXIT } from '../exit-codes.js';
@@ -14,6 +15,8 @@ interface StartOpts {
   dir: string;
   basePort: string;
   preset: string;
+  broker?: string;
+  device: string[];
 }
 
 /** What a devnet folder holds for node `i`. */
@@ -41,6 +44,19 @@ export interface DevnetLayout {
   readonly http: (i: number) => string;
   /** The genesis time (default: one second from now). */
   readonly genesisTimeMs?: number;
+  /** The chain id (default `qood-devnet`). */
+  readonly chainId?: string;
+  /**
+   * With it, node 0 is also the storage node and device bridge: it takes devices' uploads from this
+   * broker (the `ingest` section) for the vehicles and device keys listed.
+   */
+  readonly ingest?: {
+    readonly broker: string;
+    readonly deviceKeys: Readonly<Record<string, string>>;
+    readonly protocolVersion?: 4 | 5;
+  };
+  /** Accounts funded at genesis besides the whale (address -> QDT and QDD base units). */
+  readonly accounts?: readonly { readonly address: string; readonly qdt: bigint; readonly qdd?: bigint }[];
 }
 
 /**
@@ -60,13 +76,14 @@ export async function writeDevnetFolder(layout: DevnetLayout): Promise<void> {
   const secrets = Array.from({ length: nodes }, () => rt.newNodeSecret());
   const whale = rt.newNodeSecret();
   const genesis = rt.localGenesis({
-    chainId: 'qood-devnet',
+    chainId: layout.chainId ?? 'qood-devnet',
     preset,
     producers: secrets.map((s) => new chain.Ed25519Signer(s)),
     whale: new chain.Ed25519Signer(whale),
     timeMs: layout.genesisTimeMs ?? Date.now() + 1000,
     urls: secrets.map((_, i) => `http://${layout.http(i)}`),
   });
+  const funded = { ...genesis, accounts: [...genesis.accounts, ...(layout.accounts ?? [])] };
   rt.writeKeyFile(`${dir}/whale.key`, whale);
   secrets.forEach((s, i) => {
     const p = devnetNodePaths(dir, i);
@@ -83,10 +100,20 @@ export async function writeDevnetFolder(layout: DevnetLayout): Promise<void> {
         peers: secrets.map((_, j) => layout.listen(j)).filter((_, j) => j !== i),
         http: layout.http(i),
       },
+      ...(i === 0 && layout.ingest !== undefined
+        ? {
+            ingest: {
+              broker: layout.ingest.broker,
+              clientId: 'qood-devnet-storage',
+              protocolVersion: layout.ingest.protocolVersion ?? 5,
+              deviceKeys: { ...layout.ingest.deviceKeys },
+            },
+          }
+        : {}),
     };
     fs.writeFileSync(p.config, stringify(config));
   });
-  fs.writeFileSync(genesisFile, rt.formatGenesis(genesis));
+  fs.writeFileSync(genesisFile, rt.formatGenesis(funded));
 }
 
 /** Adds `start` to the `devnet` command group. */
@@ -98,6 +125,13 @@ export function registerDevnetStart(devnet: Command): void {
     .option('--dir <dir>', 'folder for keys, genesis, configs, databases and logs', './qood-devnet')
     .option('--base-port <port>', 'node i: peers on port + i, HTTP API on port + 100 + i', '26600')
     .option('--preset <preset>', 'consensus parameters: minimal or mainnet', 'minimal')
+    .option('--broker <url>', 'node 0 is also the storage node: devices upload through this MQTT broker')
+    .option(
+      '--device <vehicle=key>',
+      "a vehicle id and its device's public key (64 hex) node 0 takes uploads from (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .action(async (opts: StartOpts) => {
       const nodes = Number(opts.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 21)
@@ -113,6 +147,18 @@ export function registerDevnetStart(devnet: Command): void {
           EXIT.usage,
           `qood devnet start: --preset: expected minimal or mainnet, got '${opts.preset}'`,
         );
+      const deviceKeys: Record<string, string> = {};
+      for (const d of opts.device) {
+        const m = /^([A-Za-z0-9._-]{1,64})=([0-9a-fA-F]{64})$/.exec(d);
+        if (m === null)
+          throw new CliExit(
+            EXIT.usage,
+            `qood devnet start: --device: expected VEHICLE=<64 hex device public key>, got '${d}'`,
+          );
+        deviceKeys[m[1]!] = m[2]!.toLowerCase();
+      }
+      if (opts.broker === undefined && opts.device.length > 0)
+        throw new CliExit(EXIT.usage, 'qood devnet start: --device needs --broker (the storage node uplink)');
       const [{ resolve }, fs, { spawn }] = await Promise.all([
         import('node:path'),
         import('node:fs'),
@@ -128,6 +174,7 @@ export function registerDevnetStart(devnet: Command): void {
           preset: opts.preset,
           listen: (i) => `127.0.0.1:${basePort + i}`,
           http: (i) => `127.0.0.1:${basePort + 100 + i}`,
+          ...(opts.broker === undefined ? {} : { ingest: { broker: opts.broker, deviceKeys } }),
         });
       } else {
         for (let i = 0; i < nodes; i++)
@@ -160,6 +207,11 @@ export function registerDevnetStart(devnet: Command): void {
             `node ${i}: ${httpUrl(i)}  peers 127.0.0.1:${basePort + i}  pid ${c.pid}  log ${devnetNodePaths(dir, i).log}`,
         ),
         `funded account key: ${dir}/whale.key`,
+        ...(opts.broker === undefined
+          ? []
+          : [
+              `node 0 is the storage node and device bridge on ${opts.broker} (checkpoint: ${httpUrl(0)}/checkpoint)`,
+            ]),
         'Ctrl-C stops the devnet',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -62,6 +62,7 @@ export function registerNode(program: Command): void {
         const link = ing.openMqttIngestLink({
           url: cfg.broker,
           clientId: cfg.clientId,
+          protocolVersion: cfg.protocolVersion,
           ...(cfg.username === undefined ? {} : { username: cfg.username }),
           ...(cfg.password === undefined ? {} : { password: cfg.password }),
           ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
