@@ -64,6 +64,8 @@ export interface MarketListing {
   readonly vehicleId: string;
   readonly dictionary: string;
   readonly dataClass: string;
+  /** `private` data is never sold: its device delivers no keys for it. */
+  readonly privacy: string;
   readonly fromMs: number;
   readonly toMs: number;
   readonly coarseLocation: string | null;

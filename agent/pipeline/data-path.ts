@@ -81,7 +81,10 @@ export class DataPath {
   readonly #collector: Collector;
   readonly #chunker: Chunker;
   readonly #sealer: Sealer;
-  /** One open batch per data class: a descriptor, and the sale of it, covers one class. */
+  /**
+   * One open batch per data class and privacy level: a descriptor, and the sale of it, covers one
+   * class, and private streams (never sold) are described apart.
+   */
   readonly #batches = new Map<string, BatchBuilder>();
   #batchOpenedMs: number | undefined;
   /** Chunks and descriptors stored since the sync was last told. */
@@ -193,14 +196,14 @@ export class DataPath {
     metrics.inc('bytes.raw', sealed.rawBytes);
     metrics.inc('bytes.sealed', sealed.bytes.length);
     this.#o.onSealed?.(sealed);
-    const batch = this.#batchOf(sealed.dataClass);
+    const batch = this.#batchOf(`${sealed.dataClass}/${sealed.privacy}`);
     batch.add(sealed);
     this.#batchOpenedMs ??= this.#o.nowMs();
     if (batch.size >= (this.#o.batchMaxChunks ?? 256)) this.#cutOne(batch, this.#o.nowMs());
   }
 
-  #batchOf(dataClass: string): BatchBuilder {
-    let b = this.#batches.get(dataClass);
+  #batchOf(slot: string): BatchBuilder {
+    let b = this.#batches.get(slot);
     if (b === undefined) {
       const { identity } = this.#o;
       b = new BatchBuilder({
@@ -210,7 +213,7 @@ export class DataPath {
         epochLengthS: identity.epochLengthS,
         signer: this.#sealer.signer,
       });
-      this.#batches.set(dataClass, b);
+      this.#batches.set(slot, b);
     }
     return b;
   }

@@ -191,7 +191,7 @@ export function registerMarket(program: Command): void {
         if (opts.json) return out(json(page));
         for (const d of page.descriptors)
           out(
-            `${d.anchor ?? '(not anchored yet)'}  ${d.vehicleId}  ${d.dataClass}  ${new Date(d.fromMs).toISOString()} .. ${new Date(d.toMs).toISOString()}  ${d.coarseLocation ?? '-'}  ${d.chunkCount} chunks  ${d.dictionary}  descriptor ${d.id}\n`,
+            `${d.anchor ?? '(not anchored yet)'}  ${d.vehicleId}  ${d.dataClass}${d.privacy === 'private' ? ' (private: not for sale)' : ''}  ${new Date(d.fromMs).toISOString()} .. ${new Date(d.toMs).toISOString()}  ${d.coarseLocation ?? '-'}  ${d.chunkCount} chunks  ${d.dictionary}  descriptor ${d.id}\n`,
           );
         process.stderr.write(
           `${page.descriptors.length} descriptor(s); final height ${page.finalHeight}, anchors indexed through ${page.indexedHeight}${page.next === null ? '' : `; more with --after ${page.next}`}\n`,

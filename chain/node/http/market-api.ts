@@ -160,6 +160,7 @@ function list(node: FullNode, ctx: MarketContext, q: URLSearchParams): ApiRespon
           vehicleId: d.vehicleId,
           dictionary: d.dictionary,
           dataClass: d.dataClass,
+          privacy: d.privacy,
           fromMs: d.tStartMs,
           toMs: d.tEndMs,
           coarseLocation: d.coarseLocation,

@@ -72,7 +72,8 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
         id              TEXT    PRIMARY KEY REFERENCES descriptors (id),
         merkle_root     TEXT    NOT NULL,               -- hex; what the chain's anchor carries
         dictionary      TEXT    NOT NULL,
-        data_class      TEXT    NOT NULL,               -- of its first stream (batches hold one class)
+        data_class      TEXT    NOT NULL,               -- of its first stream (a batch holds one class)
+        privacy         TEXT    NOT NULL,               -- of its first stream (and one privacy level)
         t_start_ms      INTEGER NOT NULL,
         t_end_ms        INTEGER NOT NULL,
         coarse_location TEXT                            -- null when the device did not publish one
@@ -80,7 +81,7 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
       CREATE INDEX descriptor_fields_by_root ON descriptor_fields (merkle_root);
       CREATE INDEX descriptor_fields_by_time ON descriptor_fields (t_start_ms);
     `);
-    const insert = db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insert = db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     for (const r of db.prepare('SELECT id, bytes FROM descriptors').iterate() as Iterable<{
       id: string;
       bytes: Buffer;
@@ -127,6 +128,7 @@ function insertFields(insert: { run(...a: unknown[]): unknown }, id: string, byt
     toHex(d.merkleRoot),
     d.dictionaryId,
     d.streams[0]?.dataClass ?? 'owner',
+    d.streams[0]?.privacy ?? 'normal',
     Math.floor(d.tStartUs / 1000),
     Math.ceil(d.tEndUs / 1000),
     d.coarseLocation,
@@ -206,6 +208,8 @@ export interface DescriptorListing extends StoredDescriptor {
   readonly merkleRoot: string;
   readonly dictionary: string;
   readonly dataClass: string;
+  /** `private` data is never sold (the device delivers no keys for it). */
+  readonly privacy: string;
   readonly tStartMs: number;
   readonly tEndMs: number;
   readonly coarseLocation: string | null;
@@ -295,10 +299,10 @@ export class IngestStore {
         'INSERT INTO descriptor_chunks (descriptor_id, pos, chunk_id) VALUES (?, ?, ?)',
       ),
       descriptorBytes: this.#db.prepare('SELECT bytes FROM descriptors WHERE id = ?').pluck(),
-      insertFields: this.#db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertFields: this.#db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       listDescriptors: this.#db.prepare(
         `SELECT d.ord AS ord, ${d.replaceAll(/(^|, )/g, '$1d.')}, f.merkle_root AS merkleRoot, f.dictionary AS dictionary,
-                f.data_class AS dataClass, f.t_start_ms AS tStartMs, f.t_end_ms AS tEndMs,
+                f.data_class AS dataClass, f.privacy AS privacy, f.t_start_ms AS tStartMs, f.t_end_ms AS tEndMs,
                 f.coarse_location AS coarseLocation
          FROM descriptors d JOIN descriptor_fields f ON f.id = d.id
          WHERE d.ord > @after
