@@ -7,11 +7,17 @@
  *        in-memory serial link, and a GNSS receiver emulator sending NMEA
  *     -> the agent: decode (DBC, J1979, NMEA) into VSS samples, collect, chunk, seal under keys
  *        derived from a fresh owner seed, store in SQLite, sync over MQTT
- *     -> an MQTT broker in this process -> a node's ingest role (verify, store, acknowledge)
- *     -> at the end, the owner checks and decrypts everything the node holds.
+ *     -> an MQTT broker in this process -> a devnet of four `qood node` processes whose node 0 is
+ *        the TSP's storage node and device bridge (verify, store, acknowledge, finality updates to
+ *        the agent's light client, the device's anchors into the chain)
+ *     -> a listener and a control grantee, revoked by the owner on the device
+ *     -> a buyer who orders an anchored descriptor; the device fills the order with wrapped keys;
+ *        the buyer fetches, verifies and decrypts, and the sale pays owner and OEM 70/30
+ *     -> at the end, the owner checks and decrypts everything the storage node holds.
  *
  * State lives in a temporary folder that is removed at the end.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,14 +36,17 @@ import {
   vehicleDataRoot,
 } from '../../agent/seal/index.js';
 import { noopNotifier } from '../../agent/service.js';
-import { checkSealedChunk, chunkAad, chunkNonce, createBinding, open, toHex } from '../../chain/index.js';
 import {
-  ChunkIngest,
-  IngestStore,
-  openMqttIngestLink,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
-} from '../../chain/node/ingest/index.js';
+  checkSealedChunk,
+  chunkAad,
+  chunkNonce,
+  createBinding,
+  Ed25519Signer,
+  open,
+  toHex,
+  UNIT,
+} from '../../chain/index.js';
+import { IngestStore } from '../../chain/node/ingest/index.js';
 import { CanWire, MemorySerialPair, openNmeaSerial } from '../../firmware-bridge/index.js';
 import { VehicleEcu } from '../elm327/ecus.js';
 import { Elm327Device } from '../elm327/elm327-device.js';
@@ -46,6 +55,7 @@ import { runNmeaEmulator } from '../nmea/emulator.js';
 import { readSimDbc, SIM_DBC_PATH, SIM_MAP_PATH, SimFrameScheduler, simFile } from '../vehicle/can-frames.js';
 import { VehicleModel } from '../vehicle/model.js';
 import { startDemoBroker } from './broker.js';
+import { type BuyerReport, DEMO_CHAIN_ID, DemoChain, runBuyer } from './demo-chain.js';
 import { DemoGrantees, type GranteeAct, type GranteeReport } from './grantees.js';
 
 export interface DemoOptions {
@@ -64,8 +74,10 @@ export interface DemoSummary {
   readonly stages: readonly string[];
   /** The agent's counters. */
   readonly counters: Readonly<Record<string, number>>;
-  /** The node's ingest counters. */
+  /** The storage node's counters (ingest, device bridge). */
   readonly node: Readonly<Record<string, number>>;
+  /** What the buyer bought and read. */
+  readonly market: BuyerReport;
   /** What the owner's check of the node's chunks found. */
   readonly verified: { readonly chunks: number; readonly samples: number; readonly failed: number };
   /** What the listener and the control grantee saw, and the lock frames the car received. */
@@ -99,6 +111,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     // The owner: a fresh seed; the device: its own key, paired with an owner-signed binding.
     const seed = seedFromMnemonic(generateMnemonic());
     const owner = ownerIdentity(seed);
+    const ownerSigner = new Ed25519Signer(owner.secretKey);
+    const oem = new Ed25519Signer(new Uint8Array(randomBytes(32)));
+    const buyerSecret = new Uint8Array(randomBytes(32));
     const device = loadOrCreateDeviceKey(dir);
     writeFileSync(
       join(dir, 'binding.cbor'),
@@ -107,6 +122,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         devicePublicKey: device.publicKey,
         ownerSecretKey: owner.secretKey,
         dataRoot: vehicleDataRoot(seed, VEHICLE),
+        oemPublicKey: oem.publicKey,
         epochLengthS: 3600,
         issuedMs: Date.now(),
       }),
@@ -148,28 +164,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       'GNSS receiver (emulated NMEA)',
     );
 
-    // The TSP: a broker and a node's ingest role that knows this device's key.
+    // The TSP: a broker, and a devnet of four nodes whose node 0 is the storage node and device
+    // bridge; the owner puts the vehicle, the device and the OEM agreement on chain.
     const broker = await startDemoBroker();
     cleanups.push(() => broker.close());
-    const nodeStore = new IngestStore({ path: join(dir, 'node-ingest.db') });
-    cleanups.push(() => nodeStore.close());
-    // aedes speaks MQTT 3.1.1; a TSP's broker would speak 5.
-    const link = openMqttIngestLink({
-      url: broker.url,
-      clientId: 'demo-node',
-      reconnectMs: 300,
-      protocolVersion: 4,
+    const chain = await DemoChain.start({
+      dir: join(dir, 'devnet'),
+      brokerUrl: broker.url,
+      deviceKeys: { [VEHICLE]: toHex(device.publicKey) },
+      funded: [
+        { address: toHex(owner.publicKey), qdt: 100n * UNIT },
+        { address: toHex(device.publicKey), qdt: 100n * UNIT },
+        { address: toHex(new Ed25519Signer(buyerSecret).publicKey), qdt: 10n * UNIT, qdd: 1000n * UNIT },
+      ],
     });
-    cleanups.push(() => link.close());
-    const ingest = new ChunkIngest({
-      link,
-      store: nodeStore,
-      verifyChunk: sealedChunkVerifier({ [VEHICLE]: toHex(device.publicKey) }),
-      verifyDescriptor: sealedDescriptorVerifier({ [VEHICLE]: toHex(device.publicKey) }),
-      logger: silentLogger,
-    });
-    cleanups.push(() => ingest.stop());
-    ingest.start();
+    cleanups.push(() => chain.stop());
+    await chain.onboard({ vehicleId: VEHICLE, owner: ownerSigner, oem, device: device.publicKey });
+    const checkpointHeight = await chain.writeCheckpoint(join(dir, 'checkpoint.bin'));
 
     const config = agentConfigSchema.parse({
       device: { vehicleId: VEHICLE, dataDir: dir, socketPath: join(dir, 'agent.sock') },
@@ -179,6 +190,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         gnss: { source: 'nmea', port: '/dev/ttyACM0' },
       },
       sync: { broker: broker.url, ackTimeoutMs: 5000, protocolVersion: 4 },
+      chain: { checkpoint: join(dir, 'checkpoint.bin'), chainId: DEMO_CHAIN_ID },
       permissions: { profile: simFile('qood-sim.profile.yaml') },
       collect: {
         schemes: [
@@ -222,8 +234,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       'agent: decode (DBC, J1979, NMEA) -> VSS samples',
       'collect -> chunk -> seal (owner keys) -> SQLite store',
       'sync over MQTT (broker in process)',
-      'node: verify, store, acknowledge',
+      'devnet: 4 qood node processes; node 0 stores, acknowledges, anchors and publishes finality',
+      "agent: light client follows finality; anchors descriptors with the device's key",
       'grants: a listener and a control grantee over MQTT, revoked by the owner',
+      'market: a buyer orders, the device fills, the buyer verifies and decrypts; owner and OEM paid',
     );
 
     // Third parties, and the frames their commands put on the car's bus.
@@ -261,7 +275,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     options.print(
       `vehicle ${model.current().vin} drives the Zurich loop: CAN on sim0, an ELM327 on /dev/ttyUSB0, NMEA on /dev/ttyACM0`,
     );
-    options.print(`broker ${broker.url}; the node ingests into ${join(dir, 'node-ingest.db')}`);
+    options.print(
+      `broker ${broker.url}; devnet of 4 nodes, node 0 (storage, device bridge) at ${chain.api}; the device trusts checkpoint height ${checkpointHeight}`,
+    );
+    // The buyer comes once a batch is cut and anchored (at 30% of a bounded run, or after 15 s).
+    const cutAtMs = options.seconds === undefined ? 15_000 : 0.3 * options.seconds * 1000;
+    let buyer: Promise<BuyerReport> | undefined;
+    const buyerStop = new AbortController();
+    cleanups.push(() => buyerStop.abort());
+    const cut = setTimeout(() => {
+      agent.flush();
+      options.print('the agent cut its batches: descriptors stored, anchors queued for the chain');
+      buyer = runBuyer({
+        api: chain.api,
+        secretKey: buyerSecret,
+        vehicleId: VEHICLE,
+        price: 25n * UNIT,
+        print: options.print,
+        signal: buyerStop.signal,
+        timeoutMs: options.seconds === undefined ? 60_000 : 0.6 * options.seconds * 1000,
+      });
+    }, cutAtMs);
+    cleanups.push(() => clearTimeout(cut));
 
     let simMs = 0;
     let lastReal = performance.now();
@@ -291,7 +326,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       });
       const c = (n: string) => metrics.counter(n);
       options.print(
-        `t=${String(s).padStart(3)}s  ${parts.join('  ')}\n        frames ${c('frames.in')}  obd ${c('obd.responses')}  fixes ${c('gnss.fixes')}  samples ${c('samples.out')} -> kept ${c('samples.collected')}  chunks ${chunks} (${rawBytes} B -> ${sealedBytes} B sealed)  synced ${c('chunks.synced')}  acked ${agent.store?.counters()['chunks.acked'] ?? 0}  at node ${nodeStore.count()}`,
+        `t=${String(s).padStart(3)}s  ${parts.join('  ')}\n        frames ${c('frames.in')}  obd ${c('obd.responses')}  fixes ${c('gnss.fixes')}  samples ${c('samples.out')} -> kept ${c('samples.collected')}  chunks ${chunks} (${rawBytes} B -> ${sealedBytes} B sealed)  synced ${c('chunks.synced')}  acked ${agent.store?.counters()['chunks.acked'] ?? 0}  final height ${metrics.gauge('chain.finalHeight') ?? '-'}`,
       );
     }, 250);
     cleanups.push(() => clearInterval(printer));
@@ -299,6 +334,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await waitFor(options.seconds, options.signal);
     clearInterval(tick);
     clearInterval(printer);
+    clearTimeout(cut);
+    // The buyer finishes (it has its own deadline, or stops now when Ctrl-C cut the run short).
+    if (options.signal?.aborted) buyerStop.abort();
+    const market: BuyerReport = (await buyer) ?? {
+      anchor: null,
+      orderId: null,
+      filled: false,
+      chunks: 0,
+      samples: 0,
+      split: {},
+      error: 'the run ended before the buyer came',
+    };
     // Close the open chunks and the batch, and give the sync a few seconds to deliver the chunks,
     // the descriptor and its queued transaction before stopping.
     agent.flush();
@@ -316,8 +363,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const v = agent.latest.get(p)?.value;
       if (v !== undefined) latest[p] = v;
     }
+    const nodeCounters = await chain.storageCounters().catch(() => ({}));
+    await chain.stop();
 
-    // The owner checks what the node holds: signature, hash, and decryption with the owner's keys.
+    // The owner checks what the storage node holds: signature, hash, and decryption with the
+    // owner's keys.
+    const nodeStore = new IngestStore({ path: chain.ingestPath });
+    cleanups.push(() => nodeStore.close());
     const root = vehicleDataRoot(seed, VEHICLE);
     let vChunks = 0;
     let vSamples = 0;
@@ -338,17 +390,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       }
     }
     options.print(
-      `\nthe owner checked the node's ${vChunks + failed} chunks: ${vChunks} verified and decrypted to ${vSamples} samples, ${failed} failed` +
+      `\nthe owner checked the storage node's ${vChunks + failed} chunks: ${vChunks} verified and decrypted to ${vSamples} samples, ${failed} failed` +
         (chunks > vChunks
           ? `; ${chunks - vChunks} sealed at shutdown were still on the device, to sync next time`
           : '') +
-        `\nthe node holds ${nodeStore.descriptorCount()} descriptor(s) of the batches and ${nodeStore.txCount()} transaction(s) queued for the chain`,
+        `\nthe node holds ${nodeStore.descriptorCount()} descriptor(s) of the batches and ${nodeStore.txCount()} transaction(s) the device queued for the chain`,
     );
     return {
       seconds: Math.round((performance.now() - startedMs) / 100) / 10,
       stages,
       counters: metrics.snapshot().counters,
-      node: ingest.counters(),
+      node: Object.fromEntries(
+        Object.entries(nodeCounters).filter(([k]) => k.startsWith('ingest.') || k.startsWith('bridge.')),
+      ),
+      market,
       verified: { chunks: vChunks, samples: vSamples, failed },
       permissions: { ...grantees.report(), bodyCommandFrames },
       latest,

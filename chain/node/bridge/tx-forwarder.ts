@@ -10,7 +10,8 @@
  * one whose nonce is ahead waits and is tried again after the next block. Nonces only have to
  * rise on chain (chain/state/apply.ts), so a transaction whose predecessor never comes (it was
  * refused here, or went another way) does not wait forever: after `gapWaitBlocks` blocks with no
- * predecessor queued here, it goes and leaves the gap. A transaction refused for any other reason
+ * predecessor queued here, it goes and leaves the gap (at once when every missing nonce was one
+ * refused here). A transaction refused for any other reason
  * (signature, chain, nonce already used, invalid against the state) is dropped, logged with the
  * reason and counted (`bridge.txs.refused`).
  *
@@ -79,6 +80,8 @@ export class TxForwarder {
   readonly #o: TxForwarderOptions;
   readonly #open = new Map<number, Open>();
   readonly #byId = new Map<string, Open>();
+  /** Nonces of each sender whose transaction was refused here: a gap known not to fill. */
+  readonly #refusedNonces = new Map<string, Set<number>>();
   #cursor = 0;
   #timer: NodeJS.Timeout | undefined;
   #off: (() => void) | undefined;
@@ -214,7 +217,11 @@ export class TxForwarder {
           // A predecessor queued here goes first; one that is not queued here may never come.
           const before = (o: Open) =>
             this.#open.has(o.ord) && o.tx.tx.nonce >= next && o.tx.tx.nonce < e.tx.tx.nonce;
-          if (list.some(before) || sink.head.height - e.height < (this.#o.gapWaitBlocks ?? 10)) break;
+          const refused = this.#refusedNonces.get(sender);
+          let known = refused !== undefined;
+          for (let n = next; known && n < e.tx.tx.nonce; n++) known = refused!.has(n);
+          if (list.some(before)) break;
+          if (!known && sink.head.height - e.height < (this.#o.gapWaitBlocks ?? 10)) break;
           // The mempool checks a transaction ahead of its sender's nonce only for its signature; with
           // no predecessor to wait for, the head state decides now (a producer would drop it silently).
           if (this.#invalid(e)) continue;
@@ -310,6 +317,10 @@ export class TxForwarder {
 
   #refuse(e: Open, reason: string): void {
     this.#drop(e);
+    const refused = this.#refusedNonces.get(e.tx.tx.sender) ?? new Set<number>();
+    refused.add(e.tx.tx.nonce);
+    if (refused.size > 1024) refused.delete(refused.values().next().value!);
+    this.#refusedNonces.set(e.tx.tx.sender, refused);
     this.#settle(e.ord, 'refused', e.id, null, reason);
     this.#o.count('bridge.txs.refused');
     this.#o.logger.warn(

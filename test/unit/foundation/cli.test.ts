@@ -124,7 +124,7 @@ describe('qood agent and qood status', () => {
 
 describe('qood demo', () => {
   it('--seconds N --json runs the whole story and prints one object of what flowed', () => {
-    const r = runQood(['demo', '--seconds', '4', '--json'], { timeoutMs: 60_000 });
+    const r = runQood(['demo', '--seconds', '20', '--json'], { timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -135,6 +135,15 @@ describe('qood demo', () => {
       latest: Record<string, unknown>;
       counters: Record<string, number>;
       node: Record<string, number>;
+      market: {
+        anchor: string | null;
+        orderId: string | null;
+        filled: boolean;
+        chunks: number;
+        samples: number;
+        split: Record<string, string>;
+        error?: string;
+      };
       verified: { chunks: number; samples: number; failed: number };
       permissions: {
         listened: number;
@@ -143,7 +152,7 @@ describe('qood demo', () => {
         bodyCommandFrames: number;
       };
     };
-    expect(summary.seconds).toBeGreaterThanOrEqual(4);
+    expect(summary.seconds).toBeGreaterThanOrEqual(20);
     expect(summary.stages).toEqual([
       'vehicle model',
       'CAN bus (in memory)',
@@ -152,11 +161,23 @@ describe('qood demo', () => {
       'agent: decode (DBC, J1979, NMEA) -> VSS samples',
       'collect -> chunk -> seal (owner keys) -> SQLite store',
       'sync over MQTT (broker in process)',
-      'node: verify, store, acknowledge',
+      'devnet: 4 qood node processes; node 0 stores, acknowledges, anchors and publishes finality',
+      "agent: light client follows finality; anchors descriptors with the device's key",
       'grants: a listener and a control grantee over MQTT, revoked by the owner',
+      'market: a buyer orders, the device fills, the buyer verifies and decrypts; owner and OEM paid',
     ]);
     const c = summary.counters;
-    // 3 s of a car's traffic at 50 Hz per powertrain message went through the decoder.
+    // The buyer bought an anchored descriptor; the device filled the order; the buyer read it, and
+    // the price (25 QDD) went 70/30 to the owner and the OEM.
+    expect(summary.market.error).toBeUndefined();
+    expect(summary.market.filled).toBe(true);
+    expect(summary.market.chunks).toBeGreaterThan(0);
+    expect(summary.market.samples).toBeGreaterThan(summary.market.chunks);
+    expect(summary.market.split).toEqual({ owner: '17500000', oem: '7500000' });
+    expect(c['sales.filled']).toBe(1);
+    expect(c['chain.updates']).toBeGreaterThan(10);
+    expect(summary.node['bridge.txs.included']).toBeGreaterThanOrEqual(3); // two anchors and the fill at least
+    // Seconds of a car's traffic at 50 Hz per powertrain message went through the decoder.
     expect(c['frames.in']).toBeGreaterThan(100);
     expect(c['samples.out']).toBeGreaterThan(4 * c['frames.in']!);
     expect(c['frames.unknown']).toBe(0);
