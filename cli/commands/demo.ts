@@ -38,5 +38,15 @@ export function registerDemo(program: Command): void {
       for (const [k, v] of Object.entries(summary.counters)) process.stdout.write(`  ${k.padEnd(24)} ${v}\n`);
       for (const [k, v] of Object.entries(summary.node))
         process.stdout.write(`  node ${k.padEnd(19)} ${v}\n`);
+      const m = summary.market;
+      process.stdout.write(
+        m.filled
+          ? `  market: order ${m.orderId} filled; the buyer verified ${m.chunks} chunks and read ${m.samples} samples; paid ${Object.entries(
+              m.split,
+            )
+              .map(([role, units]) => `${role} ${Number(units) / 1e6} QDD`)
+              .join(', ')}\n`
+          : `  market: no purchase (${m.error ?? 'not reached'})\n`,
+      );
     });
 }
