@@ -8,25 +8,16 @@
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../agent/config/index.js';
-import { CompiledDbc, parseDbc } from '../../agent/decode/can/index.js';
 import { silentLogger } from '../../agent/log.js';
 import { startAgent } from '../../agent/main.js';
 import { noopNotifier } from '../../agent/service.js';
-import { CanWire } from '../../firmware-bridge/index.js';
-import {
-  readSimDbc,
-  SIM_DBC_PATH,
-  SIM_MAP_PATH,
-  SimFrameScheduler,
-} from '../../simulators/vehicle/can-frames.js';
-import { VehicleModel } from '../../simulators/vehicle/model.js';
+import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../simulators/vehicle/can-frames.js';
+import { SimCar } from './sim-car.js';
 
 const dir = process.argv[2];
 if (dir !== undefined && process.argv[1]?.endsWith('agent-writer.js')) {
-  let simMs = Date.now();
   // Frames carry the simulated time, which runs 50x faster than the wall clock.
-  const wire = new CanWire({ clock: { wallUs: () => simMs * 1000, monoUs: () => simMs * 1000 } });
-  const ecu = wire.attach('sim0');
+  const car = new SimCar({ startMs: Date.now(), seed: 7 });
   const config = agentConfigSchema.parse({
     device: { vehicleId: 'crash-car', dataDir: dir, socketPath: join(dir, `agent-${process.pid}.sock`) },
     sources: { can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }] },
@@ -43,28 +34,12 @@ if (dir !== undefined && process.argv[1]?.endsWith('agent-writer.js')) {
     config,
     logger: silentLogger,
     notifier: noopNotifier,
-    openCanBus: async (src) => wire.attach(src.interface),
-    nowMs: () => simMs,
+    openCanBus: car.openCanBus,
+    nowMs: car.nowMs,
     onChunkStored: (c) => writeSync(1, `${c.stream} ${c.seq} ${c.id}\n`),
   });
-  const model = new VehicleModel({ seed: 7 });
-  const dbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
-  const scheduler = new SimFrameScheduler({
-    encoder: {
-      encode: (name, values) => {
-        const m = dbc.byName(name)!;
-        return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
-      },
-    },
-  });
   writeSync(1, 'ready\n');
-  let t = 0;
   setInterval(() => {
-    for (let i = 0; i < 50; i++) {
-      t += 10;
-      simMs += 10;
-      for (const f of scheduler.framesDue(t, model.step(10)))
-        void ecu.send({ id: f.id, extended: f.extended, data: f.data });
-    }
+    for (let i = 0; i < 50; i++) car.step();
   }, 1);
 }

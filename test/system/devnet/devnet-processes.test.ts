@@ -1,7 +1,7 @@
 /**
  * `qood devnet start --nodes 4`: four `qood node` processes on loopback, talking over TCP, each with
  * its SQLite chain database and HTTP API. Checks, through the HTTP API of every node:
- * - finality is reached and kept for 20 s: every node's final height grows in every 4 s window, the
+ * - finality is reached and kept for 2 minutes: every node's final height grows in every 4 s window, the
  *   head stays within a few blocks of the final one, and all nodes hold the same final block ids;
  * - a peer sending garbage, an oversized frame, invalid blocks or a flood of messages is cut off
  *   (banned when its score falls low enough) and the nodes keep finalizing;
@@ -138,10 +138,10 @@ describe('qood devnet start: 4 producer processes on loopback', () => {
     for (let i = 0; i < NODES; i++) expect(out.stdout()).toContain(`node ${i}: ${api(i)}`);
   });
 
-  it('reaches finality and keeps it for 20 s, every node on the same final chain', async () => {
+  it('reaches finality and keeps it for 2 minutes, every node on the same final chain', async () => {
     const first = await Promise.all([0, 1, 2, 3].map(status));
     let prev = first.map((s) => s!.final.height);
-    for (let w = 0; w < 5; w++) {
+    for (let w = 0; w < 30; w++) {
       await sleep(4000);
       const now = await Promise.all([0, 1, 2, 3].map(status));
       for (let i = 0; i < NODES; i++) {
@@ -152,15 +152,15 @@ describe('qood devnet start: 4 producer processes on loopback', () => {
       }
       prev = now.map((s) => s!.final.height);
     }
-    // 20 s is 40 slots; allow for a few missed ones.
-    expect(Math.min(...prev) - Math.max(...first.map((s) => s!.final.height))).toBeGreaterThanOrEqual(25);
+    // 120 s is 240 slots; allow for missed ones on a loaded machine.
+    expect(Math.min(...prev) - Math.max(...first.map((s) => s!.final.height))).toBeGreaterThanOrEqual(150);
     const h = Math.min(...prev);
-    for (const height of [1, Math.floor(h / 2), h]) {
+    for (const height of [1, Math.floor(h / 4), Math.floor(h / 2), Math.floor((3 * h) / 4), h]) {
       const ids = await Promise.all([0, 1, 2, 3].map((i) => blockId(i, height)));
       expect(new Set(ids).size, `block ids at ${height}: ${ids.join(', ')}`).toBe(1);
       expect(ids[0]).toMatch(/^[0-9a-f]{64}$/);
     }
-  }, 40_000);
+  }, 160_000);
 
   it('cuts off garbage, an oversized frame, invalid blocks and a flood; the nodes keep finalizing', async () => {
     const before = (await status(0))!;

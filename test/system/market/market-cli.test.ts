@@ -1,46 +1,23 @@
-/**
- * A sale end to end with real processes: a one-producer chain as a `qood node` process that also
- * takes the ingest role from a real mosquitto (so it is a storage node), a device's real sealed
- * batch synced through the broker by the agent's ChunkSync from a SQLite store, the vehicle, bound
- * device, agreement and the device's anchor submitted over HTTP, then the buyer's `qood market`
- * commands: keygen, list, buy, status, (the owner's fill, built here with the key bundle of the
- * owner's epoch keys), fetch, which writes exactly the samples that went in, and split, whose
- * amounts the test checks against the balances on chain.
- */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { silentLogger } from '../../../agent/log.js';
 import { Metrics } from '../../../agent/metrics.js';
 import { openSqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../../agent/sync/index.js';
-import {
-  chainVehicleId,
-  type Ed25519Signer,
-  encodeSignedTx,
-  type SignedTx,
-  type TxBodies,
-  type TxKind,
-  toHex,
-  UNIT,
-} from '../../../chain/index.js';
-import { formatGenesis, writeKeyFile } from '../../../chain/node/runtime/index.js';
-import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
+import { chainVehicleId, toHex, UNIT } from '../../../chain/index.js';
+import { runQood, waitUntil } from '../../support/cli.js';
 import {
   anchorBody,
   fillBody,
   MARKET_VEHICLE,
   marketAgreement,
-  marketGenesis,
   marketParties,
-  marketSecret,
-  marketTx,
   sealMarketBatch,
 } from '../../support/market.js';
-import { freePort, Mosquitto } from '../../support/mosquitto.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { StorageNodeProcess } from '../../support/storage-node.js';
 import { describeSystem } from '../../support/system.js';
 
 const CHAIN = 'qood-market-sys';
@@ -48,87 +25,21 @@ const CHAIN = 'qood-market-sys';
 describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto', pkg: 'mosquitto' }], () => {
   let broker: Mosquitto;
   let dir: string;
-  let node: ChildProcess;
-  let nodeOut: ReturnType<typeof collectOutput>;
+  let storage: StorageNodeProcess;
   let api: string;
-  const nonces = new Map<string, number>();
-
-  async function submit<K extends TxKind>(
-    signer: Ed25519Signer,
-    kind: K,
-    body: TxBodies[K],
-  ): Promise<SignedTx> {
-    const sender = toHex(signer.publicKey);
-    const nonce = nonces.get(sender) ?? 0;
-    nonces.set(sender, nonce + 1);
-    const tx = marketTx(CHAIN, signer, kind, body, nonce);
-    const r = await fetch(`${api}/tx`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/cbor' },
-      body: encodeSignedTx(tx),
-    });
-    expect(r.status, `${kind}: ${await r.clone().text()}`).toBe(202);
-    return tx;
-  }
-
-  async function state(key: string): Promise<{ value: string | null; decoded?: { qdd: string } }> {
-    return (await (await fetch(`${api}/state/${key}`)).json()) as {
-      value: string | null;
-      decoded?: { qdd: string };
-    };
-  }
-
-  const finalHas = (key: string) =>
-    waitUntil(async () => (await state(key)).value !== null, 15_000, key, 100);
+  const submit: StorageNodeProcess['submit'] = (signer, kind, body) => storage.submit(signer, kind, body);
+  const state = (key: string) => storage.state(key);
+  const finalHas = (key: string) => storage.finalHas(key);
 
   beforeAll(async () => {
     broker = await Mosquitto.start();
     dir = mkdtempSync(join(tmpdir(), 'qood-market-sys-'));
-    const [p2p, http] = [await freePort(), await freePort()];
-    api = `http://127.0.0.1:${http}`;
-    writeKeyFile(join(dir, 'node.key'), marketSecret('producer'));
-    writeFileSync(join(dir, 'genesis.yaml'), formatGenesis(marketGenesis(CHAIN, Date.now() + 500)));
-    writeFileSync(
-      join(dir, 'node.yaml'),
-      stringify({
-        node: { dataDir: dir, socketPath: join(dir, 'node.sock') },
-        log: { level: 'info' },
-        ingest: {
-          broker: broker.url,
-          clientId: 'storage-node',
-          deviceKeys: { [MARKET_VEHICLE]: toHex(marketParties.device.publicKey) },
-        },
-        chain: {
-          keyFile: join(dir, 'node.key'),
-          genesisFile: join(dir, 'genesis.yaml'),
-          preset: 'minimal',
-          listen: `127.0.0.1:${p2p}`,
-          http: `127.0.0.1:${http}`,
-        },
-      }),
-    );
-    node = startQood(['node', '-c', join(dir, 'node.yaml')]);
-    nodeOut = collectOutput(node);
-    await waitUntil(
-      async () => {
-        try {
-          const s = (await (await fetch(`${api}/status`)).json()) as { final: { height: number } };
-          return s.final.height >= 1;
-        } catch {
-          return false;
-        }
-      },
-      15_000,
-      'the node to finalise a block',
-      100,
-    );
+    storage = await StorageNodeProcess.start({ brokerUrl: broker.url, dir, chainId: CHAIN });
+    api = storage.api;
   });
 
   afterAll(async () => {
-    if (node !== undefined && node.exitCode === null) {
-      node.kill('SIGTERM');
-      await waitExit(node, 10_000).catch(() => undefined);
-    }
+    await storage?.stop();
     await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -297,14 +208,12 @@ describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto'
     expect((await state(`acct/${buyer}`)).decoded?.qdd).toBe(String(87_500_000n));
     const text = runQood(['market', 'split', '--node', api, '--order', orderId]).stdout;
     expect(text).toMatch(/owner .* 7000 bps {2}8\.75 QDD/);
-    expect(nodeOut.stdout()).toMatch(/descriptor anchors indexed/);
+    expect(storage.out.stdout()).toMatch(/descriptor anchors indexed/);
 
     // Killed and started again, the node resumes its anchor index from the cursor: the listing still
     // shows the anchor, and nothing is indexed a second time.
-    node.kill('SIGKILL');
-    await waitExit(node, 10_000);
-    node = startQood(['node', '-c', join(dir, 'node.yaml')]);
-    const again = collectOutput(node);
+    await storage.restartAfterKill();
+    const again = storage.out;
     let page:
       | { descriptors: { anchor: string | null }[]; finalHeight: number; indexedHeight: number }
       | undefined;

@@ -1,61 +1,29 @@
-/**
- * The whole story through a real mosquitto and a real `qood node` process (one producer, with the
- * ingest role, so it is the TSP's storage node and device bridge): the simulated car on an
- * in-memory CAN bus -> the real agent (decode, collect, chunk, seal, SQLite store, MQTT sync, its
- * light client following the node's finality updates) -> mosquitto -> the node stores the chunks
- * and the descriptor and puts the device's anchor on chain -> a buyer (the market TypeScript API)
- * lists the anchored descriptor and orders it -> the node announces the order to the device, which
- * checks it with its light client and fills it with the keys wrapped to the buyer -> the buyer
- * fetches, verifies and decrypts: exactly the samples the agent's collection kept; and the owner
- * and the OEM got the price split by their agreement.
- */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { Collector } from '../../../agent/collect/index.js';
 import { collectSchema } from '../../../agent/config/collect.js';
 import { agentConfigSchema } from '../../../agent/config/index.js';
-import { CompiledDbc, parseDbc } from '../../../agent/decode/can/index.js';
 import type { Sample } from '../../../agent/decode/sample.js';
 import { silentLogger } from '../../../agent/log.js';
 import { type RunningAgent, startAgent } from '../../../agent/main.js';
 import { DEVICE_KEY_FILE } from '../../../agent/seal/index.js';
 import { noopNotifier } from '../../../agent/service.js';
-import {
-  chainVehicleId,
-  createBinding,
-  type Ed25519Signer,
-  encodeSignedTx,
-  fromHex,
-  type TxBodies,
-  type TxKind,
-  toHex,
-  UNIT,
-} from '../../../chain/index.js';
-import { formatGenesis, writeKeyFile } from '../../../chain/node/runtime/index.js';
-import { CanWire } from '../../../firmware-bridge/index.js';
+import { chainVehicleId, createBinding, fromHex, toHex, UNIT } from '../../../chain/index.js';
 import { MarketClient } from '../../../market/index.js';
-import {
-  readSimDbc,
-  SIM_DBC_PATH,
-  SIM_MAP_PATH,
-  SimFrameScheduler,
-} from '../../../simulators/vehicle/can-frames.js';
-import { VehicleModel } from '../../../simulators/vehicle/model.js';
-import { collectOutput, startQood, waitExit, waitUntil } from '../../support/cli.js';
+import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../../simulators/vehicle/can-frames.js';
+import { waitUntil } from '../../support/cli.js';
 import {
   MARKET_VEHICLE,
   marketAgreement,
   marketAgreementId,
-  marketGenesis,
   marketParties,
   marketSecret,
-  marketTx,
 } from '../../support/market.js';
-import { freePort, Mosquitto } from '../../support/mosquitto.js';
+import { Mosquitto } from '../../support/mosquitto.js';
+import { SimCar } from '../../support/sim-car.js';
+import { StorageNodeProcess } from '../../support/storage-node.js';
 import { describeSystem } from '../../support/system.js';
 
 const CHAIN = 'qood-sale-e2e';
@@ -73,89 +41,27 @@ describeSystem(
   () => {
     let broker: Mosquitto;
     let dir: string;
-    let node: ChildProcess;
-    let nodeOut: ReturnType<typeof collectOutput>;
+    let storage: StorageNodeProcess;
     let api: string;
     let agent: RunningAgent | undefined;
-    const nonces = new Map<string, number>();
-
-    async function submit<K extends TxKind>(
-      signer: Ed25519Signer,
-      kind: K,
-      body: TxBodies[K],
-    ): Promise<void> {
-      const sender = toHex(signer.publicKey);
-      const nonce = nonces.get(sender) ?? 0;
-      nonces.set(sender, nonce + 1);
-      const r = await fetch(`${api}/tx`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/cbor' },
-        body: encodeSignedTx(marketTx(CHAIN, signer, kind, body, nonce)),
-      });
-      expect(r.status, `${kind}: ${await r.clone().text()}`).toBe(202);
-    }
-    const finalHas = (key: string) =>
-      waitUntil(
-        async () =>
-          ((await (await fetch(`${api}/state/${key}`)).json()) as { value: unknown }).value !== null,
-        15_000,
-        key,
-        100,
-      );
+    const submit: StorageNodeProcess['submit'] = (signer, kind, body) => storage.submit(signer, kind, body);
+    const finalHas = (key: string) => storage.finalHas(key);
 
     beforeAll(async () => {
       broker = await Mosquitto.start();
       dir = mkdtempSync(join(tmpdir(), 'qood-sale-'));
-      mkdirSync(join(dir, 'node'));
       mkdirSync(join(dir, 'car'));
-      const [p2p, http] = [await freePort(), await freePort()];
-      api = `http://127.0.0.1:${http}`;
-      writeKeyFile(join(dir, 'node', 'node.key'), marketSecret('producer'));
-      writeFileSync(join(dir, 'node', 'genesis.yaml'), formatGenesis(marketGenesis(CHAIN, Date.now() + 500)));
-      writeFileSync(
-        join(dir, 'node', 'node.yaml'),
-        stringify({
-          node: { dataDir: join(dir, 'node'), socketPath: join(dir, 'node', 'node.sock') },
-          log: { level: 'info' },
-          ingest: {
-            broker: broker.url,
-            clientId: 'storage-node',
-            deviceKeys: { [MARKET_VEHICLE]: toHex(marketParties.device.publicKey) },
-          },
-          chain: {
-            keyFile: join(dir, 'node', 'node.key'),
-            genesisFile: join(dir, 'node', 'genesis.yaml'),
-            preset: 'minimal',
-            listen: `127.0.0.1:${p2p}`,
-            http: `127.0.0.1:${http}`,
-          },
-        }),
-      );
-      node = startQood(['node', '-c', join(dir, 'node', 'node.yaml')]);
-      nodeOut = collectOutput(node);
-      await waitUntil(
-        async () => {
-          try {
-            return (
-              ((await (await fetch(`${api}/status`)).json()) as { final: { height: number } }).final.height >=
-              1
-            );
-          } catch {
-            return false;
-          }
-        },
-        15_000,
-        'the node to finalise a block',
-        100,
-      );
+      storage = await StorageNodeProcess.start({
+        brokerUrl: broker.url,
+        dir: join(dir, 'node'),
+        chainId: CHAIN,
+      });
+      api = storage.api;
     });
 
     afterAll(async () => {
       await agent?.stop();
-      if (node !== undefined && node.exitCode === null) {
-        node.kill('SIGTERM');
-        await waitExit(node, 10_000).catch(() => undefined);
-      }
+      await storage?.stop();
       await broker?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -189,9 +95,7 @@ describeSystem(
       const cp = (await (await fetch(`${api}/checkpoint`)).json()) as { bytes: string };
       writeFileSync(join(car, 'checkpoint.bin'), fromHex(cp.bytes));
 
-      let simMs = Date.now() - 60_000;
-      const wire = new CanWire({ clock: { wallUs: () => simMs * 1000, monoUs: () => simMs * 1000 } });
-      const ecu = wire.attach('sim0');
+      const sim = new SimCar({ startMs: Date.now() - 60_000, seed: 7 });
       const decoded: Sample[] = [];
       agent = await startAgent({
         config: agentConfigSchema.parse({
@@ -203,8 +107,8 @@ describeSystem(
         }),
         logger: silentLogger,
         notifier: noopNotifier,
-        openCanBus: async (src) => wire.attach(src.interface),
-        nowMs: () => simMs,
+        openCanBus: sim.openCanBus,
+        nowMs: sim.nowMs,
         onSamples: (s) => decoded.push(...s),
       });
       const running = agent;
@@ -215,32 +119,8 @@ describeSystem(
       );
 
       // Thirty simulated seconds of driving, 20x faster than real time; then one batch is cut.
-      const model = new VehicleModel({ seed: 7 });
-      const dbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
-      const scheduler = new SimFrameScheduler({
-        encoder: {
-          encode: (name, values) => {
-            const m = dbc.byName(name)!;
-            return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
-          },
-        },
-      });
-      let t = 0;
-      await new Promise<void>((resolve) => {
-        const timer = setInterval(() => {
-          for (let i = 0; i < 20 && t < 30_000; i++) {
-            t += 10;
-            simMs += 10;
-            for (const f of scheduler.framesDue(t, model.step(10)))
-              void ecu.send({ id: f.id, extended: f.extended, data: f.data });
-          }
-          if (t >= 30_000) {
-            clearInterval(timer);
-            resolve();
-          }
-        }, 10);
-      });
-      simMs += 5_000;
+      await sim.drive(30_000);
+      sim.simMs += 5_000;
       const expected: Sample[] = [];
       new Collector({
         config: collectSchema.parse(COLLECT),
@@ -298,7 +178,7 @@ describeSystem(
         ['owner', 7000, ownerShare],
         ['oem', 3000, oemShare],
       ]);
-      expect(nodeOut.stdout() + nodeOut.stderr()).not.toMatch(/"level":50/);
+      expect(storage.out.stdout() + storage.out.stderr()).not.toMatch(/"level":50/);
     }, 180_000);
   },
 );

@@ -16,7 +16,6 @@ import { decodeChunkBody } from '../../../agent/chunk/index.js';
 import { Collector } from '../../../agent/collect/index.js';
 import { collectSchema } from '../../../agent/config/collect.js';
 import { agentConfigSchema } from '../../../agent/config/index.js';
-import { CompiledDbc, parseDbc } from '../../../agent/decode/can/index.js';
 import type { Sample } from '../../../agent/decode/sample.js';
 import { silentLogger } from '../../../agent/log.js';
 import { type RunningAgent, startAgent } from '../../../agent/main.js';
@@ -47,16 +46,10 @@ import {
   sealedChunkVerifier,
   sealedDescriptorVerifier,
 } from '../../../chain/node/ingest/index.js';
-import { CanWire } from '../../../firmware-bridge/index.js';
-import {
-  readSimDbc,
-  SIM_DBC_PATH,
-  SIM_MAP_PATH,
-  SimFrameScheduler,
-} from '../../../simulators/vehicle/can-frames.js';
-import { VehicleModel } from '../../../simulators/vehicle/model.js';
+import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../../simulators/vehicle/can-frames.js';
 import { waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
+import { SimCar } from '../../support/sim-car.js';
 import { describeSystem } from '../../support/system.js';
 import { VECTOR_MNEMONIC } from '../../vectors/generate-data.js';
 
@@ -118,9 +111,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
     await new Promise((r) => setTimeout(r, 200));
 
     // The agent, with the car 20x faster than real time on its CAN bus.
-    let simMs = Date.UTC(2026, 10, 25, 8, 0, 0);
-    const wire = new CanWire({ clock: { wallUs: () => simMs * 1000, monoUs: () => simMs * 1000 } });
-    const ecu = wire.attach('sim0');
+    const sim = new SimCar({ startMs: Date.UTC(2026, 10, 25, 8, 0, 0), seed: 11 });
     const decoded: Sample[] = [];
     const batches: Batch[] = [];
     let sealedSamples = 0;
@@ -133,43 +124,20 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       }),
       logger: silentLogger,
       notifier: noopNotifier,
-      openCanBus: async (src) => wire.attach(src.interface),
-      nowMs: () => simMs,
+      openCanBus: sim.openCanBus,
+      nowMs: sim.nowMs,
       onSamples: (s) => decoded.push(...s),
       onChunkStored: (c) => {
         sealedSamples += c.sampleCount;
       },
       onBatch: (b) => batches.push(b),
     });
-    const model = new VehicleModel({ seed: 11 });
-    const dbc = new CompiledDbc(parseDbc(readSimDbc(), SIM_DBC_PATH));
-    const scheduler = new SimFrameScheduler({
-      encoder: {
-        encode: (name, values) => {
-          const m = dbc.byName(name)!;
-          return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
-        },
-      },
-    });
-    let t = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        for (let i = 0; i < 20 && t < 90_000; i++) {
-          t += 10;
-          simMs += 10;
-          for (const f of scheduler.framesDue(t, model.step(10)))
-            void ecu.send({ id: f.id, extended: f.extended, data: f.data });
-          // Two batches cut mid-drive (as batchMaxChunks or batchMaxAgeMs would), the last at the end.
-          if (t === 30_000 || t === 60_000) agent?.flush();
-        }
-        if (t >= 90_000) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 10);
+    // Two batches cut mid-drive (as batchMaxChunks or batchMaxAgeMs would), the last at the end.
+    await sim.drive(90_000, 20, (t) => {
+      if (t === 30_000 || t === 60_000) agent?.flush();
     });
     // Ninety simulated seconds driven; let the open chunks age out (the agent ticks every second).
-    simMs += 10_000;
+    sim.simMs += 10_000;
     const expected: Sample[] = [];
     new Collector({ config: collectSchema.parse(COLLECT), sink: (_s, sample) => expected.push(sample) }).add(
       decoded,
