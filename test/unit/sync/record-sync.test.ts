@@ -181,6 +181,24 @@ describe('ChunkSync with descriptors and queued transactions', () => {
   });
 });
 
+/** What every data path of these tests shares: the device's identity over `store`. */
+function pathOptions(store: MemoryChunkStore) {
+  return {
+    identity: {
+      vehicleId: 'car-1',
+      deviceSecretKey: TEST_DEVICE_KEY,
+      dataRoot: new Uint8Array(32).fill(1),
+      oemPublicKey: getPublicKey(new Uint8Array(32).fill(2)),
+      epochLengthS: 600,
+      dictionaryId: 'qood-vss-6.0+obd-4.0',
+    },
+    ownerPublicKey: new Uint8Array(32).fill(3),
+    store,
+    metrics: new Metrics(),
+    logger: silentLogger,
+  };
+}
+
 describe('the data path and the sync', () => {
   it('tells the sync when a batch cut stored a descriptor, even with no new chunk', () => {
     const store = new MemoryChunkStore();
@@ -191,18 +209,7 @@ describe('the data path and the sync', () => {
         schemes: [{ name: 'drive', kind: 'periodic', periodMs: 100, signals: ['Vehicle.Speed'] }],
         chunk: { maxAgeMs: 1000 },
       }),
-      identity: {
-        vehicleId: 'car-1',
-        deviceSecretKey: TEST_DEVICE_KEY,
-        dataRoot: new Uint8Array(32).fill(1),
-        oemPublicKey: getPublicKey(new Uint8Array(32).fill(2)),
-        epochLengthS: 600,
-        dictionaryId: 'qood-vss-6.0+obd-4.0',
-      },
-      ownerPublicKey: new Uint8Array(32).fill(3),
-      store,
-      metrics: new Metrics(),
-      logger: silentLogger,
+      ...pathOptions(store),
       nowMs: () => nowMs,
       onStored: () => told++,
     });
@@ -228,18 +235,7 @@ describe('the data path and the sync', () => {
         ],
         chunk: { maxAgeMs: 1000 },
       }),
-      identity: {
-        vehicleId: 'car-1',
-        deviceSecretKey: TEST_DEVICE_KEY,
-        dataRoot: new Uint8Array(32).fill(1),
-        oemPublicKey: getPublicKey(new Uint8Array(32).fill(2)),
-        epochLengthS: 600,
-        dictionaryId: 'qood-vss-6.0+obd-4.0',
-      },
-      ownerPublicKey: new Uint8Array(32).fill(3),
-      store,
-      metrics: new Metrics(),
-      logger: silentLogger,
+      ...pathOptions(store),
       nowMs: () => nowMs,
       anchor: { chainId: 'qood-test', agreementId: 'ab'.repeat(32) },
     });
