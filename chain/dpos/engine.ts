@@ -202,6 +202,11 @@ export class ConsensusEngine {
     return this.mempool.size;
   }
 
+  /** Whether the mempool holds the transaction with this id (hex). */
+  mempoolHas(idHex: string): boolean {
+    return this.mempool.has(idHex);
+  }
+
   /** Handles one event; returns what the host must do, in order. */
   handle(ev: EngineEvent): EngineAction[] {
     const out: EngineAction[] = [];

@@ -29,12 +29,33 @@ export class Mempool {
     return undefined;
   }
 
-  /** The oldest `max` transactions, for a block. */
+  /** Whether the pool holds the transaction with this id (hex). */
+  has(idHex: string): boolean {
+    return this.txs.has(idHex);
+  }
+
+  /**
+   * `max` transactions for a block, by arrival, each sender's in nonce order: arrival order decides
+   * between senders, but a sender's transaction never goes before one of its own with a lower nonce
+   * that the pool holds (nonces only rise on chain, so that one would be lost).
+   */
   candidates(max: number): SignedTx[] {
+    const all = [...this.txs.values()];
+    const bySender = new Map<string, SignedTx[]>();
+    for (const t of all) {
+      const list = bySender.get(t.tx.sender) ?? [];
+      list.push(t);
+      bySender.set(t.tx.sender, list);
+    }
+    for (const list of bySender.values()) list.sort((a, b) => a.tx.nonce - b.tx.nonce);
+    // Each arrival slot, oldest first, takes its sender's lowest nonce not taken yet.
+    const next = new Map<string, number>();
     const out: SignedTx[] = [];
-    for (const t of this.txs.values()) {
+    for (const t of all) {
       if (out.length >= max) break;
-      out.push(t);
+      const i = next.get(t.tx.sender) ?? 0;
+      next.set(t.tx.sender, i + 1);
+      out.push(bySender.get(t.tx.sender)![i]!);
     }
     return out;
   }

@@ -146,11 +146,19 @@ export function applyOrder(
   });
 }
 
-export function applyCancelOrder(d: Draft, sender: string, b: TxBodies['cancelOrder']): void {
+export function applyCancelOrder(d: Draft, sender: string, b: TxBodies['cancelOrder'], ctx: TxContext): void {
   const o = d.order(b.order);
   if (o === undefined) throw new TxError('UNKNOWN', 'body.order', 'no such order');
   if (o.maker !== sender) throw new TxError('NOT_OWNER', 'sender', 'only the maker may cancel an order');
   if (!o.open) throw new TxError('CLOSED', 'body.order', 'order already filled or cancelled');
+  // A buy order's escrow stays locked until the order expires: a seller who delivers the keys in
+  // time is paid, and a buyer cannot take them from a pending fill and cancel under it.
+  if (o.side === 'buy' && ctx.height <= o.expiresHeight)
+    throw new TxError(
+      'LOCKED',
+      'body.order',
+      `a buy order's escrow is locked until height ${o.expiresHeight}`,
+    );
   if (o.side === 'buy') {
     const a = d.account(sender);
     d.setAccount(sender, { ...a, qdd: a.qdd + o.price });

@@ -127,7 +127,7 @@ export function applyTx(d: Draft, s: SignedTx, ctx: TxContext, opts: ApplyOption
       market.applyOrder(d, from, tx.body, id, ctx);
       break;
     case 'cancelOrder':
-      market.applyCancelOrder(d, from, tx.body);
+      market.applyCancelOrder(d, from, tx.body, ctx);
       break;
     case 'fill':
       market.applyFill(d, from, tx.body, ctx);

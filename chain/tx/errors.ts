@@ -18,6 +18,7 @@ export type TxErrorCode =
   | 'LIMIT'
   | 'CLOSED'
   | 'EXPIRED'
+  | 'LOCKED'
   | 'REVOKED'
   | 'OUT_OF_SCOPE'
   | 'BAD_EVIDENCE'

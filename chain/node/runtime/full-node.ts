@@ -254,6 +254,11 @@ export class FullNode {
       this.stats.txsRefused++;
       return { admitted: false, reject };
     }
+    if (resubmit && this.engine.mempoolHas(toHex(tx.id))) {
+      // Still held: send it to the peers again, which may have lost it.
+      this.network.broadcast({ kind: 'tx', tx }, from);
+      return { admitted: true };
+    }
     const before = this.engine.mempoolSize;
     this.dispatch({ kind: 'tx', tx });
     if (this.engine.mempoolSize === before) return { admitted: false, reject: 'MEMPOOL_FULL' };

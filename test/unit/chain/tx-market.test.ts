@@ -246,9 +246,11 @@ describe('descriptors, orders and fills', () => {
     });
     s = block(s, buy);
     expect(reason(s, tx(s, bob, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }))).toBe('NOT_OWNER');
+    // Until it expires, the buyer's escrow is locked: no cancelling under a pending fill.
+    expect(reason(s, tx(s, carol, 'cancelOrder', { order: toHex(buy.id) }))).toBe('LOCKED');
     s = block(block(s));
     expect(reason(s, tx(s, alice, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }))).toBe('EXPIRED');
-    // The buyer gets the escrow back by cancelling; nobody else may cancel.
+    // Once expired, the buyer gets the escrow back by cancelling; nobody else may cancel.
     expect(reason(s, tx(s, bob, 'cancelOrder', { order: toHex(buy.id) }))).toBe('NOT_OWNER');
     s = block(s, tx(s, carol, 'cancelOrder', { order: toHex(buy.id) }));
     expect(getAccount(s, addr(carol)).qdd).toBe(100n * UNIT);
