@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { agreementId, chainVehicleId, toHex } from '../chain/index.js';
 import type { CanBus, GnssSource, OpenSerial } from '../firmware-bridge/index.js';
+import { deviceChainId } from './chain/start.js';
 import { DEFAULT_COLLECT } from './config/collect.js';
 import {
   type AgentConfig,
@@ -285,7 +286,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       });
       methods['chain.status'] = () => ({ finalHeight: view.finalHeight });
       stops.push(() => view.stop());
-      if (dataPath !== undefined && store !== undefined) {
+      if (dataPath?.anchorAgreement !== undefined && store !== undefined) {
         // The device sells its own descriptors: it fills proven buy orders with wrapped keys.
         const { OrderDesk } = await import('./chain/order-desk.js');
         const desk = new OrderDesk({
@@ -294,7 +295,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           store,
           identity: dataPath.identity,
           signer: dataPath.signer,
-          chainId: config.chain.chainId,
+          chainId: view.client.head.chainId,
+          agreementId: dataPath.anchorAgreement,
           metrics,
           logger: logger.child({ stage: 'sales' }),
           topicPrefix: config.sync?.topicPrefix ?? 'qood/v1',
@@ -373,7 +375,7 @@ function startDataPath(
   let anchor: DescriptorAnchoring | undefined;
   if (config.chain !== undefined && b.oemPublicKey !== null)
     anchor = {
-      chainId: config.chain.chainId,
+      chainId: deviceChainId(config.chain),
       agreementId: agreementId(
         chainVehicleId(config.device.vehicleId),
         toHex(b.ownerPublicKey),

@@ -178,20 +178,23 @@ export class ChainView {
   }
 
   /**
-   * Checks a state proof of grant `id` (the canonical stateProof bytes) against the final head and
-   * keeps what it proves; returns the grant's status or the LightError.
+   * Checks a state proof of grant `id` (the canonical stateProof bytes) against the final head or
+   * a recent final header and keeps what it proves; returns the grant's status or the LightError.
    */
   checkGrant(id: string, proofBytes: Uint8Array, nowMs: number): ChainGrantStatus | LightError {
     let grant: Grant | null | LightError;
+    let height = 0;
     try {
       const p = decodeStateProof(proofBytes);
+      height = p.height;
       grant = this.#client.grant(id, p);
     } catch (e) {
       if (!(e instanceof LightError)) throw e;
       grant = e;
     }
     if (grant instanceof LightError) return grant;
-    this.#keep(id, this.#client.head.height, grant);
+    // At the proof's own height: an older proof never overwrites a newer record (a revocation).
+    this.#keep(id, height, grant);
     return this.grantStatus(id, nowMs);
   }
 

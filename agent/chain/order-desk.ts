@@ -4,8 +4,9 @@
  * believes none of it until it has checked, with the embedded light client, that
  *
  *   - the order record is proven at a final height: a buy order, open, not about to expire;
- *   - the anchored descriptor it names is proven too, and its Merkle root and chunk count are those
- *     of the signed descriptor in the notice;
+ *   - the anchored descriptor it names is proven too, anchored under this vehicle's own agreement
+ *     (so nobody can re-anchor this device's root under an agreement of theirs and buy it from
+ *     themselves), and its Merkle root and chunk count are those of the signed descriptor;
  *   - that descriptor is signed by this device's key, for this vehicle.
  *
  * Then it derives the keys of every stream and epoch the descriptor lists (except streams of privacy
@@ -41,8 +42,11 @@ import type { ChainView } from './chain-view.js';
 /** Counters the desk declares. */
 export const ORDER_DESK_COUNTERS = ['sales.filled', 'sales.refused', 'sales.waiting'] as const;
 
-/** Blocks an order must still have before it expires for the device to fill it. */
-const EXPIRY_MARGIN_BLOCKS = 10;
+/**
+ * Blocks an order must still have before it expires for the device to fill it (one minute): a buy
+ * order's escrow is locked until it expires, so a fill that lands in time is paid.
+ */
+const EXPIRY_MARGIN_BLOCKS = 120;
 
 export interface OrderDeskOptions {
   readonly uplink: Uplink;
@@ -51,6 +55,8 @@ export interface OrderDeskOptions {
   readonly identity: SealingIdentity;
   readonly signer: Ed25519Signer;
   readonly chainId: string;
+  /** The vehicle's agreement id on chain (what its anchors are made under). */
+  readonly agreementId: string;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly topicPrefix: string;
@@ -69,7 +75,8 @@ export type SaleRefusal =
   | 'EXPIRING'
   | 'WRONG_DESCRIPTOR'
   | 'NOT_MINE'
-  | 'NOTHING_TO_SELL';
+  | 'NOTHING_TO_SELL'
+  | 'TOO_MANY_KEYS';
 
 const saleCursor = (orderId: string) => `sale/${orderId}`;
 
@@ -156,6 +163,8 @@ export class OrderDesk {
     const anchored = client.descriptor(n.descriptorId, n.descriptorProof);
     if (anchored instanceof LightError) return this.#refuse('UNPROVEN', n.orderId, anchored.message);
     if (anchored === null) return this.#refuse('WRONG_DESCRIPTOR', n.orderId, 'no such anchored descriptor');
+    if (anchored.agreement !== this.#o.agreementId)
+      return this.#refuse('NOT_MINE', n.orderId, "the anchor is not under this vehicle's agreement");
     let d: ReturnType<typeof openDescriptor>['descriptor'];
     try {
       d = openDescriptor(n.signedDescriptor).descriptor;
@@ -184,12 +193,19 @@ export class OrderDesk {
     }
     if (keys.length === 0)
       return this.#refuse('NOTHING_TO_SELL', n.orderId, 'every stream of the descriptor is private');
-    const wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId));
+    let wrappedKey: Uint8Array;
+    try {
+      wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId));
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      return this.#refuse('TOO_MANY_KEYS', n.orderId, e.message);
+    }
     const signer = this.#o.signer;
     const nowMs = this.#o.nowMs();
-    store.setCursor(saleCursor(n.orderId), String(nowMs));
-    store.enqueueDeviceTx(
-      (nonce) => ({
+    // The mark that the order is filled is written in the same store transaction as the fill.
+    store.enqueueDeviceTx((nonce) => {
+      store.setCursor(saleCursor(n.orderId), String(nowMs));
+      return {
         kind: 'fill',
         bytes: encodeSignedTx(
           signTx(
@@ -204,9 +220,8 @@ export class OrderDesk {
             signer,
           ),
         ),
-      }),
-      nowMs,
-    );
+      };
+    }, nowMs);
     this.#o.onQueued?.();
     this.#o.metrics.inc('sales.filled');
     this.#o.logger.info(

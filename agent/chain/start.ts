@@ -3,7 +3,7 @@
  * (a bad one stops the start with the file and the reason), then follows finality updates.
  */
 import { readFileSync } from 'node:fs';
-import { decodeCheckpoint, LightError } from '../../chain/index.js';
+import { type Checkpoint, decodeCheckpoint, LightError } from '../../chain/index.js';
 import type { ChainConfig } from '../config/chain.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -21,6 +21,39 @@ export class CheckpointFileError extends Error {
   }
 }
 
+/** Reads and decodes the checkpoint file of the `chain` section; throws CheckpointFileError. */
+export function readCheckpointFile(file: string): Checkpoint {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new CheckpointFileError(
+      file,
+      `cannot read the checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  try {
+    return decodeCheckpoint(bytes);
+  } catch (err) {
+    if (err instanceof LightError) throw new CheckpointFileError(file, `not a checkpoint: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The chain id the device signs for: `chain.chainId` when set (it must be the checkpoint's), else
+ * the checkpoint's. Throws CheckpointFileError.
+ */
+export function deviceChainId(config: ChainConfig): string {
+  const fromCheckpoint = readCheckpointFile(config.checkpoint).header.chainId;
+  if (config.chainId !== undefined && config.chainId !== fromCheckpoint)
+    throw new CheckpointFileError(
+      config.checkpoint,
+      `a checkpoint of chain '${fromCheckpoint}', but chain.chainId is '${config.chainId}'`,
+    );
+  return fromCheckpoint;
+}
+
 export function startChainView(o: {
   config: ChainConfig;
   uplink: Uplink;
@@ -31,23 +64,8 @@ export function startChainView(o: {
   /** Wall clock for the checkpoint's age. */
   nowMs: () => number;
 }): ChainView {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(o.config.checkpoint);
-  } catch (err) {
-    throw new CheckpointFileError(
-      o.config.checkpoint,
-      `cannot read the checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
-  let checkpoint: ReturnType<typeof decodeCheckpoint>;
-  try {
-    checkpoint = decodeCheckpoint(bytes);
-  } catch (err) {
-    if (err instanceof LightError)
-      throw new CheckpointFileError(o.config.checkpoint, `not a checkpoint: ${err.message}`);
-    throw err;
-  }
+  deviceChainId(o.config);
+  const checkpoint = readCheckpointFile(o.config.checkpoint);
   const view = new ChainView({
     checkpoint,
     uplink: o.uplink,

@@ -10,8 +10,11 @@ export const chainSchema = z
   .object({
     /** Trusted checkpoint (canonical bytes: a final header and its schedule), from the TSP or a node. */
     checkpoint: filePath,
-    /** The chain's id (its genesis names it); the device signs its anchors and fills for it. */
-    chainId: z.string().min(1).max(64).default('qood-1'),
+    /**
+     * The chain's id, which the device signs its anchors and fills for; default: the checkpoint's
+     * (when set, it must be the checkpoint's).
+     */
+    chainId: z.string().min(1).max(64).optional(),
     /** A checkpoint older than this is refused (weak subjectivity), days. */
     maxCheckpointAgeDays: z.number().int().positive().max(365).default(30),
   })

@@ -121,6 +121,11 @@ export class DataPath {
     return this.#o.identity;
   }
 
+  /** The agreement the device anchors under, when it anchors (and so sells) its descriptors. */
+  get anchorAgreement(): string | undefined {
+    return this.#o.anchor?.agreementId;
+  }
+
   /** The device signer (chunks, descriptors and the device's chain transactions). */
   get signer(): Ed25519Signer {
     return this.#sealer.signer;
@@ -233,13 +238,15 @@ export class DataPath {
   }
 
   /**
-   * What the outbox gets for a batch: the device-signed anchor transaction when the device anchors,
-   * else the signed descriptor for the storage node to anchor.
+   * What the outbox gets for a batch: the device-signed anchor transaction when the device anchors
+   * (nothing for a private batch), else the signed descriptor for the storage node to anchor.
    */
-  #anchorTx(b: Batch): QueuedTx {
+  #anchorTx(b: Batch): QueuedTx | undefined {
     const a = this.#o.anchor;
     if (a === undefined) return { kind: 'descriptor', bytes: b.bytes };
     const d = b.descriptor;
+    // Private data is never sold: its root and time range are not published on chain either.
+    if (d.streams[0]!.privacy === 'private') return undefined;
     const signer = this.#sealer.signer;
     return (nonce) => ({
       kind: 'anchor',

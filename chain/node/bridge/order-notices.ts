@@ -1,10 +1,12 @@
 /**
  * `OrderNotices`: the storage node's part in a sale. When a block with buy orders becomes final,
  * each order for a descriptor of a vehicle this node serves is announced to that vehicle's device
- * (order-notice-wire.ts) with proofs at the final height, so the device can fill it. A device that
- * was offline gets the notice when it reconnects (QoS 1, persistent session), and fills each order
- * once. A notice lost to a node crash between finality and publishing is not sent again; the buyer
- * gets the escrow back by cancelling the order (or `announce` is called for it again).
+ * (order-notice-wire.ts) with proofs at the final height, so the device can fill it, and again
+ * with fresh proofs every `reannounceBlocks` final blocks while the order stays open (a device that
+ * was offline gets the queued notices when it reconnects, but their proofs may be too old for its
+ * light client by then). The device fills each order once. The orders being announced are kept in
+ * memory: after a node restart an open order is not announced again, and its buyer gets the escrow
+ * back by cancelling once it expires.
  *
  * The node keeps no state of its own here: the chain says which orders are open, the ingest DB
  * holds the signed descriptors (found by the anchored Merkle root).
@@ -33,9 +35,14 @@ export interface OrderNoticesOptions {
   readonly vehicleIds: readonly string[];
   readonly topicPrefix: string;
   readonly logger: NoticeLogger;
+  /** Final blocks between announcements of an order still open (default 60, half a minute). */
+  readonly reannounceBlocks?: number;
   /** Called as orders are announced, skipped, or their publishing fails. */
   readonly onCount?: (what: 'announced' | 'skipped' | 'failed') => void;
 }
+
+/** Most open orders announced again; the oldest announced are dropped beyond it. */
+const MAX_TRACKED = 10_000;
 
 /** Why an order was not announced (counted by the caller's metrics). */
 export type NoticeSkip = 'not-open' | 'not-ours' | 'no-descriptor';
@@ -45,6 +52,8 @@ export class OrderNotices {
   /** Chain vehicle id -> config vehicle id. */
   readonly #vehicles: Map<string, string>;
   readonly counts = { announced: 0, skipped: 0, failed: 0 };
+  /** Orders announced and still open, with the final height of their last announcement. */
+  readonly #open = new Map<string, number>();
 
   constructor(options: OrderNoticesOptions) {
     this.#o = options;
@@ -55,6 +64,14 @@ export class OrderNotices {
   onFinalTxs(txs: readonly SignedTx[], final: ChainState): void {
     for (const t of txs)
       if (t.tx.kind === 'order' && t.tx.body.side === 'buy') this.announce(toHex(t.id), final);
+    const every = this.#o.reannounceBlocks ?? 60;
+    for (const [id, at] of [...this.#open])
+      if (final.height - at >= every && this.announce(id, final) !== undefined) this.#open.delete(id);
+  }
+
+  /** Orders being announced until they close. */
+  get tracked(): number {
+    return this.#open.size;
   }
 
   /** Announces one order if it is open and for a descriptor of a served vehicle; returns why not. */
@@ -94,6 +111,9 @@ export class OrderNotices {
     });
     this.counts.announced++;
     this.#o.onCount?.('announced');
+    this.#open.delete(orderId);
+    this.#open.set(orderId, final.height);
+    if (this.#open.size > MAX_TRACKED) this.#open.delete(this.#open.keys().next().value!);
     this.#o.link.publish(orderTopic(this.#o.topicPrefix, vehicleId), payload).catch((err: Error) => {
       this.counts.failed++;
       this.#o.onCount?.('failed');

@@ -11,7 +11,8 @@
  * rise on chain (chain/state/apply.ts), so a transaction whose predecessor never comes (it was
  * refused here, or went another way) does not wait forever: after `gapWaitBlocks` blocks with no
  * predecessor queued here, it goes and leaves the gap (at once when every missing nonce was one
- * refused here). A transaction refused for any other reason
+ * refused here). One too far ahead of its sender's nonce, or short of mana, waits for its turn. A
+ * transaction refused for any other reason
  * (signature, chain, nonce already used, invalid against the state) is dropped, logged with the
  * reason and counted (`bridge.txs.refused`).
  *
@@ -33,6 +34,7 @@ import { decodeSignedTx } from '../../tx/codec.js';
 import type { SignedTx } from '../../tx/types.js';
 import type { IngestStore, Submission, SubmissionState } from '../ingest/ingest-store.js';
 import type { FinalityEvent } from '../runtime/full-node.js';
+import type { TxReject } from '../runtime/tx-check.js';
 import type { BridgeCount, BridgeLogger } from './counters.js';
 import type { TxSink } from './source.js';
 
@@ -70,6 +72,17 @@ interface Open {
   state: 'waiting' | 'admitted';
   /** Head height when admitted, or when read (waiting). */
   height: number;
+}
+
+/**
+ * Refusals that pass with time, not with a change to the transaction: too far ahead of the sender's
+ * nonce (a long offline backlog), or short of mana until the sender's bar refills.
+ */
+function waitsFor(reject: TxReject): boolean {
+  return (
+    reject.code === 'NONCE_TOO_FAR' ||
+    (reject.code === 'INVALID' && reject.message.startsWith('INSUFFICIENT_MANA'))
+  );
 }
 
 /** Rows read per store query, and queries per poll at most. */
@@ -224,10 +237,13 @@ export class TxForwarder {
           if (!known && sink.head.height - e.height < (this.#o.gapWaitBlocks ?? 10)) break;
           // The mempool checks a transaction ahead of its sender's nonce only for its signature; with
           // no predecessor to wait for, the head state decides now (a producer would drop it silently).
-          if (this.#invalid(e)) continue;
+          const verdict = this.#judge(e);
+          if (verdict === 'wait') break;
+          if (verdict === 'refused') continue;
         }
         const r = sink.submitTx(e.tx);
         if (r.reject === 'MEMPOOL_FULL') return; // everything waits for room
+        if (r.reject !== undefined && waitsFor(r.reject)) break; // the sender's turn comes later
         if (r.reject !== undefined) {
           this.#refuse(e, `${r.reject.code}: ${r.reject.message}`);
           continue;
@@ -253,9 +269,10 @@ export class TxForwarder {
       e.height = this.#o.sink.head.height; // in a block that is not final yet
       return;
     }
-    if (this.#invalid(e)) return;
+    if (this.#judge(e) !== 'ok') return;
     const r = this.#o.sink.submitTx(e.tx, { resubmit: true });
     if (r.reject === 'MEMPOOL_FULL') return;
+    if (r.reject !== undefined && waitsFor(r.reject)) return;
     if (r.reject !== undefined) {
       this.#refuse(e, `${r.reject.code}: ${r.reject.message}`);
       return;
@@ -265,12 +282,16 @@ export class TxForwarder {
     this.#o.count('bridge.txs.resubmitted');
   }
 
-  /** Refuses `e` when the head state would not apply it; returns whether it did. */
-  #invalid(e: Open): boolean {
+  /**
+   * What the head state says of `e`: it applies ('ok'); it will once the sender's mana refills
+   * ('wait'); or never (refused here, with the reason).
+   */
+  #judge(e: Open): 'ok' | 'wait' | 'refused' {
     const r = validateTx(this.#o.sink.head.state, e.tx, { timeMs: (this.#o.nowMs ?? Date.now)() });
-    if (r.ok) return false;
+    if (r.ok) return 'ok';
+    if (r.error.code === 'INSUFFICIENT_MANA') return 'wait';
     this.#refuse(e, `INVALID: ${r.error.code}: ${r.error.message}`);
-    return true;
+    return 'refused';
   }
 
   /** A transaction whose nonce a final block used: find it there, or it was superseded. */

@@ -85,8 +85,13 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
     for (const r of db.prepare('SELECT id, bytes FROM descriptors').iterate() as Iterable<{
       id: string;
       bytes: Buffer;
-    }>)
-      insertFields(insert, r.id, new Uint8Array(r.bytes));
+    }>) {
+      try {
+        insertFields(insert, r.id, new Uint8Array(r.bytes));
+      } catch {
+        // Stored descriptors were verified on arrival; one that no longer opens is left unlisted.
+      }
+    }
   },
   (db) =>
     db.exec(`

@@ -56,6 +56,8 @@ const VEHICLE = 'sale-car';
 const owner = lightKey('owner');
 const oem = lightKey('oem');
 const buyer = lightKey('buyer');
+const evil = lightKey('evil');
+const evilOem = lightKey('evil-oem');
 const device = new Ed25519Signer(TEST_DEVICE_KEY);
 const DATA_ROOT = sha256(Uint8Array.of(5));
 const dir = mkdtempSync(join(tmpdir(), 'qood-sale-'));
@@ -86,15 +88,29 @@ function saleChain() {
   const h = agreementTermsHash(terms);
   let anchorId = '';
   let orderId = '';
+  // Someone else's vehicle and agreement, under which they re-anchor this device's root to buy it
+  // from themselves.
+  const evilTerms = {
+    vehicle: chainVehicleId('evil-car'),
+    owner: toHex(evil.publicKey),
+    oem: toHex(evilOem.publicKey),
+    version: 1,
+    classes: [{ name: 'owner', holder: 0, privacy: 0 }],
+    split: [{ party: toHex(evil.publicKey), bps: 10_000 }],
+  };
+  const eh = agreementTermsHash(evilTerms);
+  let evilAnchor = '';
+  let evilOrder = '';
   const chain = buildLightChain({
     producers: 4,
     electAt: [],
-    height: 8,
+    height: 10,
     roundBlocks: 8,
     accounts: [
       { address: toHex(owner.publicKey), qdt: 100n * UNIT },
       { address: toHex(device.publicKey), qdt: 10n * UNIT },
       { address: toHex(buyer.publicKey), qdt: 10n * UNIT, qdd: 50n * UNIT },
+      { address: toHex(evil.publicKey), qdt: 10n * UNIT, qdd: 50n * UNIT },
     ],
     extra: (s, height): SignedTx[] => {
       if (height === 2) return [lightTx(s, owner, 'registerVehicle', { vehicle: terms.vehicle })];
@@ -122,15 +138,54 @@ function saleChain() {
           side: 'buy',
           descriptor: anchorId,
           price: 10n * UNIT,
-          expiresHeight: 100,
+          expiresHeight: 1000,
         });
         orderId = toHex(t.id);
+        return [t];
+      }
+      if (height === 7) return [lightTx(s, evil, 'registerVehicle', { vehicle: evilTerms.vehicle })];
+      if (height === 8)
+        return [
+          lightTx(s, evil, 'agreement', {
+            terms: evilTerms,
+            ownerSignature: evil.sign(eh),
+            oemSignature: evilOem.sign(eh),
+          }),
+        ];
+      if (height === 9) {
+        const t = lightTx(s, evil, 'descriptor', {
+          agreement: agreementId(evilTerms.vehicle, evilTerms.owner, evilTerms.oem),
+          merkleRoot: root,
+          chunkCount: 2,
+          dataClass: 'owner',
+          fromMs: LIGHT_T0,
+          toMs: LIGHT_T0 + 100_000,
+          dictionary: 'qood-vss-6.0+obd-4.0',
+        });
+        evilAnchor = toHex(t.id);
+        return [t];
+      }
+      if (height === 10) {
+        const t = lightTx(s, evil, 'order', {
+          side: 'buy',
+          descriptor: evilAnchor,
+          price: UNIT,
+          expiresHeight: 1000,
+        });
+        evilOrder = toHex(t.id);
         return [t];
       }
       return [];
     },
   });
-  return { chain, anchorId, orderId };
+  return {
+    chain,
+    anchorId,
+    orderId,
+    evilAnchor,
+    evilOrder,
+    agreement: agreementId(terms.vehicle, terms.owner, terms.oem),
+  };
 }
 
 async function rig() {
@@ -163,6 +218,7 @@ async function rig() {
     },
     signer: device,
     chainId: sale.chain.states[0]!.params.chainId,
+    agreementId: sale.agreement,
     metrics,
     logger: silentLogger,
     topicPrefix: 'qood/v1',
@@ -212,6 +268,7 @@ describe('a sale from the device side', () => {
       vehicleIds: [VEHICLE, 'other-car'],
       topicPrefix: 'qood/v1',
       logger: silentLogger,
+      reannounceBlocks: 2,
     });
     const final = r.chain.states[6]!;
     // The notice waits until the device's light client has reached the proof's height.
@@ -245,7 +302,16 @@ describe('a sale from the device side', () => {
     );
     expect(bundleLookup(keys)('drive', 'owner', 0)).toEqual(ownerEpochKey(DATA_ROOT, 'drive', 0));
     expect(keys).toHaveLength(1);
-    // Not an order of a vehicle this node serves: nothing is published.
+    // While the order stays open it is announced again with fresh proofs (for a device that was
+    // offline longer than its light client keeps headers); the other vehicle's order never is.
+    notices.onFinalTxs([], r.chain.states[7]!);
+    expect(published).toHaveLength(1);
+    notices.onFinalTxs(r.chain.blocks[10]!.txs, r.chain.states[10]!);
+    await tick();
+    expect(published).toHaveLength(2);
+    expect(decodeOrderNotice(published[1]!).orderProof.height).toBe(10);
+    expect(notices.tracked).toBe(1);
+    // An order that does not exist is not announced.
     expect(notices.announce('00'.repeat(32), final)).toBe('not-open');
     ingest.close();
   });
@@ -289,6 +355,20 @@ describe('a sale from the device side', () => {
         descriptorProof: proofAt(s8, stateKey.descriptor(r.anchorId)),
       }),
     ).toBe('filled');
+    // This device's root re-anchored under someone else's agreement and bought from themselves:
+    // every proof holds, but the device gives nothing away.
+    await r.finalize(10);
+    const s10 = r.chain.states[10]!;
+    expect(
+      send({
+        orderId: r.evilOrder,
+        descriptorId: r.evilAnchor,
+        orderProof: proofAt(s10, stateKey.order(r.evilOrder)),
+        descriptorProof: proofAt(s10, stateKey.descriptor(r.evilAnchor)),
+      }),
+    ).toBe('NOT_MINE');
+    expect(r.store.pendingTxs(10).map((t) => t.kind)).toEqual(['fill']);
+    expect(r.metrics.counter('sales.refused')).toBe(8);
     expect(decodeOrderNotice(encodeOrderNotice(good)).orderId).toBe(r.orderId);
   });
 });
