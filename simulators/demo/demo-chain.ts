@@ -6,7 +6,7 @@
  * verifies and decrypts the data and reads the payment split.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { callLocalApi } from '../../agent/local-api/client.js';
@@ -112,7 +112,9 @@ export class DemoChain {
     const children = Array.from({ length: NODES }, (_, i) => {
       const p = devnetNodePaths(o.dir, i);
       const log = openSync(p.log, 'a');
-      return spawn(process.execPath, [cli, 'node', '-c', p.config], { stdio: ['ignore', log, log] });
+      const child = spawn(process.execPath, [cli, 'node', '-c', p.config], { stdio: ['ignore', log, log] });
+      closeSync(log); // the child has its own copy
+      return child;
     });
     const chain = new DemoChain(o.dir, `http://127.0.0.1:${ports[NODES]}`, children);
     const until = Date.now() + 30_000;

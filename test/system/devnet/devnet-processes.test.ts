@@ -25,6 +25,7 @@ import {
 } from '../../../chain/node/p2p/index.js';
 import { readGenesisFile } from '../../../chain/node/runtime/index.js';
 import { collectOutput, startQood, waitUntil } from '../../support/cli.js';
+import { takeVmLock } from '../vm/run-in-vm.js';
 
 const NODES = 4;
 const BASE = 30_000 + Math.floor(Math.random() * 20_000);
@@ -94,11 +95,14 @@ async function authenticatedPeer(genesisId: Uint8Array, signer: Ed25519Signer) {
 
 describe('qood devnet start: 4 producer processes on loopback', () => {
   let dir: string;
+  let releaseLock: (() => void) | undefined;
   let devnet: ChildProcess;
   let out: ReturnType<typeof collectOutput>;
   let restarted: ChildProcess | undefined;
 
   beforeAll(async () => {
+    // Four nodes busy for minutes: never beside a VM (see takeVmLock).
+    releaseLock = await takeVmLock();
     dir = mkdtempSync(join(tmpdir(), 'qood-devnet-'));
     devnet = startQood([
       'devnet',
@@ -121,7 +125,7 @@ describe('qood devnet start: 4 producer processes on loopback', () => {
       'every node to finalize a block',
       250,
     );
-  });
+  }, 1_500_000);
 
   afterAll(async () => {
     restarted?.kill('SIGTERM');
@@ -132,6 +136,7 @@ describe('qood devnet start: 4 producer processes on loopback', () => {
       });
     }
     rmSync(dir, { recursive: true, force: true });
+    releaseLock?.();
   });
 
   it('prints each node and its HTTP API', () => {

@@ -104,10 +104,11 @@ function processAlive(pid: number): boolean {
 /**
  * Takes the machine-wide VM lock: one emulated VM at a time. Under software emulation two VMs on
  * two cores starve each other (and every other test) until their timeouts fire; one after the other
- * they each finish in well under a minute. A lock whose holder died, or older than 15 minutes, is
- * taken over. Returns the release function.
+ * they each finish in well under a minute. Tests that keep both cores busy for minutes (the
+ * multi-process devnet) take it too, so they never run beside a VM. A lock whose holder died, or
+ * older than 15 minutes, is taken over. Returns the release function.
  */
-async function takeVmLock(): Promise<() => void> {
+export async function takeVmLock(): Promise<() => void> {
   mkdirSync(WORK_ROOT, { recursive: true });
   for (;;) {
     try {
