@@ -112,7 +112,12 @@ export class DemoChain {
     const children = Array.from({ length: NODES }, (_, i) => {
       const p = devnetNodePaths(o.dir, i);
       const log = openSync(p.log, 'a');
-      const child = spawn(process.execPath, [cli, 'node', '-c', p.config], { stdio: ['ignore', log, log] });
+      // Their own process group: a Ctrl-C at the terminal reaches the demo, which stops the nodes
+      // after the device's last sync (and kills them if it exits any other way).
+      const child = spawn(process.execPath, [cli, 'node', '-c', p.config], {
+        stdio: ['ignore', log, log],
+        detached: true,
+      });
       closeSync(log); // the child has its own copy
       return child;
     });
