@@ -25,7 +25,7 @@ import {
 } from '../../chain/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Uplink } from '../sync/uplink.js';
+import { followTopic, type Uplink } from '../sync/uplink.js';
 
 /** Where a node publishes finality updates under `prefix`. */
 export function finalityTopic(prefix: string = DEFAULT_TOPIC_PREFIX): string {
@@ -68,7 +68,7 @@ export class ChainView {
   readonly #client: LightClient;
   readonly #topic: string;
   readonly #grants = new Map<string, { height: number; grant: Grant | null }>();
-  readonly #offs: (() => void)[] = [];
+  #unfollow: (() => void) | undefined;
   #running = false;
 
   /** Throws LightError('STALE_CHECKPOINT') for a checkpoint older than the window. */
@@ -99,26 +99,23 @@ export class ChainView {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    const { uplink } = this.#o;
-    this.#offs.push(
-      uplink.onConnect(() => this.#subscribe()),
-      uplink.onMessage((topic, payload) => {
-        if (topic === this.#topic) this.receive(payload);
-      }),
+    this.#unfollow = followTopic(
+      this.#o.uplink,
+      this.#topic,
+      (payload) => this.receive(payload),
+      (err) =>
+        this.#o.logger.warn(
+          { topic: this.#topic, err: err.message },
+          'subscribing to finality updates failed',
+        ),
     );
-    if (uplink.connected) this.#subscribe();
   }
 
   /** Stops listening; the uplink stays open. */
   stop(): void {
     this.#running = false;
-    for (const off of this.#offs.splice(0)) off();
-  }
-
-  #subscribe(): void {
-    this.#o.uplink.subscribe(this.#topic).catch((err: Error) => {
-      this.#o.logger.warn({ topic: this.#topic, err: err.message }, 'subscribing to finality updates failed');
-    });
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 
   /** Applies one update's bytes; returns the refusal, or undefined when it was applied. */

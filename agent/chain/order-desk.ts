@@ -36,7 +36,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { deviceEpochKey, type SealingIdentity } from '../seal/index.js';
 import type { ChunkStore } from '../store/index.js';
-import type { Uplink } from '../sync/uplink.js';
+import { followTopic, type Uplink } from '../sync/uplink.js';
 import type { ChainView } from './chain-view.js';
 
 /** Counters the desk declares. */
@@ -84,7 +84,7 @@ export class OrderDesk {
   readonly #o: OrderDeskOptions;
   readonly #topic: string;
   readonly #waiting = new Map<string, { notice: OrderNotice; sinceMs: number }>();
-  readonly #offs: (() => void)[] = [];
+  #unfollow: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: OrderDeskOptions) {
@@ -94,27 +94,21 @@ export class OrderDesk {
   }
 
   start(): void {
-    const { uplink } = this.#o;
-    this.#offs.push(
-      uplink.onConnect(() => this.#subscribe()),
-      uplink.onMessage((topic, payload) => {
-        if (topic === this.#topic) this.receive(payload);
-      }),
+    this.#unfollow = followTopic(
+      this.#o.uplink,
+      this.#topic,
+      (payload) => this.receive(payload),
+      (err) =>
+        this.#o.logger.warn({ topic: this.#topic, err: err.message }, 'subscribing to order notices failed'),
     );
-    if (uplink.connected) this.#subscribe();
     this.#timer = setInterval(() => this.#retry(), 1000);
     this.#timer.unref();
   }
 
   stop(): void {
-    for (const off of this.#offs.splice(0)) off();
+    this.#unfollow?.();
+    this.#unfollow = undefined;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-  }
-
-  #subscribe(): void {
-    this.#o.uplink.subscribe(this.#topic).catch((err: Error) => {
-      this.#o.logger.warn({ topic: this.#topic, err: err.message }, 'subscribing to order notices failed');
-    });
   }
 
   /** Handles one notice; returns 'filled', 'waiting', 'done' (filled before) or the refusal. */

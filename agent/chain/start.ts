@@ -44,8 +44,11 @@ export function readCheckpointFile(file: string): Checkpoint {
  * The chain id the device signs for: `chain.chainId` when set (it must be the checkpoint's), else
  * the checkpoint's. Throws CheckpointFileError.
  */
-export function deviceChainId(config: ChainConfig): string {
-  const fromCheckpoint = readCheckpointFile(config.checkpoint).header.chainId;
+export function deviceChainId(
+  config: ChainConfig,
+  checkpoint = readCheckpointFile(config.checkpoint),
+): string {
+  const fromCheckpoint = checkpoint.header.chainId;
   if (config.chainId !== undefined && config.chainId !== fromCheckpoint)
     throw new CheckpointFileError(
       config.checkpoint,
@@ -64,8 +67,8 @@ export function startChainView(o: {
   /** Wall clock for the checkpoint's age. */
   nowMs: () => number;
 }): ChainView {
-  deviceChainId(o.config);
   const checkpoint = readCheckpointFile(o.config.checkpoint);
+  deviceChainId(o.config, checkpoint);
   const view = new ChainView({
     checkpoint,
     uplink: o.uplink,

@@ -9,6 +9,7 @@
  * newest committed chunk (`loadHead`).
  */
 import {
+  descriptorAnchorBody,
   type Ed25519Signer,
   encodeSignedTx,
   fromHex,
@@ -258,15 +259,7 @@ export class DataPath {
             sender: toHex(signer.publicKey),
             nonce,
             fee: 0n,
-            body: {
-              agreement: a.agreementId,
-              merkleRoot: d.merkleRoot,
-              chunkCount: d.chunkIds.length,
-              dataClass: d.streams[0]!.dataClass,
-              fromMs: Math.floor(d.tStartUs / 1000),
-              toMs: Math.ceil(d.tEndUs / 1000),
-              dictionary: d.dictionaryId,
-            },
+            body: descriptorAnchorBody(d, a.agreementId),
           },
           signer,
         ),

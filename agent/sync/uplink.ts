@@ -23,6 +23,32 @@ export interface Uplink {
   close(): Promise<void>;
 }
 
+/**
+ * Receives the messages of one topic until the returned function is called: subscribes now when
+ * connected and again after every connect (a broker may lose sessions); a failed subscription is
+ * handed to `onError`.
+ */
+export function followTopic(
+  uplink: Uplink,
+  topic: string,
+  onPayload: (payload: Uint8Array) => void,
+  onError: (err: Error) => void,
+): () => void {
+  const subscribe = (): void => {
+    uplink.subscribe(topic).catch(onError);
+  };
+  const offs = [
+    uplink.onConnect(subscribe),
+    uplink.onMessage((t, payload) => {
+      if (t === topic) onPayload(payload);
+    }),
+  ];
+  if (uplink.connected) subscribe();
+  return () => {
+    for (const off of offs) off();
+  };
+}
+
 export type SyncErrorCode = 'NOT_CONNECTED' | 'PUBLISH_FAILED' | 'SUBSCRIBE_FAILED' | 'CLOSED' | 'CONFIG';
 
 /** Why a sync or link operation failed, with the broker it concerned. */

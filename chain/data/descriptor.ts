@@ -19,6 +19,7 @@ import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
 import { taggedHash } from '../crypto/hash.js';
 import { merkleRoot } from '../crypto/merkle.js';
+import type { TxBodies } from '../tx/types.js';
 import { CHUNK_DATA_CLASSES, CHUNK_PRIVACY, type ChunkDataClass, type ChunkPrivacy } from './sealed-chunk.js';
 
 export const DESCRIPTOR_VERSION = 1;
@@ -88,6 +89,22 @@ export function descriptorId(d: Descriptor): Uint8Array {
 /** The Merkle root a descriptor must carry for its chunk ids. */
 export function descriptorRoot(chunkIds: readonly Uint8Array[]): Uint8Array {
   return merkleRoot(chunkIds);
+}
+
+/**
+ * The body of the `descriptor` transaction that anchors `d` on chain under `agreementId`: its root,
+ * chunk count, class (a batch holds one), time range in whole ms and dictionary.
+ */
+export function descriptorAnchorBody(d: Descriptor, agreementId: string): TxBodies['descriptor'] {
+  return {
+    agreement: agreementId,
+    merkleRoot: d.merkleRoot,
+    chunkCount: d.chunkIds.length,
+    dataClass: d.streams[0]!.dataClass,
+    fromMs: Math.floor(d.tStartUs / 1000),
+    toMs: Math.ceil(d.tEndUs / 1000),
+    dictionary: d.dictionaryId,
+  };
 }
 
 /** Signs a descriptor with the device key; returns the signed bytes and the id. */

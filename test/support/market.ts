@@ -24,6 +24,7 @@ import {
   type ChainState,
   chainVehicleId,
   createGenesis,
+  descriptorAnchorBody,
   Ed25519Signer,
   fromHex,
   type GenesisSpec,
@@ -195,16 +196,7 @@ export function marketAgreementId(vehicleId = MARKET_VEHICLE): string {
 
 /** The device's anchor of a batch under the story's agreement. */
 export function anchorBody(batch: Batch): TxBodies['descriptor'] {
-  const d = batch.descriptor;
-  return {
-    agreement: marketAgreementId(d.vehicleId),
-    merkleRoot: d.merkleRoot,
-    chunkCount: d.chunkIds.length,
-    dataClass: d.streams[0]!.dataClass,
-    fromMs: Math.floor(d.tStartUs / 1000),
-    toMs: Math.ceil(d.tEndUs / 1000),
-    dictionary: d.dictionaryId,
-  };
+  return descriptorAnchorBody(batch.descriptor, marketAgreementId(batch.descriptor.vehicleId));
 }
 
 /** The owner's fill of `orderId`: the key bundle wrapped to `buyer`. */

@@ -25,6 +25,7 @@ import {
   chainVehicleId,
   decodeOrderNotice,
   decodeSignedTx,
+  descriptorAnchorBody,
   Ed25519Signer,
   encodeOrderNotice,
   encodeUpdate,
@@ -71,7 +72,7 @@ const records = [
 ];
 const signed = makeSignedDescriptor(records, { vehicleId: VEHICLE });
 const foreign = makeSignedDescriptor(records, { vehicleId: VEHICLE, secretKey: sha256(Uint8Array.of(9)) });
-const root = openDescriptor(signed.bytes).descriptor.merkleRoot;
+const described = openDescriptor(signed.bytes).descriptor;
 
 function saleChain() {
   const terms = {
@@ -121,15 +122,12 @@ function saleChain() {
           lightTx(s, owner, 'agreement', { terms, ownerSignature: owner.sign(h), oemSignature: oem.sign(h) }),
         ];
       if (height === 5) {
-        const t = lightTx(s, device, 'descriptor', {
-          agreement: agreementId(terms.vehicle, terms.owner, terms.oem),
-          merkleRoot: root,
-          chunkCount: 2,
-          dataClass: 'owner',
-          fromMs: LIGHT_T0,
-          toMs: LIGHT_T0 + 100_000,
-          dictionary: 'qood-vss-6.0+obd-4.0',
-        });
+        const t = lightTx(
+          s,
+          device,
+          'descriptor',
+          descriptorAnchorBody(described, agreementId(terms.vehicle, terms.owner, terms.oem)),
+        );
         anchorId = toHex(t.id);
         return [t];
       }
@@ -153,15 +151,12 @@ function saleChain() {
           }),
         ];
       if (height === 9) {
-        const t = lightTx(s, evil, 'descriptor', {
-          agreement: agreementId(evilTerms.vehicle, evilTerms.owner, evilTerms.oem),
-          merkleRoot: root,
-          chunkCount: 2,
-          dataClass: 'owner',
-          fromMs: LIGHT_T0,
-          toMs: LIGHT_T0 + 100_000,
-          dictionary: 'qood-vss-6.0+obd-4.0',
-        });
+        const t = lightTx(
+          s,
+          evil,
+          'descriptor',
+          descriptorAnchorBody(described, agreementId(evilTerms.vehicle, evilTerms.owner, evilTerms.oem)),
+        );
         evilAnchor = toHex(t.id);
         return [t];
       }
