@@ -12,24 +12,20 @@ export {
 } from './codec/canonical.js';
 export { readAmount, readArray, readBool, readBytes, readText, readUint } from './codec/fields.js';
 export { AEAD, hkdf, open, seal } from './crypto/aead.js';
+export type { BatchVerifier, VerifyItem } from './crypto/batch-verifier.js';
 export {
   checkPublicKey,
   ED25519,
   Ed25519Signer,
   getPublicKey,
   sign,
+  strictPublicKey,
   verify,
   verifyNoble,
 } from './crypto/ed25519.js';
 export { CryptoError, type CryptoErrorCode } from './crypto/errors.js';
 export { bytesEqual, fromHex, sha256, taggedHash, toHex } from './crypto/hash.js';
 export { merkleLeafHash, merkleProof, merkleRoot, verifyMerkleProof } from './crypto/merkle.js';
-export {
-  type VerifyItem,
-  VerifyPool,
-  type VerifyPoolOptions,
-  type VerifyPoolStats,
-} from './crypto/verify-pool.js';
 export {
   unwrapBytes,
   unwrapKey,
@@ -53,6 +49,7 @@ export {
   signVote,
   voteMessage,
 } from './dpos/finality.js';
+export { Mempool } from './dpos/mempool.js';
 export {
   type BlockVote,
   type EngineAction,
@@ -68,40 +65,6 @@ export {
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
 export { ScheduleBook } from './dpos/schedule-book.js';
 export * from './light/index.js';
-export * from './node/bridge/order-notice-wire.js';
-export {
-  ackTopic,
-  type ChunkEnvelope,
-  chunkTopic,
-  chunkTopicFilter,
-  DEFAULT_TOPIC_PREFIX,
-  type DescriptorEnvelope,
-  decodeAck,
-  decodeChunkEnvelope,
-  decodeDescriptorEnvelope,
-  decodeTxAck,
-  decodeTxEnvelope,
-  descriptorTopic,
-  descriptorTopicFilter,
-  encodeAck,
-  encodeChunkEnvelope,
-  encodeDescriptorEnvelope,
-  encodeTxAck,
-  encodeTxEnvelope,
-  MAX_ACK_IDS,
-  MAX_CHUNK_BYTES,
-  MAX_DESCRIPTOR_BYTES,
-  MAX_TX_BYTES,
-  parseUplinkTopic,
-  type TxEnvelope,
-  txAckTopic,
-  txTopic,
-  txTopicFilter,
-  UPLINK_KINDS,
-  type UplinkKind,
-  vehicleOfChunkTopic,
-  type WireResult,
-} from './node/ingest/wire.js';
 export { type ApplyOptions, applyTx, MAX_NONCE_GAP, type TxResult, validateTx } from './state/apply.js';
 export { agreementId, MAX_DEVICES } from './state/apply-market.js';
 export type { TxContext } from './state/apply-tokens.js';
@@ -141,8 +104,26 @@ export {
   rankSchedule,
   recordedSchedule,
 } from './state/schedule-record.js';
-export { EMPTY_ROOT, type SmtProof, smtVerify } from './state/smt.js';
+export {
+  EMPTY_ROOT,
+  type SmtNode,
+  type SmtProof,
+  smtBuild,
+  smtGet,
+  smtLeaves,
+  smtProve,
+  smtRoot,
+  smtSet,
+  smtVerify,
+} from './state/smt.js';
 export { type ChainState, getAccount, getRecord, keyHash, stateKey, stateRoot } from './state/state.js';
+export {
+  checkAppend,
+  checkCertificate as checkStoreCertificate,
+  checkTruncate,
+  grantsIn,
+  idOf,
+} from './store/chain-store.js';
 // The SQLite store is not re-exported: importing chain/ must not load better-sqlite3 (a node
 // imports chain/store/index.js for it).
 export {
@@ -160,7 +141,7 @@ export {
   type StoreErrorCode,
   type TxLocation,
   type VehicleGrant,
-} from './store/pure.js';
+} from './store/index.js';
 export {
   agreementTermsHash,
   decodeSignedTx,
@@ -189,3 +170,4 @@ export {
   type TxKind,
   type UnsignedTx,
 } from './tx/types.js';
+export * from './wire/index.js';

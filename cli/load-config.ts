@@ -1,7 +1,7 @@
 /** Loads the agent's or the node's config file, or ends the process with exit 2 and every problem listed. */
 import { type AgentConfig, agentConfigSchema } from '../agent/config/index.js';
 import { type ConfigProblem, formatProblem, loadConfigFile } from '../agent/config/yaml-file.js';
-import { type NodeConfig, nodeConfigSchema } from '../chain/node/config.js';
+import { type NodeConfig, nodeConfigSchema } from '../node/config.js';
 import { CliExit, EXIT } from './exit-codes.js';
 
 /** The agent config in `file`, or CliExit(2) naming each problem. */

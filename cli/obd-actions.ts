@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ObdDecoder } from '../agent/decode/obd/index.js';
-import type { Sample } from '../agent/decode/sample.js';
 import { vssDictionary } from '../agent/dictionary/index.js';
+import type { Sample } from '../chain/index.js';
 import {
   Elm327,
   type Elm327Info,
@@ -20,13 +20,13 @@ import {
   type SerialLink,
   startPollLoop,
 } from '../firmware-bridge/index.js';
+import { runUntilSignal } from '../process/signals.js';
 import { VehicleEcu } from '../simulators/elm327/ecus.js';
 import { Elm327Device } from '../simulators/elm327/elm327-device.js';
 import { Elm327Emulator } from '../simulators/elm327/elm327-emulator.js';
 import { startPtyPair } from '../simulators/elm327/pty-pair.js';
 import { VehicleModel } from '../simulators/vehicle/model.js';
 import { CliExit, EXIT } from './exit-codes.js';
-import { runUntilSignal } from './run-until-signal.js';
 
 /** Opens the port and initialises the chip; failures become exit 1 with the reason. */
 async function openAdapter(

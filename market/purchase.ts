@@ -14,7 +14,6 @@
  *
  * The first failing step throws a MarketError naming it; step 6 lists every problem it found.
  */
-import { type ChunkReport, type VerifyReport, verifyBatch } from '../agent/seal/index.js';
 import {
   type Agreement,
   type AnchoredDescriptor,
@@ -22,6 +21,7 @@ import {
   bundleLookup,
   bytesEqual,
   ChunkCheckError,
+  type ChunkReport,
   chainVehicleId,
   type Descriptor,
   DescriptorError,
@@ -33,6 +33,8 @@ import {
   openKeyBundle,
   toHex,
   type Vehicle,
+  type VerifyReport,
+  verifyBatch,
 } from '../chain/index.js';
 import { MarketError } from './errors.js';
 

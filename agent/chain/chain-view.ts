@@ -23,8 +23,7 @@ import {
   type LightErrorCode,
   stateKey,
 } from '../../chain/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import { followTopic, type Uplink } from '../sync/uplink.js';
 
 /** Where a node publishes finality updates under `prefix`. */

@@ -1,6 +1,6 @@
 /**
  * `OrderDesk`: the device's side of a sale. A storage node announces buy orders for this device's
- * descriptors (`<prefix>/<vehicle>/down/order`, chain/node/bridge/order-notice-wire.ts); the desk
+ * descriptors (`<prefix>/<vehicle>/down/order`, chain/wire/order-notice.ts); the desk
  * believes none of it until it has checked, with the embedded light client, that
  *
  *   - the order record is proven at a final height: a buy order, open, not about to expire;
@@ -32,8 +32,7 @@ import {
   signTx,
   toHex,
 } from '../../chain/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import { deviceEpochKey, type SealingIdentity } from '../seal/index.js';
 import type { ChunkStore } from '../store/index.js';
 import { followTopic, type Uplink } from '../sync/uplink.js';

@@ -4,9 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Checkpoint, decodeCheckpoint, LightError } from '../../chain/index.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { ChainConfig } from '../config/chain.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import type { Uplink } from '../sync/index.js';
 import { type ChainRecordSink, ChainView } from './chain-view.js';
 

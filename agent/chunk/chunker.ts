@@ -4,8 +4,9 @@
  * (`tick`), so a quiet stream still ships. Samples in an open chunk live only in memory: a power
  * cut loses at most one open chunk per stream, which is the bound the store's durability starts at.
  */
+
+import type { Sample } from '../../chain/index.js';
 import type { StreamInfo } from '../collect/index.js';
-import type { Sample } from '../decode/sample.js';
 
 /** A closed chunk before sealing. */
 export interface PlainChunk {

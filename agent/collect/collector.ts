@@ -9,8 +9,9 @@
  * - window: the scheme's signals are buffered for `beforeMs`; when the condition turns true, the
  *   buffer and the next `afterMs` of samples are kept. A new trigger inside the window extends it.
  */
+
+import type { Sample, SampleValue } from '../../chain/index.js';
 import type { CollectConfig, DataClass, PrivacyLevel, SchemeConfig } from '../config/collect.js';
-import type { Sample, SampleValue } from '../decode/sample.js';
 import { type Condition, parseCondition } from './condition.js';
 
 /** A stream: the samples of one scheme with one data class, privacy level and priority. */

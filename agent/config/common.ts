@@ -1,9 +1,9 @@
 /** Small zod building blocks shared by the config sections. */
 import { z } from 'zod';
 
-import { LOG_LEVELS } from './log-levels.js';
+import { LOG_LEVELS } from '../../process/index.js';
 
-export { LOG_LEVELS, type LogLevel } from './log-levels.js';
+export { LOG_LEVELS, type LogLevel } from '../../process/index.js';
 /** A log level field. */
 export const logLevel = z.enum(LOG_LEVELS);
 

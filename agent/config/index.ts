@@ -1,5 +1,5 @@
 /** Agent configuration: schema and types. Loading from a file happens in the CLI. */
-export { LOG_LEVELS, type LogLevel } from './log-levels.js';
+export { LOG_LEVELS, type LogLevel } from '../../process/index.js';
 export { type PermissionsConfig, permissionsSchema } from './permissions.js';
 export { type AgentConfig, agentConfigSchema } from './schema.js';
 export type { CanSourceConfig, GnssSourceConfig, ObdSourceConfig, SourcesConfig } from './sources.js';

@@ -11,10 +11,14 @@
  * Live signals must be recent (`maxSignalAgeMs`): an interlock on a signal that has gone quiet
  * refuses, since "no news" is not "not moving".
  */
+
+import {
+  type ControlCommand,
+  type PullRequest,
+  type SampleValue,
+  signatureValid,
+} from '../../chain/index.js';
 import type { ProfileCommand } from '../../firmware-bridge/index.js';
-import type { SampleValue } from '../decode/sample.js';
-import type { ControlCommand, PullRequest } from './control-wire.js';
-import { signatureValid } from './control-wire.js';
 import { grantEndMs, grantState, type HeldGrant } from './grant-registry.js';
 import { compare } from './terms.js';
 

@@ -8,15 +8,21 @@
  */
 import {
   CodecError,
+  type ControlCommand,
+  type ControlOutcome,
+  decodeCommand,
   type Ed25519Signer,
   encodeCanonical,
   encodeSignedTx,
+  MAX_COMMAND_BYTES,
+  type Receipt,
+  rawMessageId,
   sha256,
+  signReceipt,
   signTx,
 } from '../../chain/index.js';
 import { ActuatorError, type CanActuator } from '../../firmware-bridge/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { AuditEntry, PermissionStore } from '../store/index.js';
 import {
   type CheckPolicy,
@@ -27,15 +33,6 @@ import {
   type LiveSignal,
   type Refusal,
 } from './checks.js';
-import {
-  type ControlCommand,
-  type ControlOutcome,
-  decodeCommand,
-  MAX_COMMAND_BYTES,
-  type Receipt,
-  rawMessageId,
-  signReceipt,
-} from './control-wire.js';
 import { type GrantRegistry, grantState } from './grant-registry.js';
 
 /** Counters the control service reports. */

@@ -7,7 +7,7 @@
  * it has taken effect when `revoke` returns.
  */
 import { toHex } from '../../chain/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../process/index.js';
 import type { AuditEntry, GrantRow, PermissionStore } from '../store/index.js';
 import { GrantError, type GrantRefusalCode, type VerifiedGrant, verifyGrantBundle } from './grant.js';
 

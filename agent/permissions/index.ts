@@ -13,19 +13,6 @@ export {
 } from './checks.js';
 export { CONTROL_COUNTERS, ControlService, type ControlServiceOptions } from './control-service.js';
 export {
-  type ControlCommand,
-  type ControlOutcome,
-  decodeCommand,
-  decodePull,
-  MAX_COMMAND_BYTES,
-  openReceipt,
-  type PullRequest,
-  type Receipt,
-  signCommand,
-  signPull,
-  signReceipt,
-} from './control-wire.js';
-export {
   chainVehicleId,
   decodeGrantBundle,
   encodeGrantBundle,
@@ -51,13 +38,6 @@ export {
   issueGrant,
   signOwnerRevoke,
 } from './issue.js';
-export {
-  encodeListenerPayload,
-  type ListenedValue,
-  type ListenerMessage,
-  ListenerReader,
-  ListenerSession,
-} from './listen-wire.js';
 export { LISTEN_COUNTERS, ListenerHub, type ListenerHubOptions } from './listener-hub.js';
 export { PERMISSION_COUNTERS, Permissions, type PermissionsOptions } from './permissions.js';
 export { dbcEncoder, type LoadedProfile, loadProfileFile } from './profile-file.js';

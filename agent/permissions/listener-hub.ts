@@ -4,7 +4,7 @@
  * - Samples reach it through the agent's latest values (one pass per sample, whatever the number
  *   of grantees). A timer ticks every `tickMs`; at each tick every active grant whose period has
  *   come gets the latest values of its paths (only when one changed since its last push), rounded
- *   to its granularity, sealed to its grantee (listen-wire.ts) and published. Grants with the same
+ *   to its granularity, sealed to its grantee (chain/wire/listen.ts) and published. Grants with the same
  *   paths and rounding share the rounded snapshot within a tick; only sealing is per grantee.
  * - A grant is checked at every tick (grantState), so a stream stops at the first tick after its
  *   expiry or lapsed payment: within one sample period when `tickMs` is at most the period. A
@@ -14,14 +14,19 @@
  *   grantee, validity, skew, nonce, the terms' `pull` and rate) and answered on the push topic
  *   with the request's nonce in the message; every pull attempt goes to the audit log.
  */
-import { CodecError } from '../../chain/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import {
+  CodecError,
+  decodePull,
+  encodeListenerPayload,
+  type ListenedValue,
+  ListenerSession,
+  type PullRequest,
+  rawMessageId,
+} from '../../chain/index.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { PermissionStore } from '../store/index.js';
 import { type CheckPolicy, checkSignedRequest, type LiveSignal, type Refusal } from './checks.js';
-import { decodePull, type PullRequest, rawMessageId } from './control-wire.js';
 import { type GrantRegistry, grantState, type HeldGrant } from './grant-registry.js';
-import { encodeListenerPayload, type ListenedValue, ListenerSession } from './listen-wire.js';
 import { quantize } from './terms.js';
 
 /** Counters the hub reports. */

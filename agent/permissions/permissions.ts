@@ -11,9 +11,7 @@
  */
 import { type Ed25519Signer, encodeCanonical, fromHex } from '../../chain/index.js';
 import type { CanActuator } from '../../firmware-bridge/index.js';
-import { LocalApiError, type LocalMethod } from '../local-api/server.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { LocalApiError, type LocalMethod, type Logger, type Metrics } from '../../process/index.js';
 import type { PermissionStore } from '../store/index.js';
 import type { Uplink } from '../sync/index.js';
 import type { CheckPolicy, LiveSignal } from './checks.js';

@@ -6,10 +6,8 @@
  */
 import { Ed25519Signer } from '../../chain/index.js';
 import { CanActuator, type CanBus } from '../../firmware-bridge/index.js';
+import type { LocalMethod, Logger, Metrics } from '../../process/index.js';
 import { type AgentConfig, storagePath } from '../config/index.js';
-import type { LocalMethod } from '../local-api/server.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import type { LatestValues } from '../pipeline/latest-values.js';
 import { loadBinding, loadOrCreateDeviceKey } from '../seal/index.js';
 import { SqlitePermissionStore } from '../store/index.js';

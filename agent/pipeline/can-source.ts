@@ -4,11 +4,11 @@
  * to the ids the map needs, so unmapped traffic never wakes the process. Counts frames in, frames
  * the DBC does not know, wrong lengths and bus error frames in the agent's metrics.
  */
+
+import type { Sample } from '../../chain/index.js';
 import type { CanBus, CanBusEvent, CanFilter, CanFrame } from '../../firmware-bridge/index.js';
-import type { Sample } from '../decode/sample.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { FrameMapper } from '../decode/vss-map/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 
 export interface CanSourceOptions {
   readonly bus: CanBus;

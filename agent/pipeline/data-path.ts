@@ -14,15 +14,14 @@ import {
   encodeSignedTx,
   fromHex,
   GENESIS_PREV_ID,
+  type Sample,
   signTx,
   toHex,
 } from '../../chain/index.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import { Chunker } from '../chunk/index.js';
 import { Collector, type StreamInfo } from '../collect/index.js';
 import type { CollectConfig } from '../config/collect.js';
-import type { Sample } from '../decode/sample.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 import {
   type Batch,
   BatchBuilder,

@@ -5,6 +5,8 @@
  * `gnss.clock-skew` (fixes whose time differs from the wall clock by more than maxClockSkewMs) and
  * the gauge `gnss.clock-skew-ms`. A receiver that goes away is logged, and its source reopens it.
  */
+
+import type { Sample } from '../../chain/index.js';
 import {
   connectTcp,
   type GnssFix,
@@ -14,11 +16,9 @@ import {
   openNmeaSerial,
   openSerialPort,
 } from '../../firmware-bridge/index.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { GnssSourceConfig } from '../config/index.js';
 import { ClockSkewCheck, fixToSamples } from '../decode/gnss/index.js';
-import type { Sample } from '../decode/sample.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 
 /**
  * Opens the configured receiver on a device: the serial port for `nmea`, TCP for `gpsd`. A receiver

@@ -2,7 +2,7 @@
  * The latest value of every signal path, with its time. What `qood status --latest` prints and
  * what a PULL request will answer from. Bounded by the number of distinct paths.
  */
-import type { Sample, SampleValue } from '../decode/sample.js';
+import type { Sample, SampleValue } from '../../chain/index.js';
 
 export class LatestValues {
   readonly #values = new Map<string, { tUs: number; value: SampleValue }>();

@@ -6,6 +6,8 @@
  * VIN is read once and emitted as `Vehicle.VehicleIdentification.VIN`. Counts responses, errors by
  * code and samples in the agent's metrics; never throws from its loop.
  */
+
+import type { Sample } from '../../chain/index.js';
 import {
   type CanBus,
   Elm327Connection,
@@ -20,12 +22,10 @@ import {
   pidName,
   startPollLoop,
 } from '../../firmware-bridge/index.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { ObdSourceConfig } from '../config/index.js';
 import { ObdDecoder } from '../decode/obd/index.js';
-import type { Sample } from '../decode/sample.js';
 import { vssDictionary } from '../dictionary/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
 
 export interface ObdSourceOptions {
   readonly transport: ObdTransport;

@@ -9,14 +9,18 @@ import {
   chunkAad,
   chunkNonce,
   ciphertextHash,
+  disputedEpochKey,
   Ed25519Signer,
+  encodeChunkBody,
   GENESIS_PREV_ID,
+  keyEpochOf,
+  oemEpochKey,
+  ownerEpochKey,
   seal,
   toHex,
 } from '../../chain/index.js';
-import { encodeChunkBody, type PlainChunk } from '../chunk/index.js';
+import type { PlainChunk } from '../chunk/index.js';
 import type { DataClass } from '../config/collect.js';
-import { disputedEpochKey, keyEpochOf, oemEpochKey, ownerEpochKey } from './keys.js';
 
 /** The keys and names a device seals with, from its binding. */
 export interface SealingIdentity {

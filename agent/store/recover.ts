@@ -6,7 +6,7 @@
  * moved: that is an upgrade problem, and the error is thrown.
  */
 import { existsSync, renameSync } from 'node:fs';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../process/index.js';
 import { openSqliteChunkStore, type SqliteChunkStore, type SqliteChunkStoreOptions } from './sqlite-store.js';
 import { StoreError } from './types.js';
 

@@ -30,8 +30,7 @@ import {
   txAckTopic,
   txTopic,
 } from '../../chain/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { ChunkStore, SealedChunkRecord } from '../store/index.js';
 import { PendingQueue } from './pending-queue.js';
 import type { Uplink } from './uplink.js';

@@ -10,8 +10,7 @@
  * Counters, with `name` the queue's (`descriptors`, `txs`): `<name>.synced` (deleted on an ack),
  * `sync.<name>.published`, `sync.<name>.resends`.
  */
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger, Metrics } from '../../process/index.js';
 import type { Uplink } from './uplink.js';
 
 /** A stored record and how to encode it for the wire (called only when it is published). */

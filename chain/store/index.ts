@@ -1,3 +1,18 @@
-/** The chain store: its contract, the memory and SQLite implementations and rebuilding the state. */
-export * from './pure.js';
-export { CHAIN_STORE_APPLICATION_ID, SqliteChainStore } from './sqlite-store.js';
+/** The parts of the chain store that load no I/O library: what chain/index.ts re-exports. */
+export {
+  type ChainStore,
+  StoreError,
+  type StoreErrorCode,
+  type TxLocation,
+  type VehicleGrant,
+} from './chain-store.js';
+export {
+  decodeBlock,
+  decodeCertificate,
+  decodeGenesis,
+  encodeBlock,
+  encodeCertificate,
+  encodeGenesis,
+} from './codec.js';
+export { MemoryChainStore } from './memory-store.js';
+export { type RebuildOptions, rebuildState } from './rebuild.js';

@@ -12,9 +12,10 @@
  * Only successes are kept (a flood of bad signatures cannot evict good entries). Bounded: the
  * least recently used entry goes first. Not shared between processes; one per node.
  */
+
+import type { BatchVerifier } from '../crypto/batch-verifier.js';
 import { verify } from '../crypto/ed25519.js';
 import { bytesEqual, toHex } from '../crypto/hash.js';
-import type { VerifyPool } from '../crypto/verify-pool.js';
 import type { SignedTx } from './types.js';
 
 interface Entry {
@@ -95,7 +96,7 @@ export class SignatureCache {
    * Verdicts for many transactions at once: cached ones answer at once, the rest go to `pool` as
    * one batch (on several cores) and those that verify are kept. Same verdicts as `verify` per tx.
    */
-  async verifyAll(txs: readonly SignedTx[], pool: VerifyPool): Promise<boolean[]> {
+  async verifyAll(txs: readonly SignedTx[], pool: BatchVerifier): Promise<boolean[]> {
     const out = txs.map((t) => this.has(t));
     const misses: number[] = [];
     for (let i = 0; i < txs.length; i++) if (!out[i]) misses.push(i);

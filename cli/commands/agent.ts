@@ -1,6 +1,6 @@
 /** `qood agent --config FILE`: runs the on-device agent until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { LOG_LEVELS, type LogLevel } from '../../agent/config/log-levels.js';
+import { LOG_LEVELS, type LogLevel } from '../../process/log-levels.js';
 import { CliExit, EXIT } from '../exit-codes.js';
 
 /** The `--log-level` flag's value, or the config's level when the flag is absent. */
@@ -27,11 +27,11 @@ export function registerAgent(program: Command): void {
         { systemdNotifier },
       ] = await Promise.all([
         import('../load-config.js'),
-        import('../../agent/main.js'),
+        import('../../agent/main/start-agent.js'),
         import('../group.js'),
-        import('../log.js'),
-        import('../run-until-signal.js'),
-        import('../sd-notify.js'),
+        import('../../process/logger.js'),
+        import('../../process/signals.js'),
+        import('../../process/sd-notify.js'),
       ]);
       const { openSocketCan, openSerialPort, CanBusError } = await import('../../firmware-bridge/index.js');
       const config = loadAgentConfig(opts.config);

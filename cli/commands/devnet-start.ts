@@ -4,7 +4,7 @@
  * issuer), a genesis with every node as a producer (minimal preset) and a node config per node; a
  * later run on the same folder restarts the same chain from the nodes' databases. Node i listens for
  * peers on P + i and serves its HTTP API on P + 100 + i; its log is `node<i>/node.log`. With
- * `--broker URL [--device VEHICLE=KEY]...`, node 0 is also the storage node and device bridge on
+ * `--broker URL [--device VEHICLE=KEY]...`, node 0 is also the storage node and device link on
  * that broker. Ctrl-C (or SIGTERM) stops every node.
  */
 import type { Command } from 'commander';
@@ -47,7 +47,7 @@ export interface DevnetLayout {
   /** The chain id (default `qood-devnet`). */
   readonly chainId?: string;
   /**
-   * With it, node 0 is also the storage node and device bridge: it takes devices' uploads from this
+   * With it, node 0 is also the storage node and device link: it takes devices' uploads from this
    * broker (the `ingest` section) for the vehicles and device keys listed.
    */
   readonly ingest?: {
@@ -67,7 +67,7 @@ export async function writeDevnetFolder(layout: DevnetLayout): Promise<void> {
   const [fs, { stringify }, rt, chain] = await Promise.all([
     import('node:fs'),
     import('yaml'),
-    import('../../chain/node/runtime/index.js'),
+    import('../../node/runtime/index.js'),
     import('../../chain/index.js'),
   ]);
   const { dir, nodes, preset } = layout;
@@ -210,7 +210,7 @@ export function registerDevnetStart(devnet: Command): void {
         ...(opts.broker === undefined
           ? []
           : [
-              `node 0 is the storage node and device bridge on ${opts.broker} (checkpoint: ${httpUrl(0)}/checkpoint)`,
+              `node 0 is the storage node and device link on ${opts.broker} (checkpoint: ${httpUrl(0)}/checkpoint)`,
             ]),
         'Ctrl-C stops the devnet',
       ];

@@ -16,7 +16,7 @@ import { readSeedFile } from './keys.js';
 const DEFAULT_SOCKET = '/run/qood/agent.sock';
 
 async function call(socket: string, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-  const { callLocalApi } = await import('../../agent/local-api/client.js');
+  const { callLocalApi } = await import('../../process/local-api/client.js');
   try {
     return await callLocalApi(socket, method, params);
   } catch (err) {
@@ -120,7 +120,7 @@ export function registerGrants(program: Command): void {
       if (!/^[0-9a-f]{64}$/i.test(o.grantee))
         throw new CliExit(EXIT.usage, `--grantee: expected 64 hex digits, got '${o.grantee}'`);
       const [seal, perms, fb] = await Promise.all([
-        import('../../agent/seal/index.js'),
+        import('../../chain/index.js'),
         import('../../agent/permissions/index.js'),
         import('../../firmware-bridge/index.js'),
       ]);
@@ -260,7 +260,7 @@ export function registerGrants(program: Command): void {
             'with --seed-file give the whole grant id (64 hex digits): the transaction names it',
           );
         const [seal, perms] = await Promise.all([
-          import('../../agent/seal/index.js'),
+          import('../../chain/index.js'),
           import('../../agent/permissions/index.js'),
         ]);
         const tx = perms.signOwnerRevoke({

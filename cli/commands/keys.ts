@@ -20,7 +20,7 @@ async function load(): Promise<{ seal: Seal; chain: Chain }> {
 }
 
 /** Reads a seed phrase file; usage errors name the file and the problem. */
-export function readSeedFile(seal: Seal, file: string): Uint8Array {
+export function readSeedFile(chain: Chain, file: string): Uint8Array {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -31,9 +31,9 @@ export function readSeedFile(seal: Seal, file: string): Uint8Array {
     );
   }
   try {
-    return seal.seedFromMnemonic(text);
+    return chain.seedFromMnemonic(text);
   } catch (err) {
-    if (err instanceof seal.SeedError) throw new CliExit(EXIT.usage, `${file}: ${err.message}`);
+    if (err instanceof chain.SeedError) throw new CliExit(EXIT.usage, `${file}: ${err.message}`);
     throw err;
   }
 }
@@ -74,12 +74,12 @@ export function registerKeys(program: Command): void {
     .description('make a new 24-word seed phrase into a file only you can read; prints the owner public key')
     .requiredOption('--out <file>', 'where to write the phrase (refuses to overwrite)')
     .action(async (opts: { out: string }) => {
-      const { seal, chain } = await load();
+      const { chain } = await load();
       if (existsSync(opts.out))
         throw new CliExit(EXIT.usage, `${opts.out}: exists; a seed is never overwritten`);
-      const phrase = seal.generateMnemonic();
+      const phrase = chain.generateMnemonic();
       writeFileSync(opts.out, `${phrase}\n`, { mode: 0o600, flag: 'wx' });
-      const owner = seal.ownerIdentity(seal.seedFromMnemonic(phrase));
+      const owner = chain.ownerIdentity(chain.seedFromMnemonic(phrase));
       process.stdout.write(`owner public key ${chain.toHex(owner.publicKey)}\n`);
       process.stderr.write(
         `seed phrase written to ${opts.out}: write the 24 words down and keep them offline\n`,
@@ -91,9 +91,9 @@ export function registerKeys(program: Command): void {
     .description('print the owner public key of a seed')
     .requiredOption('--seed-file <file>', 'file with the seed phrase')
     .action(async (opts: { seedFile: string }) => {
-      const { seal, chain } = await load();
+      const { chain } = await load();
       process.stdout.write(
-        `${chain.toHex(seal.ownerIdentity(readSeedFile(seal, opts.seedFile)).publicKey)}\n`,
+        `${chain.toHex(chain.ownerIdentity(readSeedFile(chain, opts.seedFile)).publicKey)}\n`,
       );
     });
 
@@ -135,15 +135,15 @@ export function registerKeys(program: Command): void {
           );
         if (opts.devicePub !== undefined && opts.out === undefined)
           throw new CliExit(EXIT.usage, 'qood keys pair: --device-pub needs --out FILE');
-        const seed = readSeedFile(seal, opts.seedFile);
+        const seed = readSeedFile(chain, opts.seedFile);
         if (opts.dataDir !== undefined) mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
         const device = opts.dataDir !== undefined ? seal.loadOrCreateDeviceKey(opts.dataDir) : undefined;
         const devicePublicKey = device?.publicKey ?? hexKey(chain, opts.devicePub!, '--device-pub');
         const bytes = chain.createBinding({
           vehicleId: opts.vehicle,
           devicePublicKey,
-          ownerSecretKey: seal.ownerIdentity(seed).secretKey,
-          dataRoot: seal.vehicleDataRoot(seed, opts.vehicle),
+          ownerSecretKey: chain.ownerIdentity(seed).secretKey,
+          dataRoot: chain.vehicleDataRoot(seed, opts.vehicle),
           oemPublicKey: opts.oemPub === undefined ? null : hexKey(chain, opts.oemPub, '--oem-pub'),
           epochLengthS: Math.round(positive(opts.epochHours, '--epoch-hours') * 3600),
           issuedMs: Date.now(),
@@ -202,11 +202,11 @@ export function registerKeys(program: Command): void {
         epochHours: string;
         out: string;
       }) => {
-        const { seal, chain } = await load();
-        const root = seal.vehicleDataRoot(readSeedFile(seal, opts.seedFile), opts.vehicle);
+        const { chain } = await load();
+        const root = chain.vehicleDataRoot(readSeedFile(chain, opts.seedFile), opts.vehicle);
         const epochLengthS = Math.round(positive(opts.epochHours, '--epoch-hours') * 3600);
-        const first = seal.keyEpochOf(time(opts.from, '--from') * 1000, epochLengthS);
-        const last = seal.keyEpochOf(time(opts.to, '--to') * 1000, epochLengthS);
+        const first = chain.keyEpochOf(time(opts.from, '--from') * 1000, epochLengthS);
+        const last = chain.keyEpochOf(time(opts.to, '--to') * 1000, epochLengthS);
         if (last < first) throw new CliExit(EXIT.usage, '--to is before --from');
         if (last - first > 366 * 24) throw new CliExit(EXIT.usage, 'at most 8784 epochs per keys file');
         const out: { stream: string; class: string; epoch: number; key: string }[] = [];
@@ -216,7 +216,7 @@ export function registerKeys(program: Command): void {
               stream,
               class: 'owner',
               epoch: e,
-              key: chain.toHex(seal.ownerEpochKey(root, stream, e)),
+              key: chain.toHex(chain.ownerEpochKey(root, stream, e)),
             });
         writeFileSync(
           opts.out,

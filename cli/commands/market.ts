@@ -69,7 +69,7 @@ async function client(cmd: string, opts: Common, needKey: boolean) {
     usage(cmd, `--node '${opts.node}': expected a URL such as ${DEFAULT_NODE}`);
   const [market, { readKeyFile, KeyFileError }, { readFileSync }] = await Promise.all([
     import('../../market/index.js'),
-    import('../../chain/node/runtime/index.js'),
+    import('../../node/runtime/index.js'),
     import('node:fs'),
   ]);
   let secretKey: Uint8Array | undefined;
@@ -132,7 +132,7 @@ export function registerMarket(program: Command): void {
     )
     .requiredOption('--out <file>', 'where to write the key (must not exist)')
     .action(async (opts: { out: string }) => {
-      const { newNodeSecret, writeKeyFile } = await import('../../chain/node/runtime/index.js');
+      const { newNodeSecret, writeKeyFile } = await import('../../node/runtime/index.js');
       const { getPublicKey, toHex } = await import('../../chain/index.js');
       const secret = newNodeSecret();
       try {

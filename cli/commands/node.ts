@@ -3,11 +3,11 @@
  * enables: with an `ingest` section, it takes devices' chunks, descriptors and queued transactions
  * from the broker, stores them and acknowledges them; with a `chain` section, it takes part in
  * consensus with its peers, keeps the chain and serves the HTTP JSON API (cli/node-chain.ts); with
- * both, the device bridge publishes finality updates to devices and submits their queued chain
+ * both, the device link publishes finality updates to devices and submits their queued chain
  * transactions (cli/node-bridge.ts). `qood node checkpoint` fetches a checkpoint for devices.
  */
 import type { Command } from 'commander';
-import type { IngestLink, IngestStore } from '../../chain/node/ingest/index.js';
+import type { IngestLink, IngestStore } from '../../node/ingest/index.js';
 import { CliExit, EXIT } from '../exit-codes.js';
 import { parseLogLevel } from './agent.js';
 import { registerNodeCheckpoint } from './node-checkpoint.js';
@@ -32,11 +32,11 @@ export function registerNode(program: Command): void {
         { systemdNotifier },
       ] = await Promise.all([
         import('../load-config.js'),
-        import('../../agent/local-api/server.js'),
-        import('../../agent/metrics.js'),
-        import('../log.js'),
-        import('../run-until-signal.js'),
-        import('../sd-notify.js'),
+        import('../../process/local-api/server.js'),
+        import('../../process/metrics.js'),
+        import('../../process/logger.js'),
+        import('../../process/signals.js'),
+        import('../../process/sd-notify.js'),
       ]);
       const config = loadNodeConfig(opts.config);
       const level = parseLogLevel(opts.logLevel, config.log.level);
@@ -49,7 +49,7 @@ export function registerNode(program: Command): void {
       let ingestRole: { link: IngestLink; store: IngestStore } | undefined;
       if (config.ingest !== undefined) {
         const { join } = await import('node:path');
-        const ing = await import('../../chain/node/ingest/index.js');
+        const ing = await import('../../node/ingest/index.js');
         const cfg = config.ingest;
         const path = cfg.path ?? join(config.node.dataDir, 'ingest.db');
         let store: InstanceType<typeof ing.IngestStore>;
@@ -91,7 +91,7 @@ export function registerNode(program: Command): void {
       }
       let chainStatus: (() => unknown) | undefined;
       if (config.chain !== undefined) {
-        const { startChainRole, logNodeTraces } = await import('../node-chain.js');
+        const { startChainRole, logNodeTraces } = await import('../../node/main/chain-role.js');
         const chainLog = logger.child({ role: 'chain' });
         // At trace level: a line per block and vote sent or received (latency measurements).
         const traces = level === 'trace' ? logNodeTraces(chainLog) : undefined;
@@ -106,8 +106,8 @@ export function registerNode(program: Command): void {
         chainStatus = role.status;
         stops.unshift(() => role.stop());
         if (ingestRole !== undefined && config.ingest !== undefined) {
-          const { startBridgeRole } = await import('../node-bridge.js');
-          const bridge = startBridgeRole({
+          const { startDeviceLinkRole } = await import('../../node/main/device-link-role.js');
+          const bridge = startDeviceLinkRole({
             ...ingestRole,
             node: role.node,
             prefix: config.ingest.topicPrefix,

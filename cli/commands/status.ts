@@ -1,7 +1,7 @@
 /** `qood status`: asks a running agent or node for its counters over the local socket. */
 import type { Command } from 'commander';
-import { callLocalApi } from '../../agent/local-api/client.js';
-import type { MetricsSnapshot } from '../../agent/metrics.js';
+import { callLocalApi } from '../../process/local-api/client.js';
+import type { MetricsSnapshot } from '../../process/metrics.js';
 import { CliExit, EXIT } from '../exit-codes.js';
 
 export function registerStatus(program: Command): void {

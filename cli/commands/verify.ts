@@ -42,7 +42,7 @@ export function registerVerify(program: Command): void {
     .option('--samples', 'print the decrypted samples (JSON lines, or in the --json object)')
     .action(async (files: string[], opts: VerifyOpts) => {
       const [seal, chain] = await Promise.all([
-        import('../../agent/seal/index.js'),
+        import('../../chain/index.js'),
         import('../../chain/index.js'),
       ]);
       if ((opts.keys === undefined) === (opts.seedFile === undefined))
@@ -55,7 +55,7 @@ export function registerVerify(program: Command): void {
           if (f.endsWith('.chunk')) chunkFiles.push(join(opts.chunks, f));
       }
       if (chunkFiles.length === 0) throw new CliExit(EXIT.usage, 'qood verify: no chunk files given');
-      let lookup: import('../../agent/seal/index.js').KeyLookup;
+      let lookup: import('../../chain/index.js').KeyLookup;
       if (opts.keys !== undefined) {
         let doc: { keys?: { stream: string; class: string; epoch: number; key: string }[] };
         try {

@@ -1,6 +1,6 @@
 /**
  * The chain side of `qood demo`: a small devnet of four `qood node` processes on loopback (the
- * code `qood devnet start` uses), node 0 also the TSP's storage node and device bridge on the
+ * code `qood devnet start` uses), node 0 also the TSP's storage node and device link on the
  * demo's broker; the owner's onboarding (vehicle, device, agreement with the OEM); and a buyer who
  * finds an anchored descriptor, orders it, waits for the device to fill the order, then fetches,
  * verifies and decrypts the data and reads the payment split.
@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { callLocalApi } from '../../agent/local-api/client.js';
 import {
   agreementId,
   agreementTermsHash,
@@ -26,6 +25,7 @@ import {
 } from '../../chain/index.js';
 import { devnetNodePaths, writeDevnetFolder } from '../../cli/commands/devnet-start.js';
 import { MarketClient } from '../../market/index.js';
+import { callLocalApi } from '../../process/local-api/client.js';
 
 export const DEMO_CHAIN_ID = 'qood-demo';
 const NODES = 4;

@@ -8,7 +8,7 @@
  *     -> the agent: decode (DBC, J1979, NMEA) into VSS samples, collect, chunk, seal under keys
  *        derived from a fresh owner seed, store in SQLite, sync over MQTT
  *     -> an MQTT broker in this process -> a devnet of four `qood node` processes whose node 0 is
- *        the TSP's storage node and device bridge (verify, store, acknowledge, finality updates to
+ *        the TSP's storage node and device link (verify, store, acknowledge, finality updates to
  *        the agent's light client, the device's anchors into the chain)
  *     -> a listener and a control grantee, revoked by the owner on the device
  *     -> a buyer who orders an anchored descriptor; the device fills the order with wrapped keys;
@@ -21,33 +21,31 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeChunkBody } from '../../agent/chunk/index.js';
 import { agentConfigSchema } from '../../agent/config/index.js';
 import { CompiledDbc, parseDbc } from '../../agent/decode/can/index.js';
-import { silentLogger } from '../../agent/log.js';
-import { startAgent } from '../../agent/main.js';
-import { Metrics } from '../../agent/metrics.js';
-import {
-  generateMnemonic,
-  loadOrCreateDeviceKey,
-  ownerEpochKey,
-  ownerIdentity,
-  seedFromMnemonic,
-  vehicleDataRoot,
-} from '../../agent/seal/index.js';
-import { noopNotifier } from '../../agent/service.js';
+import { startAgent } from '../../agent/main/start-agent.js';
+import { loadOrCreateDeviceKey } from '../../agent/seal/index.js';
 import {
   checkSealedChunk,
   chunkAad,
   chunkNonce,
   createBinding,
+  decodeChunkBody,
   Ed25519Signer,
+  generateMnemonic,
   open,
+  ownerEpochKey,
+  ownerIdentity,
+  seedFromMnemonic,
   toHex,
   UNIT,
+  vehicleDataRoot,
 } from '../../chain/index.js';
-import { IngestStore } from '../../chain/node/ingest/index.js';
 import { CanWire, MemorySerialPair, openNmeaSerial } from '../../firmware-bridge/index.js';
+import { IngestStore } from '../../node/ingest/index.js';
+import { silentLogger } from '../../process/log.js';
+import { Metrics } from '../../process/metrics.js';
+import { noopNotifier } from '../../process/service.js';
 import { VehicleEcu } from '../elm327/ecus.js';
 import { Elm327Device } from '../elm327/elm327-device.js';
 import { Elm327Emulator } from '../elm327/elm327-emulator.js';
@@ -74,7 +72,7 @@ export interface DemoSummary {
   readonly stages: readonly string[];
   /** The agent's counters. */
   readonly counters: Readonly<Record<string, number>>;
-  /** The storage node's counters (ingest, device bridge). */
+  /** The storage node's counters (ingest, device link). */
   readonly node: Readonly<Record<string, number>>;
   /** What the buyer bought and read. */
   readonly market: BuyerReport;
@@ -276,7 +274,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `vehicle ${model.current().vin} drives the Zurich loop: CAN on sim0, an ELM327 on /dev/ttyUSB0, NMEA on /dev/ttyACM0`,
     );
     options.print(
-      `broker ${broker.url}; devnet of 4 nodes, node 0 (storage, device bridge) at ${chain.api}; the device trusts checkpoint height ${checkpointHeight}`,
+      `broker ${broker.url}; devnet of 4 nodes, node 0 (storage, device link) at ${chain.api}; the device trusts checkpoint height ${checkpointHeight}`,
     );
     // The buyer comes once a batch is cut and anchored (at 30% of a bounded run, or after 15 s).
     const cutAtMs = options.seconds === undefined ? 15_000 : 0.3 * options.seconds * 1000;

@@ -6,17 +6,16 @@
  * the device, and both stop at once.
  */
 import { randomBytes } from 'node:crypto';
+import { BASE_TERMS, issueGrant, type Permissions } from '../../agent/permissions/index.js';
+import { openMqttUplink, type Uplink } from '../../agent/sync/index.js';
 import {
-  BASE_TERMS,
-  issueGrant,
+  Ed25519Signer,
   ListenerReader,
   openReceipt,
-  type Permissions,
   type Receipt,
   signCommand,
-} from '../../agent/permissions/index.js';
-import { openMqttUplink, type Uplink } from '../../agent/sync/index.js';
-import { Ed25519Signer, toHex } from '../../chain/index.js';
+  toHex,
+} from '../../chain/index.js';
 
 /** What the third parties saw. */
 export interface GranteeReport {

@@ -20,13 +20,14 @@ import {
   proveKey,
   SignatureCache,
   signTx,
+  smtBuild,
+  smtProve,
   stateKey,
   toHex,
   UNIT,
-  VerifyPool,
   verify,
 } from '../../chain/index.js';
-import { smtBuild, smtProve } from '../../chain/state/smt.js';
+import { VerifyPool } from '../../node/runtime/index.js';
 import type { BenchSuite } from './harness.js';
 
 const ACCOUNTS = 10_000;
@@ -153,7 +154,7 @@ export const suite: BenchSuite = {
         },
       },
       ...[64, 512, BLOCK_TXS].map((n) => ({
-        name: `ed25519 verifies in the VerifyPool, batches of ${n}`,
+        name: `ed25519 verifies in the batches of ${n}`,
         unit: 'verifies/s',
         measure: poolVerifies(n),
         floor: { name: 'inline on one thread', measure: inlineVerifies(BLOCK_TXS) },

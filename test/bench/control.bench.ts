@@ -16,10 +16,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeListenerPayload, signCommand } from '../../agent/permissions/index.js';
 import { SqlitePermissionStore } from '../../agent/store/index.js';
 import { openMqttUplink } from '../../agent/sync/index.js';
-import { Ed25519Signer, seal, taggedHash, toHex, verify } from '../../chain/index.js';
+import {
+  Ed25519Signer,
+  encodeListenerPayload,
+  seal,
+  signCommand,
+  taggedHash,
+  toHex,
+  verify,
+} from '../../chain/index.js';
 import { waitUntil } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { type PermissionRig, parked, permissionRig, VEHICLE } from '../support/permissions.js';

@@ -3,18 +3,19 @@
  * decode, collect, chunk, seal and store, streaming the log line by line as `qood can replay` into
  * an agent would deliver it, then prints its peak RSS in MB. Run: node data-path-child.js LOG DBC DIR
  */
+
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { collectSchema } from '../../agent/config/collect.js';
 import { loadDbcFile } from '../../agent/decode/can/index.js';
-import type { Sample } from '../../agent/decode/sample.js';
 import { FrameMapper } from '../../agent/decode/vss-map/index.js';
-import { silentLogger } from '../../agent/log.js';
-import { Metrics } from '../../agent/metrics.js';
 import { DataPath } from '../../agent/pipeline/data-path.js';
-import { ownerIdentity, seedFromMnemonic, vehicleDataRoot } from '../../agent/seal/index.js';
 import { openSqliteChunkStore } from '../../agent/store/index.js';
+import type { Sample } from '../../chain/index.js';
+import { ownerIdentity, seedFromMnemonic, vehicleDataRoot } from '../../chain/index.js';
+import { silentLogger } from '../../process/log.js';
+import { Metrics } from '../../process/metrics.js';
 import { readCanLog } from '../../simulators/can-log/index.js';
 import { fixed } from '../vectors/generate-chain.js';
 import { VECTOR_MNEMONIC } from '../vectors/generate-data.js';

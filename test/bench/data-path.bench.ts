@@ -12,14 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectSchema } from '../../agent/config/collect.js';
 import { loadDbcFile } from '../../agent/decode/can/index.js';
-import type { Sample } from '../../agent/decode/sample.js';
 import { FrameMapper } from '../../agent/decode/vss-map/index.js';
-import { silentLogger } from '../../agent/log.js';
-import { Metrics } from '../../agent/metrics.js';
 import { DataPath } from '../../agent/pipeline/data-path.js';
-import { ownerIdentity, seedFromMnemonic, vehicleDataRoot } from '../../agent/seal/index.js';
 import { openSqliteChunkStore } from '../../agent/store/index.js';
-import { Ed25519Signer, seal } from '../../chain/index.js';
+import {
+  Ed25519Signer,
+  ownerIdentity,
+  type Sample,
+  seal,
+  seedFromMnemonic,
+  vehicleDataRoot,
+} from '../../chain/index.js';
+import { silentLogger } from '../../process/log.js';
+import { Metrics } from '../../process/metrics.js';
 import { readCanLog } from '../../simulators/can-log/index.js';
 import { sharedDataDir } from '../support/system.js';
 import { fixed } from '../vectors/generate-chain.js';

@@ -14,7 +14,7 @@ import {
   type IngestDescriptor,
   IngestStore,
   sealedDescriptorVerifier,
-} from '../../chain/node/ingest/index.js';
+} from '../../node/ingest/index.js';
 import { makeRecord, makeSignedDescriptor, TEST_DEVICE_KEY } from '../support/chunks.js';
 import type { BenchFigure, BenchSuite } from './harness.js';
 

@@ -15,10 +15,11 @@ import {
   LightClient,
   type SmtProof,
   sha256,
+  smtBuild,
+  smtProve,
   smtVerify,
   verify,
 } from '../../chain/index.js';
-import { smtBuild, smtProve } from '../../chain/state/smt.js';
 import { buildLightChain, checkpointAt, lightKey, updateAt, votesAt } from '../support/light-chain.js';
 import type { BenchSuite } from './harness.js';
 

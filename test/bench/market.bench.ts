@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyBatch } from '../../agent/seal/index.js';
 import {
   type Agreement,
   type AnchoredDescriptor,
@@ -21,12 +20,13 @@ import {
   stateKey,
   toHex,
   type Vehicle,
+  verifyBatch,
 } from '../../chain/index.js';
-import { handleApi } from '../../chain/node/http/index.js';
-import { AnchorIndex, type IngestStore } from '../../chain/node/ingest/index.js';
-import { tcpTransport } from '../../chain/node/p2p/index.js';
-import { FullNode } from '../../chain/node/runtime/index.js';
 import { checkPurchase, type FetchedPurchase, type PurchaseRecords } from '../../market/index.js';
+import { handleApi } from '../../node/http/index.js';
+import { AnchorIndex, type IngestStore } from '../../node/ingest/index.js';
+import { tcpTransport } from '../../node/p2p/index.js';
+import { FullNode } from '../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,

@@ -9,18 +9,14 @@
  * carries at a realistic rate of 0.05 chunks/s per device (three streams, each cut into a chunk
  * every 60 s: the agent's default chunk span).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import {
-  ackTopic,
-  chunkTopic,
-  decodeAck,
-  devicePublicKeyHex,
-  encodeChunkEnvelope,
-} from '../../chain/node/ingest/index.js';
+import { ackTopic, chunkTopic, decodeAck, encodeChunkEnvelope } from '../../chain/index.js';
+import { devicePublicKeyHex } from '../../node/ingest/index.js';
 import { makeSignedRecord, TEST_DEVICE_KEY } from '../support/chunks.js';
 import { waitUntil } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';

@@ -31,7 +31,7 @@ import {
   UNIT,
   verify,
 } from '../../chain/index.js';
-import { readGenesisFile, readKeyFile } from '../../chain/node/runtime/index.js';
+import { readGenesisFile, readKeyFile } from '../../node/runtime/index.js';
 import { startLocalNet, waitFor } from '../support/node-net.js';
 import type { BenchFigure, BenchSuite } from './harness.js';
 

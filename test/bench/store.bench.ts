@@ -9,8 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { silentLogger } from '../../agent/log.js';
-import { Metrics } from '../../agent/metrics.js';
 import { openSqliteChunkStore, type SealedChunkRecord } from '../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../agent/sync/index.js';
 import {
@@ -20,7 +18,9 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
-} from '../../chain/node/ingest/index.js';
+} from '../../node/ingest/index.js';
+import { silentLogger } from '../../process/log.js';
+import { Metrics } from '../../process/metrics.js';
 import { makeRecord, makeSignedRecord, TEST_DEVICE_KEY } from '../support/chunks.js';
 import { waitUntil } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';

@@ -8,9 +8,9 @@
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../agent/config/index.js';
-import { silentLogger } from '../../agent/log.js';
-import { startAgent } from '../../agent/main.js';
-import { noopNotifier } from '../../agent/service.js';
+import { startAgent } from '../../agent/main/start-agent.js';
+import { silentLogger } from '../../process/log.js';
+import { noopNotifier } from '../../process/service.js';
 import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../simulators/vehicle/can-frames.js';
 import { SimCar } from './sim-car.js';
 

@@ -118,7 +118,12 @@ export function checkBoundaries(root: string): BoundaryViolation[] {
           const target = rel(resolve(dirname(file), imp.specifier)).replace(/\.js$/, '.ts');
           const top = target.split('/')[0];
           if (top === folder) continue;
-          if (folder === 'agent' && (target === 'firmware-bridge/index.ts' || target === 'chain/index.ts'))
+          if (
+            folder === 'agent' &&
+            (target === 'firmware-bridge/index.ts' ||
+              target === 'chain/index.ts' ||
+              target === 'process/index.ts')
+          )
             continue;
           if (folder === 'agent' && (top === 'firmware-bridge' || top === 'chain')) {
             violations.push({

@@ -5,7 +5,7 @@
  * that very grant transaction (block 3), elects a new schedule (block 4, active from 8) and
  * records the owner's revocation (block 9).
  */
-import { silentLogger } from '../../agent/log.js';
+
 import {
   BASE_TERMS,
   chainVehicleId,
@@ -23,6 +23,7 @@ import {
   toHex,
   UNIT,
 } from '../../chain/index.js';
+import { silentLogger } from '../../process/log.js';
 import { buildLightChain, LIGHT_T0, type LightChain, lightKey, lightTx, updateAt } from './light-chain.js';
 
 export const RIG_VEHICLE = 'light-car-1';

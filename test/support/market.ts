@@ -5,14 +5,8 @@
  * from the owner's data root), and an in-memory chain of one producer that finalises every block,
  * stored so a FullNode replays it on start.
  */
-import type { Sample } from '../../agent/decode/sample.js';
-import {
-  type Batch,
-  BatchBuilder,
-  ownerEpochKey,
-  type SealedChunkOut,
-  Sealer,
-} from '../../agent/seal/index.js';
+
+import { type Batch, BatchBuilder, type SealedChunkOut, Sealer } from '../../agent/seal/index.js';
 import {
   type AgreementTerms,
   agreementId,
@@ -31,6 +25,8 @@ import {
   getAccount,
   headerId,
   MemoryChainStore,
+  ownerEpochKey,
+  type Sample,
   type SignedTx,
   sealKeyBundle,
   sha256,
@@ -42,8 +38,8 @@ import {
   UNIT,
   type UnsignedTx,
 } from '../../chain/index.js';
-import { IngestStore } from '../../chain/node/ingest/index.js';
-import { localGenesis } from '../../chain/node/runtime/index.js';
+import { IngestStore } from '../../node/ingest/index.js';
+import { localGenesis } from '../../node/runtime/index.js';
 
 export const MARKET_VEHICLE = 'car-1';
 export const MARKET_DICTIONARY = 'qood-vss-6.0+obd-4.0';

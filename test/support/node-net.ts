@@ -4,10 +4,15 @@
  * port and dialing the others.
  */
 
-import type { GenesisSpec } from '../../chain/index.js';
-import { type ChainStore, Ed25519Signer, MemoryChainStore, sha256 } from '../../chain/index.js';
-import { tcpTransport } from '../../chain/node/p2p/index.js';
-import { FullNode, type FullNodeOptions, localGenesis } from '../../chain/node/runtime/index.js';
+import {
+  type ChainStore,
+  Ed25519Signer,
+  type GenesisSpec,
+  MemoryChainStore,
+  sha256,
+} from '../../chain/index.js';
+import { tcpTransport } from '../../node/p2p/index.js';
+import { FullNode, type FullNodeOptions, localGenesis } from '../../node/runtime/index.js';
 
 /** The deterministic key of a test node or account. */
 export function testKey(label: string): Ed25519Signer {

@@ -5,21 +5,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { SampleValue } from '../../agent/decode/sample.js';
-import { silentLogger } from '../../agent/log.js';
-import { Metrics } from '../../agent/metrics.js';
 import {
   BASE_TERMS,
   type GrantTerms,
   issueGrant,
   loadProfileFile,
   Permissions,
-  signCommand,
 } from '../../agent/permissions/index.js';
 import { MemoryPermissionStore, type PermissionStore } from '../../agent/store/index.js';
 import type { Uplink } from '../../agent/sync/index.js';
-import { Ed25519Signer, getPublicKey, toHex } from '../../chain/index.js';
+import { Ed25519Signer, getPublicKey, type SampleValue, signCommand, toHex } from '../../chain/index.js';
 import { CanActuator, CanWire } from '../../firmware-bridge/index.js';
+import { silentLogger } from '../../process/log.js';
+import { Metrics } from '../../process/metrics.js';
 import { projectRoot } from './system.js';
 
 export const VEHICLE = 'sim-perm-1';

@@ -1,6 +1,6 @@
 /**
  * A `qood node` process for system tests: one producer (the market fixture's genesis) that also
- * takes the ingest role from a broker, so it is a storage node and device bridge; with helpers to
+ * takes the ingest role from a broker, so it is a storage node and device link; with helpers to
  * submit the fixture parties' transactions over its HTTP API and to wait for final state.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -16,7 +16,7 @@ import {
   type TxKind,
   toHex,
 } from '../../chain/index.js';
-import { formatGenesis, writeKeyFile } from '../../chain/node/runtime/index.js';
+import { formatGenesis, writeKeyFile } from '../../node/runtime/index.js';
 import { collectOutput, startQood, waitExit, waitUntil } from './cli.js';
 import { MARKET_VEHICLE, marketGenesis, marketParties, marketSecret, marketTx } from './market.js';
 import { freePort } from './mosquitto.js';

@@ -9,17 +9,20 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Chunker, type PlainChunk } from '../../agent/chunk/index.js';
+import { BatchBuilder, Sealer } from '../../agent/seal/index.js';
 import {
-  BatchBuilder,
+  createBinding,
   disputedEpochKey,
+  Ed25519Signer,
+  encodeChunkHeader,
+  getPublicKey,
   oemEpochKey,
   ownerEpochKey,
   ownerIdentity,
-  Sealer,
   seedFromMnemonic,
+  toHex,
   vehicleDataRoot,
-} from '../../agent/seal/index.js';
-import { createBinding, Ed25519Signer, encodeChunkHeader, getPublicKey, toHex } from '../../chain/index.js';
+} from '../../chain/index.js';
 import { fixed } from './generate-chain.js';
 
 /** The BIP-39 test phrase (all "abandon" but the checksum word). */

@@ -9,8 +9,9 @@
  * only sent while there is a fix; FixType is sent for every epoch, so a lost fix is visible as NONE.
  * VSS has no path for satellites used or DOP; they stay in the fix and the source's counters.
  */
+
+import type { Sample } from '../../../chain/index.js';
 import type { GnssFix } from '../../../firmware-bridge/index.js';
-import type { Sample } from '../sample.js';
 
 /** The VSS paths this module writes. */
 export const GNSS_PATHS = {

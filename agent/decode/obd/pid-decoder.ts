@@ -5,8 +5,9 @@
  * a table entry whose path or unit does not fit the dictionary is a programming error reported
  * then. Short replies are counted, not thrown: an ECU's bad reply must not stop the source.
  */
+
+import type { Sample, SampleValue } from '../../../chain/index.js';
 import { type Dictionary, isNumericDatatype } from '../../dictionary/index.js';
-import type { Sample, SampleValue } from '../sample.js';
 import { conversion } from '../vss-map/index.js';
 import { type PidDefinition, type PidSignal, pidDefinition, SERVICE01_PIDS } from './pid-table.js';
 

@@ -4,9 +4,10 @@
  * `Dbc.<Message>.<Signal>` in its DBC unit. Counts what it could not use. This is the agent's hot
  * path: no per-frame allocation beyond the samples themselves.
  */
+
+import type { Sample } from '../../../chain/index.js';
 import type { CanFrame } from '../../../firmware-bridge/index.js';
 import type { CompiledDbc, CompiledMessage } from '../can/index.js';
-import type { Sample } from '../sample.js';
 import type { ResolvedMapping } from './signal-map.js';
 
 /** What the mapper has seen. */

@@ -9,14 +9,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeGrantBundle } from '../../../agent/permissions/index.js';
+import { openMqttUplink } from '../../../agent/sync/index.js';
 import {
-  decodeGrantBundle,
+  Ed25519Signer,
+  fromHex,
+  getPublicKey,
   openReceipt,
   type Receipt,
   signCommand,
-} from '../../../agent/permissions/index.js';
-import { openMqttUplink } from '../../../agent/sync/index.js';
-import { Ed25519Signer, fromHex, getPublicKey, toHex } from '../../../chain/index.js';
+  toHex,
+} from '../../../chain/index.js';
 
 const [broker, vehicle, grantFile, secretHex, dataDir, out] = process.argv.slice(2) as [
   string,

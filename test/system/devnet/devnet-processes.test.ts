@@ -22,8 +22,8 @@ import {
   encodeP2p,
   type P2pMessage,
   Peer,
-} from '../../../chain/node/p2p/index.js';
-import { readGenesisFile } from '../../../chain/node/runtime/index.js';
+} from '../../../node/p2p/index.js';
+import { readGenesisFile } from '../../../node/runtime/index.js';
 import { collectOutput, startQood, waitUntil } from '../../support/cli.js';
 import { takeVmLock } from '../vm/run-in-vm.js';
 

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSignedTx, getAccount, MemoryChainStore, signTx, toHex, UNIT } from '../../../chain/index.js';
-import { type ApiServer, startApiServer } from '../../../chain/node/http/index.js';
-import { tcpTransport } from '../../../chain/node/p2p/index.js';
-import { FullNode } from '../../../chain/node/runtime/index.js';
+import { type ApiServer, startApiServer } from '../../../node/http/index.js';
+import { tcpTransport } from '../../../node/p2p/index.js';
+import { FullNode } from '../../../node/runtime/index.js';
 import { type LocalNet, startLocalNet, testKey, waitFor } from '../../support/node-net.js';
 
 describe('full nodes on loopback', () => {

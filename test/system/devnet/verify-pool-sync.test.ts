@@ -5,9 +5,9 @@
  * ranges it syncs on worker threads and reaches the same state root as the producers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryChainStore, signTx, toHex, UNIT, VerifyPool } from '../../../chain/index.js';
-import { tcpTransport } from '../../../chain/node/p2p/index.js';
-import { FullNode } from '../../../chain/node/runtime/index.js';
+import { MemoryChainStore, signTx, toHex, UNIT } from '../../../chain/index.js';
+import { tcpTransport } from '../../../node/p2p/index.js';
+import { FullNode, VerifyPool } from '../../../node/runtime/index.js';
 import { type LocalNet, startLocalNet, testKey, waitFor } from '../../support/node-net.js';
 
 const TXS = 60;

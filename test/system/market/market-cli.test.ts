@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { silentLogger } from '../../../agent/log.js';
-import { Metrics } from '../../../agent/metrics.js';
 import { openSqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../../agent/sync/index.js';
 import { chainVehicleId, toHex, UNIT } from '../../../chain/index.js';
+import { silentLogger } from '../../../process/log.js';
+import { Metrics } from '../../../process/metrics.js';
 import { runQood, waitUntil } from '../../support/cli.js';
 import {
   anchorBody,

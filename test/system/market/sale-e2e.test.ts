@@ -5,13 +5,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Collector } from '../../../agent/collect/index.js';
 import { collectSchema } from '../../../agent/config/collect.js';
 import { agentConfigSchema } from '../../../agent/config/index.js';
-import type { Sample } from '../../../agent/decode/sample.js';
-import { silentLogger } from '../../../agent/log.js';
-import { type RunningAgent, startAgent } from '../../../agent/main.js';
+import { type RunningAgent, startAgent } from '../../../agent/main/start-agent.js';
 import { DEVICE_KEY_FILE } from '../../../agent/seal/index.js';
-import { noopNotifier } from '../../../agent/service.js';
-import { chainVehicleId, createBinding, fromHex, toHex, UNIT } from '../../../chain/index.js';
+import { chainVehicleId, createBinding, fromHex, type Sample, toHex, UNIT } from '../../../chain/index.js';
 import { MarketClient } from '../../../market/index.js';
+import { silentLogger } from '../../../process/log.js';
+import { noopNotifier } from '../../../process/service.js';
 import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../../simulators/vehicle/can-frames.js';
 import { waitUntil } from '../../support/cli.js';
 import {

@@ -9,17 +9,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  BASE_TERMS,
-  issueGrant,
-  ListenerReader,
-  openReceipt,
-  type Receipt,
-  signCommand,
-  signOwnerRevoke,
-} from '../../../agent/permissions/index.js';
+import { BASE_TERMS, issueGrant, signOwnerRevoke } from '../../../agent/permissions/index.js';
 import { openMqttUplink, type Uplink } from '../../../agent/sync/index.js';
-import { toHex } from '../../../chain/index.js';
+import { ListenerReader, openReceipt, type Receipt, signCommand, toHex } from '../../../chain/index.js';
 import { waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { type PermissionRig, permissionRig, VEHICLE } from '../../support/permissions.js';

@@ -10,14 +10,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { loadOrCreateDeviceKey } from '../../../agent/seal/index.js';
+import { openSqliteChunkStore, type SealedChunkRecord } from '../../../agent/store/index.js';
 import {
-  loadOrCreateDeviceKey,
+  bytesEqual,
+  createBinding,
+  decodeSealedChunk,
+  fromHex,
   ownerIdentity,
   seedFromMnemonic,
   vehicleDataRoot,
-} from '../../../agent/seal/index.js';
-import { openSqliteChunkStore, type SealedChunkRecord } from '../../../agent/store/index.js';
-import { bytesEqual, createBinding, decodeSealedChunk, fromHex } from '../../../chain/index.js';
+} from '../../../chain/index.js';
 import { runThenKill, xorshiftRng } from '../../support/kill.js';
 import { describeSystem } from '../../support/system.js';
 import { VECTOR_MNEMONIC } from '../../vectors/generate-data.js';

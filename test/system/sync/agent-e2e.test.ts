@@ -12,32 +12,27 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeChunkBody } from '../../../agent/chunk/index.js';
 import { Collector } from '../../../agent/collect/index.js';
 import { collectSchema } from '../../../agent/config/collect.js';
 import { agentConfigSchema } from '../../../agent/config/index.js';
-import type { Sample } from '../../../agent/decode/sample.js';
-import { silentLogger } from '../../../agent/log.js';
-import { type RunningAgent, startAgent } from '../../../agent/main.js';
-import {
-  type Batch,
-  loadOrCreateDeviceKey,
-  ownerEpochKey,
-  ownerIdentity,
-  seedFromMnemonic,
-  vehicleDataRoot,
-  verifyBatch,
-} from '../../../agent/seal/index.js';
-import { noopNotifier } from '../../../agent/service.js';
+import { type RunningAgent, startAgent } from '../../../agent/main/start-agent.js';
+import { type Batch, loadOrCreateDeviceKey } from '../../../agent/seal/index.js';
 import {
   bytesEqual,
   checkSealedChunk,
   chunkAad,
   chunkNonce,
   createBinding,
+  decodeChunkBody,
   open,
   openDescriptor,
+  ownerEpochKey,
+  ownerIdentity,
+  type Sample,
+  seedFromMnemonic,
   toHex,
+  vehicleDataRoot,
+  verifyBatch,
 } from '../../../chain/index.js';
 import {
   ChunkIngest,
@@ -45,7 +40,9 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
-} from '../../../chain/node/ingest/index.js';
+} from '../../../node/ingest/index.js';
+import { silentLogger } from '../../../process/log.js';
+import { noopNotifier } from '../../../process/service.js';
 import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../../simulators/vehicle/can-frames.js';
 import { waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';

@@ -9,8 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { silentLogger } from '../../../agent/log.js';
-import { Metrics } from '../../../agent/metrics.js';
 import { openSqliteChunkStore, type SqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink, type Uplink } from '../../../agent/sync/index.js';
 import {
@@ -21,7 +19,9 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
-} from '../../../chain/node/ingest/index.js';
+} from '../../../node/ingest/index.js';
+import { silentLogger } from '../../../process/log.js';
+import { Metrics } from '../../../process/metrics.js';
 import { makeSignedDescriptor, makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
 import { waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';

@@ -17,10 +17,6 @@ import {
   toHex,
   UNIT,
 } from '../../../chain/index.js';
-import { type ApiServer, startApiServer } from '../../../chain/node/http/index.js';
-import { AnchorIndex, type IngestStore } from '../../../chain/node/ingest/index.js';
-import { tcpTransport } from '../../../chain/node/p2p/index.js';
-import { FullNode } from '../../../chain/node/runtime/index.js';
 import {
   checkPurchase,
   type FetchedPurchase,
@@ -28,6 +24,10 @@ import {
   MarketError,
   type PurchaseRecords,
 } from '../../../market/index.js';
+import { type ApiServer, startApiServer } from '../../../node/http/index.js';
+import { AnchorIndex, type IngestStore } from '../../../node/ingest/index.js';
+import { tcpTransport } from '../../../node/p2p/index.js';
+import { FullNode } from '../../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,

@@ -1,0 +1,331 @@
+/**
+ * `FinalityPublisher`: on the node's finality events, publishes on `<prefix>/chain/finality`
+ * (retained, QoS 1) the light-client update (chain/light/codec.ts) that takes a device from the
+ * last published final height to the new one, with state proofs of every grant record the newly
+ * final blocks touched (`grant`, `revoke`, `listenerPay`), so devices learn revocations.
+ *
+ * Schedule changes: the engine announces a change once its decider (the last block of a round) is
+ * final, a whole round before it takes effect. The publisher then sends, before any newer update,
+ * one carrying the new schedule and its proof under its header's state root: at the decider itself
+ * when that block was not sent yet and its certificate is at hand, otherwise (the usual case, as
+ * the decider's own update went out before the announcement) at the first later final block whose
+ * recorded schedule is the new one. The light client keeps it as its next schedule and follows
+ * certificates of either; without it, a device could not check the next round.
+ *
+ * Every update is applied first to a mirror light client that starts at the node's checkpoint, so
+ * the node never publishes what a device would refuse; the mirror advances only once the broker
+ * acknowledged. Rate: at most one update per finality event plus one per schedule change; events
+ * that arrive while a publish is in flight (or in one turn of the event loop) are coalesced into
+ * the next update, with the union of their grant keys. Proofs beyond MAX_UPDATE_PROOFS (or the
+ * update's byte limit) wait for the next update. A failed publish is retried after `retryMs`.
+ */
+import {
+  type Block,
+  type BlockHeader,
+  type ChainState,
+  encodeUpdate,
+  type FinalityUpdate,
+  type FinalityVote,
+  LightClient,
+  MAX_UPDATE_BYTES,
+  MAX_UPDATE_PROOFS,
+  proveKey,
+  recordedSchedule,
+  type ScheduleChange,
+  stateKey,
+  toHex,
+} from '../../chain/index.js';
+import type { FinalityEvent } from '../runtime/full-node.js';
+import { nodeCheckpoint, sameList } from './checkpoint.js';
+import type { DeviceLinkCount, DeviceLinkLogger } from './counters.js';
+import type { ChainSource } from './source.js';
+
+/** Where a node publishes finality updates under `prefix` (the agent's ChainView subscribes here). */
+export function finalityTopic(prefix: string): string {
+  return `${prefix}/chain/finality`;
+}
+
+/** The grant state keys a block's transactions touch. */
+export function touchedGrantKeys(block: Block): string[] {
+  const keys: string[] = [];
+  for (const t of block.txs) {
+    const tx = t.tx;
+    if (tx.kind === 'grant') keys.push(stateKey.grant(toHex(t.id)));
+    else if (tx.kind === 'revoke' || tx.kind === 'listenerPay') keys.push(stateKey.grant(tx.body.grant));
+  }
+  return keys;
+}
+
+/** A final block with its certificate's votes and the state after it. */
+interface FinalPoint {
+  readonly header: BlockHeader;
+  readonly slot: number;
+  readonly votes: readonly FinalityVote[];
+  readonly state: ChainState;
+}
+
+/** An update ready to publish, with the grant keys it proves and the change it announces. */
+interface Planned {
+  readonly update: FinalityUpdate;
+  readonly bytes: Uint8Array;
+  readonly keys: readonly string[];
+  readonly change?: ScheduleChange;
+}
+
+/** Final points kept above the mirror's head besides deciders of announced changes (the oldest go first). */
+const KEEP_POINTS = 64;
+
+export interface FinalityPublisherOptions {
+  readonly source: ChainSource;
+  readonly publish: (topic: string, payload: Uint8Array, options: { retain: boolean }) => Promise<void>;
+  readonly topicPrefix: string;
+  readonly logger: DeviceLinkLogger;
+  readonly count: DeviceLinkCount;
+  /** Delay before a failed publish is tried again, ms (default 1000). */
+  readonly retryMs?: number;
+}
+
+export class FinalityPublisher {
+  readonly #o: FinalityPublisherOptions;
+  readonly #topic: string;
+  #mirror: LightClient | undefined;
+  /** Final points above the mirror's head, by height. */
+  readonly #points = new Map<number, FinalPoint>();
+  /** Grant keys whose proofs are still to be sent. */
+  readonly #keys = new Set<string>();
+  /** Announced schedule changes not yet proven to the mirror. */
+  #changes: ScheduleChange[] = [];
+  #changesSeen = 0;
+  #busy = false;
+  #scheduled = false;
+  #retry: NodeJS.Timeout | undefined;
+  #off: (() => void) | undefined;
+  #published = 0;
+
+  constructor(options: FinalityPublisherOptions) {
+    this.#o = options;
+    this.#topic = finalityTopic(options.topicPrefix);
+  }
+
+  /** The final height devices were last sent (0 before the first update). */
+  get publishedHeight(): number {
+    return this.#published;
+  }
+
+  /** Grant proofs waiting for the next update. */
+  get pendingProofs(): number {
+    return this.#keys.size;
+  }
+
+  /** Starts the mirror at the node's checkpoint and listens to finality events. */
+  start(): void {
+    if (this.#off !== undefined) return;
+    const { source } = this.#o;
+    const cp = nodeCheckpoint(source);
+    if (cp !== undefined) this.#mirror = new LightClient({ checkpoint: cp });
+    this.#changesSeen = source.scheduleChanges.length;
+    this.#off = source.onFinality((e) => this.#onFinal(e));
+  }
+
+  /** Stops listening; an update in flight completes. */
+  stop(): void {
+    this.#off?.();
+    this.#off = undefined;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  #onFinal(e: FinalityEvent): void {
+    const { source } = this.#o;
+    for (const f of e.blocks) {
+      const b = source.block(f.height);
+      if (b !== undefined) for (const k of touchedGrantKeys(b)) this.#keys.add(k);
+    }
+    const all = source.scheduleChanges;
+    for (let i = this.#changesSeen; i < all.length; i++) this.#changes.push(all[i]!);
+    this.#changesSeen = all.length;
+    const fin = source.lastFinal;
+    // The state after a final block is held only while it is the last final one.
+    if (fin.height === e.certificate.height)
+      this.#points.set(fin.height, {
+        header: e.block.header.header,
+        slot: fin.slot,
+        votes: e.certificate.votes,
+        state: fin.state,
+      });
+    this.#prune();
+    this.#schedule();
+  }
+
+  #prune(): void {
+    const head = this.#mirror?.head.height ?? 0;
+    const needed = new Set(this.#changes.map((c) => c.decidedBy.height));
+    for (const h of [...this.#points.keys()]) if (h <= head) this.#points.delete(h);
+    const heights = [...this.#points.keys()].sort((a, b) => a - b);
+    let extra = heights.length - KEEP_POINTS;
+    for (const h of heights) {
+      if (extra > 0 && !needed.has(h)) {
+        this.#points.delete(h);
+        extra--;
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#busy || this.#off === undefined) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  /** Plans the updates from the mirror's head to the newest final point, checks them on a copy of the mirror, publishes. */
+  async #flush(): Promise<void> {
+    if (this.#busy || this.#off === undefined) return;
+    const heights = [...this.#points.keys()].sort((a, b) => a - b);
+    const top = heights.at(-1);
+    if (top === undefined) return;
+    const latest = this.#points.get(top)!;
+    const plan = this.#plan(latest, heights);
+    if (plan === undefined || plan.length === 0) {
+      this.#changes = [];
+      return;
+    }
+    this.#busy = true;
+    let done = 0;
+    try {
+      for (const u of plan) {
+        await this.#o.publish(this.#topic, u.bytes, { retain: true });
+        done++;
+        // Devices have it now: the mirror follows (it was checked on the copy).
+        if (this.#mirror === undefined) this.#mirror = this.#mirrorAt(latest);
+        else this.#mirror.apply(u.update);
+        this.#published = u.update.header.height;
+        for (const k of u.keys) this.#keys.delete(k);
+        if (u.change !== undefined) this.#changes = this.#changes.filter((c) => c !== u.change);
+        this.#o.count('bridge.finality.published');
+        this.#o.count('bridge.finality.proofs', u.keys.length);
+        if (u.change !== undefined) {
+          this.#o.count('bridge.finality.scheduleChanges');
+          this.#o.logger.info(
+            { height: this.#published, fromRound: u.change.fromRound, producers: u.change.schedule.length },
+            'published a producer schedule change to devices',
+          );
+        }
+      }
+    } catch (err) {
+      this.#o.count('bridge.finality.errors');
+      this.#o.logger.warn({ err: (err as Error).message }, 'publishing a finality update failed; will retry');
+    } finally {
+      this.#busy = false;
+    }
+    if (done === plan.length) this.#changes = [];
+    this.#prune();
+    if (done < plan.length) {
+      clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.#schedule();
+      }, this.#o.retryMs ?? 1000);
+    } else if (heights.length > 0 && [...this.#points.keys()].some((h) => h > this.#published))
+      this.#schedule();
+  }
+
+  /** The updates to send, each checked on a copy of the mirror; undefined when the mirror had to restart. */
+  #plan(latest: FinalPoint, heights: readonly number[]): Planned[] | undefined {
+    const top = latest.header.height;
+    const base = { header: latest.header, votes: latest.votes, scheduleChange: null };
+    if (this.#mirror === undefined) {
+      // Only genesis was final at start: the first final block starts the mirror.
+      return [{ ...this.#withProofs(latest, base) }];
+    }
+    const plan: Planned[] = [];
+    const trial = new LightClient({ checkpoint: this.#mirror.checkpoint() });
+    for (const change of this.#changes) {
+      const u = this.#changeUpdate(trial, change, heights);
+      if (u === undefined) continue;
+      const r = trial.apply(u);
+      if (!r.ok) {
+        this.#o.count('bridge.finality.refused');
+        this.#o.logger.error(
+          { height: u.header.height, code: r.error.code, reason: r.error.message },
+          'the schedule-change update does not check; not published',
+        );
+        continue;
+      }
+      plan.push({ update: u, bytes: encodeUpdate(u), keys: [], change });
+    }
+    if (top <= trial.head.height) return plan;
+    const p = this.#withProofs(latest, base);
+    const r = trial.apply(p.update);
+    if (r.ok) {
+      plan.push(p);
+      return plan;
+    }
+    this.#o.count('bridge.finality.refused');
+    this.#o.logger.error(
+      { height: top, code: r.error.code, reason: r.error.message },
+      'the finality update does not check against what devices were sent; restarting from the node checkpoint (devices behind it need a new checkpoint)',
+    );
+    const cp = nodeCheckpoint(this.#o.source);
+    if (cp !== undefined) this.#mirror = new LightClient({ checkpoint: cp });
+    this.#changes = [];
+    this.#prune();
+    return undefined;
+  }
+
+  /** The update that proves `change` to `trial`, or undefined when it is known or cannot be proven. */
+  #changeUpdate(
+    trial: LightClient,
+    change: ScheduleChange,
+    heights: readonly number[],
+  ): FinalityUpdate | undefined {
+    if (sameList(trial.schedule, change.schedule)) return undefined;
+    if (trial.nextSchedule !== null && sameList(trial.nextSchedule.schedule, change.schedule))
+      return undefined;
+    for (const h of heights) {
+      if (h <= trial.head.height || h < change.decidedBy.height) continue;
+      const p = this.#points.get(h)!;
+      const recorded = recordedSchedule(p.state);
+      if (recorded === undefined || !sameList(recorded, change.schedule)) continue;
+      return {
+        header: p.header,
+        votes: p.votes,
+        scheduleChange: { schedule: change.schedule, proof: proveKey(p.state, stateKey.schedule()).proof },
+        proofs: [],
+      };
+    }
+    this.#o.count('bridge.finality.scheduleUnproven');
+    this.#o.logger.error(
+      { decidedBy: change.decidedBy.height, fromRound: change.fromRound },
+      'no final block at hand proves the new schedule; devices will need a new checkpoint',
+    );
+    return undefined;
+  }
+
+  /** The update with as many pending grant proofs as fit (sorted keys, at most MAX_UPDATE_PROOFS and the byte limit). */
+  #withProofs(at: FinalPoint, base: Omit<FinalityUpdate, 'proofs'>): Planned {
+    let keys = [...this.#keys].sort().slice(0, MAX_UPDATE_PROOFS);
+    for (;;) {
+      const update: FinalityUpdate = {
+        ...base,
+        proofs: keys.map((k) => {
+          const p = proveKey(at.state, k);
+          return { key: k, value: p.value, proof: p.proof };
+        }),
+      };
+      const bytes = encodeUpdate(update);
+      if (bytes.length <= MAX_UPDATE_BYTES || keys.length === 0) return { update, bytes, keys };
+      keys = keys.slice(0, Math.floor(keys.length / 2));
+    }
+  }
+
+  #mirrorAt(p: FinalPoint): LightClient {
+    const cp = nodeCheckpoint(this.#o.source);
+    if (cp !== undefined && cp.header.height === p.header.height) return new LightClient({ checkpoint: cp });
+    return new LightClient({
+      checkpoint: { header: p.header, schedule: [...this.#o.source.scheduleAt(p.slot)] },
+    });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The storage node's ingest role: verified chunks, descriptors and queued transactions from MQTT
+ * into SQLite, acknowledged after commit.
+ */
+
+export { AnchorIndex, type AnchorIndexOptions } from './anchor-index.js';
+export {
+  ChunkIngest,
+  type ChunkIngestOptions,
+  INGEST_COUNTERS,
+  type IngestCounter,
+  type IngestLogger,
+} from './ingest.js';
+export {
+  type AnchorRow,
+  type DescribedChunk,
+  type DescriptorListing,
+  type DescriptorQuery,
+  INGEST_APPLICATION_ID,
+  type IngestChunk,
+  type IngestDescriptor,
+  type IngestedRow,
+  IngestStore,
+  type IngestTx,
+  type OpenSubmission,
+  type StoredDescriptor,
+  type StoredTx,
+  SUBMISSION_STATES,
+  type Submission,
+  type SubmissionState,
+} from './ingest-store.js';
+export type { IngestLink } from './link.js';
+export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';
+export { checkDescriptorMessage, checkTxMessage, type RecordCheck } from './record-checks.js';
+export { devicePublicKeyHex, sealedChunkVerifier, sealedDescriptorVerifier } from './sealed-verifier.js';
+export type { ChunkVerdict, DescriptorVerdict, VerifyChunk, VerifyDescriptor } from './verify.js';

@@ -1,0 +1,43 @@
+/**
+ * The device link of `qood node`, run when the config has both an `ingest` and a `chain`
+ * section: finality updates go out on the ingest's broker connection, and queued device
+ * transactions from the ingest database into the chain role's mempool. Loaded lazily by
+ * cli/commands/node.ts.
+ */
+
+import type { Logger, Metrics } from '../../process/index.js';
+import { DEVICE_LINK_COUNTERS, DeviceLink } from '../device-link/index.js';
+import type { IngestLink, IngestStore } from '../ingest/index.js';
+import type { FullNode } from '../runtime/index.js';
+
+/** A started device link. */
+export interface DeviceLinkRole {
+  status(): unknown;
+  stop(): void;
+}
+
+export function startDeviceLinkRole(o: {
+  link: IngestLink;
+  store: IngestStore;
+  node: FullNode;
+  prefix: string;
+  /** The vehicles whose devices this node serves (the ingest's device keys). */
+  vehicleIds: readonly string[];
+  logger: Logger;
+  metrics: Metrics;
+}): DeviceLinkRole {
+  o.metrics.declare(...DEVICE_LINK_COUNTERS);
+  const logger = o.logger.child({ role: 'device-link' });
+  const link = new DeviceLink({
+    link: o.link,
+    node: o.node,
+    ingestStore: o.store,
+    logger,
+    topicPrefix: o.prefix,
+    orders: { vehicleIds: o.vehicleIds, store: o.store },
+    onCount: (name, by) => o.metrics.inc(name, by),
+  });
+  link.start();
+  logger.info({ topic: `${o.prefix}/chain/finality` }, 'device link started');
+  return { status: () => link.status(), stop: () => link.stop() };
+}

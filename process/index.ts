@@ -1,0 +1,14 @@
+/**
+ * What every long-running process (`qood agent`, `qood node`, the demo) shares: the logger and its
+ * levels, counters and gauges, the service manager's notifications (sd_notify), signals, and the
+ * local unix-socket API with its client. Imports nothing else of QoodBlock's.
+ */
+export * from './local-api/client.js';
+export * from './local-api/server.js';
+export * from './log.js';
+export * from './log-levels.js';
+export * from './logger.js';
+export * from './metrics.js';
+export * from './sd-notify.js';
+export * from './service.js';
+export * from './signals.js';

@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { callLocalApi, LocalApiCallError } from '../../../process/local-api/client.js';
+import { LocalApiError, startLocalApi } from '../../../process/local-api/server.js';
+import { Metrics } from '../../../process/metrics.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'qood-api-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Sends raw text and returns the reply lines received within a short wait. */
+function raw(path: string, text: string, lines: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    let buf = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`got only: ${buf}`));
+    }, 3000);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(text));
+    s.on('data', (d: string) => {
+      buf += d;
+      const got = buf.split('\n').filter((l) => l !== '');
+      if (got.length >= lines) {
+        clearTimeout(timer);
+        s.end();
+        resolve(got);
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('local API over a unix socket', () => {
+  it('answers methods, reports unknown ones and bad requests, and keeps the connection up', async () => {
+    const path = join(dir, 'a.sock');
+    const api = await startLocalApi({
+      socketPath: path,
+      methods: {
+        echo: (p) => p,
+        fail: () => {
+          throw new LocalApiError('INVALID_PARAMS', 'grant id missing');
+        },
+      },
+    });
+    try {
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(await callLocalApi(path, 'echo', { a: 1 })).toEqual({ a: 1 });
+      await expect(callLocalApi(path, 'nope')).rejects.toMatchObject({ code: 'NO_SUCH_METHOD' });
+      await expect(callLocalApi(path, 'fail')).rejects.toThrow('grant id missing');
+      const replies = await raw(
+        path,
+        'not json\n{"id":7}\n{"id":8,"method":"echo","params":[1]}\n{"id":9,"method":"echo","params":{"x":true}}\n',
+        4,
+      );
+      expect(replies.map((l) => JSON.parse(l))).toEqual([
+        { id: null, error: { code: 'BAD_REQUEST', message: 'expected one JSON object per line' } },
+        { id: null, error: { code: 'BAD_REQUEST', message: expect.stringContaining('method') } },
+        { id: 8, error: { code: 'INVALID_PARAMS', message: 'params must be an object' } },
+        { id: 9, result: { x: true } },
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('rejects an oversized request line instead of buffering it forever', async () => {
+    const path = join(dir, 'b.sock');
+    const api = await startLocalApi({ socketPath: path, methods: { echo: (p) => p }, maxLineBytes: 1024 });
+    try {
+      const [reply] = await raw(path, 'x'.repeat(4096), 1);
+      expect(JSON.parse(reply!)).toMatchObject({ error: { code: 'TOO_LARGE' } });
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('replaces a stale socket file left by a crashed process', async () => {
+    const path = join(dir, 'c.sock');
+    const first = await startLocalApi({ socketPath: path, methods: {} });
+    // Simulate a crash: the file stays, nothing listens.
+    await new Promise<void>((r) => (first as unknown as { close(): Promise<void> }).close().then(() => r()));
+    const second = await startLocalApi({ socketPath: path, methods: { ping: () => 'pong' } });
+    expect(await callLocalApi(path, 'ping')).toBe('pong');
+    await second.close();
+  });
+
+  it('the client names the cause when the socket is missing', async () => {
+    const err = await callLocalApi(join(dir, 'none.sock'), 'status').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LocalApiCallError);
+    expect((err as Error).message).toContain('is the service running');
+  });
+});
+
+describe('metrics', () => {
+  it('counts, declares zeros, sets gauges and snapshots sorted with uptime', () => {
+    let now = 1000;
+    const m = new Metrics({ nowMs: () => now });
+    m.declare('frames.in', 'chunks.stored');
+    m.inc('frames.in');
+    m.inc('frames.in', 41);
+    m.set('store.bytes', 2048);
+    now = 3500;
+    expect(m.snapshot()).toEqual({
+      uptimeMs: 2500,
+      counters: { 'chunks.stored': 0, 'frames.in': 42 },
+      gauges: { 'store.bytes': 2048 },
+    });
+    expect(Object.keys(m.snapshot().counters)).toEqual(['chunks.stored', 'frames.in']);
+  });
+});
