@@ -19,103 +19,6 @@ interface StartOpts {
   device: string[];
 }
 
-/** What a devnet folder holds for node `i`. */
-export function devnetNodePaths(dir: string, i: number) {
-  const home = `${dir}/node${i}`;
-  return {
-    home,
-    key: `${home}/node.key`,
-    config: `${home}/node.yaml`,
-    log: `${home}/node.log`,
-    pid: `${home}/pid`,
-  };
-}
-
-/** What a devnet folder is made for: its nodes and where each listens. */
-export interface DevnetLayout {
-  /** The folder (absolute): keys, genesis, configs, databases and logs. */
-  readonly dir: string;
-  /** Nodes, all producers in the genesis schedule. */
-  readonly nodes: number;
-  readonly preset: 'minimal' | 'mainnet';
-  /** Node i's peer address (host:port); every other node dials it. */
-  readonly listen: (i: number) => string;
-  /** Node i's HTTP API address (host:port); also its producer URL in the genesis. */
-  readonly http: (i: number) => string;
-  /** The genesis time (default: one second from now). */
-  readonly genesisTimeMs?: number;
-  /** The chain id (default `qood-devnet`). */
-  readonly chainId?: string;
-  /**
-   * With it, node 0 is also the storage node and device link: it takes devices' uploads from this
-   * broker (the `ingest` section) for the vehicles and device keys listed.
-   */
-  readonly ingest?: {
-    readonly broker: string;
-    readonly deviceKeys: Readonly<Record<string, string>>;
-    readonly protocolVersion?: 4 | 5;
-  };
-  /** Accounts funded at genesis besides the whale (address -> QDT and QDD base units). */
-  readonly accounts?: readonly { readonly address: string; readonly qdt: bigint; readonly qdd?: bigint }[];
-}
-
-/**
- * Writes a new devnet folder: a key per node, the funded account's key (`whale.key`, also the QDD
- * issuer), a genesis naming every node as a producer, and each node's config (devnetNodePaths).
- */
-export async function writeDevnetFolder(layout: DevnetLayout): Promise<void> {
-  const [fs, { stringify }, rt, chain] = await Promise.all([
-    import('node:fs'),
-    import('yaml'),
-    import('../../node/runtime/index.js'),
-    import('../../chain/index.js'),
-  ]);
-  const { dir, nodes, preset } = layout;
-  const genesisFile = `${dir}/genesis.yaml`;
-  fs.mkdirSync(dir, { recursive: true });
-  const secrets = Array.from({ length: nodes }, () => rt.newNodeSecret());
-  const whale = rt.newNodeSecret();
-  const genesis = rt.localGenesis({
-    chainId: layout.chainId ?? 'qood-devnet',
-    preset,
-    producers: secrets.map((s) => new chain.Ed25519Signer(s)),
-    whale: new chain.Ed25519Signer(whale),
-    timeMs: layout.genesisTimeMs ?? Date.now() + 1000,
-    urls: secrets.map((_, i) => `http://${layout.http(i)}`),
-  });
-  const funded = { ...genesis, accounts: [...genesis.accounts, ...(layout.accounts ?? [])] };
-  rt.writeKeyFile(`${dir}/whale.key`, whale);
-  secrets.forEach((s, i) => {
-    const p = devnetNodePaths(dir, i);
-    fs.mkdirSync(p.home, { recursive: true });
-    rt.writeKeyFile(p.key, s);
-    const config = {
-      node: { dataDir: p.home, socketPath: `${p.home}/node.sock` },
-      log: { level: 'info' },
-      chain: {
-        keyFile: p.key,
-        genesisFile,
-        preset,
-        listen: layout.listen(i),
-        peers: secrets.map((_, j) => layout.listen(j)).filter((_, j) => j !== i),
-        http: layout.http(i),
-      },
-      ...(i === 0 && layout.ingest !== undefined
-        ? {
-            ingest: {
-              broker: layout.ingest.broker,
-              clientId: 'qood-devnet-storage',
-              protocolVersion: layout.ingest.protocolVersion ?? 5,
-              deviceKeys: { ...layout.ingest.deviceKeys },
-            },
-          }
-        : {}),
-    };
-    fs.writeFileSync(p.config, stringify(config));
-  });
-  fs.writeFileSync(genesisFile, rt.formatGenesis(funded));
-}
-
 /** Adds `start` to the `devnet` command group. */
 export function registerDevnetStart(devnet: Command): void {
   devnet
@@ -159,16 +62,17 @@ export function registerDevnetStart(devnet: Command): void {
       }
       if (opts.broker === undefined && opts.device.length > 0)
         throw new CliExit(EXIT.usage, 'qood devnet start: --device needs --broker (the storage node uplink)');
-      const [{ resolve }, fs, { spawn }] = await Promise.all([
+      const [{ resolve }, fs, { spawn }, { devnetNodePaths, writeDevnetFolder }] = await Promise.all([
         import('node:path'),
         import('node:fs'),
         import('node:child_process'),
+        import('../../simulators/devnet/devnet-folder.js'),
       ]);
       const dir = resolve(opts.dir);
       const fresh = !fs.existsSync(`${dir}/genesis.yaml`);
       const httpUrl = (i: number) => `http://127.0.0.1:${basePort + 100 + i}`;
       if (fresh) {
-        await writeDevnetFolder({
+        writeDevnetFolder({
           dir,
           nodes,
           preset: opts.preset,

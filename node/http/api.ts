@@ -34,31 +34,10 @@ import { nodeCheckpoint } from '../device-link/checkpoint.js';
 import { nodeSource } from '../device-link/source.js';
 import type { FullNode } from '../runtime/full-node.js';
 import { handleMarket, type MarketContext } from './market-api.js';
+import type { ApiRequest, ApiResponse } from './types.js';
 
 /** Largest request body accepted (a signed transaction is far smaller). */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-/** A request as the API sees it. */
-export interface ApiRequest {
-  readonly method: string;
-  /** Path without the query string, percent-encoded as received. */
-  readonly path: string;
-  readonly contentType: string;
-  readonly body: Uint8Array;
-  /** The query string without its '?' (default: none). */
-  readonly query?: string;
-  /** Request headers by lower-case name (default: none). */
-  readonly headers?: Readonly<Record<string, string | undefined>>;
-}
-
-/** A response: status and a JSON-serialisable body, or bytes of `contentType`. */
-export interface ApiResponse {
-  readonly status: number;
-  readonly body: unknown;
-  /** Set when `body` is bytes (a Uint8Array) sent as they are. */
-  readonly contentType?: string;
-  readonly headers?: Readonly<Record<string, string>>;
-}
 
 const err = (status: number, code: string, message: string): ApiResponse => ({
   status,

@@ -1,5 +1,8 @@
-/** The node's HTTP JSON API: routes (api.ts, market-api.ts) and the node:http server (server.ts). */
-export { type ApiRequest, type ApiResponse, handleApi, MAX_BODY_BYTES } from './api.js';
+/**
+ * The node's HTTP JSON API: routes (api.ts, market-api.ts) on plain requests and responses
+ * (types.ts), and the node:http server (server.ts).
+ */
+export { handleApi, MAX_BODY_BYTES } from './api.js';
 export {
   DEFAULT_PAGE_CHUNKS,
   FETCH_REFUSALS,
@@ -10,3 +13,4 @@ export {
   type MarketContext,
 } from './market-api.js';
 export { type ApiServer, startApiServer } from './server.js';
+export type { ApiRequest, ApiResponse } from './types.js';

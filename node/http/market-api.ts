@@ -35,7 +35,7 @@ import {
 } from '../../chain/index.js';
 import type { DescriptorListing, IngestStore } from '../ingest/ingest-store.js';
 import type { FullNode } from '../runtime/full-node.js';
-import type { ApiRequest, ApiResponse } from './api.js';
+import type { ApiRequest, ApiResponse } from './types.js';
 
 /** What the storage role needs besides the node. */
 export interface MarketContext {

@@ -1,12 +1,13 @@
 /**
- * The node:http adapter of `chain/`: the only file there that serves HTTP. It reads a request body up
- * to MAX_BODY_BYTES (413 beyond, without reading the rest), bounds header and request times and
- * connections, and answers with handleApi's JSON.
+ * The node:http adapter of the node's API: the only file in node/ that serves HTTP. It reads a
+ * request body up to MAX_BODY_BYTES (413 beyond, without reading the rest), bounds header and
+ * request times and connections, and answers with handleApi's JSON.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { FullNode } from '../runtime/full-node.js';
-import { type ApiResponse, handleApi, MAX_BODY_BYTES } from './api.js';
+import { handleApi, MAX_BODY_BYTES } from './api.js';
 import type { MarketContext } from './market-api.js';
+import type { ApiResponse } from './types.js';
 
 /** A running API server. */
 export interface ApiServer {

@@ -1,17 +1,15 @@
 /**
- * The chain role of `qood node`: reads the node key and the genesis file, opens the chain database,
- * starts the FullNode (peers, consensus, mempool) and the HTTP JSON API. Loaded lazily by
- * cli/commands/node.ts when the config has a `chain` section. With an `ingest` section too, the
- * node is a storage node: it indexes the final chain's descriptor anchors into the ingest database
- * and serves the market routes (node/http/market-api.ts) from it, over a connection of its
- * own (WAL: the API's reads do not wait for the ingest's writes).
+ * The chain role of a node (its config's `chain` section): reads the node key and the genesis file,
+ * opens the chain database, starts the FullNode (peers, consensus, mempool) and the HTTP JSON API.
+ * With an `ingest` section too, the node is a storage node: it indexes the final chain's descriptor
+ * anchors into the ingest database and serves the market routes (node/http/market-api.ts) from it,
+ * over a connection of its own (WAL: the API's reads do not wait for the ingest's writes).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHex } from '../../chain/index.js';
-import { CliExit, EXIT } from '../../cli/exit-codes.js';
+import { type SignatureCacheStats, toHex } from '../../chain/index.js';
 import { type ChainConfig, type IngestConfig, splitHostPort } from '../config.js';
-import { type MarketContext, startApiServer } from '../http/index.js';
+import { type ApiServer, type MarketContext, startApiServer } from '../http/index.js';
 import { AnchorIndex, IngestStore } from '../ingest/index.js';
 import { tcpTransport } from '../p2p/index.js';
 import {
@@ -28,6 +26,33 @@ import {
   VerifyPool,
 } from '../runtime/index.js';
 import { SqliteChainStore } from '../store/index.js';
+import { NodeStartError } from './node-start-error.js';
+
+/** What `qood status` shows of the chain role. */
+export interface ChainRoleStatus {
+  readonly address: string;
+  readonly head: number;
+  readonly final: number;
+  readonly peers: number;
+  readonly mempool: number;
+  /** Final height through which descriptor anchors are indexed (storage nodes only). */
+  readonly anchorsIndexedThrough?: number;
+  readonly signatures: SignatureCacheStats | undefined;
+}
+
+/** What the chain role is started with. */
+export interface ChainRoleOptions {
+  readonly config: ChainConfig;
+  /** Where the chain database and the signing guard are by default. */
+  readonly dataDir: string;
+  readonly logger: NodeLog;
+  /** With it, the node is also the storage node of this ingest database. */
+  readonly ingest?: IngestConfig;
+  /** Sees each finality event, after the anchors it finalised were indexed. */
+  readonly onFinal?: (e: FinalityEvent) => void;
+  /** Sees each block and vote sent or received, and each finality step. */
+  readonly onTrace?: (t: NodeTrace, atMs: number) => void;
+}
 
 /** A started chain role. */
 export interface ChainRole {
@@ -35,7 +60,8 @@ export interface ChainRole {
   /** The API's URL, when it listens. */
   readonly apiUrl: string | undefined;
   /** What `qood status` shows. */
-  status(): unknown;
+  status(): ChainRoleStatus;
+  /** Stops the HTTP API, the node and its verify workers, then closes the databases. */
   stop(): Promise<void>;
 }
 
@@ -63,17 +89,19 @@ export function logNodeTraces(logger: {
 }
 
 /**
- * Starts the chain role; usage problems (files, genesis) end the process with exit 2. With
- * `ingest` (the node's ingest section) it also takes the storage role.
+ * Starts the chain role. A key or genesis file that does not load is a `usage` NodeStartError; a
+ * database, the signing guard or the node that does not start is a `failure`.
  */
-export async function startChainRole(
-  cfg: ChainConfig,
-  dataDir: string,
-  logger: NodeLog,
-  onFinal?: (e: FinalityEvent) => void,
-  ingest?: IngestConfig,
-  onTrace?: (t: NodeTrace, atMs: number) => void,
-): Promise<ChainRole> {
+export async function startChainRole(o: ChainRoleOptions): Promise<ChainRole> {
+  const { config: cfg, dataDir, logger, ingest, onFinal, onTrace } = o;
+  const fail = (role: 'chain' | 'storage', err: unknown, file?: string): NodeStartError =>
+    new NodeStartError({
+      code: 'failure',
+      role,
+      message: (err as Error).message,
+      ...(file === undefined ? {} : { file }),
+      cause: err,
+    });
   let signer: ReturnType<typeof readKeyFile>;
   let genesis: ReturnType<typeof readGenesisFile>;
   try {
@@ -81,26 +109,44 @@ export async function startChainRole(
     genesis = readGenesisFile(cfg.genesisFile, cfg.preset);
   } catch (err) {
     if (err instanceof KeyFileError || err instanceof GenesisFileError)
-      throw new CliExit(EXIT.usage, `qood node: chain: ${err.message}`);
+      throw new NodeStartError({
+        code: 'usage',
+        role: 'chain',
+        message: err.message,
+        file: err.path,
+        cause: err,
+      });
     throw err;
   }
+  const chainPath = cfg.path ?? join(dataDir, 'chain.db');
+  const guardPath = join(dataDir, 'signing-guard.json');
   let store: SqliteChainStore;
   let guard: FileSigningGuard;
   try {
     mkdirSync(dataDir, { recursive: true });
-    store = new SqliteChainStore({ path: cfg.path ?? join(dataDir, 'chain.db') });
-    guard = new FileSigningGuard(join(dataDir, 'signing-guard.json'));
   } catch (err) {
-    throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
+    throw fail('chain', err, dataDir);
+  }
+  try {
+    store = new SqliteChainStore({ path: chainPath });
+  } catch (err) {
+    throw fail('chain', err, chainPath);
+  }
+  try {
+    guard = new FileSigningGuard(guardPath);
+  } catch (err) {
+    store.close();
+    throw fail('chain', err, guardPath);
   }
   let market: IngestStore | undefined;
   let anchors: AnchorIndex | undefined;
   if (ingest !== undefined) {
+    const ingestPath = ingest.path ?? join(dataDir, 'ingest.db');
     try {
-      market = new IngestStore({ path: ingest.path ?? join(dataDir, 'ingest.db') });
+      market = new IngestStore({ path: ingestPath });
     } catch (err) {
       store.close();
-      throw new CliExit(EXIT.failure, `qood node: storage: ${(err as Error).message}`);
+      throw fail('storage', err, ingestPath);
     }
   }
   const indexAnchors = (height: number): void => {
@@ -146,13 +192,21 @@ export async function startChainRole(
     store.close();
     market?.close();
     await pool?.close();
-    if (err instanceof SigningGuardError) throw new CliExit(EXIT.failure, `qood node: chain: ${err.message}`);
-    throw new CliExit(EXIT.failure, `qood node: chain: ${(err as Error).message}`);
+    throw fail('chain', err, err instanceof SigningGuardError ? err.path : undefined);
   }
   const marketCtx: MarketContext | undefined =
     market === undefined ? undefined : { store: market, indexedHeight: () => anchors?.height ?? 0 };
-  const api =
-    cfg.http === undefined ? undefined : await startApiServer(node, ...hostPort(cfg.http), marketCtx);
+  let api: ApiServer | undefined;
+  try {
+    api = cfg.http === undefined ? undefined : await startApiServer(node, ...hostPort(cfg.http), marketCtx);
+  } catch (err) {
+    // The API's port in use: stop what did start, or its peer connections keep the process alive.
+    await node.stop();
+    await pool?.close();
+    store.close();
+    market?.close();
+    throw fail('chain', err);
+  }
   logger.info(
     {
       address: node.address,

@@ -1,21 +1,23 @@
 /**
- * The device link of `qood node`, run when the config has both an `ingest` and a `chain`
- * section: finality updates go out on the ingest's broker connection, and queued device
- * transactions from the ingest database into the chain role's mempool. Loaded lazily by
- * cli/commands/node.ts.
+ * The device link role of a node, run when its config has both an `ingest` and a `chain` section:
+ * finality updates and order notices go out on the ingest's broker connection, and devices' queued
+ * transactions go from the ingest database into the chain role's mempool.
  */
-
 import type { Logger, Metrics } from '../../process/index.js';
 import { DEVICE_LINK_COUNTERS, DeviceLink } from '../device-link/index.js';
 import type { IngestLink, IngestStore } from '../ingest/index.js';
 import type { FullNode } from '../runtime/index.js';
 
+/** What `qood status` shows of the device link (under the chain's `bridge`). */
+export type DeviceLinkStatus = ReturnType<DeviceLink['status']>;
+
 /** A started device link. */
 export interface DeviceLinkRole {
-  status(): unknown;
+  status(): DeviceLinkStatus;
   stop(): void;
 }
 
+/** Starts the device link on the ingest role's broker connection and database. */
 export function startDeviceLinkRole(o: {
   link: IngestLink;
   store: IngestStore;

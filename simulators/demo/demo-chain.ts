@@ -1,9 +1,9 @@
 /**
- * The chain side of `qood demo`: a small devnet of four `qood node` processes on loopback (the
- * code `qood devnet start` uses), node 0 also the TSP's storage node and device link on the
- * demo's broker; the owner's onboarding (vehicle, device, agreement with the OEM); and a buyer who
- * finds an anchored descriptor, orders it, waits for the device to fill the order, then fetches,
- * verifies and decrypts the data and reads the payment split.
+ * The chain side of `qood demo`: a small devnet of four `qood node` processes on loopback (from the
+ * devnet folder `qood devnet start` writes too), node 0 also the TSP's storage node and device link
+ * on the demo's broker; the owner's onboarding (vehicle, device, agreement with the OEM); and a
+ * buyer who finds an anchored descriptor, orders it, waits for the device to fill the order, then
+ * fetches, verifies and decrypts the data and reads the payment split.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
@@ -23,9 +23,9 @@ import {
   UNIT,
   type UnsignedTx,
 } from '../../chain/index.js';
-import { devnetNodePaths, writeDevnetFolder } from '../../cli/commands/devnet-start.js';
 import { MarketClient } from '../../market/index.js';
-import { callLocalApi } from '../../process/local-api/client.js';
+import { callLocalApi } from '../../process/index.js';
+import { devnetNodePaths, writeDevnetFolder } from '../devnet/devnet-folder.js';
 
 export const DEMO_CHAIN_ID = 'qood-demo';
 const NODES = 4;
@@ -98,7 +98,7 @@ export class DemoChain {
     funded: readonly { address: string; qdt: bigint; qdd?: bigint }[];
   }): Promise<DemoChain> {
     const ports = await freePorts(2 * NODES);
-    await writeDevnetFolder({
+    writeDevnetFolder({
       dir: o.dir,
       nodes: NODES,
       preset: 'minimal',

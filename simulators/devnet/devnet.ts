@@ -29,7 +29,7 @@ import {
   verify,
 } from '../../chain/index.js';
 import { EventQueue } from './event-queue.js';
-import { buildReport, type DevnetReport, type RunRecord } from './report.js';
+import { buildReport, type DevnetReport, type RunOutcome, type RunRecord } from './report.js';
 import { SeededRng } from './rng.js';
 
 /** Producers in `groups` (node indices) cannot reach other groups from `fromMs` to `toMs`. */
@@ -219,7 +219,21 @@ export class Devnet {
           if (!this.isDown(n.index, this.nowMs)) this.handle(n, { kind: 'tx', tx: a.tx });
       }
     }
-    return buildReport(this, this.record, performance.now() - wall0);
+    const end = this.options.durationMs;
+    const outcome: RunOutcome = {
+      options: this.options,
+      genesis: this.genesis,
+      // Every node starts from the same genesis, so any node's schedule for slot 0 is the genesis one.
+      genesisSchedule: this.nodes[0]!.engine.scheduleAt(0),
+      nodes: this.nodes.map((n) => ({
+        index: n.index,
+        address: n.address,
+        byzantine: n.byzantine !== undefined,
+        downAtEnd: this.isDown(n.index, end),
+        lastFinal: n.engine.lastFinal,
+      })),
+    };
+    return buildReport(outcome, this.record, performance.now() - wall0);
   }
 
   private handle(n: DevnetNode, ev: EngineEvent): void {

@@ -1,4 +1,8 @@
-/** The deterministic devnet: simulated producers, network faults and the report of a run. */
+/**
+ * The deterministic devnet: simulated producers, network faults and the report of a run. The folder
+ * a devnet of `qood node` processes runs from (devnet-folder.ts) is imported by its own path: it
+ * loads the full node, which `qood devnet simulate` does not need.
+ */
 export {
   type ByzantineSpec,
   type CrashSpec,

@@ -4,6 +4,8 @@
  * evidence caught and the penalties the state machine applied, schedule changes and message counts.
  */
 import {
+  type BlockRef,
+  type ChainState,
   getAccount,
   getRecord,
   type Producer,
@@ -11,7 +13,36 @@ import {
   stateKey,
   toHex,
 } from '../../chain/index.js';
-import type { Devnet } from './devnet.js';
+
+/** The options of a run that its report repeats (DevnetOptions has them all). */
+export interface ReportedOptions {
+  readonly seed: string;
+  readonly producers: number;
+  readonly standby?: number;
+  readonly durationMs: number;
+  readonly latencyMs: { readonly min: number; readonly max: number };
+  readonly loss?: number;
+}
+
+/** One node as a run left it. */
+export interface NodeOutcome {
+  readonly index: number;
+  readonly address: string;
+  /** It misbehaved on purpose: its penalties are reported, and it never leads the final chain. */
+  readonly byzantine: boolean;
+  /** It was down when the run ended (its final height is left out of `finalHeights`). */
+  readonly downAtEnd: boolean;
+  readonly lastFinal: BlockRef;
+}
+
+/** What a finished run hands the report besides its counters. */
+export interface RunOutcome {
+  readonly options: ReportedOptions;
+  readonly genesis: ChainState;
+  /** The producer schedule at genesis (addresses), against which schedule changes are listed. */
+  readonly genesisSchedule: readonly string[];
+  readonly nodes: readonly NodeOutcome[];
+}
 
 /** Counters filled while the devnet runs. */
 export interface RunRecord {
@@ -98,20 +129,16 @@ export function quantile(values: readonly number[], q: number): number {
 
 const short = (a: string): string => a.slice(0, 16);
 
-export function buildReport(net: Devnet, r: RunRecord, wallMs: number): DevnetReport {
-  const o = net.options;
+/** The report of a finished run from its outcome, its counters and the wall time it took. */
+export function buildReport(run: RunOutcome, r: RunRecord, wallMs: number): DevnetReport {
+  const o = run.options;
   const end = o.durationMs;
-  const honest = net.nodes.filter((n) => n.byzantine === undefined);
-  const lead = honest.reduce(
-    (a, b) => (b.engine.lastFinal.height > a.engine.lastFinal.height ? b : a),
-    honest[0]!,
-  );
-  const final = lead.engine.lastFinal;
-  const up = net.nodes.filter((n) => !net.isDown(n.index, end));
-  const heights = up.map((n) => n.engine.lastFinal.height);
-  const genesis = net.genesis;
-  const scheduleAtGenesis = lead.engine.scheduleAt(0);
-  let previous = scheduleAtGenesis;
+  const honest = run.nodes.filter((n) => !n.byzantine);
+  const lead = honest.reduce((a, b) => (b.lastFinal.height > a.lastFinal.height ? b : a), honest[0]!);
+  const final = lead.lastFinal;
+  const heights = run.nodes.filter((n) => !n.downAtEnd).map((n) => n.lastFinal.height);
+  const genesis = run.genesis;
+  let previous = run.genesisSchedule;
   const changes = [...r.scheduleChanges.values()]
     .sort((a, b) => a.change.fromRound - b.change.fromRound)
     .map((s) => {
@@ -149,8 +176,8 @@ export function buildReport(net: Devnet, r: RunRecord, wallMs: number): DevnetRe
     },
     conflictingFinalBlocks: r.conflictingHeights.size + r.conflictsReported,
     evidence: [...r.evidence.values()].map((e) => ({ ...e, producer: short(e.producer) })),
-    penalised: net.nodes
-      .filter((n) => n.byzantine !== undefined)
+    penalised: run.nodes
+      .filter((n) => n.byzantine)
       .map((n) => ({
         node: n.index,
         producer: short(n.address),

@@ -22,7 +22,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { devnetNodePaths, writeDevnetFolder } from '../../../cli/commands/devnet-start.js';
+import { devnetNodePaths, writeDevnetFolder } from '../../../simulators/devnet/devnet-folder.js';
 import type { NetnsPhases, NetnsPlan, NetnsResult, PollSample } from '../netns-devnet.js';
 import { projectRoot } from '../system.js';
 
@@ -197,7 +197,7 @@ async function drive(children: ChildProcess[]): Promise<void> {
   });
 
   mkdirSync(DIR, { recursive: true });
-  await writeDevnetFolder({
+  writeDevnetFolder({
     dir: DIR,
     nodes: plan.nodes,
     preset: 'minimal',

@@ -7,16 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { devnetNodePaths, writeDevnetFolder } from '../../../../cli/commands/devnet-start.js';
 import { loadNodeConfig } from '../../../../cli/load-config.js';
 import { readGenesisFile, readKeyFile } from '../../../../node/runtime/index.js';
+import { devnetNodePaths, writeDevnetFolder } from '../../../../simulators/devnet/devnet-folder.js';
 
 describe('writeDevnetFolder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qood-devnet-folder-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes keys, one genesis and a config per node for the addresses it is given', async () => {
-    await writeDevnetFolder({
+  it('writes keys, one genesis and a config per node for the addresses it is given', () => {
+    writeDevnetFolder({
       dir,
       nodes: 3,
       preset: 'minimal',
