@@ -1,5 +1,5 @@
 /**
- * The chain: codec, crypto, state machine, consensus and the light client. The agent and the other folders import it
+ * The chain core: codec, crypto, state machine, consensus, the light client, data and wire formats. Other rooms import it
  * only through this file; it imports nothing else of QoodBlock's.
  */
 export {
@@ -124,8 +124,7 @@ export {
   grantsIn,
   idOf,
 } from './store/chain-store.js';
-// The SQLite store is not re-exported: importing chain/ must not load better-sqlite3 (a node
-// imports chain/store/index.js for it).
+// The chain-store contract and its memory implementation; the SQLite one is node/store/.
 export {
   type ChainStore,
   decodeBlock,

@@ -1,3 +1,2 @@
-/** The chain store: its contract, the memory and SQLite implementations and rebuilding the state. */
-export * from '../../chain/store/index.js';
+/** The node's SQLite chain store (the contract, the memory store and rebuilding live in chain/). */
 export { CHAIN_STORE_APPLICATION_ID, SqliteChainStore } from './sqlite-chain-store.js';

@@ -50,23 +50,7 @@ export interface CliImportException {
 }
 
 /** The test files that import cli/ today; an entry the file no longer needs is reported as stale. */
-export const CLI_IMPORT_EXCEPTIONS: readonly CliImportException[] = [
-  {
-    file: 'test/unit/simulators/devnet/devnet-folder.test.ts',
-    target: 'cli/commands/devnet-start.ts',
-    why: 'tests writeDevnetFolder, the devnet layout `qood devnet start` writes, which lives in that command',
-  },
-  {
-    file: 'test/unit/simulators/devnet/devnet-folder.test.ts',
-    target: 'cli/load-config.ts',
-    why: 'the written configs must load through the loader `qood node -c` uses, not a look-alike',
-  },
-  {
-    file: 'test/support/vm/netns-devnet-probe.ts',
-    target: 'cli/commands/devnet-start.ts',
-    why: 'lays out the namespace devnet exactly as `qood devnet start` does, with the same writeDevnetFolder',
-  },
-];
+export const CLI_IMPORT_EXCEPTIONS: readonly CliImportException[] = [];
 
 /** Libraries that do I/O and so must sit behind one adapter file per room. */
 export const IO_LIBRARIES = [

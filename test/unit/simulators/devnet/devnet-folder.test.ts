@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNodeConfig } from '../../../../cli/load-config.js';
+import { formatProblem, loadConfigFile } from '../../../../agent/config/yaml-file.js';
+import { nodeConfigSchema } from '../../../../node/config.js';
 import { readGenesisFile, readKeyFile } from '../../../../node/runtime/index.js';
 import { devnetNodePaths, writeDevnetFolder } from '../../../../simulators/devnet/devnet-folder.js';
 
@@ -33,7 +34,10 @@ describe('writeDevnetFolder', () => {
     ]);
     for (let i = 0; i < 3; i++) {
       const p = devnetNodePaths(dir, i);
-      const c = loadNodeConfig(p.config);
+      // What `qood node -c` does with the file: the YAML reader and the node's schema.
+      const r = loadConfigFile(p.config, nodeConfigSchema);
+      if (!r.ok) throw new Error(r.problems.map(formatProblem).join('; '));
+      const c = r.config;
       expect(c.chain?.listen).toBe(`10.77.0.${i + 1}:26600`);
       expect(c.chain?.http).toBe(`10.78.${i}.1:26700`);
       expect(c.chain?.peers).toEqual([0, 1, 2].filter((j) => j !== i).map((j) => `10.77.0.${j + 1}:26600`));
