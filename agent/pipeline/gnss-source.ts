@@ -66,13 +66,16 @@ export class GnssPipelineSource {
   readonly #unsubscribe: (() => void)[] = [];
   readonly #skew: ClockSkewCheck;
 
-  constructor(private readonly options: GnssPipelineOptions) {
+  readonly #o: GnssPipelineOptions;
+
+  constructor(options: GnssPipelineOptions) {
+    this.#o = options;
     this.#skew = new ClockSkewCheck(options.maxClockSkewMs);
   }
 
   /** Starts taking fixes. */
   start(): void {
-    const { source, metrics } = this.options;
+    const { source, metrics } = this.#o;
     metrics.declare(...GNSS_COUNTERS, 'samples.out');
     this.#unsubscribe.push(source.onFix((f) => this.#onFix(f)));
     this.#unsubscribe.push(source.onEvent((e) => this.#onEvent(e)));
@@ -84,7 +87,7 @@ export class GnssPipelineSource {
   }
 
   #onFix(fix: GnssFix): void {
-    const { metrics, logger } = this.options;
+    const { metrics, logger } = this.#o;
     metrics.inc('gnss.fixes');
     if (fix.mode < 2) metrics.inc('gnss.no-fix');
     const v = this.#skew.check(fix);
@@ -95,7 +98,7 @@ export class GnssPipelineSource {
         logger.warn(
           {
             skewMs: Math.round(v.skewMs),
-            maxClockSkewMs: this.options.maxClockSkewMs,
+            maxClockSkewMs: this.#o.maxClockSkewMs,
             gnssTime: new Date(fix.timeMs!).toISOString(),
           },
           'wall clock differs from GNSS time',
@@ -104,13 +107,13 @@ export class GnssPipelineSource {
       logger.info({ skewMs: Math.round(v.skewMs) }, 'wall clock agrees with GNSS time again');
     const out = this.#scratch;
     out.length = 0;
-    fixToSamples(fix, out, { speedToVehicleSpeed: this.options.speedToVehicleSpeed ?? false });
+    fixToSamples(fix, out, { speedToVehicleSpeed: this.#o.speedToVehicleSpeed ?? false });
     metrics.inc('samples.out', out.length);
-    this.options.onSamples(out);
+    this.#o.onSamples(out);
   }
 
   #onEvent(e: GnssSourceEvent): void {
-    const { metrics, logger } = this.options;
+    const { metrics, logger } = this.#o;
     switch (e.type) {
       case 'bad-input':
         metrics.inc('gnss.bad-input');

@@ -48,11 +48,15 @@ export class ObdSource {
   #started: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: ObdSourceOptions) {}
+  readonly #o: ObdSourceOptions;
+
+  constructor(options: ObdSourceOptions) {
+    this.#o = options;
+  }
 
   /** Starts discovery and polling in the background. */
   start(): void {
-    this.options.metrics.declare('obd.responses', 'obd.errors', 'samples.out');
+    this.#o.metrics.declare('obd.responses', 'obd.errors', 'samples.out');
     this.#started ??= this.#run();
   }
 
@@ -60,9 +64,9 @@ export class ObdSource {
   polling: readonly number[] = [];
 
   async #run(): Promise<void> {
-    const { transport, decoder, logger } = this.options;
+    const { transport, decoder, logger } = this.#o;
     const client = new ObdClient({ transport });
-    let targets: PollTarget[] = Object.entries(this.options.pids).map(([p, hz]) => ({
+    let targets: PollTarget[] = Object.entries(this.#o.pids).map(([p, hz]) => ({
       pid: Number.parseInt(p.slice(2), 16),
       rateHz: hz,
     }));
@@ -85,10 +89,10 @@ export class ObdSource {
         if (vin !== undefined)
           this.#emit([{ path: 'Vehicle.VehicleIdentification.VIN', tUs: Date.now() * 1000, value: vin }]);
       } catch (e) {
-        this.options.metrics.inc('obd.errors');
+        this.#o.metrics.inc('obd.errors');
         logger.warn({ err: (e as Error).message }, 'OBD discovery failed; retrying');
         await new Promise<void>((r) => {
-          this.#timer = setTimeout(r, this.options.retryMs ?? 2000);
+          this.#timer = setTimeout(r, this.#o.retryMs ?? 2000);
         });
       }
     }
@@ -99,14 +103,14 @@ export class ObdSource {
       scheduler: new PollScheduler({ targets }),
       expectedReplies: expected,
       onResponse: (_pid, responses, wallUs) => {
-        this.options.metrics.inc('obd.responses', responses.length);
+        this.#o.metrics.inc('obd.responses', responses.length);
         const out = this.#scratch;
         out.length = 0;
         for (const r of responses) decoder.decode(r.data, wallUs, out);
         this.#emit(out);
       },
       onError: (pid, e: ObdError) => {
-        this.options.metrics.inc('obd.errors');
+        this.#o.metrics.inc('obd.errors');
         logger.debug({ pid: pidName(pid), code: e.code }, e.message);
       },
     });
@@ -114,8 +118,8 @@ export class ObdSource {
 
   #emit(samples: readonly Sample[]): void {
     if (samples.length === 0) return;
-    this.options.metrics.inc('samples.out', samples.length);
-    this.options.onSamples(samples);
+    this.#o.metrics.inc('samples.out', samples.length);
+    this.#o.onSamples(samples);
   }
 
   /** Stops polling (the transport is closed by its owner). */
