@@ -141,6 +141,7 @@ class Parser {
     }
     this.#applyAttributes();
     return {
+      file: this.#file,
       version: this.#version,
       nodes: this.#nodes,
       messages: this.#messages.map((m) => ({
