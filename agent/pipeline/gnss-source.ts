@@ -7,40 +7,9 @@
  */
 
 import type { Sample } from '../../chain/index.js';
-import {
-  connectTcp,
-  type GnssFix,
-  type GnssSource,
-  type GnssSourceEvent,
-  openGpsdClient,
-  openNmeaSerial,
-  openSerialPort,
-} from '../../firmware-bridge/index.js';
+import type { GnssFix, GnssSource, GnssSourceEvent } from '../../firmware-bridge/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
-import type { GnssSourceConfig } from '../config/index.js';
 import { ClockSkewCheck, fixToSamples } from '../decode/gnss/index.js';
-
-/**
- * Opens the configured receiver on a device: the serial port for `nmea`, TCP for `gpsd`. A receiver
- * that is not there yet does not stop the agent: the source keeps trying and says so in the log.
- */
-export function openConfiguredGnss(cfg: GnssSourceConfig): Promise<GnssSource> {
-  if (cfg.source === 'nmea')
-    return openNmeaSerial({
-      path: cfg.port!,
-      baudRate: cfg.baud,
-      openSerial: openSerialPort,
-      retryFirstOpen: true,
-    });
-  const i = cfg.gpsd.lastIndexOf(':');
-  return openGpsdClient({
-    // `[::1]:2947` names an IPv6 host in brackets; the socket wants it without.
-    host: cfg.gpsd.slice(0, i).replace(/^\[(.*)\]$/, '$1'),
-    port: Number(cfg.gpsd.slice(i + 1)),
-    connect: (t) => connectTcp(t),
-    retryFirstOpen: true,
-  });
-}
 
 export interface GnssPipelineOptions {
   readonly source: GnssSource;
