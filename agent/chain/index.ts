@@ -7,3 +7,11 @@ export {
   type ChainViewOptions,
   finalityTopic,
 } from './chain-view.js';
+export {
+  CheckpointFileError,
+  type CheckpointFileErrorCode,
+  deviceChainId,
+  readCheckpointFile,
+  readTrustedCheckpoint,
+  type TrustedCheckpoint,
+} from './checkpoint-file.js';

@@ -81,11 +81,13 @@ function tokenize(src: string): Token[] {
 class Parser {
   #i = 0;
   readonly paths = new Set<string>();
+  readonly #src: string;
+  readonly #toks: Token[];
 
-  constructor(
-    private readonly src: string,
-    private readonly toks: Token[],
-  ) {}
+  constructor(src: string, toks: Token[]) {
+    this.#src = src;
+    this.#toks = toks;
+  }
 
   parse(): Node {
     const n = this.#or();
@@ -95,15 +97,15 @@ class Parser {
   }
 
   #peek(): Token {
-    return this.toks[this.#i]!;
+    return this.#toks[this.#i]!;
   }
 
   #next(): Token {
-    return this.toks[this.#i++]!;
+    return this.#toks[this.#i++]!;
   }
 
   #fail(t: Token, expected: string): never {
-    throw new ConditionError(this.src, t.col, expected, t.kind === 'end' ? 'the end' : `'${t.text}'`);
+    throw new ConditionError(this.#src, t.col, expected, t.kind === 'end' ? 'the end' : `'${t.text}'`);
   }
 
   #or(): Node {

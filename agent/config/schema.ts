@@ -1,7 +1,8 @@
 /**
  * The agent's configuration file (`/etc/qood/agent.yaml`). Each section lives beside the code that
- * uses it; this file composes them. Unknown fields are errors, so a misspelt key is caught at start
- * instead of being silently ignored.
+ * uses it; this file composes them and checks the rules between sections (`crossSectionRules`), so
+ * `qood config check` refuses a file the agent could not start with. Unknown fields are errors, so
+ * a misspelt key is caught at start instead of being silently ignored.
  */
 import { z } from 'zod';
 import { chainSchema } from './chain.js';
@@ -11,7 +12,7 @@ import { permissionsSchema } from './permissions.js';
 import { sourcesSchema } from './sources.js';
 import { storageSchema, syncSchema } from './storage-sync.js';
 
-export const agentConfigSchema = z
+const agentSections = z
   .object({
     device: z
       .object({
@@ -43,4 +44,37 @@ export const agentConfigSchema = z
   })
   .strict();
 
+/** The whole file: every section, then the rules between them. */
+export const agentConfigSchema = agentSections.superRefine(crossSectionRules);
+
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/**
+ * Rules between sections, each reported at the field to change with the fix. They run once every
+ * section is valid on its own (zod skips refinements of an object with problems inside).
+ */
+function crossSectionRules(c: z.infer<typeof agentSections>, ctx: z.RefinementCtx): void {
+  const hasStore = c.storage !== undefined || c.sync !== undefined;
+  if (c.permissions !== undefined && !hasStore)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['permissions'],
+      message:
+        'a `storage` (or `sync`) section beside it: grants and the audit are kept in the store; add one, or remove `permissions`',
+    });
+  const p = c.permissions;
+  if (p?.profile !== undefined && p.interface === undefined && c.sources.can.length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['permissions', 'profile'],
+      message:
+        'a CAN interface to write its commands on: set permissions.interface, or add a sources.can entry',
+    });
+  if (c.chain !== undefined && c.sync === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['chain'],
+      message:
+        'a `sync` section beside it: finality updates come from the broker; add one, or remove `chain`',
+    });
+}

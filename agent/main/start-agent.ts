@@ -1,11 +1,20 @@
 /**
- * The agent's wiring: given a validated config and the process services (logger, service manager),
- * starts the local API and the data path, tells the service manager when it is ready and feeds its
- * watchdog while the event loop runs. `stop()` undoes everything in reverse order.
+ * The agent's composition root: given a validated config and the process services (logger, service
+ * manager), it starts the stages in the order data flows backwards, so every sample a source
+ * produces has somewhere to go:
+ *
+ *   1. adapters    the concrete SocketCAN, serial, gpsd and MQTT openers, or the caller's (adapters.ts)
+ *   2. sources     DBCs and maps loaded, buses and receivers open; nothing flows yet (open-sources.ts)
+ *   3. identity    the device key and binding, and the chain checkpoint, read once (load-device.ts)
+ *   4. sink        store, sync and data path (start-sink.ts)
+ *   5. beside it   permissions (start-permissions.ts) and the chain view (start-chain.ts)
+ *   6. start       the sources start feeding the sink
+ *   7. local API   the owner's socket; then ready for the service manager, and its watchdog fed
+ *
+ * A stage that fails undoes what started before it; `stop()` undoes everything in reverse order.
  */
-import { readFileSync } from 'node:fs';
-import { agreementId, chainVehicleId, type Sample, toHex } from '../../chain/index.js';
-import type { CanBus, GnssSource, OpenSerial } from '../../firmware-bridge/index.js';
+import type { Sample } from '../../chain/index.js';
+import type { OpenSerial } from '../../firmware-bridge/index.js';
 import {
   type LocalApiServer,
   type LocalMethod,
@@ -14,27 +23,19 @@ import {
   type ServiceNotifier,
   startLocalApi,
 } from '../../process/index.js';
-import { deviceChainId } from '../chain/start.js';
-import { DEFAULT_COLLECT } from '../config/collect.js';
-import {
-  type AgentConfig,
-  type CanSourceConfig,
-  type GnssSourceConfig,
-  storagePath,
-} from '../config/index.js';
-import { loadDbcFile } from '../decode/can/index.js';
-import { FrameMapper, resolveSignalMap } from '../decode/vss-map/index.js';
-import { vssDictionary } from '../dictionary/index.js';
-
+import { readTrustedCheckpoint } from '../chain/checkpoint-file.js';
+import type { AgentConfig } from '../config/index.js';
 import type { Permissions } from '../permissions/permissions.js';
-import { CanSource } from '../pipeline/can-source.js';
-import { DataPath, type DescriptorAnchoring } from '../pipeline/data-path.js';
-import { GnssPipelineSource, openConfiguredGnss } from '../pipeline/gnss-source.js';
 import { LatestValues } from '../pipeline/latest-values.js';
-import { startObdSource } from '../pipeline/obd-source.js';
-import { type Batch, loadBinding, loadOrCreateDeviceKey, type SealedChunkOut } from '../seal/index.js';
-import { type ChunkStore, openChunkStoreOrMoveAside } from '../store/index.js';
-import type { ChunkSync, Uplink } from '../sync/index.js';
+import type { Batch, SealedChunkOut } from '../seal/index.js';
+import type { ChunkStore } from '../store/index.js';
+import type { ChunkSync } from '../sync/chunk-sync.js';
+import { type OpenCanBus, type OpenGnss, type OpenUplink, pickAdapters } from './adapters.js';
+import { loadDevice } from './load-device.js';
+import { openSources, type SampleSink } from './open-sources.js';
+import type { StartedPermissions } from './start-permissions.js';
+import { keepsChunks, type Sink, startSink } from './start-sink.js';
+import { Teardown } from './teardown.js';
 
 export interface AgentOptions {
   readonly config: AgentConfig;
@@ -43,13 +44,13 @@ export interface AgentOptions {
   readonly metrics?: Metrics;
   /** Numeric gid for the local socket, resolved from `device.ownerGroup` by the caller. */
   readonly ownerGid?: number;
-  /** Opens a configured CAN interface (SocketCAN on a device, a memory bus in the demo and tests). */
-  readonly openCanBus?: (source: Pick<CanSourceConfig, 'interface' | 'fd'>) => Promise<CanBus>;
-  /** Opens a serial port (the ELM327 of the `obd` source); serialport on a device. */
+  /** Opens a configured CAN interface (default: SocketCAN; the demo and tests pass a memory bus). */
+  readonly openCanBus?: OpenCanBus;
+  /** Opens a serial port (the ELM327 of the `obd` source, an NMEA receiver); default: serialport. */
   readonly openSerial?: OpenSerial;
   /** Opens the configured GNSS receiver (default: its serial port or gpsd, retrying until it is there). */
-  readonly openGnss?: (source: GnssSourceConfig) => Promise<GnssSource>;
-  /** Receives every batch of samples the sources produce (the data path downstream). */
+  readonly openGnss?: OpenGnss;
+  /** Receives every batch of samples the sources produce, after the data path has them. */
   readonly onSamples?: (samples: readonly Sample[]) => void;
   /** Sees each chunk after the store committed it (the demo prints them; crash tests log them). */
   readonly onChunkStored?: (chunk: SealedChunkOut) => void;
@@ -58,7 +59,7 @@ export interface AgentOptions {
   /** Wall clock in ms for the data path (tests give a fake one). */
   readonly nowMs?: () => number;
   /** Opens the link to the broker (default: MQTT from `config.sync`); tests pass a memory broker's. */
-  readonly openUplink?: (config: NonNullable<AgentConfig['sync']>) => Uplink;
+  readonly openUplink?: OpenUplink;
 }
 
 /** A running agent. */
@@ -84,335 +85,141 @@ export interface RunningAgent {
  */
 export const AGENT_COUNTERS = ['frames.in', 'frames.errors', 'samples.out'] as const;
 
-/** Starts the agent. Rejects if the local socket cannot be opened. */
+/**
+ * Starts the agent. Rejects, with everything it had started stopped again, when a file the config
+ * names does not load (DbcError, SignalMapError, CheckpointFileError, DeviceIdentityError ...), a
+ * device does not open (CanBusError), this build lacks a driver (AgentError) or the local socket
+ * cannot be opened.
+ */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { config, logger, notifier } = options;
   const metrics = options.metrics ?? new Metrics();
   metrics.declare(...AGENT_COUNTERS);
-  const stops: (() => Promise<void> | void)[] = [];
-
-  const latest = new LatestValues();
-  let store: ChunkStore | undefined;
-  let sync: ChunkSync | undefined;
-  let uplink: Uplink | undefined;
-  let permissions: Permissions | undefined;
-  const buses = new Map<string, CanBus>();
-  const methods: Record<string, LocalMethod> = {
-    status: () => ({
-      role: 'agent',
-      vehicleId: config.device.vehicleId,
-      ...metrics.snapshot(),
-      ...(store === undefined ? {} : { store: { ...store.usage(), counters: store.counters() } }),
-    }),
-    latest: () => latest.snapshot(),
-  };
-
-  let dataPath: DataPath | undefined;
-  /** Every source's samples go here: latest values, the data path, and the caller's hook. */
-  const emit = (samples: readonly Sample[]): void => {
-    latest.add(samples);
-    dataPath?.add(samples);
-    options.onSamples?.(samples);
-  };
-
-  const runStops = async (): Promise<void> => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-  };
+  const teardown = new Teardown();
+  let started: Started;
   try {
-    // Sources first: a DBC or map that does not load stops the start with its file:line.
-    const canSources = config.sources.can;
-    if (canSources.length > 0 && options.openCanBus === undefined)
-      throw new Error('CAN sources are configured but this build has no CAN driver to open them');
-    for (const src of canSources) {
-      const dbc = loadDbcFile(src.dbc);
-      for (const w of dbc.database.warnings) logger.warn({ file: src.dbc, line: w.line }, w.message);
-      const mappings =
-        src.map === undefined
-          ? undefined
-          : resolveSignalMap(readFileSync(src.map, 'utf8'), src.map, dbc, vssDictionary());
-      const bus = await options.openCanBus!(src);
-      buses.set(src.interface, bus);
-      const source = new CanSource({
-        bus,
-        mapper: new FrameMapper(dbc, mappings),
-        metrics,
-        logger: logger.child({ bus: src.interface }),
-        onSamples: emit,
-      });
-      source.start();
-      stops.push(async () => {
-        source.stop();
-        await bus.close();
-      });
-      logger.info(
-        { bus: src.interface, dbc: src.dbc, messages: dbc.database.messages.length },
-        'CAN source started',
-      );
-    }
-
-    if (config.sources.obd !== undefined)
-      stops.push(
-        await startObdSource(config.sources.obd, {
-          ...(options.openSerial ? { openSerial: options.openSerial } : {}),
-          ...(options.openCanBus
-            ? { openCanBus: (iface) => options.openCanBus!({ interface: iface, fd: false }) }
-            : {}),
-          metrics,
-          logger: logger.child({ source: 'obd' }),
-          onSamples: emit,
-        }),
-      );
-
-    const gnssCfg = config.sources.gnss;
-    if (gnssCfg !== undefined) {
-      const receiver = await (options.openGnss ?? openConfiguredGnss)(gnssCfg);
-      const gnss = new GnssPipelineSource({
-        source: receiver,
-        maxClockSkewMs: gnssCfg.maxClockSkewMs,
-        metrics,
-        logger: logger.child({ gnss: receiver.name }),
-        onSamples: emit,
-        // GNSS speed is Vehicle.Speed only where no vehicle bus reports the wheel speed.
-        speedToVehicleSpeed: canSources.length === 0 && config.sources.obd === undefined,
-      });
-      gnss.start();
-      stops.push(async () => {
-        gnss.stop();
-        await receiver.close();
-      });
-      logger.info({ gnss: receiver.name }, 'GNSS source started');
-    }
-
-    if (config.storage !== undefined || config.sync !== undefined) {
-      const opened = openChunkStoreOrMoveAside({
-        path: storagePath(config),
-        quotaBytes: config.storage?.quotaBytes ?? 256 * 1024 * 1024,
-        synchronous: config.storage?.synchronous ?? 'full',
-        logger,
-      });
-      const s = opened.store;
-      store = s;
-      stops.push(() => s.close());
-      logger.info({ path: s.path, ...s.usage(), migration: s.migration }, 'chunk store open');
-    }
-    if (config.sync !== undefined && store !== undefined) {
-      const cfg = config.sync;
-      const { ChunkSync, openMqttUplink } = await import('../sync/index.js');
-      const link =
-        options.openUplink?.(cfg) ??
-        openMqttUplink({
-          url: cfg.broker,
-          clientId: config.device.vehicleId,
-          protocolVersion: cfg.protocolVersion,
-          sessionExpirySec: cfg.sessionExpirySec,
-          ...(cfg.username === undefined ? {} : { username: cfg.username }),
-          ...(cfg.password === undefined ? {} : { password: cfg.password }),
-          ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
-        });
-      uplink = link;
-      const started = new ChunkSync({
-        store,
-        uplink: link,
-        vehicleId: config.device.vehicleId,
-        metrics,
-        logger: logger.child({ stage: 'sync' }),
-        topicPrefix: cfg.topicPrefix,
-        maxInFlight: cfg.maxInFlight,
-        ackTimeoutMs: cfg.ackTimeoutMs,
-      });
-      started.start();
-      sync = started;
-      stops.push(
-        () => link.close(),
-        () => started.stop(),
-      );
-      logger.info({ broker: cfg.broker, topicPrefix: cfg.topicPrefix }, 'sync started');
-    }
-
-    if (store !== undefined) {
-      const started = startDataPath(config, store, metrics, logger, () => sync?.notify(), options);
-      if (started !== undefined) {
-        dataPath = started;
-        const timer = setInterval(() => started.tick(), 1000);
-        timer.unref();
-        // Runs before the sync stops and the store closes (stops run in reverse).
-        stops.push(() => {
-          clearInterval(timer);
-          started.flush();
-        });
-      }
-    }
-
-    if (config.permissions !== undefined) {
-      if (store === undefined)
-        throw new Error('permissions need the store: add a `storage` (or `sync`) section to the config');
-      const { startPermissions } = await import('../permissions/start.js');
-      const started = await startPermissions({
-        config,
-        latest,
-        uplink,
-        buses,
-        openCanBus:
-          options.openCanBus === undefined
-            ? undefined
-            : (iface) => options.openCanBus!({ interface: iface, fd: false }),
-        nowMs: options.nowMs ?? Date.now,
-        metrics,
-        logger,
-      });
-      if (started !== undefined) {
-        permissions = started.permissions;
-        Object.assign(methods, started.methods);
-        stops.push(() => started.stop());
-        if (sync !== undefined) {
-          // Revokes and control executions are queued in the outbox by the permission store, not
-          // the data path: publish them within a second even when no chunk is being stored.
-          const timer = setInterval(() => sync?.notify(), 1000);
-          timer.unref();
-          stops.push(() => clearInterval(timer));
-        }
-      }
-    }
-
-    if (config.chain !== undefined) {
-      if (uplink === undefined)
-        throw new Error('the chain section needs a `sync` section: finality updates come from the broker');
-      const { startChainView } = await import('../chain/start.js');
-      const view = startChainView({
-        config: config.chain,
-        uplink,
-        metrics,
-        logger: logger.child({ stage: 'chain' }),
-        nowMs: options.nowMs ?? Date.now,
-        ...(permissions === undefined ? {} : { grants: permissions.registry }),
-        ...(config.sync?.topicPrefix === undefined ? {} : { topicPrefix: config.sync.topicPrefix }),
-      });
-      methods['chain.status'] = () => ({ finalHeight: view.finalHeight });
-      stops.push(() => view.stop());
-      if (dataPath?.anchorAgreement !== undefined && store !== undefined) {
-        // The device sells its own descriptors: it fills proven buy orders with wrapped keys.
-        const { OrderDesk } = await import('../chain/order-desk.js');
-        const desk = new OrderDesk({
-          uplink,
-          view,
-          store,
-          identity: dataPath.identity,
-          signer: dataPath.signer,
-          chainId: view.client.head.chainId,
-          agreementId: dataPath.anchorAgreement,
-          metrics,
-          logger: logger.child({ stage: 'sales' }),
-          topicPrefix: config.sync?.topicPrefix ?? 'qood/v1',
-          nowMs: options.nowMs ?? Date.now,
-          onQueued: () => sync?.notify(),
-        });
-        desk.start();
-        stops.push(() => desk.stop());
-      }
-    }
-
-    const api: LocalApiServer = await startLocalApi({
-      socketPath: config.device.socketPath,
-      methods,
-      ...(options.ownerGid === undefined ? {} : { ownerGid: options.ownerGid }),
-    });
-    stops.push(() => api.close());
-    logger.info({ socket: api.socketPath }, 'local API listening');
+    started = await startStages(options, metrics, teardown);
   } catch (err) {
-    // Undo what did start (buses opened before the one that failed) before reporting.
-    await runStops();
+    await teardown.run();
     throw err;
   }
-
   if (notifier.watchdogIntervalMs !== undefined) {
     const timer = setInterval(() => notifier.watchdog(), notifier.watchdogIntervalMs);
     timer.unref();
-    stops.push(() => clearInterval(timer));
+    teardown.add(() => clearInterval(timer));
   }
   notifier.ready();
   notifier.status(`running; vehicle ${config.device.vehicleId}`);
   logger.info({ vehicleId: config.device.vehicleId }, 'agent ready');
 
+  const { latest, sink, permissions } = started;
   return {
     metrics,
     latest,
-    store,
-    sync,
+    store: sink.store,
+    sync: sink.sync,
     flush() {
-      dataPath?.flush();
+      sink.dataPath?.flush();
     },
     permissions,
     async stop() {
       notifier.stopping();
-      await runStops();
+      await teardown.run();
       logger.info({}, 'agent stopped');
     },
   };
 }
 
-/**
- * The data path (collect, chunk, seal, store) when the device is paired; undefined otherwise, with
- * a warning that says how to pair. The device key is made here at first start.
- */
-function startDataPath(
-  config: AgentConfig,
-  store: ChunkStore,
-  metrics: Metrics,
-  logger: Logger,
-  onStored: () => void,
-  options: Pick<AgentOptions, 'nowMs' | 'onChunkStored' | 'onBatch'>,
-): DataPath | undefined {
-  const device = loadOrCreateDeviceKey(config.device.dataDir);
-  const devicePub = Buffer.from(device.publicKey).toString('hex');
-  if (device.created) logger.info({ devicePublicKey: devicePub }, 'device key created');
-  const paired = loadBinding(config.device.dataDir, device, config.device.vehicleId);
-  if (paired === undefined) {
-    logger.warn(
-      { devicePublicKey: devicePub, dataDir: config.device.dataDir },
-      'not paired: samples are decoded but not stored; pair with `qood keys pair --seed-file FILE --data-dir DIR --vehicle ID`',
-    );
-    return undefined;
-  }
-  // With a chain and an agreement (the binding names the OEM), the device anchors its descriptors.
-  const b = paired.binding;
-  let anchor: DescriptorAnchoring | undefined;
-  if (config.chain !== undefined && b.oemPublicKey !== null)
-    anchor = {
-      chainId: deviceChainId(config.chain),
-      agreementId: agreementId(
-        chainVehicleId(config.device.vehicleId),
-        toHex(b.ownerPublicKey),
-        toHex(b.oemPublicKey),
-      ),
-    };
-  else if (config.chain !== undefined)
-    logger.warn(
-      {},
-      'descriptors are not anchored on chain: the binding names no OEM, so there is no agreement',
-    );
-  const dp = new DataPath({
-    collect: config.collect ?? DEFAULT_COLLECT,
-    identity: {
-      vehicleId: config.device.vehicleId,
-      deviceSecretKey: device.secretKey,
-      dataRoot: paired.dataRoot,
-      oemPublicKey: paired.binding.oemPublicKey,
-      epochLengthS: paired.binding.epochLengthS,
-      dictionaryId: vssDictionary().id,
-    },
-    ownerPublicKey: paired.binding.ownerPublicKey,
-    store,
-    metrics,
-    logger: logger.child({ stage: 'data' }),
-    nowMs: options.nowMs ?? Date.now,
-    onStored,
-    ...(options.onChunkStored === undefined ? {} : { onSealed: options.onChunkStored }),
-    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
-    ...(anchor === undefined ? {} : { anchor }),
+/** What the stages built that the running agent hands out. */
+interface Started {
+  readonly latest: LatestValues;
+  readonly sink: Sink;
+  readonly permissions: Permissions | undefined;
+}
+
+/** The stages, in order; each adds its undo steps to `teardown` as it goes. */
+async function startStages(options: AgentOptions, metrics: Metrics, teardown: Teardown): Promise<Started> {
+  const { config, logger } = options;
+  const nowMs = options.nowMs ?? Date.now;
+  const common = { config, metrics, logger, nowMs, teardown };
+
+  // 1-2. The adapters, and the sources open but not started: a DBC or map that does not load
+  // stops the start here with its file:line, before anything is written.
+  const adapters = pickAdapters(config, options);
+  const sources = await openSources({ ...common, adapters });
+
+  // 3. Who the device is and which chain it trusts, read once for every stage below.
+  const device = keepsChunks(config) ? loadDevice(config, logger) : undefined;
+  const trusted = config.chain === undefined ? undefined : readTrustedCheckpoint(config.chain);
+
+  // 4. Where samples go.
+  const sink = await startSink({
+    ...common,
+    device,
+    chainId: trusted?.chainId,
+    adapters,
+    onChunkStored: options.onChunkStored,
+    onBatch: options.onBatch,
   });
-  logger.info(
-    { devicePublicKey: devicePub, streams: (config.collect ?? DEFAULT_COLLECT).schemes.map((s) => s.name) },
-    'data path started',
+
+  // 5. Beside the data path: grants, control and listeners; the chain view and sales.
+  const latest = new LatestValues();
+  let permissions: StartedPermissions | undefined;
+  if (config.permissions !== undefined) {
+    const { startPermissions } = await import('./start-permissions.js');
+    permissions = await startPermissions({ ...common, device, sink, latest, buses: sources.buses, adapters });
+  }
+  let chainMethods: Record<string, LocalMethod> = {};
+  if (trusted !== undefined) {
+    const { startChain } = await import('./start-chain.js');
+    chainMethods = startChain({ ...common, trusted, sink, permissions: permissions?.permissions });
+  }
+
+  // 6. Everything downstream exists: the sources start.
+  sources.start(sampleSink(latest, sink, options.onSamples));
+
+  // 7. The owner's local API.
+  await startOwnerApi(
+    options,
+    {
+      status: () => ({
+        role: 'agent',
+        vehicleId: config.device.vehicleId,
+        ...metrics.snapshot(),
+        ...(sink.store === undefined
+          ? {}
+          : { store: { ...sink.store.usage(), counters: sink.store.counters() } }),
+      }),
+      latest: () => latest.snapshot(),
+      ...permissions?.methods,
+      ...chainMethods,
+    },
+    teardown,
   );
-  return dp;
+  return { latest, sink, permissions: permissions?.permissions };
+}
+
+/** Where every source's samples go: the latest values, the data path, then the caller's hook. */
+function sampleSink(latest: LatestValues, sink: Sink, onSamples: AgentOptions['onSamples']): SampleSink {
+  const dataPath = sink.dataPath;
+  return (samples) => {
+    latest.add(samples);
+    dataPath?.add(samples);
+    onSamples?.(samples);
+  };
+}
+
+/** Listens on `device.socketPath` (root, or the owner group when `ownerGid` is given). */
+async function startOwnerApi(
+  options: AgentOptions,
+  methods: Record<string, LocalMethod>,
+  teardown: Teardown,
+): Promise<void> {
+  const api: LocalApiServer = await startLocalApi({
+    socketPath: options.config.device.socketPath,
+    methods,
+    ...(options.ownerGid === undefined ? {} : { ownerGid: options.ownerGid }),
+  });
+  teardown.add(() => api.close());
+  options.logger.info({ socket: api.socketPath }, 'local API listening');
 }

@@ -41,6 +41,5 @@ export {
 export { LISTEN_COUNTERS, ListenerHub, type ListenerHubOptions } from './listener-hub.js';
 export { PERMISSION_COUNTERS, Permissions, type PermissionsOptions } from './permissions.js';
 export { dbcEncoder, type LoadedProfile, loadProfileFile } from './profile-file.js';
-export { type StartedPermissions, type StartPermissionsOptions, startPermissions } from './start.js';
 export { decodeTerms, encodeTerms, type GrantTerms, quantize, termsHash } from './terms.js';
 export { type PermissionTopics, permissionTopics } from './topics.js';

@@ -21,13 +21,18 @@ export interface LoadedProfile {
   readonly encodeMessage: EncodeMessage | undefined;
 }
 
-/** An encoder over a compiled DBC: unknown messages and signals are errors, not zeros. */
+/**
+ * An encoder over a compiled DBC: unknown messages and signals are errors, not zeros (ActuatorError
+ * ENCODE_FAILED naming the message).
+ */
 export function dbcEncoder(dbc: CompiledDbc): EncodeMessage {
   return (message, values) => {
     const m = dbc.byName(message);
-    if (m === undefined) throw new Error(`the DBC has no message ${message}`);
+    if (m === undefined)
+      throw new ActuatorError('ENCODE_FAILED', `the DBC has no message ${message}`, message);
     for (const k of Object.keys(values))
-      if (m.signal(k) === undefined) throw new Error(`message ${message} has no signal ${k}`);
+      if (m.signal(k) === undefined)
+        throw new ActuatorError('ENCODE_FAILED', `message ${message} has no signal ${k}`, message);
     return { id: m.message.id, extended: m.message.extended, data: m.encode(values) };
   };
 }

@@ -30,14 +30,18 @@ export class CanSource {
   #lastUnknown = 0;
   #lastLength = 0;
 
-  constructor(private readonly options: CanSourceOptions) {}
+  readonly #o: CanSourceOptions;
+
+  constructor(options: CanSourceOptions) {
+    this.#o = options;
+  }
 
   /** Starts receiving. */
   start(): void {
-    const { bus, mapper, metrics, logger } = this.options;
+    const { bus, mapper, metrics, logger } = this.#o;
     // J1939 messages are matched by PGN whatever their source address, so they cannot be filtered
     // by exact id; a DBC with any of them receives everything.
-    const hasJ1939 = mapper.neededIds().length > 0 && this.hasJ1939();
+    const hasJ1939 = mapper.neededIds().length > 0 && this.#hasJ1939();
     bus.setFilters(hasJ1939 ? [] : filtersFor(mapper.neededIds()));
     metrics.declare('frames.in', 'frames.errors', 'frames.unknown', 'samples.out', 'can.error-frames');
     this.#unsubscribe.push(bus.onFrame((f) => this.#onFrame(f)));
@@ -56,7 +60,7 @@ export class CanSource {
   }
 
   #onFrame(frame: CanFrame): void {
-    const { mapper, metrics } = this.options;
+    const { mapper, metrics } = this.#o;
     metrics.inc('frames.in');
     const out = this.#scratch;
     out.length = 0;
@@ -72,12 +76,12 @@ export class CanSource {
     }
     if (out.length > 0) {
       metrics.inc('samples.out', out.length);
-      this.options.onSamples(out);
+      this.#o.onSamples(out);
     }
   }
 
-  private hasJ1939(): boolean {
-    return this.options.mapper.neededIds().some((x) => x.extended && this.options.mapper.isJ1939(x.id));
+  #hasJ1939(): boolean {
+    return this.#o.mapper.neededIds().some((x) => x.extended && this.#o.mapper.isJ1939(x.id));
   }
 
   /** Stops receiving (the bus itself is closed by its owner). */

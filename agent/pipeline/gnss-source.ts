@@ -7,40 +7,9 @@
  */
 
 import type { Sample } from '../../chain/index.js';
-import {
-  connectTcp,
-  type GnssFix,
-  type GnssSource,
-  type GnssSourceEvent,
-  openGpsdClient,
-  openNmeaSerial,
-  openSerialPort,
-} from '../../firmware-bridge/index.js';
+import type { GnssFix, GnssSource, GnssSourceEvent } from '../../firmware-bridge/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
-import type { GnssSourceConfig } from '../config/index.js';
 import { ClockSkewCheck, fixToSamples } from '../decode/gnss/index.js';
-
-/**
- * Opens the configured receiver on a device: the serial port for `nmea`, TCP for `gpsd`. A receiver
- * that is not there yet does not stop the agent: the source keeps trying and says so in the log.
- */
-export function openConfiguredGnss(cfg: GnssSourceConfig): Promise<GnssSource> {
-  if (cfg.source === 'nmea')
-    return openNmeaSerial({
-      path: cfg.port!,
-      baudRate: cfg.baud,
-      openSerial: openSerialPort,
-      retryFirstOpen: true,
-    });
-  const i = cfg.gpsd.lastIndexOf(':');
-  return openGpsdClient({
-    // `[::1]:2947` names an IPv6 host in brackets; the socket wants it without.
-    host: cfg.gpsd.slice(0, i).replace(/^\[(.*)\]$/, '$1'),
-    port: Number(cfg.gpsd.slice(i + 1)),
-    connect: (t) => connectTcp(t),
-    retryFirstOpen: true,
-  });
-}
 
 export interface GnssPipelineOptions {
   readonly source: GnssSource;
@@ -66,13 +35,16 @@ export class GnssPipelineSource {
   readonly #unsubscribe: (() => void)[] = [];
   readonly #skew: ClockSkewCheck;
 
-  constructor(private readonly options: GnssPipelineOptions) {
+  readonly #o: GnssPipelineOptions;
+
+  constructor(options: GnssPipelineOptions) {
+    this.#o = options;
     this.#skew = new ClockSkewCheck(options.maxClockSkewMs);
   }
 
   /** Starts taking fixes. */
   start(): void {
-    const { source, metrics } = this.options;
+    const { source, metrics } = this.#o;
     metrics.declare(...GNSS_COUNTERS, 'samples.out');
     this.#unsubscribe.push(source.onFix((f) => this.#onFix(f)));
     this.#unsubscribe.push(source.onEvent((e) => this.#onEvent(e)));
@@ -84,7 +56,7 @@ export class GnssPipelineSource {
   }
 
   #onFix(fix: GnssFix): void {
-    const { metrics, logger } = this.options;
+    const { metrics, logger } = this.#o;
     metrics.inc('gnss.fixes');
     if (fix.mode < 2) metrics.inc('gnss.no-fix');
     const v = this.#skew.check(fix);
@@ -95,7 +67,7 @@ export class GnssPipelineSource {
         logger.warn(
           {
             skewMs: Math.round(v.skewMs),
-            maxClockSkewMs: this.options.maxClockSkewMs,
+            maxClockSkewMs: this.#o.maxClockSkewMs,
             gnssTime: new Date(fix.timeMs!).toISOString(),
           },
           'wall clock differs from GNSS time',
@@ -104,13 +76,13 @@ export class GnssPipelineSource {
       logger.info({ skewMs: Math.round(v.skewMs) }, 'wall clock agrees with GNSS time again');
     const out = this.#scratch;
     out.length = 0;
-    fixToSamples(fix, out, { speedToVehicleSpeed: this.options.speedToVehicleSpeed ?? false });
+    fixToSamples(fix, out, { speedToVehicleSpeed: this.#o.speedToVehicleSpeed ?? false });
     metrics.inc('samples.out', out.length);
-    this.options.onSamples(out);
+    this.#o.onSamples(out);
   }
 
   #onEvent(e: GnssSourceEvent): void {
-    const { metrics, logger } = this.options;
+    const { metrics, logger } = this.#o;
     switch (e.type) {
       case 'bad-input':
         metrics.inc('gnss.bad-input');

@@ -24,8 +24,8 @@ import {
 } from '../../firmware-bridge/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
 import type { ObdSourceConfig } from '../config/index.js';
-import { ObdDecoder } from '../decode/obd/index.js';
-import { vssDictionary } from '../dictionary/index.js';
+import type { ObdDecoder } from '../decode/obd/index.js';
+import { AgentError } from '../errors.js';
 
 export interface ObdSourceOptions {
   readonly transport: ObdTransport;
@@ -48,11 +48,15 @@ export class ObdSource {
   #started: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: ObdSourceOptions) {}
+  readonly #o: ObdSourceOptions;
+
+  constructor(options: ObdSourceOptions) {
+    this.#o = options;
+  }
 
   /** Starts discovery and polling in the background. */
   start(): void {
-    this.options.metrics.declare('obd.responses', 'obd.errors', 'samples.out');
+    this.#o.metrics.declare('obd.responses', 'obd.errors', 'samples.out');
     this.#started ??= this.#run();
   }
 
@@ -60,9 +64,9 @@ export class ObdSource {
   polling: readonly number[] = [];
 
   async #run(): Promise<void> {
-    const { transport, decoder, logger } = this.options;
+    const { transport, decoder, logger } = this.#o;
     const client = new ObdClient({ transport });
-    let targets: PollTarget[] = Object.entries(this.options.pids).map(([p, hz]) => ({
+    let targets: PollTarget[] = Object.entries(this.#o.pids).map(([p, hz]) => ({
       pid: Number.parseInt(p.slice(2), 16),
       rateHz: hz,
     }));
@@ -78,17 +82,18 @@ export class ObdSource {
           for (const t of targets)
             expected.set(t.pid, [...sup.byEcu.values()].filter((l) => l.includes(t.pid)).length);
           logger.info({ pids: targets.map((t) => pidName(t.pid)) }, 'OBD PIDs discovered');
-          if (targets.length === 0) throw new Error('the vehicle supports no PID this decoder knows');
+          if (targets.length === 0)
+            throw new AgentError('OBD_NO_KNOWN_PID', 'the vehicle supports no PID this decoder knows');
         }
         const vin = await client.readVin();
         vinRead = true;
         if (vin !== undefined)
           this.#emit([{ path: 'Vehicle.VehicleIdentification.VIN', tUs: Date.now() * 1000, value: vin }]);
       } catch (e) {
-        this.options.metrics.inc('obd.errors');
+        this.#o.metrics.inc('obd.errors');
         logger.warn({ err: (e as Error).message }, 'OBD discovery failed; retrying');
         await new Promise<void>((r) => {
-          this.#timer = setTimeout(r, this.options.retryMs ?? 2000);
+          this.#timer = setTimeout(r, this.#o.retryMs ?? 2000);
         });
       }
     }
@@ -99,14 +104,14 @@ export class ObdSource {
       scheduler: new PollScheduler({ targets }),
       expectedReplies: expected,
       onResponse: (_pid, responses, wallUs) => {
-        this.options.metrics.inc('obd.responses', responses.length);
+        this.#o.metrics.inc('obd.responses', responses.length);
         const out = this.#scratch;
         out.length = 0;
         for (const r of responses) decoder.decode(r.data, wallUs, out);
         this.#emit(out);
       },
       onError: (pid, e: ObdError) => {
-        this.options.metrics.inc('obd.errors');
+        this.#o.metrics.inc('obd.errors');
         logger.debug({ pid: pidName(pid), code: e.code }, e.message);
       },
     });
@@ -114,8 +119,8 @@ export class ObdSource {
 
   #emit(samples: readonly Sample[]): void {
     if (samples.length === 0) return;
-    this.options.metrics.inc('samples.out', samples.length);
-    this.options.onSamples(samples);
+    this.#o.metrics.inc('samples.out', samples.length);
+    this.#o.onSamples(samples);
   }
 
   /** Stops polling (the transport is closed by its owner). */
@@ -126,15 +131,22 @@ export class ObdSource {
   }
 }
 
-/** Opens the transport an `obd` config section names: a self-reopening ELM327, or ISO-TP on a CAN bus. */
+/**
+ * Opens the transport an `obd` config section names: a self-reopening ELM327, or ISO-TP on a CAN
+ * bus. Throws AgentError NO_CAN_DRIVER for ISO-TP where this build cannot open CAN.
+ */
 export async function openObdTransport(
   config: ObdSourceConfig,
-  io: { openSerial?: OpenSerial; openCanBus?: (iface: string) => Promise<CanBus> },
+  io: { openSerial: OpenSerial; openCanBus: ((iface: string) => Promise<CanBus>) | undefined },
   logger: Logger,
 ): Promise<ObdTransport> {
   if (config.transport === 'isotp') {
     if (!io.openCanBus)
-      throw new Error('an OBD source over ISO-TP is configured but this build has no CAN driver');
+      throw new AgentError(
+        'NO_CAN_DRIVER',
+        'an OBD source over ISO-TP is configured but this build has no CAN driver',
+        { field: 'sources.obd.transport', interface: config.interface! },
+      );
     const bus = await io.openCanBus(config.interface!);
     const t = new IsoTpObdTransport({ bus, addressing: config.addressing });
     return {
@@ -146,7 +158,6 @@ export async function openObdTransport(
       },
     };
   }
-  if (!io.openSerial) throw new Error('an ELM327 source is configured but this build has no serial driver');
   const conn = new Elm327Connection({
     open: io.openSerial,
     path: config.port!,
@@ -168,42 +179,4 @@ export async function openObdTransport(
   });
   void conn.start();
   return conn;
-}
-
-/**
- * Opens the transport of an `obd` config section and starts its source; resolves with the function
- * that stops both. What the agent's main calls.
- */
-export async function startObdSource(
-  config: ObdSourceConfig,
-  o: {
-    openSerial?: OpenSerial;
-    openCanBus?: (iface: string) => Promise<CanBus>;
-    metrics: Metrics;
-    logger: Logger;
-    onSamples: (samples: readonly Sample[]) => void;
-  },
-): Promise<() => Promise<void>> {
-  const io = {
-    ...(o.openSerial ? { openSerial: o.openSerial } : {}),
-    ...(o.openCanBus ? { openCanBus: o.openCanBus } : {}),
-  };
-  const transport = await openObdTransport(config, io, o.logger);
-  const source = new ObdSource({
-    transport,
-    decoder: new ObdDecoder(vssDictionary()),
-    pids: config.pids,
-    metrics: o.metrics,
-    logger: o.logger,
-    onSamples: o.onSamples,
-  });
-  source.start();
-  o.logger.info(
-    { transport: config.transport, port: config.port, interface: config.interface },
-    'OBD source started',
-  );
-  return async () => {
-    await source.stop();
-    await transport.close();
-  };
 }

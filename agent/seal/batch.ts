@@ -34,7 +34,11 @@ export interface Batch {
 export class BatchBuilder {
   #chunks: SealedChunkOut[] = [];
 
-  constructor(private readonly identity: BatchIdentity) {}
+  readonly #identity: BatchIdentity;
+
+  constructor(identity: BatchIdentity) {
+    this.#identity = identity;
+  }
 
   /** Chunks waiting for the next descriptor. */
   get size(): number {
@@ -77,21 +81,21 @@ export class BatchBuilder {
     const ordered = described.flatMap((s) => streams.get(s.stream)!);
     const chunkIds = ordered.map((c) => fromHex(c.id));
     const descriptor: Descriptor = {
-      vehicleId: this.identity.vehicleId,
-      dictionaryId: this.identity.dictionaryId,
-      devicePublicKey: this.identity.signer.publicKey,
-      ownerPublicKey: this.identity.ownerPublicKey,
+      vehicleId: this.#identity.vehicleId,
+      dictionaryId: this.#identity.dictionaryId,
+      devicePublicKey: this.#identity.signer.publicKey,
+      ownerPublicKey: this.#identity.ownerPublicKey,
       tStartUs: Math.min(...chunks.map((c) => c.tStartMs)) * 1000,
       tEndUs: Math.max(...chunks.map((c) => c.tEndMs)) * 1000,
       streams: described,
       chunkIds,
       merkleRoot: descriptorRoot(chunkIds),
-      epochLengthS: this.identity.epochLengthS,
+      epochLengthS: this.#identity.epochLengthS,
       coarseLocation: publicFields.coarseLocation ?? null,
       vinHash: publicFields.vinHash ?? null,
       createdMs: nowMs,
     };
-    const { bytes, id } = signDescriptor(descriptor, this.identity.signer);
+    const { bytes, id } = signDescriptor(descriptor, this.#identity.signer);
     return { id: toHex(id), bytes, descriptor };
   }
 }

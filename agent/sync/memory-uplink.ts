@@ -24,14 +24,18 @@ class MemoryUplink implements Uplink {
   connected = false;
   closed = false;
 
+  readonly #broker: MemoryBroker;
+
   constructor(
-    private readonly broker: MemoryBroker,
+    broker: MemoryBroker,
     readonly clientId: string,
-  ) {}
+  ) {
+    this.#broker = broker;
+  }
 
   publish(topic: string, payload: Uint8Array): Promise<void> {
     if (!this.connected) return Promise.reject(new SyncError('NOT_CONNECTED', 'memory', 'not connected'));
-    this.broker.route(this.clientId, topic, payload.slice());
+    this.#broker.route(this.clientId, topic, payload.slice());
     return Promise.resolve();
   }
 

@@ -33,7 +33,7 @@ export function registerAgent(program: Command): void {
         import('../../process/signals.js'),
         import('../../process/sd-notify.js'),
       ]);
-      const { openSocketCan, openSerialPort, CanBusError } = await import('../../firmware-bridge/index.js');
+      const { CanBusError } = await import('../../firmware-bridge/index.js');
       const config = loadAgentConfig(opts.config);
       const level = parseLogLevel(opts.logLevel, config.log.level);
       const logger = createLogger(level, 'agent');
@@ -51,12 +51,11 @@ export function registerAgent(program: Command): void {
       );
       let agent: Awaited<ReturnType<typeof startAgent>>;
       try {
+        // The device's own adapters (SocketCAN, serialport, gpsd, MQTT) are picked by the agent.
         agent = await startAgent({
           config,
           logger,
           notifier,
-          openCanBus: (src) => openSocketCan({ interface: src.interface }),
-          openSerial: openSerialPort,
           ...(ownerGid === undefined ? {} : { ownerGid }),
         });
       } catch (err) {

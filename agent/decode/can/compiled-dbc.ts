@@ -5,7 +5,7 @@
  * `decode` builds a plain object for the CLI and tests.
  */
 
-import type { DbcDatabase, DbcMessage, DbcSignal } from './dbc-types.js';
+import { type DbcDatabase, DbcError, type DbcMessage, type DbcSignal } from './dbc-types.js';
 import { compileSignal, type SignalCodec } from './signal-codec.js';
 
 /** A J1939 value that is not a measurement (J1939-71 §5.1.5: 0xFE.. error, 0xFF.. not available). */
@@ -49,7 +49,11 @@ export class CompiledMessage {
   readonly #muxRaw: Float64Array;
   readonly #j1939: boolean;
 
-  constructor(readonly message: DbcMessage) {
+  /** `file` names the DBC in errors (a multiplexer cycle or an unknown multiplexer). */
+  constructor(
+    readonly message: DbcMessage,
+    file = '<dbc>',
+  ) {
     this.#j1939 = message.j1939;
     // Order signals so every multiplexer comes before the signals it switches.
     const byName = new Map(message.signals.map((s) => [s.name, s]));
@@ -57,10 +61,14 @@ export class CompiledMessage {
     const placed = new Set<string>();
     const place = (s: DbcSignal, depth: number): void => {
       if (placed.has(s.name)) return;
-      if (depth > message.signals.length) throw new Error(`${message.name}: multiplexer cycle at ${s.name}`);
+      if (depth > message.signals.length)
+        throw new DbcError('CYCLE', file, s.line, `${message.name}: multiplexer cycle at ${s.name}`);
       const parent = s.multiplexedBy ? byName.get(s.multiplexedBy.multiplexer) : undefined;
       if (s.multiplexedBy && !parent)
-        throw new Error(
+        throw new DbcError(
+          'UNKNOWN_REFERENCE',
+          file,
+          s.line,
           `${message.name}: ${s.name} is switched by unknown signal ${s.multiplexedBy.multiplexer}`,
         );
       if (parent) place(parent, depth + 1);
@@ -199,7 +207,7 @@ export class CompiledDbc {
 
   constructor(readonly database: DbcDatabase) {
     for (const m of database.messages) {
-      const cm = new CompiledMessage(m);
+      const cm = new CompiledMessage(m, database.file);
       this.#byKey.set(keyOf(m.id, m.extended), cm);
       this.#byName.set(m.name, cm);
       if (m.j1939) this.#byPgn.set(j1939Pgn(m.id), cm);

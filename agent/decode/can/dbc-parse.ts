@@ -79,68 +79,75 @@ class Parser {
   #nodes: string[] = [];
   #version = '';
 
-  constructor(
-    private readonly tokens: Token[],
-    private readonly file: string,
-  ) {}
+  readonly #tokens: Token[];
+  readonly #file: string;
+
+  constructor(tokens: Token[], file: string) {
+    this.#tokens = tokens;
+    this.#file = file;
+  }
 
   parse(): DbcDatabase {
-    while (this.#i < this.tokens.length) {
-      const t = this.next();
-      if (t.kind !== 'ident') this.fail(t, `a DBC keyword (BO_, SG_, CM_, BA_, VAL_ ...)`);
+    while (this.#i < this.#tokens.length) {
+      const t = this.#next();
+      if (t.kind !== 'ident') this.#fail(t, `a DBC keyword (BO_, SG_, CM_, BA_, VAL_ ...)`);
       switch (t.text) {
         case 'VERSION':
-          this.#version = this.expectKind('string', 'a quoted version after VERSION').text;
+          this.#version = this.#expectKind('string', 'a quoted version after VERSION').text;
           break;
         case 'NS_':
-          this.parseNewSymbols();
+          this.#parseNewSymbols();
           break;
         case 'BS_':
-          this.parseBitTiming(t);
+          this.#parseBitTiming(t);
           break;
         case 'BU_':
-          this.#nodes = this.parseNodes(t);
+          this.#nodes = this.#parseNodes(t);
           break;
         case 'VAL_TABLE_':
-          this.parseValueTable();
+          this.#parseValueTable();
           break;
         case 'BO_':
-          this.parseMessage(t);
+          this.#parseMessage(t);
           break;
         case 'SG_':
-          this.fail(t, 'a BO_ before its SG_ lines');
+          this.#fail(t, 'a BO_ before its SG_ lines');
           break;
         case 'CM_':
-          this.parseComment(t);
+          this.#parseComment(t);
           break;
         case 'BA_DEF_':
-          this.parseAttributeDefinition();
+          this.#parseAttributeDefinition();
           break;
         case 'BA_DEF_DEF_':
-          this.parseAttributeDefault();
+          this.#parseAttributeDefault();
           break;
         case 'BA_':
-          this.parseAttribute(t);
+          this.#parseAttribute(t);
           break;
         case 'VAL_':
-          this.parseValueDescriptions(t);
+          this.#parseValueDescriptions(t);
           break;
         case 'SIG_VALTYPE_':
-          this.parseSignalValueType(t);
+          this.#parseSignalValueType(t);
           break;
         case 'SG_MUL_VAL_':
-          this.parseMultiplexValues(t);
+          this.#parseMultiplexValues(t);
           break;
         default:
-          if (SKIPPED.has(t.text)) this.skipStatement();
-          else this.fail(t, `a DBC keyword (BO_, SG_, CM_, BA_, VAL_ ...), not '${t.text}'`);
+          if (SKIPPED.has(t.text)) this.#skipStatement();
+          else this.#fail(t, `a DBC keyword (BO_, SG_, CM_, BA_, VAL_ ...), not '${t.text}'`);
       }
     }
-    this.applyAttributes();
+    this.#applyAttributes();
     return {
+      file: this.#file,
       version: this.#version,
       nodes: this.#nodes,
-      messages: this.#messages.map((m) => ({ ...m, signals: m.signals.map((s) => this.finishSignal(m, s)) })),
+      messages: this.#messages.map((m) => ({
+        ...m,
+        signals: m.signals.map((s) => this.#finishSignal(m, s)),
+      })),
       attributes: this.#attributes,
       warnings: this.#warnings,
     };
@@ -148,122 +155,122 @@ class Parser {
 
   // --- token helpers -------------------------------------------------------------------------
 
-  private peek(): Token | undefined {
-    return this.tokens[this.#i];
+  #peek(): Token | undefined {
+    return this.#tokens[this.#i];
   }
 
-  private next(): Token {
-    const t = this.tokens[this.#i++];
+  #next(): Token {
+    const t = this.#tokens[this.#i++];
     if (t === undefined) {
-      const last = this.tokens[this.tokens.length - 1];
-      throw new DbcError('SYNTAX', this.file, last?.line ?? 1, 'unexpected end of file');
+      const last = this.#tokens[this.#tokens.length - 1];
+      throw new DbcError('SYNTAX', this.#file, last?.line ?? 1, 'unexpected end of file');
     }
     return t;
   }
 
-  private fail(t: Token, expected: string): never {
+  #fail(t: Token, expected: string): never {
     const found = t.kind === 'string' ? `"${t.text}"` : `'${t.text}'`;
-    throw new DbcError('SYNTAX', this.file, t.line, `expected ${expected}; found ${found}`);
+    throw new DbcError('SYNTAX', this.#file, t.line, `expected ${expected}; found ${found}`);
   }
 
-  private expectKind(kind: Token['kind'], what: string): Token {
-    const t = this.next();
-    if (t.kind !== kind) this.fail(t, what);
+  #expectKind(kind: Token['kind'], what: string): Token {
+    const t = this.#next();
+    if (t.kind !== kind) this.#fail(t, what);
     return t;
   }
 
-  private expectPunct(p: string, what: string): void {
-    const t = this.next();
-    if (t.kind !== 'punct' || t.text !== p) this.fail(t, what);
+  #expectPunct(p: string, what: string): void {
+    const t = this.#next();
+    if (t.kind !== 'punct' || t.text !== p) this.#fail(t, what);
   }
 
-  private expectNumber(what: string): number {
-    const t = this.next();
-    if (t.kind !== 'number') this.fail(t, what);
+  #expectNumber(what: string): number {
+    const t = this.#next();
+    if (t.kind !== 'number') this.#fail(t, what);
     return Number(t.text);
   }
 
-  private expectInteger(what: string): number {
-    const t = this.next();
+  #expectInteger(what: string): number {
+    const t = this.#next();
     const v = Number(t.text);
-    if (t.kind !== 'number' || !Number.isInteger(v)) this.fail(t, what);
+    if (t.kind !== 'number' || !Number.isInteger(v)) this.#fail(t, what);
     return v;
   }
 
-  private skipStatement(): void {
-    while (this.#i < this.tokens.length) {
-      const t = this.next();
+  #skipStatement(): void {
+    while (this.#i < this.#tokens.length) {
+      const t = this.#next();
       if (t.kind === 'punct' && t.text === ';') return;
     }
   }
 
-  private atPunct(p: string): boolean {
-    const t = this.peek();
+  #atPunct(p: string): boolean {
+    const t = this.#peek();
     return t !== undefined && t.kind === 'punct' && t.text === p;
   }
 
   // --- statements ----------------------------------------------------------------------------
 
-  private parseNewSymbols(): void {
-    this.expectPunct(':', "':' after NS_");
+  #parseNewSymbols(): void {
+    this.#expectPunct(':', "':' after NS_");
     // The list is indented under NS_; it ends at the first token in column 0.
-    while (this.peek() !== undefined && this.peek()!.column > 0) this.#i++;
+    while (this.#peek() !== undefined && this.#peek()!.column > 0) this.#i++;
   }
 
-  private parseBitTiming(kw: Token): void {
-    this.expectPunct(':', "':' after BS_");
+  #parseBitTiming(kw: Token): void {
+    this.#expectPunct(':', "':' after BS_");
     // Obsolete baudrate:btr1,btr2 on the same line, if any.
-    while (this.peek() !== undefined && this.peek()!.line === kw.line) this.#i++;
+    while (this.#peek() !== undefined && this.#peek()!.line === kw.line) this.#i++;
   }
 
-  private parseNodes(kw: Token): string[] {
-    this.expectPunct(':', "':' after BU_");
+  #parseNodes(kw: Token): string[] {
+    this.#expectPunct(':', "':' after BU_");
     const nodes: string[] = [];
-    while (this.peek() !== undefined && this.peek()!.line === kw.line && this.peek()!.kind === 'ident')
-      nodes.push(this.next().text);
+    while (this.#peek() !== undefined && this.#peek()!.line === kw.line && this.#peek()!.kind === 'ident')
+      nodes.push(this.#next().text);
     // Some tools wrap long node lists onto indented lines.
-    while (this.peek() !== undefined && this.peek()!.column > 0 && this.peek()!.kind === 'ident')
-      nodes.push(this.next().text);
+    while (this.#peek() !== undefined && this.#peek()!.column > 0 && this.#peek()!.kind === 'ident')
+      nodes.push(this.#next().text);
     return nodes;
   }
 
-  private parseValueTable(): void {
-    const name = this.expectKind('ident', 'a value table name after VAL_TABLE_').text;
-    this.#valueTables.set(name, this.parseChoices('VAL_TABLE_'));
+  #parseValueTable(): void {
+    const name = this.#expectKind('ident', 'a value table name after VAL_TABLE_').text;
+    this.#valueTables.set(name, this.#parseChoices('VAL_TABLE_'));
   }
 
-  private parseChoices(where: string): Map<number, string> {
+  #parseChoices(where: string): Map<number, string> {
     const map = new Map<number, string>();
-    while (!this.atPunct(';')) {
-      const t = this.peek();
+    while (!this.#atPunct(';')) {
+      const t = this.#peek();
       if (t === undefined || (t.column === 0 && t.kind === 'ident')) {
         // Seen at the end of published files: the last VAL_ without its ';'.
-        const last = this.tokens[this.#i - 1];
+        const last = this.#tokens[this.#i - 1];
         this.#warnings.push({
           line: last?.line ?? 1,
           message: `${where} not terminated by ';'; ended at ${t === undefined ? 'the end of the file' : `line ${t.line}`}`,
         });
         return map;
       }
-      const v = this.expectNumber(`a raw value or ';' in ${where}`);
-      const d = this.expectKind('string', `a quoted description after the value ${v} in ${where}`).text;
+      const v = this.#expectNumber(`a raw value or ';' in ${where}`);
+      const d = this.#expectKind('string', `a quoted description after the value ${v} in ${where}`).text;
       map.set(v, d);
     }
-    this.next();
+    this.#next();
     return map;
   }
 
-  private parseMessage(kw: Token): void {
-    const rawId = this.expectInteger('a message id (decimal) after BO_');
-    const name = this.expectKind('ident', 'a message name after the id').text;
-    this.expectPunct(':', `':' after message name ${name}`);
-    const length = this.expectInteger(`the payload length in bytes of ${name}`);
-    const senderTok = this.next();
-    if (senderTok.kind !== 'ident') this.fail(senderTok, `the sending node of ${name}`);
+  #parseMessage(kw: Token): void {
+    const rawId = this.#expectInteger('a message id (decimal) after BO_');
+    const name = this.#expectKind('ident', 'a message name after the id').text;
+    this.#expectPunct(':', `':' after message name ${name}`);
+    const length = this.#expectInteger(`the payload length in bytes of ${name}`);
+    const senderTok = this.#next();
+    if (senderTok.kind !== 'ident') this.#fail(senderTok, `the sending node of ${name}`);
     if (length < 0 || length > 64)
       throw new DbcError(
         'RANGE',
-        this.file,
+        this.#file,
         kw.line,
         `message ${name}: length ${length}; expected 0..64 bytes`,
       );
@@ -283,7 +290,7 @@ class Parser {
     if (extended && id > 0x1fffffff)
       throw new DbcError(
         'RANGE',
-        this.file,
+        this.#file,
         kw.line,
         `message ${name}: id 0x${id.toString(16)}; expected at most 0x1FFFFFFF`,
       );
@@ -300,66 +307,66 @@ class Parser {
     };
     const key = `${rawId}`;
     if (this.#byId.has(key))
-      throw new DbcError('DUPLICATE', this.file, kw.line, `message id ${rawId} defined twice`);
+      throw new DbcError('DUPLICATE', this.#file, kw.line, `message id ${rawId} defined twice`);
     this.#byId.set(key, msg);
     this.#messages.push(msg);
-    while (this.peek()?.kind === 'ident' && this.peek()!.text === 'SG_') {
-      this.next();
-      msg.signals.push(this.parseSignal(msg));
+    while (this.#peek()?.kind === 'ident' && this.#peek()!.text === 'SG_') {
+      this.#next();
+      msg.signals.push(this.#parseSignal(msg));
     }
   }
 
-  private parseSignal(msg: MutableMessage): MutableSignal {
-    const nameTok = this.expectKind('ident', `a signal name after SG_ in ${msg.name}`);
+  #parseSignal(msg: MutableMessage): MutableSignal {
+    const nameTok = this.#expectKind('ident', `a signal name after SG_ in ${msg.name}`);
     const line = nameTok.line;
     let isMultiplexer = false;
     let muxValue: number | undefined;
-    if (this.peek()?.kind === 'ident') {
-      const m = /^(?:M|m(\d+)(M?))$/.exec(this.peek()!.text);
+    if (this.#peek()?.kind === 'ident') {
+      const m = /^(?:M|m(\d+)(M?))$/.exec(this.#peek()!.text);
       if (!m)
-        this.fail(
-          this.peek()!,
+        this.#fail(
+          this.#peek()!,
           `':' or a multiplexer indicator (M, m<n>, m<n>M) after signal ${nameTok.text}`,
         );
-      this.next();
+      this.#next();
       if (m[1] === undefined) isMultiplexer = true;
       else {
         muxValue = Number(m[1]);
         isMultiplexer = m[2] === 'M';
       }
     }
-    this.expectPunct(':', `':' after signal name ${nameTok.text}`);
-    const startBit = this.expectInteger(`the start bit of ${nameTok.text}`);
-    this.expectPunct('|', `'|' between start bit and length of ${nameTok.text}`);
-    const length = this.expectInteger(`the bit length of ${nameTok.text}`);
-    this.expectPunct('@', `'@' before the byte order of ${nameTok.text}`);
-    const orderTok = this.next();
+    this.#expectPunct(':', `':' after signal name ${nameTok.text}`);
+    const startBit = this.#expectInteger(`the start bit of ${nameTok.text}`);
+    this.#expectPunct('|', `'|' between start bit and length of ${nameTok.text}`);
+    const length = this.#expectInteger(`the bit length of ${nameTok.text}`);
+    this.#expectPunct('@', `'@' before the byte order of ${nameTok.text}`);
+    const orderTok = this.#next();
     // `@1-` tokenises as the number -1? No: '1' then '-' because '-' is not followed by a digit.
     if (orderTok.text !== '0' && orderTok.text !== '1')
-      this.fail(orderTok, `byte order 0 (Motorola) or 1 (Intel) for ${nameTok.text}`);
-    const signTok = this.next();
+      this.#fail(orderTok, `byte order 0 (Motorola) or 1 (Intel) for ${nameTok.text}`);
+    const signTok = this.#next();
     if (signTok.text !== '+' && signTok.text !== '-')
-      this.fail(signTok, `'+' (unsigned) or '-' (signed) for ${nameTok.text}`);
-    this.expectPunct('(', `'(' before factor of ${nameTok.text}`);
-    const factor = this.expectNumber(`the factor of ${nameTok.text}`);
-    this.expectPunct(',', `',' between factor and offset of ${nameTok.text}`);
-    const offset = this.expectNumber(`the offset of ${nameTok.text}`);
-    this.expectPunct(')', `')' after offset of ${nameTok.text}`);
-    this.expectPunct('[', `'[' before the range of ${nameTok.text}`);
-    const minimum = this.expectNumber(`the minimum of ${nameTok.text}`);
-    this.expectPunct('|', `'|' in the range of ${nameTok.text}`);
-    const maximum = this.expectNumber(`the maximum of ${nameTok.text}`);
-    this.expectPunct(']', `']' after the range of ${nameTok.text}`);
-    const unit = this.expectKind('string', `the quoted unit of ${nameTok.text}`).text;
+      this.#fail(signTok, `'+' (unsigned) or '-' (signed) for ${nameTok.text}`);
+    this.#expectPunct('(', `'(' before factor of ${nameTok.text}`);
+    const factor = this.#expectNumber(`the factor of ${nameTok.text}`);
+    this.#expectPunct(',', `',' between factor and offset of ${nameTok.text}`);
+    const offset = this.#expectNumber(`the offset of ${nameTok.text}`);
+    this.#expectPunct(')', `')' after offset of ${nameTok.text}`);
+    this.#expectPunct('[', `'[' before the range of ${nameTok.text}`);
+    const minimum = this.#expectNumber(`the minimum of ${nameTok.text}`);
+    this.#expectPunct('|', `'|' in the range of ${nameTok.text}`);
+    const maximum = this.#expectNumber(`the maximum of ${nameTok.text}`);
+    this.#expectPunct(']', `']' after the range of ${nameTok.text}`);
+    const unit = this.#expectKind('string', `the quoted unit of ${nameTok.text}`).text;
     const receivers: string[] = [];
-    while (this.peek() !== undefined && this.peek()!.line === line && this.peek()!.kind === 'ident') {
-      receivers.push(this.next().text);
-      if (this.atPunct(',') && this.peek()!.line === line) this.next();
+    while (this.#peek() !== undefined && this.#peek()!.line === line && this.#peek()!.kind === 'ident') {
+      receivers.push(this.#next().text);
+      if (this.#atPunct(',') && this.#peek()!.line === line) this.#next();
     }
     if (length < 1 || length > 64)
       throw new DbcError(
         'RANGE',
-        this.file,
+        this.#file,
         line,
         `signal ${nameTok.text}: length ${length}; expected 1..64 bits`,
       );
@@ -383,10 +390,10 @@ class Parser {
     return sig;
   }
 
-  private parseComment(kw: Token): void {
-    const t = this.next();
+  #parseComment(kw: Token): void {
+    const t = this.#next();
     if (t.kind === 'string') {
-      this.expectPunct(';', "';' after the comment");
+      this.#expectPunct(';', "';' after the comment");
       return;
     }
     if (t.kind === 'number') {
@@ -395,61 +402,61 @@ class Parser {
         line: kw.line,
         message: `CM_ ${t.text} has no object type (expected BU_, BO_, SG_ or EV_); ignored`,
       });
-      this.skipStatement();
+      this.#skipStatement();
       return;
     }
-    if (t.kind !== 'ident') this.fail(t, 'BU_, BO_, SG_, EV_ or a quoted comment after CM_');
+    if (t.kind !== 'ident') this.#fail(t, 'BU_, BO_, SG_, EV_ or a quoted comment after CM_');
     if (t.text === 'BO_') {
-      const msg = this.messageRef(this.expectInteger('a message id after CM_ BO_'), kw);
-      const text = this.expectKind('string', 'the quoted comment').text;
-      this.expectPunct(';', "';' after the comment");
+      const msg = this.#messageRef(this.#expectInteger('a message id after CM_ BO_'), kw);
+      const text = this.#expectKind('string', 'the quoted comment').text;
+      this.#expectPunct(';', "';' after the comment");
       if (msg) msg.comment = text;
     } else if (t.text === 'SG_') {
-      const id = this.expectInteger('a message id after CM_ SG_');
-      const nameTok = this.next();
+      const id = this.#expectInteger('a message id after CM_ SG_');
+      const nameTok = this.#next();
       if (nameTok.kind === 'string') {
         this.#warnings.push({ line: kw.line, message: `CM_ SG_ ${id} has no signal name; comment ignored` });
-        this.expectPunct(';', "';' after the comment");
+        this.#expectPunct(';', "';' after the comment");
         return;
       }
-      if (nameTok.kind !== 'ident') this.fail(nameTok, 'a signal name after the message id');
-      const text = this.expectKind('string', 'the quoted comment').text;
-      this.expectPunct(';', "';' after the comment");
-      const sig = this.signalRef(id, nameTok.text, kw);
+      if (nameTok.kind !== 'ident') this.#fail(nameTok, 'a signal name after the message id');
+      const text = this.#expectKind('string', 'the quoted comment').text;
+      this.#expectPunct(';', "';' after the comment");
+      const sig = this.#signalRef(id, nameTok.text, kw);
       if (sig) sig.comment = text;
     } else {
-      this.skipStatement();
+      this.#skipStatement();
     }
   }
 
-  private parseAttributeDefinition(): void {
-    let t = this.next();
-    if (t.kind === 'ident' && ['BU_', 'BO_', 'SG_', 'EV_'].includes(t.text)) t = this.next();
-    if (t.kind !== 'string') this.fail(t, 'the quoted attribute name in BA_DEF_');
+  #parseAttributeDefinition(): void {
+    let t = this.#next();
+    if (t.kind === 'ident' && ['BU_', 'BO_', 'SG_', 'EV_'].includes(t.text)) t = this.#next();
+    if (t.kind !== 'string') this.#fail(t, 'the quoted attribute name in BA_DEF_');
     const name = t.text;
-    const type = this.expectKind(
+    const type = this.#expectKind(
       'ident',
       `the type of attribute ${name} (INT, HEX, FLOAT, STRING, ENUM)`,
     ).text;
     if (type === 'ENUM') {
       const values: string[] = [];
-      while (!this.atPunct(';')) {
-        const v = this.next();
+      while (!this.#atPunct(';')) {
+        const v = this.#next();
         if (v.kind === 'string') values.push(v.text);
         else if (!(v.kind === 'punct' && v.text === ','))
-          this.fail(v, `a quoted enum value or ';' for ${name}`);
+          this.#fail(v, `a quoted enum value or ';' for ${name}`);
       }
       this.#enumAttrs.set(name, values);
     }
-    this.skipStatement();
+    this.#skipStatement();
   }
 
-  private parseAttributeDefault(): void {
-    const name = this.expectKind('string', 'the quoted attribute name in BA_DEF_DEF_').text;
-    const v = this.next();
+  #parseAttributeDefault(): void {
+    const name = this.#expectKind('string', 'the quoted attribute name in BA_DEF_DEF_').text;
+    const v = this.#next();
     if (v.kind === 'string' || v.kind === 'number')
       this.#attrDefaults.set(name, v.kind === 'number' ? Number(v.text) : v.text);
-    this.skipStatement();
+    this.#skipStatement();
   }
 
   /** Attribute values on messages and signals, applied after parsing. */
@@ -462,96 +469,96 @@ class Parser {
     kw: Token;
   }[] = [];
 
-  private parseAttribute(kw: Token): void {
-    const name = this.expectKind('string', 'the quoted attribute name after BA_').text;
-    const t = this.next();
+  #parseAttribute(kw: Token): void {
+    const name = this.#expectKind('string', 'the quoted attribute name after BA_').text;
+    const t = this.#next();
     const valueOfToken = (v: Token): string | number => (v.kind === 'number' ? Number(v.text) : v.text);
     if (t.kind === 'string' || t.kind === 'number') {
       this.#attributes.set(name, valueOfToken(t));
-      this.expectPunct(';', "';' after the attribute value");
+      this.#expectPunct(';', "';' after the attribute value");
       return;
     }
     if (t.kind === 'ident' && t.text === 'BO_') {
-      const id = this.expectInteger('a message id after BA_ ... BO_');
-      const v = this.next();
+      const id = this.#expectInteger('a message id after BA_ ... BO_');
+      const v = this.#next();
       this.#objectAttrs.push({ kind: 'BO_', id, name, value: valueOfToken(v), kw });
     } else if (t.kind === 'ident' && t.text === 'SG_') {
-      const id = this.expectInteger('a message id after BA_ ... SG_');
-      const sig = this.expectKind('ident', 'a signal name').text;
-      const v = this.next();
+      const id = this.#expectInteger('a message id after BA_ ... SG_');
+      const sig = this.#expectKind('ident', 'a signal name').text;
+      const v = this.#next();
       this.#objectAttrs.push({ kind: 'SG_', id, signal: sig, name, value: valueOfToken(v), kw });
     }
-    this.skipStatement();
+    this.#skipStatement();
   }
 
-  private parseValueDescriptions(kw: Token): void {
-    const first = this.next();
+  #parseValueDescriptions(kw: Token): void {
+    const first = this.#next();
     if (first.kind === 'ident') {
       // VAL_ on an environment variable: not used.
-      this.skipStatement();
+      this.#skipStatement();
       return;
     }
-    if (first.kind !== 'number') this.fail(first, 'a message id after VAL_');
-    const sigName = this.expectKind('ident', 'a signal name after the message id in VAL_').text;
+    if (first.kind !== 'number') this.#fail(first, 'a message id after VAL_');
+    const sigName = this.#expectKind('ident', 'a signal name after the message id in VAL_').text;
     let choices: Map<number, string>;
-    if (this.peek()?.kind === 'ident') {
+    if (this.#peek()?.kind === 'ident') {
       // A reference to a VAL_TABLE_.
-      const table = this.next().text;
-      this.expectPunct(';', "';' after the value table name");
+      const table = this.#next().text;
+      this.#expectPunct(';', "';' after the value table name");
       const found = this.#valueTables.get(table);
       if (!found)
-        throw new DbcError('UNKNOWN_REFERENCE', this.file, kw.line, `value table ${table} is not defined`);
+        throw new DbcError('UNKNOWN_REFERENCE', this.#file, kw.line, `value table ${table} is not defined`);
       choices = found;
     } else {
-      choices = this.parseChoices('VAL_');
+      choices = this.#parseChoices('VAL_');
     }
-    const sig = this.signalRef(Number(first.text), sigName, kw);
+    const sig = this.#signalRef(Number(first.text), sigName, kw);
     if (sig) sig.choices = choices;
   }
 
-  private parseSignalValueType(kw: Token): void {
-    const id = this.expectInteger('a message id after SIG_VALTYPE_');
-    const sigName = this.expectKind('ident', 'a signal name').text;
-    if (this.atPunct(':')) this.next();
-    const v = this.expectInteger('0 (integer), 1 (float) or 2 (double)');
-    this.expectPunct(';', "';' after SIG_VALTYPE_");
-    const sig = this.signalRef(id, sigName, kw);
+  #parseSignalValueType(kw: Token): void {
+    const id = this.#expectInteger('a message id after SIG_VALTYPE_');
+    const sigName = this.#expectKind('ident', 'a signal name').text;
+    if (this.#atPunct(':')) this.#next();
+    const v = this.#expectInteger('0 (integer), 1 (float) or 2 (double)');
+    this.#expectPunct(';', "';' after SIG_VALTYPE_");
+    const sig = this.#signalRef(id, sigName, kw);
     if (!sig) return;
     const type: SignalValueType = v === 1 ? 'float32' : v === 2 ? 'float64' : 'int';
     const needed = type === 'float32' ? 32 : type === 'float64' ? 64 : undefined;
     if (needed !== undefined && sig.length !== needed)
       throw new DbcError(
         'RANGE',
-        this.file,
+        this.#file,
         kw.line,
         `signal ${sigName}: SIG_VALTYPE_ ${v} needs ${needed} bits; the signal has ${sig.length}`,
       );
     sig.valueType = type;
   }
 
-  private parseMultiplexValues(kw: Token): void {
-    const id = this.expectInteger('a message id after SG_MUL_VAL_');
-    const sigName = this.expectKind('ident', 'the multiplexed signal name').text;
-    const muxName = this.expectKind('ident', 'the multiplexer signal name').text;
+  #parseMultiplexValues(kw: Token): void {
+    const id = this.#expectInteger('a message id after SG_MUL_VAL_');
+    const sigName = this.#expectKind('ident', 'the multiplexed signal name').text;
+    const muxName = this.#expectKind('ident', 'the multiplexer signal name').text;
     const ranges: [number, number][] = [];
-    while (!this.atPunct(';')) {
-      const lo = this.expectInteger('a range such as 3-5 in SG_MUL_VAL_');
+    while (!this.#atPunct(';')) {
+      const lo = this.#expectInteger('a range such as 3-5 in SG_MUL_VAL_');
       // `3-5` tokenises as 3 and -5.
-      const hiTok = this.next();
+      const hiTok = this.#next();
       const hi = Number(hiTok.text);
       if (hiTok.kind !== 'number' || !hiTok.text.startsWith('-'))
-        this.fail(hiTok, `'-' and the upper end of the range starting at ${lo}`);
+        this.#fail(hiTok, `'-' and the upper end of the range starting at ${lo}`);
       ranges.push([lo, -hi]);
-      if (this.atPunct(',')) this.next();
+      if (this.#atPunct(',')) this.#next();
     }
-    this.next();
-    const sig = this.signalRef(id, sigName, kw);
+    this.#next();
+    const sig = this.#signalRef(id, sigName, kw);
     if (sig) sig.multiplexedBy = { multiplexer: muxName, ranges };
   }
 
   // --- references and finishing ------------------------------------------------------------
 
-  private messageRef(rawId: number, kw: Token): MutableMessage | undefined {
+  #messageRef(rawId: number, kw: Token): MutableMessage | undefined {
     const msg = this.#byId.get(`${rawId}`);
     if (!msg)
       this.#warnings.push({
@@ -561,8 +568,8 @@ class Parser {
     return msg;
   }
 
-  private signalRef(rawId: number, name: string, kw: Token): MutableSignal | undefined {
-    const msg = this.messageRef(rawId, kw);
+  #signalRef(rawId: number, name: string, kw: Token): MutableSignal | undefined {
+    const msg = this.#messageRef(rawId, kw);
     if (!msg) return undefined;
     const sig = msg.signals.find((s) => s.name === name);
     if (!sig)
@@ -573,7 +580,7 @@ class Parser {
     return sig;
   }
 
-  private applyAttributes(): void {
+  #applyAttributes(): void {
     const enumText = (name: string, v: string | number): string | number => {
       const values = this.#enumAttrs.get(name);
       return values !== undefined && typeof v === 'number' ? (values[v] ?? v) : v;
@@ -588,7 +595,7 @@ class Parser {
       if (typeof defaultCycle === 'number' && defaultCycle > 0) m.cycleTimeMs = defaultCycle;
     }
     for (const a of this.#objectAttrs) {
-      const msg = this.messageRef(a.id, a.kw);
+      const msg = this.#messageRef(a.id, a.kw);
       if (!msg) continue;
       if (a.kind === 'BO_') {
         const v = enumText(a.name, a.value);
@@ -604,14 +611,14 @@ class Parser {
     }
   }
 
-  private finishSignal(msg: MutableMessage, s: MutableSignal): DbcSignal {
+  #finishSignal(msg: MutableMessage, s: MutableSignal): DbcSignal {
     if (s.multiplexedBy && s.multiplexedBy.multiplexer === '') {
       // `m3` without SG_MUL_VAL_: switched by the message's plain multiplexer `M`.
       const plain = msg.signals.find((x) => x.isMultiplexer && x.multiplexedBy === undefined);
       if (!plain)
         throw new DbcError(
           'UNKNOWN_REFERENCE',
-          this.file,
+          this.#file,
           s.line,
           `signal ${s.name} is multiplexed (m…) but ${msg.name} has no multiplexer signal (M)`,
         );

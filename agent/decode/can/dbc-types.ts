@@ -70,6 +70,8 @@ export interface DbcWarning {
 }
 
 export interface DbcDatabase {
+  /** The file name the parser was given (`<dbc>` when none), for errors found after parsing. */
+  readonly file?: string;
   readonly version: string;
   readonly nodes: readonly string[];
   readonly messages: readonly DbcMessage[];
@@ -78,7 +80,7 @@ export interface DbcDatabase {
   readonly warnings: readonly DbcWarning[];
 }
 
-export type DbcErrorCode = 'SYNTAX' | 'DUPLICATE' | 'UNKNOWN_REFERENCE' | 'RANGE';
+export type DbcErrorCode = 'SYNTAX' | 'DUPLICATE' | 'UNKNOWN_REFERENCE' | 'RANGE' | 'CYCLE';
 
 /** A DBC that cannot be read: says what, where (file:line) and what was expected. */
 export class DbcError extends Error {

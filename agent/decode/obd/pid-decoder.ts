@@ -3,11 +3,12 @@
  * converts each value to its dictionary path's unit and type (rounding for integer types, booleans
  * for flags). Paths and units are resolved against the dictionary once, when the decoder is made;
  * a table entry whose path or unit does not fit the dictionary is a programming error reported
- * then. Short replies are counted, not thrown: an ECU's bad reply must not stop the source.
+ * then, as AgentError DICTIONARY_MISMATCH. Short replies are counted, not thrown: an ECU's bad reply must not stop the source.
  */
 
 import type { Sample, SampleValue } from '../../../chain/index.js';
 import { type Dictionary, isNumericDatatype } from '../../dictionary/index.js';
+import { AgentError } from '../../errors.js';
 import { conversion } from '../vss-map/index.js';
 import { type PidDefinition, type PidSignal, pidDefinition, SERVICE01_PIDS } from './pid-table.js';
 
@@ -113,19 +114,21 @@ function resolve(def: PidDefinition, s: PidSignal, dictionary: Dictionary): Reso
       add: 0,
       integer: false,
     };
+  const pid = pidLabel(def.pid);
+  const mismatch = (message: string) =>
+    new AgentError('DICTIONARY_MISMATCH', message, { pid, path: s.path! });
   const entry = dictionary.get(s.path);
-  if (!entry)
-    throw new Error(`PID ${pidLabel(def.pid)} ${s.name}: ${s.path} is not in dictionary ${dictionary.id}`);
+  if (!entry) throw mismatch(`PID ${pid} ${s.name}: ${s.path} is not in dictionary ${dictionary.id}`);
   if (s.type === 'boolean') {
     if (entry.datatype !== 'boolean')
-      throw new Error(`PID ${pidLabel(def.pid)} ${s.name}: ${s.path} is ${entry.datatype}, not boolean`);
+      throw mismatch(`PID ${pid} ${s.name}: ${s.path} is ${entry.datatype}, not boolean`);
     return { signal: s, path: s.path, unit: '', mul: 1, add: 0, integer: false };
   }
   if (!isNumericDatatype(entry.datatype))
-    throw new Error(`PID ${pidLabel(def.pid)} ${s.name}: ${s.path} is ${entry.datatype}, not numeric`);
+    throw mismatch(`PID ${pid} ${s.name}: ${s.path} is ${entry.datatype}, not numeric`);
   // A dimensionless ratio (lambda) may be declared without a unit in VSS.
   const conv = s.unit === 'ratio' && entry.unit === '' ? { mul: 1, add: 0 } : conversion(s.unit, entry.unit);
-  if (typeof conv === 'string') throw new Error(`PID ${pidLabel(def.pid)} ${s.name} -> ${s.path}: ${conv}`);
+  if (typeof conv === 'string') throw mismatch(`PID ${pid} ${s.name} -> ${s.path}: ${conv}`);
   return {
     signal: s,
     path: s.path,

@@ -44,10 +44,10 @@ export class FrameMapper {
   /** Per message: targets per decode step (signals can feed several paths). */
   readonly #targets = new Map<CompiledMessage, (readonly Target[] | undefined)[]>();
 
-  constructor(
-    private readonly dbc: CompiledDbc,
-    mappings: readonly ResolvedMapping[] | undefined,
-  ) {
+  readonly #dbc: CompiledDbc;
+
+  constructor(dbc: CompiledDbc, mappings: readonly ResolvedMapping[] | undefined) {
+    this.#dbc = dbc;
     for (const m of dbc.database.messages) {
       const cm = dbc.byName(m.name)!;
       const perStep: (Target[] | undefined)[] = cm.steps.map(() => undefined);
@@ -86,7 +86,7 @@ export class FrameMapper {
 
   /** True when the message with this 29-bit id is a J1939 parameter group (matched by PGN). */
   isJ1939(id: number): boolean {
-    return this.dbc.lookup(id, true)?.message.j1939 ?? false;
+    return this.#dbc.lookup(id, true)?.message.j1939 ?? false;
   }
 
   /** Appends the samples of `frame` to `out`; returns how many were added. */
@@ -96,7 +96,7 @@ export class FrameMapper {
       this.stats.skipped++;
       return 0;
     }
-    const cm = this.dbc.lookup(frame.id, frame.extended);
+    const cm = this.#dbc.lookup(frame.id, frame.extended);
     if (cm === undefined) {
       this.stats.unknownId++;
       return 0;

@@ -48,6 +48,19 @@ describe('qood config check', () => {
     expect(r.stderr).toMatch(new RegExp(`${file}:5:10: log\\.level: found 7; expected`));
   });
 
+  it('rejects sections that need each other with exit 2, naming the field and the fix', () => {
+    const file = join(dir, 'chain-no-sync.yaml');
+    writeFileSync(
+      file,
+      'device:\n  vehicleId: car-1\nstorage:\n  quotaBytes: 1048576\nchain:\n  checkpoint: cp.bin\n',
+    );
+    const r = runQood(['config', 'check', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `${file}:6:3: chain: found {"checkpoint":"cp.bin"}; expected a \`sync\` section beside it: finality updates come from the broker`,
+    );
+  });
+
   it('exits 2 for a file that does not exist', () => {
     const r = runQood(['config', 'check', join(dir, 'missing.yaml')]);
     expect(r.status).toBe(2);

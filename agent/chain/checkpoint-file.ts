@@ -1,17 +1,18 @@
 /**
- * Starts the agent's chain view from the `chain` config section: reads the trusted checkpoint file
- * (a bad one stops the start with the file and the reason), then follows finality updates.
+ * The trusted checkpoint of the `chain` config section: read once at start (a bad one stops the
+ * start with the file and the reason), and the chain id the device signs its anchors and fills for.
  */
 import { readFileSync } from 'node:fs';
 import { type Checkpoint, decodeCheckpoint, LightError } from '../../chain/index.js';
-import type { Logger, Metrics } from '../../process/index.js';
 import type { ChainConfig } from '../config/chain.js';
-import type { Uplink } from '../sync/index.js';
-import { type ChainRecordSink, ChainView } from './chain-view.js';
 
-/** A checkpoint file that cannot be used. */
+/** Why a checkpoint file cannot be used. */
+export type CheckpointFileErrorCode = 'UNREADABLE' | 'NOT_A_CHECKPOINT' | 'OTHER_CHAIN';
+
+/** A checkpoint file that cannot be used, naming the file. */
 export class CheckpointFileError extends Error {
   constructor(
+    readonly code: CheckpointFileErrorCode,
     readonly file: string,
     message: string,
   ) {
@@ -27,6 +28,7 @@ export function readCheckpointFile(file: string): Checkpoint {
     bytes = readFileSync(file);
   } catch (err) {
     throw new CheckpointFileError(
+      'UNREADABLE',
       file,
       `cannot read the checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
@@ -34,7 +36,8 @@ export function readCheckpointFile(file: string): Checkpoint {
   try {
     return decodeCheckpoint(bytes);
   } catch (err) {
-    if (err instanceof LightError) throw new CheckpointFileError(file, `not a checkpoint: ${err.message}`);
+    if (err instanceof LightError)
+      throw new CheckpointFileError('NOT_A_CHECKPOINT', file, `not a checkpoint: ${err.message}`);
     throw err;
   }
 }
@@ -50,38 +53,21 @@ export function deviceChainId(
   const fromCheckpoint = checkpoint.header.chainId;
   if (config.chainId !== undefined && config.chainId !== fromCheckpoint)
     throw new CheckpointFileError(
+      'OTHER_CHAIN',
       config.checkpoint,
       `a checkpoint of chain '${fromCheckpoint}', but chain.chainId is '${config.chainId}'`,
     );
   return fromCheckpoint;
 }
 
-export function startChainView(o: {
-  config: ChainConfig;
-  uplink: Uplink;
-  metrics: Metrics;
-  logger: Logger;
-  grants?: ChainRecordSink;
-  topicPrefix?: string;
-  /** Wall clock for the checkpoint's age. */
-  nowMs: () => number;
-}): ChainView {
-  const checkpoint = readCheckpointFile(o.config.checkpoint);
-  deviceChainId(o.config, checkpoint);
-  const view = new ChainView({
-    checkpoint,
-    uplink: o.uplink,
-    metrics: o.metrics,
-    logger: o.logger,
-    maxCheckpointAgeMs: o.config.maxCheckpointAgeDays * 86_400_000,
-    nowMs: o.nowMs,
-    ...(o.grants === undefined ? {} : { grants: o.grants }),
-    ...(o.topicPrefix === undefined ? {} : { topicPrefix: o.topicPrefix }),
-  });
-  view.start();
-  o.logger.info(
-    { checkpoint: o.config.checkpoint, finalHeight: view.finalHeight },
-    'following chain finality',
-  );
-  return view;
+/** The checkpoint a device starts from and the chain id it signs for. */
+export interface TrustedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  readonly chainId: string;
+}
+
+/** Reads the `chain` section's checkpoint once and checks its chain id; throws CheckpointFileError. */
+export function readTrustedCheckpoint(config: ChainConfig): TrustedCheckpoint {
+  const checkpoint = readCheckpointFile(config.checkpoint);
+  return { checkpoint, chainId: deviceChainId(config, checkpoint) };
 }
