@@ -124,8 +124,8 @@ export {
   grantsIn,
   idOf,
 } from './store/chain-store.js';
-// The SQLite store is not re-exported: importing chain/ must not load better-sqlite3 (a node
-// imports chain/store/index.js for it).
+// The store contract and its memory implementation; the SQLite one is the node's (node/store), so
+// importing chain/ never loads better-sqlite3.
 export {
   type ChainStore,
   decodeBlock,
