@@ -124,7 +124,8 @@ export {
   grantsIn,
   idOf,
 } from './store/chain-store.js';
-// The chain-store contract and its memory implementation; the SQLite one is node/store/.
+// The store contract and its memory implementation; the SQLite one is the node's (node/store), so
+// importing chain/ never loads better-sqlite3.
 export {
   type ChainStore,
   decodeBlock,

@@ -24,7 +24,7 @@ import { runUntilSignal } from '../process/signals.js';
 import { VehicleEcu } from '../simulators/elm327/ecus.js';
 import { Elm327Device } from '../simulators/elm327/elm327-device.js';
 import { Elm327Emulator } from '../simulators/elm327/elm327-emulator.js';
-import { startPtyPair } from '../simulators/elm327/pty-pair.js';
+import { openPtyPair } from '../simulators/pty-pair.js';
 import { VehicleModel } from '../simulators/vehicle/model.js';
 import { CliExit, EXIT } from './exit-codes.js';
 
@@ -195,9 +195,9 @@ export async function emulateCommand(o: {
 }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qood-elm-'));
   const emuEnd = join(dir, 'elm327');
-  let pty: Awaited<ReturnType<typeof startPtyPair>>;
+  let pty: Awaited<ReturnType<typeof openPtyPair>>;
   try {
-    pty = await startPtyPair(emuEnd, o.link);
+    pty = await openPtyPair(emuEnd, o.link);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw new CliExit(
@@ -228,7 +228,7 @@ export async function emulateCommand(o: {
   const stop = async () => {
     clearInterval(timer);
     await device.link.close().catch(() => {});
-    await pty.stop();
+    await pty.close();
     rmSync(dir, { recursive: true, force: true });
   };
   // socat ends when the emulator's end goes away; stop on a signal, or if socat dies.

@@ -12,3 +12,4 @@ export * from './metrics.js';
 export * from './sd-notify.js';
 export * from './service.js';
 export * from './signals.js';
+export * from './sqlite-file.js';

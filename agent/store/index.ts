@@ -1,4 +1,5 @@
 /** The agent's crash-safe store of sealed chunks: the interface, the SQLite store and its double. */
+export type { SqliteSynchronous } from '../../process/index.js';
 export { compareEviction, type EvictionCandidate, planEviction } from './eviction.js';
 export { MemoryChunkStore } from './memory-store.js';
 export {
@@ -15,7 +16,6 @@ export {
 } from './permission-store.js';
 export { openChunkStoreOrMoveAside } from './recover.js';
 export { MIGRATIONS, SCHEMA_VERSION, STORE_APPLICATION_ID } from './schema.js';
-export type { SqliteSynchronous } from './sqlite-file.js';
 export { SqlitePermissionStore, type SqlitePermissionStoreOptions } from './sqlite-permission-store.js';
 export { openSqliteChunkStore, SqliteChunkStore, type SqliteChunkStoreOptions } from './sqlite-store.js';
 export {

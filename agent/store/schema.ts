@@ -1,17 +1,25 @@
 /**
- * The store's schema and its migrations. `PRAGMA user_version` holds the schema version and
- * `PRAGMA application_id` marks the file as a qood agent store, so opening some other SQLite file
- * by mistake is refused instead of altered. Each migration runs in its own transaction with the
- * version bump, so a crash mid-migration leaves the previous version intact.
+ * The store's schema and its migrations, and opening the store file with them. `PRAGMA user_version`
+ * holds the schema version and `PRAGMA application_id` marks the file as a qood agent store, so
+ * opening some other SQLite file by mistake is refused instead of altered; a file written by a newer
+ * agent is refused too (downgrading would lose data). Each migration runs in its own transaction
+ * with the version bump, so a crash mid-migration leaves the previous version intact (the process
+ * adapter, process/sqlite-file.ts, runs them).
  */
-import type { SqliteDatabase } from './sqlite-file.js';
+import {
+  openSqliteFile,
+  type SqliteFile,
+  SqliteFileError,
+  type SqliteMigration,
+  type SqliteSynchronous,
+} from '../../process/index.js';
 import { STORE_COUNTERS, StoreError } from './types.js';
 
 /** 'QooD' as a 32-bit integer: the file's application id. */
 export const STORE_APPLICATION_ID = 0x516f6f44;
 
 /** Migrations in order; index i brings the schema from version i to i + 1. Never edit a shipped one. */
-export const MIGRATIONS: readonly ((db: SqliteDatabase) => void)[] = [
+export const MIGRATIONS: readonly SqliteMigration[] = [
   (db) => {
     db.exec(`
       CREATE TABLE chunks (
@@ -93,36 +101,34 @@ export const MIGRATIONS: readonly ((db: SqliteDatabase) => void)[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Brings a freshly opened database to SCHEMA_VERSION. Throws StoreError `SCHEMA_TOO_NEW` for a
- * file written by a newer agent (downgrading would lose data) and `NOT_A_DATABASE` for an SQLite
- * file that belongs to something else.
+ * Opens the agent's database file with this schema through the process adapter (WAL, quick_check
+ * unless skipped, application id, migrations), mapping its SqliteFileError to StoreError with the
+ * same code, path and detail. The chunk store and the permission store each open a connection.
  */
-export function migrate(db: SqliteDatabase, path: string): { from: number; to: number } {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  if (appId !== STORE_APPLICATION_ID) {
-    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as {
-      n: number;
-    };
-    if (version !== 0 || tables.n > 0)
-      throw new StoreError(
-        'NOT_A_DATABASE',
-        path,
-        `the file is an SQLite database of another application (application_id ${appId}, ${tables.n} tables); expected a qood agent store`,
-      );
+export function openStoreDatabase(options: {
+  readonly path: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly skipQuickCheck?: boolean;
+}): SqliteFile {
+  try {
+    return openSqliteFile({
+      path: options.path,
+      synchronous: options.synchronous,
+      ...(options.skipQuickCheck === undefined ? {} : { skipQuickCheck: options.skipQuickCheck }),
+      schema: {
+        applicationId: STORE_APPLICATION_ID,
+        name: 'a qood agent store',
+        program: 'agent',
+        migrations: MIGRATIONS,
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof SqliteFileError)) throw err;
+    // The agent's own fix for a file it cannot use (openChunkStoreOrMoveAside does the first).
+    const reason =
+      err.code === 'NOT_A_DATABASE'
+        ? `${err.reason}; move it aside or point storage.path elsewhere`
+        : err.reason;
+    throw new StoreError(err.code, err.path, reason, err.detail);
   }
-  if (version > SCHEMA_VERSION)
-    throw new StoreError(
-      'SCHEMA_TOO_NEW',
-      path,
-      `the store has schema version ${version}; this agent knows up to ${SCHEMA_VERSION} (upgrade the agent)`,
-    );
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
-      MIGRATIONS[v]!(db);
-      db.pragma(`user_version = ${v + 1}`);
-      if (v === 0) db.pragma(`application_id = ${STORE_APPLICATION_ID}`);
-    })();
-  }
-  return { from: version, to: SCHEMA_VERSION };
 }

@@ -3,7 +3,12 @@
  * on its own connection beside the chunk store's. Every method is one transaction; the audit table
  * refuses UPDATE and DELETE by trigger, so the log is append-only even for a careless query.
  */
-import type { Statement } from 'better-sqlite3';
+import {
+  asBlob,
+  type SqliteDatabase,
+  type SqliteStatement,
+  type SqliteSynchronous,
+} from '../../process/index.js';
 import {
   type AuditEntry,
   type AuditQuery,
@@ -13,8 +18,7 @@ import {
   type PermissionStore,
   type TxBuilder,
 } from './permission-store.js';
-import { migrate } from './schema.js';
-import { asBlob, openSqliteFile, type SqliteDatabase, type SqliteSynchronous } from './sqlite-file.js';
+import { openStoreDatabase } from './schema.js';
 import { StoreError } from './types.js';
 
 export interface SqlitePermissionStoreOptions {
@@ -67,22 +71,16 @@ const auditRow = (r: AuditDbRow): AuditRow => ({
 export class SqlitePermissionStore implements PermissionStore {
   readonly path: string;
   readonly #db: SqliteDatabase;
-  readonly #s: Record<string, Statement>;
+  readonly #s: Record<string, SqliteStatement>;
   #closed = false;
 
   constructor(options: SqlitePermissionStoreOptions) {
     this.path = options.path;
-    this.#db = openSqliteFile({
+    this.#db = openStoreDatabase({
       path: options.path,
       synchronous: options.synchronous ?? 'full',
       skipQuickCheck: true,
-    });
-    try {
-      migrate(this.#db, options.path);
-    } catch (err) {
-      this.#db.close();
-      throw err;
-    }
+    }).db;
     const db = this.#db;
     this.#s = {
       putGrant: db.prepare(

@@ -5,11 +5,15 @@
  * 'full'`), and counters that match them. One process writes the file; the usage figure is
  * recomputed at open and kept in memory afterwards.
  */
-import type { Statement } from 'better-sqlite3';
+import {
+  asBlob,
+  type SqliteDatabase,
+  type SqliteStatement,
+  type SqliteSynchronous,
+} from '../../process/index.js';
 import { type EvictionCandidate, planEviction } from './eviction.js';
 import { DEVICE_TX_NONCE_CURSOR, type TxBuilder } from './permission-store.js';
-import { migrate } from './schema.js';
-import { asBlob, openSqliteFile, type SqliteDatabase, type SqliteSynchronous } from './sqlite-file.js';
+import { openStoreDatabase } from './schema.js';
 import {
   type ChunkStore,
   checkRecord,
@@ -30,7 +34,7 @@ export interface SqliteChunkStoreOptions {
   readonly path: string;
   /** Most chunk bytes kept (default: unlimited). */
   readonly quotaBytes?: number;
-  /** Commit durability (default `full`: see sqlite-file.ts). */
+  /** Commit durability (default `full`: see process/sqlite-file.ts). */
   readonly synchronous?: SqliteSynchronous;
 }
 
@@ -65,7 +69,7 @@ function toRecord(r: ChunkRow): SealedChunkRecord {
   };
 }
 
-/** Opens (or creates) the store file; throws StoreError as `openSqliteFile` and `migrate` do. */
+/** Opens (or creates) the store file; throws StoreError as `openStoreDatabase` does. */
 export function openSqliteChunkStore(options: SqliteChunkStoreOptions): SqliteChunkStore {
   return new SqliteChunkStore(options);
 }
@@ -76,7 +80,7 @@ export class SqliteChunkStore implements ChunkStore {
   readonly path: string;
   readonly #db: SqliteDatabase;
   readonly #quotaBytes: number;
-  readonly #s: Record<string, Statement>;
+  readonly #s: Record<string, SqliteStatement>;
   #bytes: number;
   #chunks: number;
   #closed = false;
@@ -84,13 +88,9 @@ export class SqliteChunkStore implements ChunkStore {
   constructor(options: SqliteChunkStoreOptions) {
     this.path = options.path;
     this.#quotaBytes = options.quotaBytes ?? Number.MAX_SAFE_INTEGER;
-    this.#db = openSqliteFile({ path: options.path, synchronous: options.synchronous ?? 'full' });
-    try {
-      this.migration = migrate(this.#db, options.path);
-    } catch (err) {
-      this.#db.close();
-      throw err;
-    }
+    const file = openStoreDatabase({ path: options.path, synchronous: options.synchronous ?? 'full' });
+    this.#db = file.db;
+    this.migration = file.migration;
     const db = this.#db;
     this.#s = {
       exists: db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck(),

@@ -56,7 +56,7 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 class Writer {
   buf = new Uint8Array(256);
   len = 0;
-  private room(n: number): void {
+  #room(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
@@ -67,19 +67,19 @@ class Writer {
   head(major: number, arg: number | bigint): void {
     const m = major << 5;
     if (typeof arg === 'number' && arg < 24) {
-      this.room(1);
+      this.#room(1);
       this.buf[this.len++] = m | arg;
     } else if (typeof arg === 'number' && arg < 0x100) {
-      this.room(2);
+      this.#room(2);
       this.buf[this.len++] = m | 24;
       this.buf[this.len++] = arg;
     } else if (typeof arg === 'number' && arg < 0x10000) {
-      this.room(3);
+      this.#room(3);
       this.buf[this.len++] = m | 25;
       this.buf[this.len++] = arg >> 8;
       this.buf[this.len++] = arg & 0xff;
     } else if (typeof arg === 'number' && arg < 0x100000000) {
-      this.room(5);
+      this.#room(5);
       this.buf[this.len++] = m | 26;
       new DataView(this.buf.buffer).setUint32(this.len, arg);
       this.len += 4;
@@ -89,14 +89,14 @@ class Writer {
         this.head(major, Number(big));
         return;
       }
-      this.room(9);
+      this.#room(9);
       this.buf[this.len++] = m | 27;
       new DataView(this.buf.buffer).setBigUint64(this.len, big);
       this.len += 8;
     }
   }
   bytes(b: Uint8Array): void {
-    this.room(b.length);
+    this.#room(b.length);
     this.buf.set(b, this.len);
     this.len += b.length;
   }

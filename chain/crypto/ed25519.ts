@@ -85,10 +85,11 @@ export function getPublicKey(secretKey: Uint8Array): Uint8Array {
 export class Ed25519Signer {
   /** The signer's public key. */
   readonly publicKey: Uint8Array;
-  private readonly key: KeyObject;
+  readonly #key: KeyObject;
+
   constructor(secretKey: Uint8Array) {
     checkLength(secretKey, ED25519.secretKey, 'ed25519 secret key');
-    this.key = createPrivateKey({
+    this.#key = createPrivateKey({
       key: Buffer.concat([PKCS8_PREFIX, secretKey]),
       format: 'der',
       type: 'pkcs8',
@@ -97,7 +98,7 @@ export class Ed25519Signer {
   }
   /** The 64-byte signature of `message`. */
   sign(message: Uint8Array): Uint8Array {
-    return new Uint8Array(nodeSign(null, message, this.key));
+    return new Uint8Array(nodeSign(null, message, this.#key));
   }
 }
 

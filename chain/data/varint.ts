@@ -37,17 +37,21 @@ export class VarintWriter {
 export class VarintReader {
   #pos = 0;
 
-  constructor(private readonly buf: Uint8Array) {}
+  readonly #buf: Uint8Array;
+
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+  }
 
   get done(): boolean {
-    return this.#pos >= this.buf.length;
+    return this.#pos >= this.#buf.length;
   }
 
   readUnsigned(): number {
     let v = 0;
     let mul = 1;
     for (let i = 0; i < 8; i++) {
-      const b = this.buf[this.#pos++];
+      const b = this.#buf[this.#pos++];
       if (b === undefined) throw new RangeError(`varint truncated at byte ${this.#pos - 1}`);
       v += (b & 0x7f) * mul;
       if (b < 0x80) return v;

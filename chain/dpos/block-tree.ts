@@ -26,11 +26,11 @@ export interface TreeEntry {
 
 /** The validated block tree of one node. */
 export class BlockTree {
-  private readonly byId = new Map<string, TreeEntry>();
+  readonly #byId = new Map<string, TreeEntry>();
   /** Blocks above the last final one. */
-  private readonly open = new Set<TreeEntry>();
+  readonly #open = new Set<TreeEntry>();
   /** The final chain, indexed by height (genesis at 0). */
-  private readonly finalChain: TreeEntry[];
+  readonly #finalChain: TreeEntry[];
   /** The block fork choice selects. */
   head: TreeEntry;
 
@@ -46,33 +46,33 @@ export class BlockTree {
       schedule: genesisSchedule,
       state: genesis,
     };
-    this.byId.set(g.idHex, g);
-    this.finalChain = [g];
+    this.#byId.set(g.idHex, g);
+    this.#finalChain = [g];
     this.head = g;
   }
 
   /** The last final block. */
   get lastFinal(): TreeEntry {
-    return this.finalChain[this.finalChain.length - 1]!;
+    return this.#finalChain[this.#finalChain.length - 1]!;
   }
 
   /** The final block at `height`, if that height is final. */
   finalAt(height: number): TreeEntry | undefined {
-    return this.finalChain[height];
+    return this.#finalChain[height];
   }
 
   get(idHex: string): TreeEntry | undefined {
-    return this.byId.get(idHex);
+    return this.#byId.get(idHex);
   }
 
   /** Blocks held, final chain included. */
   get size(): number {
-    return this.byId.size;
+    return this.#byId.size;
   }
 
   /** True when `e` is on the final chain. */
   isFinal(e: { readonly height: number }): boolean {
-    return this.finalChain[e.height] === e;
+    return this.#finalChain[e.height] === e;
   }
 
   /** The ancestor of `e` at `height` (e itself at its own height), or undefined above it. */
@@ -80,7 +80,7 @@ export class BlockTree {
     if (height > e.height || height < 0) return undefined;
     let cur: TreeEntry | undefined = e;
     while (cur !== undefined && cur.height > height) {
-      if (this.isFinal(cur)) return this.finalChain[height];
+      if (this.isFinal(cur)) return this.#finalChain[height];
       cur = cur.parent;
     }
     return cur;
@@ -93,8 +93,8 @@ export class BlockTree {
 
   /** Adds a validated block whose parent is in the tree; moves the head when it is longer. */
   add(e: TreeEntry): void {
-    this.byId.set(e.idHex, e);
-    this.open.add(e);
+    this.#byId.set(e.idHex, e);
+    this.#open.add(e);
     if (e.height > this.head.height && this.extends(e, this.lastFinal)) this.head = e;
   }
 
@@ -104,20 +104,20 @@ export class BlockTree {
    */
   finalize(e: TreeEntry): TreeEntry[] | 'conflict' {
     const last = this.lastFinal;
-    if (e.height <= last.height) return this.finalChain[e.height] === e ? [] : 'conflict';
+    if (e.height <= last.height) return this.#finalChain[e.height] === e ? [] : 'conflict';
     if (!this.extends(e, last)) return 'conflict';
     const fresh: TreeEntry[] = [];
     for (let cur: TreeEntry | undefined = e; cur !== undefined && cur !== last; cur = cur.parent)
       fresh.push(cur);
     fresh.reverse();
-    for (const f of fresh) this.finalChain[f.height] = f;
-    for (const x of this.open) {
+    for (const f of fresh) this.#finalChain[f.height] = f;
+    for (const x of this.#open) {
       if (x.height <= e.height) {
-        this.open.delete(x);
-        if (this.finalChain[x.height] !== x) this.byId.delete(x.idHex);
+        this.#open.delete(x);
+        if (this.#finalChain[x.height] !== x) this.#byId.delete(x.idHex);
       } else if (!this.extends(x, e)) {
-        this.open.delete(x);
-        this.byId.delete(x.idHex);
+        this.#open.delete(x);
+        this.#byId.delete(x.idHex);
       }
     }
     if (!this.extends(this.head, e)) this.head = this.bestExtending(e);
@@ -132,7 +132,7 @@ export class BlockTree {
   /** The longest chain's tip among blocks extending `root` (earliest slot, then id, on ties). */
   bestExtending(root: TreeEntry): TreeEntry {
     let best = root;
-    for (const x of this.open) {
+    for (const x of this.#open) {
       if (!this.extends(x, root)) continue;
       if (
         x.height > best.height ||
@@ -151,7 +151,7 @@ export class BlockTree {
       down.push(cur);
       cur = cur.parent;
     }
-    if (cur !== undefined) for (let h = cur.height; h > aboveHeight; h--) down.push(this.finalChain[h]!);
+    if (cur !== undefined) for (let h = cur.height; h > aboveHeight; h--) down.push(this.#finalChain[h]!);
     const out: Block[] = [];
     for (let i = down.length - 1; i >= 0 && out.length < max; i--) {
       const b = down[i]!.block;
@@ -162,6 +162,6 @@ export class BlockTree {
 
   /** Every block held that is not final (for the host's inspection). */
   pending(): TreeEntry[] {
-    return [...this.open];
+    return [...this.#open];
   }
 }

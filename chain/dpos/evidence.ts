@@ -18,28 +18,28 @@ const MAX_HEADERS = 20_000;
 
 /** Watches headers for a producer signing two at one height. */
 export class HeaderWatch {
-  private readonly first = new Map<string, SignedHeader>();
-  private readonly reported = new Set<string>();
+  readonly #first = new Map<string, SignedHeader>();
+  readonly #reported = new Set<string>();
 
   /** Looks at a header with id `id`; returns evidence the first time a producer is caught at a height. */
   observe(sh: SignedHeader, id: Uint8Array): Extract<Evidence, { kind: 'doubleSign' }> | undefined {
     const key = `${sh.header.producer}/${sh.header.height}`;
-    const first = this.first.get(key);
+    const first = this.#first.get(key);
     if (first === undefined) {
-      this.first.set(key, sh);
-      if (this.first.size > MAX_HEADERS) this.first.delete(this.first.keys().next().value!);
+      this.#first.set(key, sh);
+      if (this.#first.size > MAX_HEADERS) this.#first.delete(this.#first.keys().next().value!);
       return undefined;
     }
     const firstId = headerId(first.header);
-    if (bytesEqual(firstId, id) || this.reported.has(key)) return undefined;
+    if (bytesEqual(firstId, id) || this.#reported.has(key)) return undefined;
     // Signatures are checked only now, when two headers collide: rare, and forgeries are dropped.
     const pub = Buffer.from(sh.header.producer, 'hex');
     if (!verify(sh.signature, id, pub)) return undefined;
     if (!verify(first.signature, firstId, pub)) {
-      this.first.set(key, sh);
+      this.#first.set(key, sh);
       return undefined;
     }
-    this.reported.add(key);
+    this.#reported.add(key);
     return { kind: 'doubleSign', producer: sh.header.producer, height: sh.header.height, a: first, b: sh };
   }
 }

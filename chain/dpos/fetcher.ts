@@ -24,18 +24,22 @@ export interface FetchRequest {
 
 /** Orphan blocks and the requests for what they and votes refer to. */
 export class BlockFetcher {
-  private readonly orphans = new Map<string, { from: string; block: Block; idHex: string }[]>();
-  private held = 0;
+  readonly #orphans = new Map<string, { from: string; block: Block; idHex: string }[]>();
+  #held = 0;
   /** Block id -> slot it was last asked for at. */
-  private readonly asked = new Map<string, number>();
+  readonly #asked = new Map<string, number>();
   /** Block id -> who voted for it, at what height, since which slot. */
-  private readonly voted = new Map<string, { from: string; height: number; sinceSlot: number }>();
+  readonly #voted = new Map<string, { from: string; height: number; sinceSlot: number }>();
 
-  constructor(private readonly maxOrphans: number) {}
+  readonly #maxOrphans: number;
+
+  constructor(maxOrphans: number) {
+    this.#maxOrphans = maxOrphans;
+  }
 
   /** Blocks held while waiting for a parent. */
   get orphanCount(): number {
-    return this.held;
+    return this.#held;
   }
 
   /**
@@ -49,62 +53,62 @@ export class BlockFetcher {
     slot: number,
   ): { dropped: number; ask: FetchRequest | undefined } {
     let dropped = 0;
-    if (this.held >= this.maxOrphans) {
-      const [oldest, list] = this.orphans.entries().next().value!;
-      this.orphans.delete(oldest);
-      this.held -= list.length;
+    if (this.#held >= this.#maxOrphans) {
+      const [oldest, list] = this.#orphans.entries().next().value!;
+      this.#orphans.delete(oldest);
+      this.#held -= list.length;
       dropped = list.length;
     }
     const parentHex = toHex(block.header.header.prevHash);
-    const list = this.orphans.get(parentHex) ?? [];
+    const list = this.#orphans.get(parentHex) ?? [];
     if (!list.some((o) => o.idHex === idHex)) {
       list.push({ from, block, idHex });
-      this.orphans.set(parentHex, list);
-      this.held++;
+      this.#orphans.set(parentHex, list);
+      this.#held++;
     }
-    return { dropped, ask: this.mayAsk(from, idHex, block.header.header.height, slot) };
+    return { dropped, ask: this.#mayAsk(from, idHex, block.header.header.height, slot) };
   }
 
   /** Removes and returns the blocks waiting for `parentHex`. */
   takeChildren(parentHex: string): { from: string; block: Block }[] {
-    const list = this.orphans.get(parentHex);
+    const list = this.#orphans.get(parentHex);
     if (list === undefined) return [];
-    this.orphans.delete(parentHex);
-    this.held -= list.length;
+    this.#orphans.delete(parentHex);
+    this.#held -= list.length;
     return list;
   }
 
   /** Notes a vote for a block not held. */
   votedFor(idHex: string, from: string, height: number, slot: number): void {
-    if (!this.voted.has(idHex)) this.voted.set(idHex, { from, height, sinceSlot: slot });
+    if (!this.#voted.has(idHex)) this.#voted.set(idHex, { from, height, sinceSlot: slot });
   }
 
   /** The block arrived: nothing to ask for any more. */
   received(idHex: string): void {
-    this.voted.delete(idHex);
+    this.#voted.delete(idHex);
   }
 
   /** Requests due at `slot` for voted blocks still missing (`has` says which are held). */
   due(slot: number, finalHeight: number, has: (idHex: string) => boolean): FetchRequest[] {
     const out: FetchRequest[] = [];
-    for (const [idHex, v] of this.voted) {
+    for (const [idHex, v] of this.#voted) {
       if (has(idHex) || v.height <= finalHeight) {
-        this.voted.delete(idHex);
+        this.#voted.delete(idHex);
         continue;
       }
       if (out.length >= ASKS_PER_SLOT || slot - v.sinceSlot < VOTE_GRACE_SLOTS) continue;
-      const r = this.mayAsk(v.from, idHex, v.height, slot);
+      const r = this.#mayAsk(v.from, idHex, v.height, slot);
       if (r !== undefined) out.push(r);
     }
     return out;
   }
 
-  private mayAsk(to: string, idHex: string, height: number, slot: number): FetchRequest | undefined {
-    const at = this.asked.get(idHex);
+  #mayAsk(to: string, idHex: string, height: number, slot: number): FetchRequest | undefined {
+    const at = this.#asked.get(idHex);
     if (at !== undefined && slot - at < RETRY_SLOTS) return undefined;
-    this.asked.delete(idHex);
-    this.asked.set(idHex, slot);
-    if (this.asked.size > 4096) this.asked.delete(this.asked.keys().next().value!);
+    this.#asked.delete(idHex);
+    this.#asked.set(idHex, slot);
+    if (this.#asked.size > 4096) this.#asked.delete(this.#asked.keys().next().value!);
     return { to, idHex, height };
   }
 }

@@ -8,30 +8,33 @@ import type { SignedTx } from '../tx/types.js';
 
 /** One node's pending transactions. */
 export class Mempool {
-  private readonly txs = new Map<string, SignedTx>();
+  readonly #txs = new Map<string, SignedTx>();
 
-  constructor(
-    private readonly chainId: string,
-    private readonly capacity: number,
-  ) {}
+  readonly #chainId: string;
+  readonly #capacity: number;
+
+  constructor(chainId: string, capacity: number) {
+    this.#chainId = chainId;
+    this.#capacity = capacity;
+  }
 
   get size(): number {
-    return this.txs.size;
+    return this.#txs.size;
   }
 
   /** Adds `tx`; returns why it was refused, or undefined (also for one already held). */
   add(tx: SignedTx): string | undefined {
     const idHex = toHex(tx.id);
-    if (this.txs.has(idHex)) return undefined;
-    if (tx.tx.chainId !== this.chainId) return `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`;
-    if (this.txs.size >= this.capacity) return `tx ${idHex.slice(0, 16)}...: mempool full`;
-    this.txs.set(idHex, tx);
+    if (this.#txs.has(idHex)) return undefined;
+    if (tx.tx.chainId !== this.#chainId) return `tx ${idHex.slice(0, 16)}...: chain '${tx.tx.chainId}'`;
+    if (this.#txs.size >= this.#capacity) return `tx ${idHex.slice(0, 16)}...: mempool full`;
+    this.#txs.set(idHex, tx);
     return undefined;
   }
 
   /** Whether the pool holds the transaction with this id (hex). */
   has(idHex: string): boolean {
-    return this.txs.has(idHex);
+    return this.#txs.has(idHex);
   }
 
   /**
@@ -40,7 +43,7 @@ export class Mempool {
    * that the pool holds (nonces only rise on chain, so that one would be lost).
    */
   candidates(max: number): SignedTx[] {
-    const all = [...this.txs.values()];
+    const all = [...this.#txs.values()];
     const bySender = new Map<string, SignedTx[]>();
     for (const t of all) {
       const list = bySender.get(t.tx.sender) ?? [];
@@ -62,13 +65,13 @@ export class Mempool {
 
   /** Drops transactions (included in a block, or refused by the state). */
   remove(txs: readonly SignedTx[]): void {
-    for (const t of txs) this.txs.delete(toHex(t.id));
+    for (const t of txs) this.#txs.delete(toHex(t.id));
   }
 
   /** Transactions from `sender` still pending (for the next nonce). */
   pendingFrom(sender: string): number {
     let n = 0;
-    for (const t of this.txs.values()) if (t.tx.sender === sender) n++;
+    for (const t of this.#txs.values()) if (t.tx.sender === sender) n++;
     return n;
   }
 }

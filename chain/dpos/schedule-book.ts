@@ -30,20 +30,22 @@ export interface ScheduledBlock {
 
 /** Elected schedules by decider, and the changes seen along the final chain. */
 export class ScheduleBook {
-  private readonly elected = new Map<string, readonly string[]>();
+  readonly #elected = new Map<string, readonly string[]>();
   /** Changes along the final chain, in order. */
   readonly changes: ScheduleChange[] = [];
-  private lastFinalSchedule: readonly string[];
+  #lastFinalSchedule: readonly string[];
+  readonly #blocksPerTurn: number;
 
   constructor(
     /** The genesis schedule. */
     readonly initial: readonly string[],
     /** Slots per round. */
     readonly roundSlots: number,
-    private readonly blocksPerTurn: number,
+    blocksPerTurn: number,
   ) {
+    this.#blocksPerTurn = blocksPerTurn;
     if (initial.length === 0) throw new RangeError('the genesis schedule is empty');
-    this.lastFinalSchedule = initial;
+    this.#lastFinalSchedule = initial;
   }
 
   /** The round a slot belongs to. */
@@ -67,26 +69,26 @@ export class ScheduleBook {
   /** The schedule a decider elects (genesis' when undefined). Its state must still be held the first time. */
   scheduleOf(decider: ScheduledBlock | undefined): readonly string[] {
     if (decider === undefined) return this.initial;
-    let s = this.elected.get(decider.idHex);
+    let s = this.#elected.get(decider.idHex);
     if (s === undefined) {
       if (decider.state === undefined)
         throw new RangeError(`no state for decider at height ${decider.height}`);
       s = electSchedule(decider.state);
       if (s.length === 0) s = this.initial;
-      if (this.elected.size >= MAX_ELECTIONS) this.elected.delete(this.elected.keys().next().value!);
-      this.elected.set(decider.idHex, s);
+      if (this.#elected.size >= MAX_ELECTIONS) this.#elected.delete(this.#elected.keys().next().value!);
+      this.#elected.set(decider.idHex, s);
     }
     return s;
   }
 
   /** Elects and remembers the schedule `b` decides while its state is at hand (call on every new block). */
   remember(b: ScheduledBlock): void {
-    if (b.height > 0 && b.state !== undefined && !this.elected.has(b.idHex)) this.scheduleOf(b);
+    if (b.height > 0 && b.state !== undefined && !this.#elected.has(b.idHex)) this.scheduleOf(b);
   }
 
   /** The producer of `slot` under `schedule`. */
   producerAt(schedule: readonly string[], slot: number): string {
-    return producerForSlot(schedule, slot, this.blocksPerTurn);
+    return producerForSlot(schedule, slot, this.#blocksPerTurn);
   }
 
   /** The slots after `prev` and before `slot` (a child of prev's) with no block, and whose they were. */
@@ -103,7 +105,7 @@ export class ScheduleBook {
   /** True when `producer` is in any schedule seen (a cheap filter for votes on blocks not held). */
   known(producer: string): boolean {
     if (this.initial.includes(producer)) return true;
-    for (const s of this.elected.values()) if (s.includes(producer)) return true;
+    for (const s of this.#elected.values()) if (s.includes(producer)) return true;
     return false;
   }
 
@@ -115,8 +117,8 @@ export class ScheduleBook {
   noteFinal(a: ScheduledBlock, b: ScheduledBlock): ScheduleChange | undefined {
     if (a.height === 0 || this.roundOf(b.slot) === this.roundOf(a.slot)) return undefined;
     const schedule = this.scheduleOf(a);
-    if (sameList(schedule, this.lastFinalSchedule)) return undefined;
-    this.lastFinalSchedule = schedule;
+    if (sameList(schedule, this.#lastFinalSchedule)) return undefined;
+    this.#lastFinalSchedule = schedule;
     const fromRound = this.roundOf(a.slot) + 2;
     const change: ScheduleChange = {
       fromRound,

@@ -19,19 +19,22 @@ import type { VotePool } from './vote-pool.js';
 /** A producer's past votes and what they bind it to. */
 export class VoteLock {
   /** Blocks voted for above the last final one, lowest first. */
-  private voted: TreeEntry[] = [];
-  private readonly dead = new Set<TreeEntry>();
+  #voted: TreeEntry[] = [];
+  readonly #dead = new Set<TreeEntry>();
   /** Height of the last vote; the next must be higher. */
   lastVotedHeight = 0;
 
-  constructor(
-    private readonly tree: BlockTree,
-    private readonly votes: VotePool,
-  ) {}
+  readonly #tree: BlockTree;
+  readonly #votes: VotePool;
+
+  constructor(tree: BlockTree, votes: VotePool) {
+    this.#tree = tree;
+    this.#votes = votes;
+  }
 
   /** Records a vote this producer cast. */
   record(e: TreeEntry): void {
-    this.voted.push(e);
+    this.#voted.push(e);
     this.lastVotedHeight = e.height;
   }
 
@@ -40,42 +43,42 @@ export class VoteLock {
    * (which extends every other live one), or the tree's head when that already does.
    */
   preferredHead(): TreeEntry {
-    const head = this.tree.head;
-    const last = this.voted[this.voted.length - 1];
+    const head = this.#tree.head;
+    const last = this.#voted[this.#voted.length - 1];
     // Live votes are ancestors of the last vote, so a head extending it extends them all.
-    if (last === undefined || this.tree.extends(head, last)) return head;
-    const anchor = this.anchor();
-    return anchor === undefined || this.tree.extends(head, anchor) ? head : this.tree.bestExtending(anchor);
+    if (last === undefined || this.#tree.extends(head, last)) return head;
+    const anchor = this.#anchor();
+    return anchor === undefined || this.#tree.extends(head, anchor) ? head : this.#tree.bestExtending(anchor);
   }
 
   /** Forgets votes at or below the final height (a final block binds everyone). */
   prune(finalHeight: number): void {
-    this.voted = this.voted.filter((e) => e.height > finalHeight);
-    for (const e of this.dead) if (e.height <= finalHeight) this.dead.delete(e);
+    this.#voted = this.#voted.filter((e) => e.height > finalHeight);
+    for (const e of this.#dead) if (e.height <= finalHeight) this.#dead.delete(e);
   }
 
   /** The highest voted block not yet dead, if any. */
-  private anchor(): TreeEntry | undefined {
-    for (let i = this.voted.length - 1; i >= 0; i--) {
-      const y = this.voted[i]!;
+  #anchor(): TreeEntry | undefined {
+    for (let i = this.#voted.length - 1; i >= 0; i--) {
+      const y = this.#voted[i]!;
       // Pruned from the tree: it conflicts with a final block and binds nothing any more.
-      if (this.tree.get(y.idHex) !== y) continue;
-      if (!this.isDead(y)) return y;
+      if (this.#tree.get(y.idHex) !== y) continue;
+      if (!this.#isDead(y)) return y;
     }
     return undefined;
   }
 
-  private isDead(y: TreeEntry): boolean {
-    if (this.dead.has(y)) return true;
+  #isDead(y: TreeEntry): boolean {
+    if (this.#dead.has(y)) return true;
     const schedule = y.schedule;
-    const outside = this.votes.votersOutside(y.height, (idHex) => {
-      const b = this.tree.get(idHex);
-      return b === undefined ? undefined : !this.tree.extends(b, y);
+    const outside = this.#votes.votersOutside(y.height, (idHex) => {
+      const b = this.#tree.get(idHex);
+      return b === undefined ? undefined : !this.#tree.extends(b, y);
     });
     let n = 0;
     for (const p of outside) if (schedule.includes(p)) n++;
     if (n < schedule.length - finalityQuorum(schedule.length) + 1) return false;
-    this.dead.add(y);
+    this.#dead.add(y);
     return true;
   }
 }

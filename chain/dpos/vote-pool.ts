@@ -18,26 +18,26 @@ interface BlockVotes {
 
 /** Votes above the last final height. */
 export class VotePool {
-  private readonly byBlock = new Map<string, BlockVotes>();
+  readonly #byBlock = new Map<string, BlockVotes>();
   /** height -> producer -> the block it voted for there. */
-  private readonly byHeight = new Map<number, Map<string, { vote: BlockVote; idHex: string }>>();
+  readonly #byHeight = new Map<number, Map<string, { vote: BlockVote; idHex: string }>>();
 
   /** Adds a vote whose signature has been checked. */
   add(v: BlockVote, idHex: string): AddVoteResult {
     const producer = v.vote.producer;
-    let atHeight = this.byHeight.get(v.height);
+    let atHeight = this.#byHeight.get(v.height);
     if (atHeight === undefined) {
       atHeight = new Map();
-      this.byHeight.set(v.height, atHeight);
+      this.#byHeight.set(v.height, atHeight);
     }
     const prior = atHeight.get(producer);
     if (prior !== undefined)
       return prior.idHex === idHex ? { kind: 'duplicate' } : { kind: 'doubleVote', first: prior.vote };
     atHeight.set(producer, { vote: v, idHex });
-    let b = this.byBlock.get(idHex);
+    let b = this.#byBlock.get(idHex);
     if (b === undefined) {
       b = { height: v.height, blockIdHex: idHex, votes: new Map() };
-      this.byBlock.set(idHex, b);
+      this.#byBlock.set(idHex, b);
     }
     b.votes.set(producer, v);
     return { kind: 'new' };
@@ -45,12 +45,12 @@ export class VotePool {
 
   /** Votes for one block, by producer. */
   forBlock(idHex: string): ReadonlyMap<string, BlockVote> | undefined {
-    return this.byBlock.get(idHex)?.votes;
+    return this.#byBlock.get(idHex)?.votes;
   }
 
   /** Blocks that have votes, with their height and vote count. */
   blocks(): IterableIterator<BlockVotes> {
-    return this.byBlock.values();
+    return this.#byBlock.values();
   }
 
   /**
@@ -59,7 +59,7 @@ export class VotePool {
    */
   votersOutside(height: number, outside: (idHex: string) => boolean | undefined): Set<string> {
     const who = new Set<string>();
-    for (const [h, votes] of this.byHeight) {
+    for (const [h, votes] of this.#byHeight) {
       if (h < height) continue;
       for (const [producer, v] of votes)
         if (!who.has(producer) && outside(v.idHex) === true) who.add(producer);
@@ -69,7 +69,7 @@ export class VotePool {
 
   /** Drops every vote at `height` or below. */
   pruneThrough(height: number): void {
-    for (const h of this.byHeight.keys()) if (h <= height) this.byHeight.delete(h);
-    for (const [id, b] of this.byBlock) if (b.height <= height) this.byBlock.delete(id);
+    for (const h of this.#byHeight.keys()) if (h <= height) this.#byHeight.delete(h);
+    for (const [id, b] of this.#byBlock) if (b.height <= height) this.#byBlock.delete(id);
   }
 }

@@ -61,34 +61,36 @@ function branchHash(left: Uint8Array, right: Uint8Array): Uint8Array {
  */
 class Leaf implements SmtLeaf {
   readonly kind = 'leaf';
-  private vh: Uint8Array | undefined;
-  private h: Uint8Array | undefined;
+  #vh: Uint8Array | undefined;
+  #h: Uint8Array | undefined;
+
   constructor(
     readonly keyHash: Uint8Array,
     readonly bytes: Uint8Array,
     readonly value: unknown,
   ) {}
   get valueHash(): Uint8Array {
-    if (this.vh === undefined) this.vh = sha256(this.bytes);
-    return this.vh;
+    if (this.#vh === undefined) this.#vh = sha256(this.bytes);
+    return this.#vh;
   }
   get hash(): Uint8Array {
-    if (this.h === undefined) this.h = smtLeafHash(this.keyHash, this.valueHash);
-    return this.h;
+    if (this.#h === undefined) this.#h = smtLeafHash(this.keyHash, this.valueHash);
+    return this.#h;
   }
 }
 
 class Branch implements SmtBranch {
   readonly kind = 'branch';
-  private h: Uint8Array | undefined;
+  #h: Uint8Array | undefined;
+
   constructor(
     readonly left: SmtNode | null,
     readonly right: SmtNode | null,
   ) {}
   get hash(): Uint8Array {
-    if (this.h === undefined)
-      this.h = branchHash(this.left?.hash ?? EMPTY_ROOT, this.right?.hash ?? EMPTY_ROOT);
-    return this.h;
+    if (this.#h === undefined)
+      this.#h = branchHash(this.left?.hash ?? EMPTY_ROOT, this.right?.hash ?? EMPTY_ROOT);
+    return this.#h;
   }
 }
 

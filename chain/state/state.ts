@@ -77,63 +77,63 @@ export class Draft {
     this.tree = base.tree;
     this.producers = base.producers;
   }
-  private get<T>(key: string): T | undefined {
+  #get<T>(key: string): T | undefined {
     return getRecord<T>(this.tree, key);
   }
-  private put(key: string, value: unknown, encoded: CanonicalValue): void {
+  #put(key: string, value: unknown, encoded: CanonicalValue): void {
     this.tree = smtSet(this.tree, keyHash(key), encodeCanonical(encoded), value);
   }
   account(a: string): Account {
-    return this.get<Account>(stateKey.account(a)) ?? EMPTY_ACCOUNT;
+    return this.#get<Account>(stateKey.account(a)) ?? EMPTY_ACCOUNT;
   }
   setAccount(a: string, v: Account): void {
-    this.put(stateKey.account(a), v, encodeRecord.account(v));
+    this.#put(stateKey.account(a), v, encodeRecord.account(v));
   }
   producer(a: string): Producer | undefined {
-    return this.get(stateKey.producer(a));
+    return this.#get(stateKey.producer(a));
   }
   setProducer(a: string, v: Producer): void {
     if (!this.producers.includes(a)) this.producers = [...this.producers, a].sort();
-    this.put(stateKey.producer(a), v, encodeRecord.producer(v));
+    this.#put(stateKey.producer(a), v, encodeRecord.producer(v));
   }
   vehicle(id: string): Vehicle | undefined {
-    return this.get(stateKey.vehicle(id));
+    return this.#get(stateKey.vehicle(id));
   }
   setVehicle(id: string, v: Vehicle): void {
-    this.put(stateKey.vehicle(id), v, encodeRecord.vehicle(v));
+    this.#put(stateKey.vehicle(id), v, encodeRecord.vehicle(v));
   }
   agreement(id: string): Agreement | undefined {
-    return this.get(stateKey.agreement(id));
+    return this.#get(stateKey.agreement(id));
   }
   setAgreement(id: string, v: Agreement): void {
-    this.put(stateKey.agreement(id), v, encodeRecord.agreement(v));
+    this.#put(stateKey.agreement(id), v, encodeRecord.agreement(v));
   }
   descriptor(id: string): Descriptor | undefined {
-    return this.get(stateKey.descriptor(id));
+    return this.#get(stateKey.descriptor(id));
   }
   setDescriptor(id: string, v: Descriptor): void {
-    this.put(stateKey.descriptor(id), v, encodeRecord.descriptor(v));
+    this.#put(stateKey.descriptor(id), v, encodeRecord.descriptor(v));
   }
   order(id: string): Order | undefined {
-    return this.get(stateKey.order(id));
+    return this.#get(stateKey.order(id));
   }
   setOrder(id: string, v: Order): void {
-    this.put(stateKey.order(id), v, encodeRecord.order(v));
+    this.#put(stateKey.order(id), v, encodeRecord.order(v));
   }
   grant(id: string): Grant | undefined {
-    return this.get(stateKey.grant(id));
+    return this.#get(stateKey.grant(id));
   }
   setGrant(id: string, v: Grant): void {
-    this.put(stateKey.grant(id), v, encodeRecord.grant(v));
+    this.#put(stateKey.grant(id), v, encodeRecord.grant(v));
   }
   hasEvidence(producer: string, height: number): boolean {
-    return this.get(stateKey.evidence(producer, height)) !== undefined;
+    return this.#get(stateKey.evidence(producer, height)) !== undefined;
   }
   setEvidence(producer: string, height: number, headerIds: readonly Uint8Array[]): void {
-    this.put(stateKey.evidence(producer, height), true, [...headerIds]);
+    this.#put(stateKey.evidence(producer, height), true, [...headerIds]);
   }
   setExecution(txId: string, grant: string, command: string, resultCode: number): void {
-    this.put(stateKey.execution(txId), true, [
+    this.#put(stateKey.execution(txId), true, [
       new Uint8Array(Buffer.from(grant, 'hex')),
       command,
       resultCode,
@@ -144,10 +144,10 @@ export class Draft {
     this.tree = smtSet(this.tree, keyHash(stateKey.schedule()), bytes, schedule);
   }
   supply(): Supply {
-    return this.get<Supply>(stateKey.supply()) ?? { qdt: 0n, qdd: 0n, burned: 0n };
+    return this.#get<Supply>(stateKey.supply()) ?? { qdt: 0n, qdd: 0n, burned: 0n };
   }
   setSupply(v: Supply): void {
-    this.put(stateKey.supply(), v, encodeRecord.supply(v));
+    this.#put(stateKey.supply(), v, encodeRecord.supply(v));
   }
   /** The new state at `height`, `timeMs`, after block `blockId`. */
   finish(height: number, timeMs: number, blockId: Uint8Array): ChainState {

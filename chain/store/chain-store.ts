@@ -3,7 +3,8 @@
  * certificate of each block made final, the last final height, the genesis spec (with the blocks,
  * enough to rebuild the state at any stored height: see rebuild.ts), and two indexes: where a
  * transaction is (by id) and which grants a vehicle has. Two implementations share this contract
- * and one test suite: memory-store.ts (tests, the simulator) and sqlite-store.ts (a node's file).
+ * and one test suite: memory-store.ts (tests, the simulator) and node/store/sqlite-chain-store.ts (a
+ * node's file).
  *
  * The store keeps the chain's shape, not its validity: it appends only the block that extends its
  * head (height and parent), marks final only a stored block and never below the last final height,
@@ -31,19 +32,29 @@ export type StoreErrorCode =
   | 'FINAL_REGRESSION'
   /** Dropping blocks would drop a final one. */
   | 'FINAL_BLOCK'
-  /** Stored bytes that do not decode (a damaged or edited file). */
+  /** Stored bytes that do not decode, or a store file that fails its integrity check (damaged, edited). */
   | 'CORRUPT'
   /** The store was closed. */
-  | 'CLOSED';
+  | 'CLOSED'
+  /** A store file that is not a database of this kind (opening a file-backed store). */
+  | 'NOT_A_DATABASE'
+  /** A store file written by a newer program (opening a file-backed store). */
+  | 'SCHEMA_TOO_NEW'
+  /** A store file that cannot be opened for another reason: permissions, a missing folder. */
+  | 'OPEN_FAILED';
 
-/** Why the store refused an operation, with the height concerned. */
+/**
+ * Why the store refused an operation, with the height concerned (null when none is). A file-backed
+ * store names its file in the message and passes the adapter's error as `cause`.
+ */
 export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,
     readonly height: number | null,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(height === null ? message : `height ${height}: ${message}`);
+    super(height === null ? message : `height ${height}: ${message}`, options);
     this.name = 'StoreError';
   }
 }

@@ -37,7 +37,7 @@ export interface SignatureCacheStats {
 
 /** A bounded memo of transaction signatures that verified. */
 export class SignatureCache {
-  private readonly entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, Entry>();
   readonly stats: SignatureCacheStats = { hits: 0, verified: 0, failed: 0, evicted: 0 };
 
   /** `capacity`: entries kept (default 50,000, about 15 MB). */
@@ -45,24 +45,24 @@ export class SignatureCache {
 
   /** Entries held. */
   get size(): number {
-    return this.entries.size;
+    return this.#entries.size;
   }
 
   /** True when `tx`'s signature, id and sender are exactly those of a verified entry. */
   has(tx: SignedTx): boolean {
     const key = toHex(tx.id);
-    const e = this.entries.get(key);
+    const e = this.#entries.get(key);
     if (e === undefined || e.sender !== tx.tx.sender || !bytesEqual(e.signature, tx.signature)) return false;
     // Most recently used last, so eviction takes the stalest.
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    this.#entries.delete(key);
+    this.#entries.set(key, e);
     this.stats.hits++;
     return true;
   }
 
   /** `has` without counting a hit or refreshing the entry (for deciding where to verify). */
   knows(tx: SignedTx): boolean {
-    const e = this.entries.get(toHex(tx.id));
+    const e = this.#entries.get(toHex(tx.id));
     return e !== undefined && e.sender === tx.tx.sender && bytesEqual(e.signature, tx.signature);
   }
 
@@ -84,10 +84,10 @@ export class SignatureCache {
    */
   add(tx: SignedTx): void {
     const key = toHex(tx.id);
-    this.entries.delete(key);
-    this.entries.set(key, { signature: Uint8Array.from(tx.signature), sender: tx.tx.sender });
-    while (this.entries.size > this.capacity) {
-      this.entries.delete(this.entries.keys().next().value!);
+    this.#entries.delete(key);
+    this.#entries.set(key, { signature: Uint8Array.from(tx.signature), sender: tx.tx.sender });
+    while (this.#entries.size > this.capacity) {
+      this.#entries.delete(this.#entries.keys().next().value!);
       this.stats.evicted++;
     }
   }

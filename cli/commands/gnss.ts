@@ -207,7 +207,7 @@ async function emulateCommand(opts: {
   const { readFileSync } = await import('node:fs');
   const [{ openSerialPort }, pty, emu, log, { VehicleModel }] = await Promise.all([
     import('../../firmware-bridge/index.js'),
-    import('../../simulators/nmea/pty-pair.js'),
+    import('../../simulators/pty-pair.js'),
     import('../../simulators/nmea/emulator.js'),
     import('../../simulators/nmea/nmea-log.js'),
     import('../../simulators/vehicle/model.js'),

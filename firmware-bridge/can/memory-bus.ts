@@ -86,10 +86,14 @@ export class MemoryCanBus implements CanBus {
   #down = false;
   readonly #stats: CanBusStats = { framesIn: 0, framesOut: 0, errorFrames: 0, dropped: 0, reopens: 0 };
 
+  readonly #wire: CanWire;
+
   constructor(
     readonly name: string,
-    private readonly wire: CanWire,
-  ) {}
+    wire: CanWire,
+  ) {
+    this.#wire = wire;
+  }
 
   onFrame(listener: (frame: CanFrame) => void): () => void {
     this.#frameListeners.add(listener);
@@ -107,7 +111,7 @@ export class MemoryCanBus implements CanBus {
     const problem = checkOutgoingFrame(frame);
     if (problem !== undefined) throw new CanBusError('INVALID_FRAME', this.name, problem);
     this.#stats.framesOut++;
-    this.wire.transmit(this, frame);
+    this.#wire.transmit(this, frame);
   }
 
   setFilters(filters: readonly CanFilter[]): void {
@@ -121,7 +125,7 @@ export class MemoryCanBus implements CanBus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.wire.detach(this);
+    this.#wire.detach(this);
     this.#frameListeners.clear();
     this.#eventListeners.clear();
   }

@@ -107,10 +107,12 @@ class SocketCanBus implements CanBus {
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelayMs: number;
 
-  constructor(
-    private readonly addon: Addon,
-    private readonly options: SocketCanOptions,
-  ) {
+  readonly #addon: Addon;
+  readonly #options: SocketCanOptions;
+
+  constructor(addon: Addon, options: SocketCanOptions) {
+    this.#addon = addon;
+    this.#options = options;
     this.name = options.interface;
     this.#clock = options.clock ?? systemMicroClock;
     this.#readFlags = options.readLinkFlags ?? sysfsLinkFlags;
@@ -123,7 +125,7 @@ class SocketCanBus implements CanBus {
     if (flags === undefined) throw new CanBusError('OPEN_FAILED', this.name, 'no such network interface');
     let ch: RawChannel;
     try {
-      ch = this.addon.createRawChannelWithOptions(this.name, { timestamps: true, non_block_send: true });
+      ch = this.#addon.createRawChannelWithOptions(this.name, { timestamps: true, non_block_send: true });
       ch.addListener('onMessage', (m) => this.#onMessage(m));
       ch.addListener('onStopped', () => this.#onStopped());
       this.#applyFilters(ch);
@@ -242,7 +244,7 @@ class SocketCanBus implements CanBus {
     if (this.#closed) return;
     const reason = this.#readFlags(this.name) === undefined ? 'interface removed' : 'interface down';
     for (const l of this.#eventListeners) l({ type: 'down', bus: this.name, reason });
-    this.#reopenDelayMs = this.options.reopenMinMs ?? 200;
+    this.#reopenDelayMs = this.#options.reopenMinMs ?? 200;
     this.#scheduleReopen();
   }
 
@@ -260,7 +262,7 @@ class SocketCanBus implements CanBus {
           // fall through to another attempt
         }
       }
-      this.#reopenDelayMs = Math.min(this.#reopenDelayMs * 2, this.options.reopenMaxMs ?? 5000);
+      this.#reopenDelayMs = Math.min(this.#reopenDelayMs * 2, this.#options.reopenMaxMs ?? 5000);
       this.#scheduleReopen();
     }, this.#reopenDelayMs);
   }

@@ -100,7 +100,10 @@ class GpsdClient implements GnssSource {
   #disconnects = 0;
   #fixes = 0;
 
-  constructor(private readonly options: GpsdClientOptions) {
+  readonly #options: GpsdClientOptions;
+
+  constructor(options: GpsdClientOptions) {
+    this.#options = options;
     this.#where = `${options.host}:${options.port}`;
     this.name = `gpsd:${this.#where}`;
     this.#backoff = new Backoff(options);
@@ -109,7 +112,7 @@ class GpsdClient implements GnssSource {
 
   /** @internal Connects once and sends WATCH; rejects with the transport's error. */
   async connect(): Promise<void> {
-    const link = await this.options.connect({ host: this.options.host, port: this.options.port });
+    const link = await this.#options.connect({ host: this.#options.host, port: this.#options.port });
     if (this.#closed) {
       await link.close();
       return;
@@ -120,7 +123,7 @@ class GpsdClient implements GnssSource {
     if (this.#connects++ > 0) this.#backoff.succeeded();
     this.#unsubscribe = [link.onData((c) => this.#onData(c)), link.onClose((i) => this.#onClose(i))];
     const watch: Record<string, unknown> = { enable: true, json: true };
-    if (this.options.device !== undefined) watch.device = this.options.device;
+    if (this.#options.device !== undefined) watch.device = this.#options.device;
     await link.write(`?WATCH=${JSON.stringify(watch)}\n`);
     this.#emitEvent({ type: 'open', where: this.#where });
   }
@@ -230,7 +233,7 @@ class GpsdClient implements GnssSource {
 
   #wantDevice(msg: Record<string, unknown>): boolean {
     return (
-      this.options.device === undefined || msg.device === undefined || msg.device === this.options.device
+      this.#options.device === undefined || msg.device === undefined || msg.device === this.#options.device
     );
   }
 

@@ -68,7 +68,10 @@ export class NmeaDecoder {
   };
   readonly #onLine: (line: string) => void;
 
-  constructor(private readonly options: NmeaDecoderOptions) {
+  readonly #options: NmeaDecoderOptions;
+
+  constructor(options: NmeaDecoderOptions) {
+    this.#options = options;
     this.#framer = new LineFramer(
       options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes },
     );
@@ -91,7 +94,7 @@ export class NmeaDecoder {
     let text = line;
     const c = text.charCodeAt(0);
     if (c !== 36 && c !== 33) {
-      if (c === 35 && this.options.allowComments) return;
+      if (c === 35 && this.#options.allowComments) return;
       // A stream opened mid-sentence, or noise before a sentence: resynchronise on '$'.
       const k = text.indexOf('$');
       if (k > 0) {
@@ -99,18 +102,18 @@ export class NmeaDecoder {
         text = text.slice(k);
       }
     }
-    const r = parseNmeaSentence(text, this.options.requireChecksum ?? false);
+    const r = parseNmeaSentence(text, this.#options.requireChecksum ?? false);
     if (!r.ok) {
       const p = r.problem;
       if (p.code === 'BAD_CHECKSUM' || p.code === 'CHECKSUM_MISMATCH') this.#counts.checksumErrors++;
       else this.#counts.badSentences++;
-      this.options.onProblem?.({ ...p, line: n, text: line.slice(0, 100) });
+      this.#options.onProblem?.({ ...p, line: n, text: line.slice(0, 100) });
       return;
     }
     this.#counts.sentences++;
     if (!r.hasChecksum) this.#counts.noChecksum++;
     if (r.sentence.type === 'other') this.#counts.otherSentences++;
-    this.options.onSentence?.(r.sentence);
+    this.#options.onSentence?.(r.sentence);
     this.#assembler.push(r.sentence);
   }
 

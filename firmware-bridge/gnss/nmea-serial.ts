@@ -58,7 +58,10 @@ class NmeaSerialSource implements GnssSource {
   #opens = 0;
   #disconnects = 0;
 
-  constructor(private readonly options: NmeaSerialOptions) {
+  readonly #options: NmeaSerialOptions;
+
+  constructor(options: NmeaSerialOptions) {
+    this.#options = options;
     this.name = `nmea:${options.path}`;
     this.#backoff = new Backoff(options);
     this.#idleMs = options.epochIdleMs ?? 1500;
@@ -71,7 +74,10 @@ class NmeaSerialSource implements GnssSource {
 
   /** @internal Opens the port once; rejects with the serial error. */
   async open(): Promise<void> {
-    const link = await this.options.openSerial({ path: this.options.path, baudRate: this.options.baudRate });
+    const link = await this.#options.openSerial({
+      path: this.#options.path,
+      baudRate: this.#options.baudRate,
+    });
     if (this.#closed) {
       await link.close();
       return;
@@ -86,7 +92,7 @@ class NmeaSerialSource implements GnssSource {
       }),
       link.onClose((info) => this.#onClose(info)),
     ];
-    this.#event({ type: 'open', where: this.options.path });
+    this.#event({ type: 'open', where: this.#options.path });
   }
 
   onFix(listener: (fix: GnssFix) => void): () => void {
@@ -136,7 +142,7 @@ class NmeaSerialSource implements GnssSource {
     this.#decoder.flushEpoch();
     this.#event({
       type: 'down',
-      where: this.options.path,
+      where: this.#options.path,
       reason: info.error?.message ?? (info.disconnected ? 'device disconnected' : 'port closed'),
     });
     this.#retry();
@@ -145,7 +151,7 @@ class NmeaSerialSource implements GnssSource {
   /** @internal After a failed first open: reports it (once listeners can hear it) and keeps trying. */
   retryLater(reason: string): void {
     const nextInMs = this.#retry();
-    setImmediate(() => this.#event({ type: 'retry-failed', where: this.options.path, reason, nextInMs }));
+    setImmediate(() => this.#event({ type: 'retry-failed', where: this.#options.path, reason, nextInMs }));
   }
 
   /** Schedules a reopen; returns the wait in ms. */
@@ -156,7 +162,7 @@ class NmeaSerialSource implements GnssSource {
         const nextInMs = this.#retry();
         this.#event({
           type: 'retry-failed',
-          where: this.options.path,
+          where: this.#options.path,
           reason: (err as Error).message,
           nextInMs,
         });

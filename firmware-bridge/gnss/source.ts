@@ -100,19 +100,22 @@ export class Backoff {
   #delayMs: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: RetryOptions) {
+  readonly #options: RetryOptions;
+
+  constructor(options: RetryOptions) {
+    this.#options = options;
     this.#delayMs = options.retryMinMs ?? 500;
   }
 
   /** Resets the wait after a success. */
   succeeded(): void {
-    this.#delayMs = this.options.retryMinMs ?? 500;
+    this.#delayMs = this.#options.retryMinMs ?? 500;
   }
 
   /** Schedules `run` after the current wait and doubles it; returns the wait used. */
   schedule(run: () => void): number {
     const wait = this.#delayMs;
-    this.#delayMs = Math.min(this.#delayMs * 2, this.options.retryMaxMs ?? 10_000);
+    this.#delayMs = Math.min(this.#delayMs * 2, this.#options.retryMaxMs ?? 10_000);
     this.cancel();
     this.#timer = setTimeout(run, wait);
     return wait;

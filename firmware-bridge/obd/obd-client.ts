@@ -33,10 +33,14 @@ export function pidName(pid: number, service = 1): string {
 
 /** J1979 services on a transport. */
 export class ObdClient {
-  constructor(private readonly options: { readonly transport: ObdTransport }) {}
+  readonly #options: { readonly transport: ObdTransport };
+
+  constructor(options: { readonly transport: ObdTransport }) {
+    this.#options = options;
+  }
 
   get transport(): ObdTransport {
-    return this.options.transport;
+    return this.#options.transport;
   }
 
   /** Walks the service 01 bitmaps; a car that answers none has no supported PIDs (not an error). */
@@ -45,7 +49,7 @@ export class ObdClient {
     for (let base = 0; base <= 0xe0; base += 0x20) {
       let replies: ObdResponse[];
       try {
-        replies = await this.options.transport.request(Uint8Array.of(0x01, base));
+        replies = await this.#options.transport.request(Uint8Array.of(0x01, base));
       } catch (e) {
         if (e instanceof ObdError && (e.code === 'NO_DATA' || e.code === 'NEGATIVE_RESPONSE')) break;
         throw e;
@@ -72,14 +76,14 @@ export class ObdClient {
 
   /** Reads one service 01 PID; each response's `data` starts with 41 and the PID. */
   readPid(pid: number, options?: ObdRequestOptions): Promise<ObdResponse[]> {
-    return this.options.transport.request(Uint8Array.of(0x01, pid), options);
+    return this.#options.transport.request(Uint8Array.of(0x01, pid), options);
   }
 
   /** The VIN (09 02) from the first ECU that gives a valid one; undefined when none does. */
   async readVin(): Promise<string | undefined> {
     let replies: ObdResponse[];
     try {
-      replies = await this.options.transport.request(Uint8Array.of(0x09, 0x02));
+      replies = await this.#options.transport.request(Uint8Array.of(0x09, 0x02));
     } catch (e) {
       if (e instanceof ObdError && (e.code === 'NO_DATA' || e.code === 'NEGATIVE_RESPONSE')) return undefined;
       throw e;
@@ -97,7 +101,7 @@ export class ObdClient {
   async readDtcs(kind: DtcKind): Promise<DtcEntry[]> {
     let replies: ObdResponse[];
     try {
-      replies = await this.options.transport.request(Uint8Array.of(DTC_SERVICES[kind]));
+      replies = await this.#options.transport.request(Uint8Array.of(DTC_SERVICES[kind]));
     } catch (e) {
       if (e instanceof ObdError && (e.code === 'NO_DATA' || e.code === 'NEGATIVE_RESPONSE')) return [];
       throw e;
@@ -122,7 +126,7 @@ export class ObdClient {
    * owner's explicit action may call this. Resolves with the ECUs that acknowledged.
    */
   async clearDtcs(): Promise<string[]> {
-    const replies = await this.options.transport.request(Uint8Array.of(0x04), { timeoutMs: 5000 });
+    const replies = await this.#options.transport.request(Uint8Array.of(0x04), { timeoutMs: 5000 });
     return replies.map((r) => r.ecu);
   }
 }

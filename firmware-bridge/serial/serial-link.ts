@@ -51,32 +51,32 @@ type Listener<T> = (v: T) => void;
 
 /** Listener bookkeeping shared by the adapters. */
 export class LinkListeners {
-  private readonly data = new Set<Listener<Uint8Array>>();
-  private readonly closed = new Set<Listener<{ disconnected: boolean; error?: Error }>>();
-  private ended = false;
+  readonly #data = new Set<Listener<Uint8Array>>();
+  readonly #closed = new Set<Listener<{ disconnected: boolean; error?: Error }>>();
+  #ended = false;
 
   onData(l: Listener<Uint8Array>): () => void {
-    this.data.add(l);
-    return () => this.data.delete(l);
+    this.#data.add(l);
+    return () => this.#data.delete(l);
   }
 
   onClose(l: Listener<{ disconnected: boolean; error?: Error }>): () => void {
-    this.closed.add(l);
-    return () => this.closed.delete(l);
+    this.#closed.add(l);
+    return () => this.#closed.delete(l);
   }
 
   emitData(chunk: Uint8Array): void {
-    for (const l of this.data) l(chunk);
+    for (const l of this.#data) l(chunk);
   }
 
   /** Emits the close once; later calls do nothing. */
   emitClose(info: { disconnected: boolean; error?: Error }): void {
-    if (this.ended) return;
-    this.ended = true;
-    for (const l of this.closed) l(info);
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const l of this.#closed) l(info);
   }
 
   get isEnded(): boolean {
-    return this.ended;
+    return this.#ended;
   }
 }

@@ -15,12 +15,13 @@
  * has looked at (its highest `ord` is where it resumes), with what became of it.
  */
 import { openDescriptor, sha256, toHex } from '../../chain/index.js';
-import { asBlob, type NodeDatabase, openNodeDatabase } from '../store/sqlite-file.js';
+import { asBlob, type SqliteDatabase, type SqliteMigration } from '../../process/index.js';
+import { openNodeDatabase } from '../store/node-database.js';
 
 /** 'QooN' as a 32-bit integer: a node's ingest database. */
 export const INGEST_APPLICATION_ID = 0x516f6f4e;
 
-const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
+const MIGRATIONS: readonly SqliteMigration[] = [
   (db) =>
     db.exec(`
       CREATE TABLE chunks (
@@ -265,7 +266,7 @@ export interface IngestedRow {
 
 export class IngestStore {
   readonly path: string;
-  readonly #db: NodeDatabase;
+  readonly #db: SqliteDatabase;
   readonly #insert;
   readonly #bytes;
   readonly #count;
@@ -274,12 +275,13 @@ export class IngestStore {
   readonly #q;
   #closed = false;
 
-  /** Opens or creates the file; throws NodeDbError when it is not usable. */
+  /** Opens or creates the file; throws chain's StoreError when it is not usable (see node-database.ts). */
   constructor(options: { path: string }) {
     this.path = options.path;
     this.#db = openNodeDatabase({
       path: options.path,
       applicationId: INGEST_APPLICATION_ID,
+      name: 'a qood ingest database',
       migrations: MIGRATIONS,
     });
     this.#insert = this.#db.prepare(

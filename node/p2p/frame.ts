@@ -30,59 +30,63 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
 
 /** Splits a byte stream into frame payloads. */
 export class FrameDecoder {
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
   /** Stream offset of the first buffered byte. */
-  private offset = 0;
+  #offset = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  readonly #maxFrameBytes: number;
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
 
   /** Adds bytes; returns the payloads they complete. Throws FrameError on an oversized or empty frame. */
   push(bytes: Uint8Array): Uint8Array[] {
-    this.chunks.push(bytes);
-    this.buffered += bytes.length;
+    this.#chunks.push(bytes);
+    this.#buffered += bytes.length;
     const out: Uint8Array[] = [];
     for (;;) {
-      if (this.buffered < FRAME_HEADER_BYTES) break;
-      const head = this.peek(FRAME_HEADER_BYTES);
+      if (this.#buffered < FRAME_HEADER_BYTES) break;
+      const head = this.#peek(FRAME_HEADER_BYTES);
       const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
-      if (length === 0) throw new FrameError('EMPTY', this.offset, 'a frame of 0 bytes');
-      if (length > this.maxFrameBytes)
+      if (length === 0) throw new FrameError('EMPTY', this.#offset, 'a frame of 0 bytes');
+      if (length > this.#maxFrameBytes)
         throw new FrameError(
           'OVERSIZED',
-          this.offset,
-          `a frame of ${length} bytes; at most ${this.maxFrameBytes} accepted`,
+          this.#offset,
+          `a frame of ${length} bytes; at most ${this.#maxFrameBytes} accepted`,
         );
-      if (this.buffered < FRAME_HEADER_BYTES + length) break;
-      this.take(FRAME_HEADER_BYTES);
-      out.push(this.take(length));
+      if (this.#buffered < FRAME_HEADER_BYTES + length) break;
+      this.#take(FRAME_HEADER_BYTES);
+      out.push(this.#take(length));
     }
     return out;
   }
 
   /** Bytes held for an incomplete frame. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.#buffered;
   }
 
-  private peek(n: number): Uint8Array {
-    const first = this.chunks[0]!;
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
     if (first.length >= n) return first.subarray(0, n);
-    this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, n);
+    this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0]!.subarray(0, n);
   }
 
-  private take(n: number): Uint8Array {
-    let first = this.chunks[0]!;
+  #take(n: number): Uint8Array {
+    let first = this.#chunks[0]!;
     if (first.length < n) {
-      first = Buffer.concat(this.chunks);
-      this.chunks = [first];
+      first = Buffer.concat(this.#chunks);
+      this.#chunks = [first];
     }
     const out = first.subarray(0, n);
-    if (first.length === n) this.chunks.shift();
-    else this.chunks[0] = first.subarray(n);
-    this.buffered -= n;
-    this.offset += n;
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.#buffered -= n;
+    this.#offset += n;
     return out;
   }
 }

@@ -74,28 +74,31 @@ export interface PeerInfo {
   readonly messagesIn: number;
 }
 
+/** The dial loop of one configured address: the key it turned out to have, the live connection. */
+interface Dialer {
+  addr: PeerAddress;
+  key?: string;
+  conn?: Peer | undefined;
+  timer?: NodeJS.Timeout;
+  backoffMs: number;
+}
+
 /** The node's peer-to-peer network. */
 export class PeerNetwork {
-  private readonly limits: PeerLimits;
-  private readonly nowMs: () => number;
-  private readonly banMs: number;
-  private readonly maxPeers: number;
-  private listener: TcpListener | undefined;
+  readonly #limits: PeerLimits;
+  readonly #nowMs: () => number;
+  readonly #banMs: number;
+  readonly #maxPeers: number;
+  #listener: TcpListener | undefined;
   /** Every connection, ready or not. */
-  private readonly conns = new Set<Peer>();
+  readonly #conns = new Set<Peer>();
   /** Ready connections by peer key. */
-  private readonly ready = new Map<string, Peer>();
-  private readonly scores = new Map<string, number>();
-  private readonly banned = new Map<string, number>();
-  /** Dial loop per configured address: the key it turned out to have, the live connection. */
-  private readonly dialers: {
-    addr: PeerAddress;
-    key?: string;
-    conn?: Peer | undefined;
-    timer?: NodeJS.Timeout;
-    backoffMs: number;
-  }[];
-  private stopped = false;
+  readonly #ready = new Map<string, Peer>();
+  readonly #scores = new Map<string, number>();
+  readonly #banned = new Map<string, number>();
+  /** Dial loop per configured address. */
+  readonly #dialers: Dialer[];
+  #stopped = false;
   readonly stats: NetworkStats = {
     connectionsAccepted: 0,
     connectionsDialed: 0,
@@ -109,53 +112,56 @@ export class PeerNetwork {
     lastCutOff: undefined,
   };
 
-  constructor(private readonly o: NetworkOptions) {
-    this.limits = { ...DEFAULT_PEER_LIMITS, ...o.limits };
-    this.nowMs = o.nowMs ?? Date.now;
-    this.banMs = o.banMs ?? 60_000;
-    this.maxPeers = o.maxPeers ?? 64;
-    this.dialers = o.peers.map((addr) => ({ addr, backoffMs: 250 }));
+  readonly #o: NetworkOptions;
+
+  constructor(o: NetworkOptions) {
+    this.#o = o;
+    this.#limits = { ...DEFAULT_PEER_LIMITS, ...o.limits };
+    this.#nowMs = o.nowMs ?? Date.now;
+    this.#banMs = o.banMs ?? 60_000;
+    this.#maxPeers = o.maxPeers ?? 64;
+    this.#dialers = o.peers.map((addr) => ({ addr, backoffMs: 250 }));
   }
 
   /** The port listened on (0 when not listening). */
   get listenPort(): number {
-    return this.listener?.port ?? 0;
+    return this.#listener?.port ?? 0;
   }
 
   /** Starts listening and dialing. */
   async start(): Promise<void> {
-    if (this.o.listen !== undefined)
-      this.listener = await this.o.transport.listen(this.o.listen.host, this.o.listen.port, (link) => {
-        if (this.stopped || this.conns.size >= this.maxPeers) {
+    if (this.#o.listen !== undefined)
+      this.#listener = await this.#o.transport.listen(this.#o.listen.host, this.#o.listen.port, (link) => {
+        if (this.#stopped || this.#conns.size >= this.#maxPeers) {
           link.destroy();
           return;
         }
         this.stats.connectionsAccepted++;
-        this.attach(link, false);
+        this.#attach(link, false);
       });
-    for (const d of this.dialers) this.dial(d, 0);
+    for (const d of this.#dialers) this.#dial(d, 0);
   }
 
   /** Closes every connection and the listener. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const d of this.dialers) clearTimeout(d.timer);
-    for (const p of [...this.conns]) p.close({ reason: 'node stopping', penalty: 0 });
-    await this.listener?.close();
+    this.#stopped = true;
+    for (const d of this.#dialers) clearTimeout(d.timer);
+    for (const p of [...this.#conns]) p.close({ reason: 'node stopping', penalty: 0 });
+    await this.#listener?.close();
   }
 
   /** Keys of ready peers. */
   get peerKeys(): string[] {
-    return [...this.ready.keys()];
+    return [...this.#ready.keys()];
   }
 
   /** Ready peers with their scores. */
   peers(): PeerInfo[] {
-    return [...this.ready.values()].map((p) => ({
+    return [...this.#ready.values()].map((p) => ({
       key: p.key!,
       remote: p.remote,
       outbound: p.outbound,
-      score: this.scores.get(p.key!) ?? 0,
+      score: this.#scores.get(p.key!) ?? 0,
       messagesIn: p.received.messages,
     }));
   }
@@ -163,7 +169,7 @@ export class PeerNetwork {
   /** Sends `msg` to every ready peer except `except`. */
   broadcast(msg: P2pMessage, except?: string): void {
     const payload = encodeP2p(msg);
-    for (const [k, p] of this.ready) {
+    for (const [k, p] of this.#ready) {
       if (k === except) continue;
       this.stats.messagesOut++;
       p.sendPayload(payload);
@@ -172,7 +178,7 @@ export class PeerNetwork {
 
   /** Sends `msg` to one peer; false when it is not connected. */
   send(key: string, msg: P2pMessage): boolean {
-    const p = this.ready.get(key);
+    const p = this.#ready.get(key);
     if (p === undefined) return false;
     this.stats.messagesOut++;
     p.send(msg);
@@ -181,79 +187,79 @@ export class PeerNetwork {
 
   /** Lowers a peer's score for what it sent (an invalid block, a bad vote); bans and cuts it off at BAN_SCORE. */
   penalize(key: string, points: number, reason: string): void {
-    const score = (this.scores.get(key) ?? 0) - points;
-    this.scores.set(key, score);
+    const score = (this.#scores.get(key) ?? 0) - points;
+    this.#scores.set(key, score);
     if (score <= BAN_SCORE) {
-      const p = this.ready.get(key);
+      const p = this.#ready.get(key);
       if (p !== undefined) {
         this.stats.peersCutOff++;
         this.stats.lastCutOff = `${key.slice(0, 16)}: banned after ${reason}`;
         p.close({ reason, penalty: 0 });
       }
-      this.ban(key, reason);
+      this.#ban(key, reason);
     }
   }
 
-  private ban(key: string, reason: string): void {
-    if ((this.banned.get(key) ?? 0) > this.nowMs()) return;
-    this.banned.set(key, this.nowMs() + this.banMs);
+  #ban(key: string, reason: string): void {
+    if ((this.#banned.get(key) ?? 0) > this.#nowMs()) return;
+    this.#banned.set(key, this.#nowMs() + this.#banMs);
     this.stats.bans++;
-    this.o.log?.warn({ peer: key.slice(0, 16), reason, banMs: this.banMs }, 'peer banned');
+    this.#o.log?.warn({ peer: key.slice(0, 16), reason, banMs: this.#banMs }, 'peer banned');
   }
 
   /** True while `key` is banned. */
   isBanned(key: string): boolean {
-    const until = this.banned.get(key);
-    return until !== undefined && until > this.nowMs();
+    const until = this.#banned.get(key);
+    return until !== undefined && until > this.#nowMs();
   }
 
-  private dial(d: (typeof this.dialers)[number], delayMs: number): void {
-    if (this.stopped) return;
+  #dial(d: Dialer, delayMs: number): void {
+    if (this.#stopped) return;
     d.timer = setTimeout(() => {
-      if (this.stopped) return;
-      if (d.key !== undefined && (this.ready.has(d.key) || this.isBanned(d.key))) {
-        this.dial(d, 1000);
+      if (this.#stopped) return;
+      if (d.key !== undefined && (this.#ready.has(d.key) || this.isBanned(d.key))) {
+        this.#dial(d, 1000);
         return;
       }
-      this.o.transport.dial(d.addr.host, d.addr.port, 3000).then(
+      this.#o.transport.dial(d.addr.host, d.addr.port, 3000).then(
         (link) => {
-          if (this.stopped) {
+          if (this.#stopped) {
             link.destroy();
             return;
           }
           this.stats.connectionsDialed++;
           d.backoffMs = 250;
-          d.conn = this.attach(link, true, d);
+          d.conn = this.#attach(link, true, d);
         },
         () => {
           d.backoffMs = Math.min(d.backoffMs * 2, 5000);
-          this.dial(d, d.backoffMs);
+          this.#dial(d, d.backoffMs);
         },
       );
     }, delayMs);
     d.timer.unref?.();
   }
 
-  private attach(link: ByteLink, outbound: boolean, dialer?: (typeof this.dialers)[number]): Peer {
+  #attach(link: ByteLink, outbound: boolean, dialer?: Dialer): Peer {
     const peer = new Peer({
       link,
       outbound,
-      ctx: this.o.ctx,
+      ctx: this.#o.ctx,
       listenPort: this.listenPort,
-      limits: this.limits,
-      nowMs: this.nowMs,
-      onReady: (p) => this.onReady(p, dialer),
+      limits: this.#limits,
+      nowMs: this.#nowMs,
+      onReady: (p) => this.#onReady(p, dialer),
       onMessage: (p, msg) => {
         this.stats.messagesIn++;
-        if (this.ready.get(p.key!) === p) this.o.onMessage(p.key!, msg);
+        if (this.#ready.get(p.key!) === p) this.#o.onMessage(p.key!, msg);
       },
-      onClose: (p, c) => this.onClose(p, c, dialer),
+      onClose: (p, c) => this.#onClose(p, c, dialer),
     });
-    this.conns.add(peer);
+    this.#conns.add(peer);
     return peer;
   }
 
-  private onReady(p: Peer, dialer: (typeof this.dialers)[number] | undefined): void {
+  #onReady(p: Peer, dialer: Dialer | undefined): void {
     const key = p.key!;
     if (dialer !== undefined) dialer.key = key;
     if (this.isBanned(key)) {
@@ -261,41 +267,41 @@ export class PeerNetwork {
       p.close({ reason: 'banned', penalty: 0 });
       return;
     }
-    const existing = this.ready.get(key);
+    const existing = this.#ready.get(key);
     if (existing !== undefined) {
       // Both sides keep the connection dialed by the smaller key, so they agree on which to drop.
       this.stats.duplicateConnections++;
-      const me = this.o.ctx.signer.publicKey;
+      const me = this.#o.ctx.signer.publicKey;
       const myKey = Buffer.from(me).toString('hex');
       const dialerOf = (c: Peer) => (c.outbound ? myKey : key);
       const keep = dialerOf(p) < dialerOf(existing) ? p : existing;
       const drop = keep === p ? existing : p;
-      this.ready.set(key, keep);
+      this.#ready.set(key, keep);
       drop.close({ reason: 'duplicate connection', penalty: 0 });
       return;
     }
-    this.ready.set(key, p);
+    this.#ready.set(key, p);
     this.stats.handshakesCompleted++;
-    this.o.log?.info({ peer: key.slice(0, 16), remote: p.remote, outbound: p.outbound }, 'peer connected');
-    this.o.onPeer?.(key, true);
+    this.#o.log?.info({ peer: key.slice(0, 16), remote: p.remote, outbound: p.outbound }, 'peer connected');
+    this.#o.onPeer?.(key, true);
   }
 
-  private onClose(p: Peer, c: PeerClose, dialer: (typeof this.dialers)[number] | undefined): void {
-    this.conns.delete(p);
+  #onClose(p: Peer, c: PeerClose, dialer: Dialer | undefined): void {
+    this.#conns.delete(p);
     const key = p.key;
     if (c.penalty > 0) {
       this.stats.peersCutOff++;
       this.stats.lastCutOff = `${key === undefined ? p.remote : key.slice(0, 16)}: ${c.reason}`;
-      this.o.log?.warn({ peer: key?.slice(0, 16), remote: p.remote, reason: c.reason }, 'peer cut off');
+      this.#o.log?.warn({ peer: key?.slice(0, 16), remote: p.remote, reason: c.reason }, 'peer cut off');
       if (key !== undefined) this.penalize(key, c.penalty, c.reason);
     }
-    if (key !== undefined && this.ready.get(key) === p) {
-      this.ready.delete(key);
-      this.o.onPeer?.(key, false);
+    if (key !== undefined && this.#ready.get(key) === p) {
+      this.#ready.delete(key);
+      this.#o.onPeer?.(key, false);
     }
     if (dialer !== undefined && dialer.conn === p) {
       dialer.conn = undefined;
-      this.dial(dialer, dialer.backoffMs);
+      this.#dial(dialer, dialer.backoffMs);
     }
   }
 }

@@ -71,21 +71,22 @@ export interface PeerOptions {
 }
 
 class TokenBucket {
-  private tokens: number;
-  private at: number;
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.tokens = burst;
-    this.at = now;
+  #tokens: number;
+  #at: number;
+  readonly #rate: number;
+  readonly #burst: number;
+
+  constructor(rate: number, burst: number, now: number) {
+    this.#rate = rate;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#at = now;
   }
   take(n: number, now: number): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.rate) / 1000);
-    this.at = now;
-    this.tokens -= n;
-    return this.tokens >= 0;
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) * this.#rate) / 1000);
+    this.#at = now;
+    this.#tokens -= n;
+    return this.#tokens >= 0;
   }
 }
 
@@ -98,48 +99,51 @@ export class Peer {
   readonly outbound: boolean;
   readonly remote: string;
   readonly connectedAtMs: number;
-  private state: 'hello' | 'auth' | 'ready' | 'closed' = 'hello';
-  private readonly decoder: FrameDecoder;
-  private readonly nonce = new Uint8Array(randomBytes(32));
-  private peerHello: Extract<P2pMessage, { kind: 'hello' }> | undefined;
-  private readonly msgs: TokenBucket;
-  private readonly bytes: TokenBucket;
-  private readonly timer: NodeJS.Timeout;
+  #state: 'hello' | 'auth' | 'ready' | 'closed' = 'hello';
+  readonly #decoder: FrameDecoder;
+  readonly #nonce = new Uint8Array(randomBytes(32));
+  #peerHello: Extract<P2pMessage, { kind: 'hello' }> | undefined;
+  readonly #msgs: TokenBucket;
+  readonly #bytes: TokenBucket;
+  readonly #timer: NodeJS.Timeout;
   /** Messages and bytes received. */
   received = { messages: 0, bytes: 0 };
 
-  constructor(private readonly o: PeerOptions) {
+  readonly #o: PeerOptions;
+
+  constructor(o: PeerOptions) {
+    this.#o = o;
     this.outbound = o.outbound;
     this.remote = o.link.remote;
     const now = o.nowMs();
     this.connectedAtMs = now;
-    this.decoder = new FrameDecoder(o.limits.maxFrameBytes);
-    this.msgs = new TokenBucket(o.limits.messagesPerSec, o.limits.messageBurst, now);
-    this.bytes = new TokenBucket(o.limits.bytesPerSec, o.limits.bytesPerSec + o.limits.maxFrameBytes, now);
-    this.timer = setTimeout(() => {
-      if (this.state !== 'ready')
+    this.#decoder = new FrameDecoder(o.limits.maxFrameBytes);
+    this.#msgs = new TokenBucket(o.limits.messagesPerSec, o.limits.messageBurst, now);
+    this.#bytes = new TokenBucket(o.limits.bytesPerSec, o.limits.bytesPerSec + o.limits.maxFrameBytes, now);
+    this.#timer = setTimeout(() => {
+      if (this.#state !== 'ready')
         this.close({
           reason: `no handshake within ${o.limits.handshakeTimeoutMs} ms`,
           penalty: PENALTY.protocol,
         });
     }, o.limits.handshakeTimeoutMs);
-    this.timer.unref();
-    o.link.onData((b) => this.onData(b));
-    o.link.onClose((reason) => this.closed({ reason, penalty: PENALTY.none }));
+    this.#timer.unref();
+    o.link.onData((b) => this.#onData(b));
+    o.link.onClose((reason) => this.#closed({ reason, penalty: PENALTY.none }));
     this.send({
       kind: 'hello',
       version: P2P_VERSION,
       chainId: o.ctx.chainId,
       genesisId: o.ctx.genesisId,
       nodeKey: o.ctx.signer.publicKey,
-      nonce: this.nonce,
+      nonce: this.#nonce,
       listenPort: o.listenPort,
     });
   }
 
   /** True once the handshake completed and until the connection closes. */
   get ready(): boolean {
-    return this.state === 'ready';
+    return this.#state === 'ready';
   }
 
   /** Sends a message (dropped when closed); cuts a peer off that does not read what it is sent. */
@@ -149,43 +153,43 @@ export class Peer {
 
   /** Sends an already encoded payload (one encoding for every peer of a broadcast). */
   sendPayload(payload: Uint8Array): void {
-    if (this.state === 'closed') return;
-    this.o.link.write(encodeFrame(payload));
-    if (this.o.link.pendingWriteBytes > this.o.limits.maxPendingWriteBytes)
+    if (this.#state === 'closed') return;
+    this.#o.link.write(encodeFrame(payload));
+    if (this.#o.link.pendingWriteBytes > this.#o.limits.maxPendingWriteBytes)
       this.close({
-        reason: `peer reads too slowly (${this.o.link.pendingWriteBytes} bytes queued)`,
+        reason: `peer reads too slowly (${this.#o.link.pendingWriteBytes} bytes queued)`,
         penalty: PENALTY.slow,
       });
   }
 
   /** Closes the connection with a reason and a penalty. */
   close(c: PeerClose): void {
-    if (this.state === 'closed') return;
-    this.o.link.destroy();
-    this.closed(c);
+    if (this.#state === 'closed') return;
+    this.#o.link.destroy();
+    this.#closed(c);
   }
 
-  private isClosed(): boolean {
-    return this.state === 'closed';
+  #isClosed(): boolean {
+    return this.#state === 'closed';
   }
 
-  private closed(c: PeerClose): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    clearTimeout(this.timer);
-    this.o.onClose(this, c);
+  #closed(c: PeerClose): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    this.#o.onClose(this, c);
   }
 
-  private onData(chunk: Uint8Array): void {
-    if (this.state === 'closed') return;
-    const now = this.o.nowMs();
-    if (!this.bytes.take(chunk.length, now)) {
-      this.close({ reason: `more than ${this.o.limits.bytesPerSec} bytes/s`, penalty: PENALTY.flood });
+  #onData(chunk: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    const now = this.#o.nowMs();
+    if (!this.#bytes.take(chunk.length, now)) {
+      this.close({ reason: `more than ${this.#o.limits.bytesPerSec} bytes/s`, penalty: PENALTY.flood });
       return;
     }
     let frames: Uint8Array[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = this.#decoder.push(chunk);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.close({
@@ -195,10 +199,10 @@ export class Peer {
       return;
     }
     for (const f of frames) {
-      if (this.isClosed()) return;
-      if (!this.msgs.take(1, now)) {
+      if (this.#isClosed()) return;
+      if (!this.#msgs.take(1, now)) {
         this.close({
-          reason: `more than ${this.o.limits.messagesPerSec} messages/s`,
+          reason: `more than ${this.#o.limits.messagesPerSec} messages/s`,
           penalty: PENALTY.flood,
         });
         return;
@@ -216,46 +220,46 @@ export class Peer {
         });
         return;
       }
-      this.onMessage(msg, f.length);
+      this.#onMessage(msg, f.length);
     }
   }
 
-  private onMessage(msg: P2pMessage, bytes: number): void {
-    if (this.state === 'ready') {
+  #onMessage(msg: P2pMessage, bytes: number): void {
+    if (this.#state === 'ready') {
       if (msg.kind === 'hello' || msg.kind === 'auth')
         this.close({ reason: `${msg.kind} after the handshake`, penalty: PENALTY.protocol });
-      else this.o.onMessage(this, msg, bytes);
+      else this.#o.onMessage(this, msg, bytes);
       return;
     }
-    if (this.state === 'hello') {
+    if (this.#state === 'hello') {
       if (msg.kind !== 'hello') {
         this.close({ reason: `${msg.kind} before hello`, penalty: PENALTY.protocol });
         return;
       }
-      const why = checkHello(this.o.ctx, msg);
+      const why = checkHello(this.#o.ctx, msg);
       if (why !== undefined) {
         this.close({ reason: `hello refused: ${why}`, penalty: PENALTY.none });
         return;
       }
-      this.peerHello = msg;
+      this.#peerHello = msg;
       this.listenPort = msg.listenPort;
-      this.state = 'auth';
-      this.send(answerHello(this.o.ctx, msg));
+      this.#state = 'auth';
+      this.send(answerHello(this.#o.ctx, msg));
       return;
     }
-    if (this.state === 'auth') {
+    if (this.#state === 'auth') {
       if (msg.kind !== 'auth') {
         this.close({ reason: `${msg.kind} before auth`, penalty: PENALTY.protocol });
         return;
       }
-      if (!checkAuth(this.o.ctx, this.peerHello!, this.nonce, msg.signature)) {
+      if (!checkAuth(this.#o.ctx, this.#peerHello!, this.#nonce, msg.signature)) {
         this.close({ reason: 'auth signature does not verify', penalty: PENALTY.protocol });
         return;
       }
-      this.key = toHex(this.peerHello!.nodeKey);
-      this.state = 'ready';
-      clearTimeout(this.timer);
-      this.o.onReady(this);
+      this.key = toHex(this.#peerHello!.nodeKey);
+      this.#state = 'ready';
+      clearTimeout(this.#timer);
+      this.#o.onReady(this);
     }
   }
 }

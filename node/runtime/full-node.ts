@@ -118,17 +118,17 @@ export class FullNode {
   readonly address: string;
   /** Signatures this node verified (undefined when signatureCacheEntries is 0). */
   readonly signatureCache: SignatureCache | undefined;
-  private readonly nowMs: () => number;
-  private readonly guard: SigningGuard;
-  private signed: { producedThrough: number; votedThrough: number };
-  private readonly seen = new SeenSet(50_000);
-  private readonly sync: RangeSync;
-  private timer: NodeJS.Timeout | undefined;
-  private statusTimer: NodeJS.Timeout | undefined;
-  private running = false;
-  private lastCertificate: FinalityCertificate | undefined;
-  private readonly finalityListeners = new Set<(e: FinalityEvent) => void>();
-  private readonly inbox: VerifyInbox | undefined;
+  readonly #nowMs: () => number;
+  readonly #guard: SigningGuard;
+  #signed: { producedThrough: number; votedThrough: number };
+  readonly #seen = new SeenSet(50_000);
+  readonly #sync: RangeSync;
+  #timer: NodeJS.Timeout | undefined;
+  #statusTimer: NodeJS.Timeout | undefined;
+  #running = false;
+  #lastCertificate: FinalityCertificate | undefined;
+  readonly #finalityListeners = new Set<(e: FinalityEvent) => void>();
+  readonly #inbox: VerifyInbox | undefined;
   readonly stats: NodeStats = {
     duplicates: 0,
     blocksRelayed: 0,
@@ -142,16 +142,19 @@ export class FullNode {
     conflicts: 0,
   };
 
-  constructor(private readonly o: FullNodeOptions) {
-    this.nowMs = o.nowMs ?? Date.now;
-    this.guard = o.guard ?? noSigningGuard;
-    this.signed = this.guard.load();
+  readonly #o: FullNodeOptions;
+
+  constructor(o: FullNodeOptions) {
+    this.#o = o;
+    this.#nowMs = o.nowMs ?? Date.now;
+    this.#guard = o.guard ?? noSigningGuard;
+    this.#signed = this.#guard.load();
     this.genesisState = createGenesis(o.genesis);
     o.store.setGenesis(o.genesis);
     this.address = toHex(o.signer.publicKey);
     const cacheEntries = o.signatureCacheEntries ?? 50_000;
     this.signatureCache = cacheEntries > 0 ? new SignatureCache(cacheEntries) : undefined;
-    this.inbox =
+    this.#inbox =
       o.verifyPool === undefined || this.signatureCache === undefined
         ? undefined
         : new VerifyInbox({
@@ -159,7 +162,7 @@ export class FullNode {
             cache: this.signatureCache,
             ...(o.verifyPoolMinTxs === undefined ? {} : { minTxs: o.verifyPoolMinTxs }),
             handle: (from, msg) => {
-              if (this.running) this.onMessage(from, msg);
+              if (this.#running) this.#onMessage(from, msg);
             },
             ...(o.log === undefined ? {} : { log: o.log }),
           });
@@ -168,8 +171,8 @@ export class FullNode {
       signer: o.signer,
       ...(this.signatureCache === undefined ? {} : { signatureCache: this.signatureCache }),
       maxMempool: o.maxMempool ?? 10_000,
-      producedThrough: this.signed.producedThrough,
-      votedThrough: this.signed.votedThrough,
+      producedThrough: this.#signed.producedThrough,
+      votedThrough: this.#signed.votedThrough,
     });
     this.network = new PeerNetwork({
       ctx: {
@@ -182,18 +185,18 @@ export class FullNode {
       peers: o.peers,
       ...(o.peerLimits === undefined ? {} : { limits: o.peerLimits }),
       ...(o.banMs === undefined ? {} : { banMs: o.banMs }),
-      nowMs: this.nowMs,
+      nowMs: this.#nowMs,
       ...(o.log === undefined ? {} : { log: o.log }),
       onMessage: (from, msg) =>
-        this.inbox === undefined ? this.onMessage(from, msg) : this.inbox.receive(from, msg),
+        this.#inbox === undefined ? this.#onMessage(from, msg) : this.#inbox.receive(from, msg),
       onPeer: (key, up) => {
-        if (up) this.network.send(key, this.statusMessage());
-        else this.sync.peerGone(key);
+        if (up) this.network.send(key, this.#statusMessage());
+        else this.#sync.peerGone(key);
       },
     });
-    this.sync = new RangeSync({
+    this.#sync = new RangeSync({
       store: o.store,
-      nowMs: this.nowMs,
+      nowMs: this.#nowMs,
       send: (to, msg) => this.network.send(to, msg),
       lastFinal: () => this.engine.lastFinal.height,
     });
@@ -201,19 +204,19 @@ export class FullNode {
 
   /** Replays the store, starts the network and the slot clock. */
   async start(): Promise<void> {
-    this.replayStore();
+    this.#replayStore();
     await this.network.start();
-    this.running = true;
-    this.scheduleTick();
-    this.statusTimer = setInterval(() => this.network.broadcast(this.statusMessage()), 1000);
-    this.statusTimer.unref();
+    this.#running = true;
+    this.#scheduleTick();
+    this.#statusTimer = setInterval(() => this.network.broadcast(this.#statusMessage()), 1000);
+    this.#statusTimer.unref();
   }
 
   /** Stops the clock and the network. The store is the caller's to close. */
   async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    clearInterval(this.statusTimer);
+    this.#running = false;
+    clearTimeout(this.#timer);
+    clearInterval(this.#statusTimer);
     await this.network.stop();
   }
 
@@ -229,12 +232,12 @@ export class FullNode {
 
   /** The certificate of the last final block (undefined before the first one). */
   get certificate(): FinalityCertificate | undefined {
-    return this.lastCertificate;
+    return this.#lastCertificate;
   }
 
   /** The final block at `height`. */
   block(height: number): Block | undefined {
-    return this.engine.finalBlockAt(height) ?? this.o.store.block(height);
+    return this.engine.finalBlockAt(height) ?? this.#o.store.block(height);
   }
 
   /**
@@ -246,17 +249,17 @@ export class FullNode {
     tx: SignedTx,
     options: { readonly resubmit?: boolean } = {},
   ): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
-    return this.admit(tx, undefined, options.resubmit === true);
+    return this.#admit(tx, undefined, options.resubmit === true);
   }
 
   /** submitTx for a transaction `from` a peer (or the API when undefined); the relay skips `from`. */
-  private admit(
+  #admit(
     tx: SignedTx,
     from: string | undefined,
     resubmit = false,
   ): { readonly admitted: boolean; readonly reject?: TxReject | 'MEMPOOL_FULL' } {
     const id = `t/${toHex(tx.id)}`;
-    if (this.seen.has(id) && !resubmit) return { admitted: false };
+    if (this.#seen.has(id) && !resubmit) return { admitted: false };
     const reject = checkTx(this.engine.head.state, tx, this.signatureCache);
     if (reject !== undefined) {
       this.stats.txsRefused++;
@@ -268,9 +271,9 @@ export class FullNode {
       return { admitted: true };
     }
     const before = this.engine.mempoolSize;
-    this.dispatch({ kind: 'tx', tx });
+    this.#dispatch({ kind: 'tx', tx });
     if (this.engine.mempoolSize === before) return { admitted: false, reject: 'MEMPOOL_FULL' };
-    this.seen.add(id);
+    this.#seen.add(id);
     this.stats.txsAdmitted++;
     this.network.broadcast({ kind: 'tx', tx }, from);
     return { admitted: true };
@@ -281,8 +284,8 @@ export class FullNode {
    * `onFinal` option does); returns the function that removes it.
    */
   onFinality(listener: (e: FinalityEvent) => void): () => void {
-    this.finalityListeners.add(listener);
-    return () => this.finalityListeners.delete(listener);
+    this.#finalityListeners.add(listener);
+    return () => this.#finalityListeners.delete(listener);
   }
 
   /** Transactions waiting in the mempool. */
@@ -290,90 +293,94 @@ export class FullNode {
     return this.engine.mempoolSize;
   }
 
-  private statusMessage(): P2pMessage {
+  #statusMessage(): P2pMessage {
     return { kind: 'status', finalHeight: this.engine.lastFinal.height, headHeight: this.engine.head.height };
   }
 
-  private replayStore(): void {
-    const store = this.o.store;
+  #replayStore(): void {
+    const store = this.#o.store;
     const top = store.headHeight();
     if (top === 0) return;
     const last = store.block(top)!;
     // The engine accepts blocks up to one slot ahead of its clock: start it at the last stored slot.
-    this.dispatch({ kind: 'tick', timeMs: last.header.header.timeMs });
+    this.#dispatch({ kind: 'tick', timeMs: last.header.header.timeMs });
     for (let h = 1; h <= top; h += 256) {
       const blocks: Block[] = [];
       for (let k = h; k <= Math.min(top, h + 255); k++) blocks.push(store.block(k)!);
-      this.dispatch({ kind: 'blocks', from: '', blocks });
+      this.#dispatch({ kind: 'blocks', from: '', blocks });
     }
     this.stats.replayedBlocks = top;
     const cert = store.certificate(store.lastFinal());
     if (cert !== undefined) {
-      this.lastCertificate = cert;
+      this.#lastCertificate = cert;
       for (const vote of cert.votes)
-        this.dispatch({ kind: 'vote', from: '', vote: { height: cert.height, blockId: cert.blockId, vote } });
+        this.#dispatch({
+          kind: 'vote',
+          from: '',
+          vote: { height: cert.height, blockId: cert.blockId, vote },
+        });
     }
-    this.o.log?.info(
+    this.#o.log?.info(
       { stored: top, final: this.engine.lastFinal.height, head: this.engine.head.height },
       'chain replayed from the store',
     );
   }
 
-  private scheduleTick(): void {
-    if (!this.running) return;
-    const { slotMs } = this.o.genesis.params;
-    const t0 = this.o.genesis.timeMs;
-    const now = this.nowMs();
+  #scheduleTick(): void {
+    if (!this.#running) return;
+    const { slotMs } = this.#o.genesis.params;
+    const t0 = this.#o.genesis.timeMs;
+    const now = this.#nowMs();
     const next = t0 + (Math.floor((now - t0) / slotMs) + 1) * slotMs;
-    this.timer = setTimeout(
+    this.#timer = setTimeout(
       () => {
-        this.dispatch({ kind: 'tick', timeMs: Math.max(this.nowMs(), next) });
-        this.scheduleTick();
+        this.#dispatch({ kind: 'tick', timeMs: Math.max(this.#nowMs(), next) });
+        this.#scheduleTick();
       },
       next - now + 1,
     );
   }
 
-  private trace(t: NodeTrace): void {
-    this.o.onTrace?.(t, this.nowMs());
+  #trace(t: NodeTrace): void {
+    this.#o.onTrace?.(t, this.#nowMs());
   }
 
   /** Hands an event to the engine and carries out what it returns. */
-  private dispatch(ev: EngineEvent): EngineAction[] {
+  #dispatch(ev: EngineEvent): EngineAction[] {
     const actions = this.engine.handle(ev);
     // Signed heights reach the disk before the signed block or vote leaves the node.
-    let produced = this.signed.producedThrough;
-    let voted = this.signed.votedThrough;
+    let produced = this.#signed.producedThrough;
+    let voted = this.#signed.votedThrough;
     for (const a of actions) {
       if (a.kind === 'broadcastBlock') produced = Math.max(produced, a.block.header.header.height);
       if (a.kind === 'broadcastVote') voted = Math.max(voted, a.vote.height);
     }
-    if (produced !== this.signed.producedThrough || voted !== this.signed.votedThrough) {
-      this.signed = { producedThrough: produced, votedThrough: voted };
-      this.guard.save(this.signed);
+    if (produced !== this.#signed.producedThrough || voted !== this.#signed.votedThrough) {
+      this.#signed = { producedThrough: produced, votedThrough: voted };
+      this.#guard.save(this.#signed);
     }
-    for (const a of actions) this.carry(a);
+    for (const a of actions) this.#carry(a);
     return actions;
   }
 
-  private carry(a: EngineAction): void {
+  #carry(a: EngineAction): void {
     switch (a.kind) {
       case 'broadcastBlock': {
         const id = toHex(headerId(a.block.header.header));
-        this.seen.add(`b/${id}`);
+        this.#seen.add(`b/${id}`);
         this.network.broadcast({ kind: 'block', block: a.block });
-        this.trace({ kind: 'blockSent', id, height: a.block.header.header.height });
+        this.#trace({ kind: 'blockSent', id, height: a.block.header.header.height });
         break;
       }
       case 'broadcastVote': {
         const id = voteId(a.vote);
-        this.seen.add(id);
+        this.#seen.add(id);
         this.network.broadcast({ kind: 'vote', vote: a.vote });
-        this.trace({ kind: 'voteSent', id, height: a.vote.height });
+        this.#trace({ kind: 'voteSent', id, height: a.vote.height });
         break;
       }
       case 'broadcastTx':
-        this.seen.add(`t/${toHex(a.tx.id)}`);
+        this.#seen.add(`t/${toHex(a.tx.id)}`);
         this.network.broadcast({ kind: 'tx', tx: a.tx });
         break;
       case 'sendBlocks':
@@ -383,18 +390,18 @@ export class FullNode {
         this.network.send(a.to, { kind: 'getBlocks', blockId: a.blockId, aboveHeight: a.aboveHeight });
         break;
       case 'final':
-        this.onFinal(a.certificate, a.blocks);
+        this.#onFinal(a.certificate, a.blocks);
         break;
       case 'evidence':
         this.stats.evidence++;
-        this.o.log?.warn(
+        this.#o.log?.warn(
           { kind: a.evidence.kind, producer: a.evidence.producer.slice(0, 16), height: a.evidence.height },
           'misbehaviour evidence',
         );
         break;
       case 'conflict':
         this.stats.conflicts++;
-        this.o.log?.error(
+        this.#o.log?.error(
           {
             height: a.height,
             certified: toHex(a.blockId).slice(0, 16),
@@ -404,7 +411,7 @@ export class FullNode {
         );
         break;
       case 'scheduleChange':
-        this.o.log?.info(
+        this.#o.log?.info(
           { fromRound: a.change.fromRound, producers: a.change.schedule.length },
           'producer schedule change decided',
         );
@@ -412,8 +419,8 @@ export class FullNode {
     }
   }
 
-  private onFinal(certificate: FinalityCertificate, blocks: readonly FinalBlock[]): void {
-    const store = this.o.store;
+  #onFinal(certificate: FinalityCertificate, blocks: readonly FinalBlock[]): void {
+    const store = this.#o.store;
     for (const f of blocks) {
       if (f.height <= store.headHeight()) continue;
       store.putBlock(this.engine.finalBlockAt(f.height)!);
@@ -421,17 +428,17 @@ export class FullNode {
     }
     if (certificate.height > store.lastFinal() || store.certificate(certificate.height) === undefined)
       store.putCertificate(certificate);
-    this.lastCertificate = certificate;
-    this.trace({ kind: 'final', blocks });
+    this.#lastCertificate = certificate;
+    this.#trace({ kind: 'final', blocks });
     const block = this.engine.finalBlockAt(certificate.height);
     if (block === undefined) return;
     const e: FinalityEvent = { certificate, block, blocks };
-    this.o.onFinal?.(e);
-    for (const l of this.finalityListeners) l(e);
+    this.#o.onFinal?.(e);
+    for (const l of this.#finalityListeners) l(e);
   }
 
   /** What the engine rejected during `run`, by code. */
-  private rejections(run: () => void): Record<RejectCode, number> {
+  #rejections(run: () => void): Record<RejectCode, number> {
     const before = { ...this.engine.stats.rejected };
     run();
     const after = this.engine.stats.rejected;
@@ -440,7 +447,7 @@ export class FullNode {
     return diff;
   }
 
-  private punishIf(
+  #punishIf(
     from: string,
     diff: Record<RejectCode, number>,
     codes: readonly RejectCode[],
@@ -451,17 +458,17 @@ export class FullNode {
     return n > 0;
   }
 
-  private onMessage(from: string, msg: P2pMessage): void {
+  #onMessage(from: string, msg: P2pMessage): void {
     switch (msg.kind) {
       case 'block': {
         const id = toHex(headerId(msg.block.header.header));
-        if (!this.seen.add(`b/${id}`)) {
+        if (!this.#seen.add(`b/${id}`)) {
           this.stats.duplicates++;
           return;
         }
-        this.trace({ kind: 'blockReceived', id, height: msg.block.header.header.height });
-        const diff = this.rejections(() => this.dispatch({ kind: 'block', from, block: msg.block }));
-        if (this.punishIf(from, diff, BLOCK_OFFENCES, PENALTY.invalidBlock)) return;
+        this.#trace({ kind: 'blockReceived', id, height: msg.block.header.header.height });
+        const diff = this.#rejections(() => this.#dispatch({ kind: 'block', from, block: msg.block }));
+        if (this.#punishIf(from, diff, BLOCK_OFFENCES, PENALTY.invalidBlock)) return;
         if (this.engine.stateAfter(headerId(msg.block.header.header)) !== undefined) {
           this.stats.blocksRelayed++;
           this.network.broadcast(msg, from);
@@ -470,14 +477,14 @@ export class FullNode {
       }
       case 'vote': {
         const id = voteId(msg.vote);
-        if (!this.seen.add(id)) {
+        if (!this.#seen.add(id)) {
           this.stats.duplicates++;
           return;
         }
-        this.trace({ kind: 'voteReceived', id, height: msg.vote.height });
+        this.#trace({ kind: 'voteReceived', id, height: msg.vote.height });
         const accepted = this.engine.stats.votesAccepted;
-        const diff = this.rejections(() => this.dispatch({ kind: 'vote', from, vote: msg.vote }));
-        if (this.punishIf(from, diff, VOTE_OFFENCES, PENALTY.invalidVote)) return;
+        const diff = this.#rejections(() => this.#dispatch({ kind: 'vote', from, vote: msg.vote }));
+        if (this.#punishIf(from, diff, VOTE_OFFENCES, PENALTY.invalidVote)) return;
         if (this.engine.stats.votesAccepted > accepted) {
           this.stats.votesRelayed++;
           this.network.broadcast(msg, from);
@@ -485,7 +492,7 @@ export class FullNode {
         return;
       }
       case 'tx': {
-        const r = this.admit(msg.tx, from);
+        const r = this.#admit(msg.tx, from);
         if (
           r.reject !== undefined &&
           r.reject !== 'MEMPOOL_FULL' &&
@@ -495,37 +502,37 @@ export class FullNode {
         return;
       }
       case 'getBlocks':
-        this.dispatch({ kind: 'getBlocks', from, blockId: msg.blockId, aboveHeight: msg.aboveHeight });
+        this.#dispatch({ kind: 'getBlocks', from, blockId: msg.blockId, aboveHeight: msg.aboveHeight });
         return;
       case 'blocks': {
-        this.dispatch({ kind: 'tick', timeMs: this.nowMs() });
-        const diff = this.rejections(() => this.dispatch({ kind: 'blocks', from, blocks: msg.blocks }));
-        this.punishIf(from, diff, BLOCK_OFFENCES, PENALTY.invalidBlock);
+        this.#dispatch({ kind: 'tick', timeMs: this.#nowMs() });
+        const diff = this.#rejections(() => this.#dispatch({ kind: 'blocks', from, blocks: msg.blocks }));
+        this.#punishIf(from, diff, BLOCK_OFFENCES, PENALTY.invalidBlock);
         return;
       }
       case 'status':
-        this.sync.onStatus(from, msg.finalHeight);
+        this.#sync.onStatus(from, msg.finalHeight);
         return;
       case 'getRange':
-        this.sync.serve(from, msg.fromHeight, msg.count);
+        this.#sync.serve(from, msg.fromHeight, msg.count);
         return;
       case 'range': {
-        if (!this.sync.accept(from)) return;
+        if (!this.#sync.accept(from)) return;
         this.stats.rangesFetched++;
-        this.dispatch({ kind: 'tick', timeMs: this.nowMs() });
+        this.#dispatch({ kind: 'tick', timeMs: this.#nowMs() });
         const blocks = msg.entries.map((e) => e.block);
-        const diff = this.rejections(() => {
-          this.dispatch({ kind: 'blocks', from, blocks });
+        const diff = this.#rejections(() => {
+          this.#dispatch({ kind: 'blocks', from, blocks });
           for (const e of msg.entries)
             for (const vote of e.certificate?.votes ?? [])
-              this.dispatch({
+              this.#dispatch({
                 kind: 'vote',
                 from,
                 vote: { height: e.certificate!.height, blockId: e.certificate!.blockId, vote },
               });
         });
-        if (this.punishIf(from, diff, [...BLOCK_OFFENCES, ...VOTE_OFFENCES], PENALTY.invalidBlock)) return;
-        this.sync.next();
+        if (this.#punishIf(from, diff, [...BLOCK_OFFENCES, ...VOTE_OFFENCES], PENALTY.invalidBlock)) return;
+        this.#sync.next();
         return;
       }
       case 'hello':

@@ -26,50 +26,54 @@ export interface RangeSyncOptions {
 /** Range requests and answers. */
 export class RangeSync {
   /** Last final height each peer announced. */
-  private readonly peerFinal = new Map<string, number>();
-  private pending: { to: string; atMs: number } | undefined;
+  readonly #peerFinal = new Map<string, number>();
+  #pending: { to: string; atMs: number } | undefined;
   /** Ranges served to others. */
   served = 0;
 
-  constructor(private readonly o: RangeSyncOptions) {}
+  readonly #o: RangeSyncOptions;
+
+  constructor(o: RangeSyncOptions) {
+    this.#o = o;
+  }
 
   /** A peer announced its last final height; asks for a range when far enough behind. */
   onStatus(from: string, finalHeight: number): void {
-    this.peerFinal.set(from, finalHeight);
+    this.#peerFinal.set(from, finalHeight);
     this.next();
   }
 
   peerGone(key: string): void {
-    this.peerFinal.delete(key);
-    if (this.pending?.to === key) this.pending = undefined;
+    this.#peerFinal.delete(key);
+    if (this.#pending?.to === key) this.#pending = undefined;
   }
 
   /** True when a range from `from` was asked for (others are ignored); clears the request. */
   accept(from: string): boolean {
-    if (this.pending?.to !== from) return false;
-    this.pending = undefined;
+    if (this.#pending?.to !== from) return false;
+    this.#pending = undefined;
     return true;
   }
 
   /** Asks the most advanced peer for the next range when behind and nothing is outstanding. */
   next(): void {
-    const now = this.o.nowMs();
-    if (this.pending !== undefined && now - this.pending.atMs < RANGE_TIMEOUT_MS) return;
-    const mine = this.o.lastFinal();
+    const now = this.#o.nowMs();
+    if (this.#pending !== undefined && now - this.#pending.atMs < RANGE_TIMEOUT_MS) return;
+    const mine = this.#o.lastFinal();
     let best: [string, number] | undefined;
-    for (const [k, h] of this.peerFinal) if (best === undefined || h > best[1]) best = [k, h];
+    for (const [k, h] of this.#peerFinal) if (best === undefined || h > best[1]) best = [k, h];
     // After a timeout, the same peer is asked again only if it is the only one ahead.
     if (best === undefined || best[1] < mine + SYNC_GAP) {
-      this.pending = undefined;
+      this.#pending = undefined;
       return;
     }
-    if (this.o.send(best[0], { kind: 'getRange', fromHeight: mine + 1, count: RANGE_BLOCKS }))
-      this.pending = { to: best[0], atMs: now };
+    if (this.#o.send(best[0], { kind: 'getRange', fromHeight: mine + 1, count: RANGE_BLOCKS }))
+      this.#pending = { to: best[0], atMs: now };
   }
 
   /** Answers a peer's getRange from the store (nothing when the store has none of it). */
   serve(to: string, fromHeight: number, count: number): void {
-    const store = this.o.store;
+    const store = this.#o.store;
     const top = Math.min(store.lastFinal(), fromHeight + Math.min(count, RANGE_BLOCKS) - 1);
     if (fromHeight < 1 || top < fromHeight) return;
     let end = top;
@@ -85,6 +89,6 @@ export class RangeSync {
       if (bytes > 4 * 1024 * 1024) break;
     }
     this.served++;
-    this.o.send(to, { kind: 'range', entries });
+    this.#o.send(to, { kind: 'range', entries });
   }
 }

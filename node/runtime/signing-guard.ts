@@ -43,29 +43,37 @@ export const noSigningGuard: SigningGuard = {
 
 /** The guard file at `path`. */
 export class FileSigningGuard implements SigningGuard {
-  constructor(private readonly path: string) {}
+  readonly #path: string;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
 
   /** The heights in the file; zeros when it does not exist. Throws SigningGuardError when damaged. */
   load(): SignedHeights {
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readFileSync(this.#path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { producedThrough: 0, votedThrough: 0 };
-      throw new SigningGuardError('IO', this.path, `cannot read: ${(err as Error).message}`);
+      throw new SigningGuardError('IO', this.#path, `cannot read: ${(err as Error).message}`);
     }
     let v: unknown;
     try {
       v = JSON.parse(text);
     } catch {
-      throw new SigningGuardError('CORRUPT', this.path, 'not JSON; the node will not sign until it is fixed');
+      throw new SigningGuardError(
+        'CORRUPT',
+        this.#path,
+        'not JSON; the node will not sign until it is fixed',
+      );
     }
     const o = v as Record<string, unknown>;
     const ok = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
     if (o.version !== 1 || !ok(o.producedThrough) || !ok(o.votedThrough))
       throw new SigningGuardError(
         'CORRUPT',
-        this.path,
+        this.#path,
         'expected {"version":1,"producedThrough":N,"votedThrough":N}',
       );
     return { producedThrough: o.producedThrough as number, votedThrough: o.votedThrough as number };
@@ -73,7 +81,7 @@ export class FileSigningGuard implements SigningGuard {
 
   /** Writes the heights durably. */
   save(h: SignedHeights): void {
-    const tmp = `${this.path}.tmp`;
+    const tmp = `${this.#path}.tmp`;
     try {
       const fd = openSync(tmp, 'w', 0o600);
       try {
@@ -82,15 +90,15 @@ export class FileSigningGuard implements SigningGuard {
       } finally {
         closeSync(fd);
       }
-      renameSync(tmp, this.path);
-      const dir = openSync(dirname(this.path), 'r');
+      renameSync(tmp, this.#path);
+      const dir = openSync(dirname(this.#path), 'r');
       try {
         fsyncSync(dir);
       } finally {
         closeSync(dir);
       }
     } catch (err) {
-      throw new SigningGuardError('IO', this.path, `cannot write: ${(err as Error).message}`);
+      throw new SigningGuardError('IO', this.#path, `cannot write: ${(err as Error).message}`);
     }
   }
 }

@@ -30,42 +30,45 @@ export interface VerifyInboxOptions {
 
 /** An ordered queue of peer messages in front of the engine. */
 export class VerifyInbox {
-  private tail: Promise<void> = Promise.resolve();
-  private pending = 0;
-  private readonly minTxs: number;
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  readonly #minTxs: number;
 
-  constructor(private readonly o: VerifyInboxOptions) {
-    this.minTxs = o.minTxs ?? VERIFY_INBOX_MIN_TXS;
+  readonly #o: VerifyInboxOptions;
+
+  constructor(o: VerifyInboxOptions) {
+    this.#o = o;
+    this.#minTxs = o.minTxs ?? VERIFY_INBOX_MIN_TXS;
   }
 
   /** Messages waiting. */
   get size(): number {
-    return this.pending;
+    return this.#pending;
   }
 
   /** Takes one message from `from`; it reaches `handle` now or after those before it. */
   receive(from: string, msg: P2pMessage): void {
-    const cache = this.o.cache;
+    const cache = this.#o.cache;
     const txs = messageTxs(msg).filter((t) => !cache.knows(t));
-    if (this.pending === 0 && txs.length < this.minTxs) {
-      this.o.handle(from, msg);
+    if (this.#pending === 0 && txs.length < this.#minTxs) {
+      this.#o.handle(from, msg);
       return;
     }
-    this.pending++;
-    this.tail = this.tail
+    this.#pending++;
+    this.#tail = this.#tail
       .then(async () => {
-        if (txs.length >= this.minTxs) await cache.verifyAll(txs, this.o.pool);
+        if (txs.length >= this.#minTxs) await cache.verifyAll(txs, this.#o.pool);
       })
-      .catch((e: unknown) => this.o.log?.warn({ err: (e as Error).message }, 'verify pool failed'))
+      .catch((e: unknown) => this.#o.log?.warn({ err: (e as Error).message }, 'verify pool failed'))
       .then(() => {
-        this.pending--;
-        this.o.handle(from, msg);
+        this.#pending--;
+        this.#o.handle(from, msg);
       });
   }
 
   /** Resolves when every message received so far has been handled. */
   drained(): Promise<void> {
-    return this.tail;
+    return this.#tail;
   }
 }
 

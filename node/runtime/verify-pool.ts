@@ -86,28 +86,28 @@ export interface VerifyPoolStats {
 
 /** Worker threads that verify ed25519 signatures in batches. */
 export class VerifyPool implements BatchVerifier {
-  private readonly workers: Worker[];
-  private readonly jobs = new Map<number, Job>();
-  private readonly minParallel: number;
-  private nextId = 1;
-  private closed = false;
+  readonly #workers: Worker[];
+  readonly #jobs = new Map<number, Job>();
+  readonly #minParallel: number;
+  #nextId = 1;
+  #closed = false;
   readonly stats: VerifyPoolStats = { batches: 0, offloaded: 0, local: 0 };
 
   constructor(options: VerifyPoolOptions = {}) {
     const n = options.workers ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 64)
       throw new CryptoError('BAD_LENGTH', 'verify pool', `workers must be 1..64, got ${n}`);
-    this.minParallel = options.minParallel ?? 64;
-    this.workers = Array.from({ length: n }, () => {
+    this.#minParallel = options.minParallel ?? 64;
+    this.#workers = Array.from({ length: n }, () => {
       const w = new Worker(WORKER_SOURCE, { eval: true });
       w.on('message', (m: { id: number; ok: Uint8Array }) => {
-        const job = this.jobs.get(m.id);
-        this.jobs.delete(m.id);
-        if (this.jobs.size === 0) for (const x of this.workers) x.unref();
+        const job = this.#jobs.get(m.id);
+        this.#jobs.delete(m.id);
+        if (this.#jobs.size === 0) for (const x of this.#workers) x.unref();
         job?.resolve(m.ok);
       });
-      w.on('error', (e) => this.failAll(e));
-      w.on('exit', () => this.failAll(new Error('worker exited')));
+      w.on('error', (e) => this.#failAll(e));
+      w.on('exit', () => this.#failAll(new Error('worker exited')));
       // Idle workers do not keep the process alive; a pending batch does (send refs).
       w.unref();
       return w;
@@ -116,7 +116,7 @@ export class VerifyPool implements BatchVerifier {
 
   /** Worker threads in the pool. */
   get size(): number {
-    return this.workers.length;
+    return this.#workers.length;
   }
 
   /**
@@ -124,30 +124,30 @@ export class VerifyPool implements BatchVerifier {
    * Rejects with CryptoError('WORKER_FAILED') when the pool is closed or a worker dies.
    */
   async verifyBatch(items: readonly VerifyItem[]): Promise<boolean[]> {
-    if (this.closed) throw new CryptoError('WORKER_FAILED', 'verify pool', 'the pool is closed');
+    if (this.#closed) throw new CryptoError('WORKER_FAILED', 'verify pool', 'the pool is closed');
     this.stats.batches++;
     const out = new Array<boolean>(items.length);
-    if (items.length < this.minParallel) {
+    if (items.length < this.#minParallel) {
       for (let i = 0; i < items.length; i++) out[i] = verifyItem(items[i]!);
       this.stats.local += items.length;
       return out;
     }
     // Equal shares for each worker and for this thread; this thread takes the last one.
-    const parts = this.workers.length + 1;
+    const parts = this.#workers.length + 1;
     const share = Math.ceil(items.length / parts);
     const pending: Promise<void>[] = [];
-    for (let w = 0; w < this.workers.length; w++) {
+    for (let w = 0; w < this.#workers.length; w++) {
       const from = w * share;
       const to = Math.min(items.length, from + share);
       if (from >= to) break;
       pending.push(
-        this.send(this.workers[w]!, items, from, to).then((ok) => {
+        this.#send(this.#workers[w]!, items, from, to).then((ok) => {
           for (let i = from; i < to; i++) out[i] = ok[i - from] === 1;
         }),
       );
       this.stats.offloaded += to - from;
     }
-    const localFrom = Math.min(items.length, this.workers.length * share);
+    const localFrom = Math.min(items.length, this.#workers.length * share);
     for (let i = localFrom; i < items.length; i++) out[i] = verifyItem(items[i]!);
     this.stats.local += items.length - localFrom;
     await Promise.all(pending);
@@ -156,13 +156,13 @@ export class VerifyPool implements BatchVerifier {
 
   /** Stops the workers; pending batches reject. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.failAll(new Error('the pool is closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failAll(new Error('the pool is closed'));
+    await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 
-  private send(worker: Worker, items: readonly VerifyItem[], from: number, to: number): Promise<Uint8Array> {
+  #send(worker: Worker, items: readonly VerifyItem[], from: number, to: number): Promise<Uint8Array> {
     let bytes = 0;
     for (let i = from; i < to; i++) bytes += 100 + items[i]!.message.length;
     const buf = new ArrayBuffer(bytes);
@@ -185,9 +185,9 @@ export class VerifyPool implements BatchVerifier {
       b.set(it.message, p + 100);
       p += 100 + it.message.length;
     }
-    const id = this.nextId++;
+    const id = this.#nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.jobs.set(id, {
+      this.#jobs.set(id, {
         resolve: (ok) => {
           for (const k of badLength) ok[k] = 0;
           resolve(ok);
@@ -199,9 +199,9 @@ export class VerifyPool implements BatchVerifier {
     });
   }
 
-  private failAll(e: Error): void {
-    const jobs = [...this.jobs.values()];
-    this.jobs.clear();
+  #failAll(e: Error): void {
+    const jobs = [...this.#jobs.values()];
+    this.#jobs.clear();
     for (const j of jobs) j.reject(new CryptoError('WORKER_FAILED', 'verify pool', e.message));
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `SqliteChainStore`: the ChainStore contract in a better-sqlite3 file (through node/store's
- * adapter: WAL, synchronous = FULL, quick_check at open, its own application id). A block, its
+ * `SqliteChainStore`: the ChainStore contract in an SQLite file (opened by node-database.ts through
+ * the process adapter: WAL, synchronous = FULL, quick_check at open, its own application id). A block, its
  * transaction index and its grants are written in one SQL transaction, as are a certificate and
  * the last final height, so a crash leaves either all or none of them. Blocks and certificates are
  * stored as their canonical bytes (codec.ts); reading a row that does not decode is
@@ -30,12 +30,13 @@ import {
   toHex,
   type VehicleGrant,
 } from '../../chain/index.js';
-import { asBlob, type NodeDatabase, openNodeDatabase } from './sqlite-file.js';
+import { asBlob, type SqliteDatabase, type SqliteMigration } from '../../process/index.js';
+import { openNodeDatabase } from './node-database.js';
 
 /** 'QooC': marks a chain store file. */
 export const CHAIN_STORE_APPLICATION_ID = 0x516f6f43;
 
-const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
+const MIGRATIONS: readonly SqliteMigration[] = [
   (db) =>
     db.exec(`
       CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
@@ -51,19 +52,23 @@ const MIGRATIONS: readonly ((db: NodeDatabase) => void)[] = [
 
 export class SqliteChainStore implements ChainStore {
   readonly path: string;
-  readonly #db: NodeDatabase;
+  readonly #db: SqliteDatabase;
   readonly #q;
   #genesis: { spec: GenesisSpec; bytes: string; id: Uint8Array } | undefined;
   #head: number;
   #final: number;
   #closed = false;
 
-  /** Opens or creates the file; throws NodeDbError when it is not usable, StoreError('CORRUPT') when its genesis does not decode. */
+  /**
+   * Opens or creates the file; throws StoreError when it is not usable (NOT_A_DATABASE, CORRUPT,
+   * SCHEMA_TOO_NEW, OPEN_FAILED) or when its genesis does not decode (CORRUPT).
+   */
   constructor(options: { readonly path: string }) {
     this.path = options.path;
     this.#db = openNodeDatabase({
       path: options.path,
       applicationId: CHAIN_STORE_APPLICATION_ID,
+      name: 'a qood chain store',
       migrations: MIGRATIONS,
     });
     const db = this.#db;

@@ -141,13 +141,17 @@ export class VehicleEcu implements EmulatedEcu {
 
 /** An ECU that answers from a fixed table of request hex -> response messages. */
 export class TableEcu implements EmulatedEcu {
+  readonly #table: Readonly<Record<string, readonly (readonly number[])[]>>;
+
   constructor(
     readonly address: number,
-    private readonly table: Readonly<Record<string, readonly (readonly number[])[]>>,
-  ) {}
+    table: Readonly<Record<string, readonly (readonly number[])[]>>,
+  ) {
+    this.#table = table;
+  }
 
   respond(request: Uint8Array): Uint8Array[] {
     const key = Buffer.from(request).toString('hex').toUpperCase();
-    return (this.table[key] ?? []).map((m) => Uint8Array.from(m));
+    return (this.#table[key] ?? []).map((m) => Uint8Array.from(m));
   }
 }

@@ -14,7 +14,7 @@ import { Elm327, openSerialPort, type SerialLink } from '../../firmware-bridge/i
 import { VehicleEcu } from '../../simulators/elm327/ecus.js';
 import { Elm327Device } from '../../simulators/elm327/elm327-device.js';
 import { Elm327Emulator } from '../../simulators/elm327/elm327-emulator.js';
-import { type PtyPair, startPtyPair } from '../../simulators/elm327/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../simulators/pty-pair.js';
 import { VehicleModel } from '../../simulators/vehicle/model.js';
 import { findProgram } from '../support/system.js';
 import type { BenchFigure, BenchSuite } from './harness.js';
@@ -31,9 +31,9 @@ const rigs: Rig[] = [];
 
 async function rig(baud: number | undefined): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'qood-obd-bench-'));
-  const pty = await startPtyPair(join(dir, 'elm'), join(dir, 'host'));
+  const pty = await openPtyPair(join(dir, 'elm'), join(dir, 'host'));
   const model = new VehicleModel();
-  const emuLink = await openSerialPort({ path: pty.a, baudRate: baud ?? 115200 });
+  const emuLink = await openSerialPort({ path: pty.devicePath, baudRate: baud ?? 115200 });
   const device = new Elm327Device({
     link: emuLink,
     emulator: new Elm327Emulator({
@@ -41,7 +41,7 @@ async function rig(baud: number | undefined): Promise<Rig> {
     }),
     ...(baud === undefined ? {} : { baudRate: baud }),
   });
-  const host = await openSerialPort({ path: pty.b, baudRate: baud ?? 115200 });
+  const host = await openSerialPort({ path: pty.userPath, baudRate: baud ?? 115200 });
   const elm = new Elm327({ link: host });
   await elm.initialise();
   const r = { pty, host, device, elm, dir };
@@ -118,7 +118,7 @@ export const suite: BenchSuite = {
       await r.elm.close();
       await r.host.close().catch(() => {});
       await r.device.link.close().catch(() => {});
-      await r.pty.stop();
+      await r.pty.close();
       rmSync(r.dir, { recursive: true, force: true });
     }
   },

@@ -18,7 +18,7 @@ import {
   type SerialLink,
 } from '../../../firmware-bridge/index.js';
 import { type EmulatorResult, runNmeaEmulator } from '../../../simulators/nmea/emulator.js';
-import { openPtyPair, type PtyPair } from '../../../simulators/nmea/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../../simulators/pty-pair.js';
 import { VehicleModel } from '../../../simulators/vehicle/model.js';
 import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
 import { describeSystem } from '../../support/system.js';

@@ -16,7 +16,7 @@ import {
 import { TableEcu, VehicleEcu } from '../../../simulators/elm327/ecus.js';
 import { Elm327Device } from '../../../simulators/elm327/elm327-device.js';
 import { Elm327Emulator, type EmulatedCar } from '../../../simulators/elm327/elm327-emulator.js';
-import { type PtyPair, startPtyPair } from '../../../simulators/elm327/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../../simulators/pty-pair.js';
 import { VehicleModel } from '../../../simulators/vehicle/model.js';
 import { waitUntil } from '../../support/cli.js';
 import { describeSystem } from '../../support/system.js';
@@ -49,7 +49,7 @@ describeSystem(
     let elm: Elm327;
 
     const startEmulator = async () => {
-      pty = await startPtyPair(emuPath, hostPath);
+      pty = await openPtyPair(emuPath, hostPath);
       const link = await openSerialPort({ path: emuPath, baudRate: BAUD });
       device = new Elm327Device({ link, emulator: new Elm327Emulator({ car }), baudRate: BAUD });
     };
@@ -65,7 +65,7 @@ describeSystem(
     afterAll(async () => {
       await open.host?.close();
       await device.link.close();
-      await pty.stop();
+      await pty.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -222,7 +222,7 @@ describeSystem(
       try {
         await waitUntil(() => values >= 3, 5000, 'first values');
         // Unplug: socat goes, both ptys vanish.
-        await pty.stop();
+        await pty.close();
         await waitUntil(() => events.some((e) => e.type === 'disconnected'), 5000, 'disconnect event');
         expect(conn.connected).toBe(false);
         await new Promise((r) => setTimeout(r, 400));
