@@ -11,11 +11,13 @@
  * refed timers come and go while a file runs, so a leaked timer can hide behind one of vitest's
  * that ended. Timers are therefore followed where they are made: `setTimeout` and `setInterval`
  * on `globalThis` are wrapped for the file's lifetime (vitest keeps its own copies of the originals,
- * so its timers stay out), and a timer still pending and refed at the end is a leak.
+ * so its timers stay out), and a timer still pending at the end is a leak, unref'd or not: an
+ * unref'd interval cannot hold the process up, but it is a sync or a desk the test never stopped,
+ * still running against stores the test has closed.
  *
  * Whatever went away within the grace period is not a leak (a killed child takes a moment to be
- * reaped). Unref'd handles and timers do not count: they cannot keep a process up. The check runs
- * in every file; QOOD_LEAK_CHECK=off turns it off for a run.
+ * reaped). Unref'd handles do not appear in `getActiveResourcesInfo()` and so do not count. The
+ * check runs in every file; QOOD_LEAK_CHECK=off turns it off for a run.
  */
 import { afterAll } from 'vitest';
 
@@ -131,10 +133,13 @@ export class TimerTracker {
     globalThis.setInterval = wrappedInterval;
   }
 
-  /** Timers still pending and refed, with where each was made. */
+  /** Timers still pending (refed or not), with where each was made. */
   pending(): string[] {
     this.#sweep();
-    return this.#made.map((m) => `${m.kind}(${m.delayMs} ms) made at ${callSite(m.site)}`);
+    return this.#made.map((m) => {
+      const unref = m.timer.deref()?.hasRef() === false ? ', unref' : '';
+      return `${m.kind}(${m.delayMs} ms${unref}) made at ${callSite(m.site)}`;
+    });
   }
 
   /** Puts the original functions back. */
@@ -148,7 +153,7 @@ export class TimerTracker {
     for (const m of this.#made) {
       const t = m.timer.deref() as (NodeJS.Timeout & { _destroyed?: boolean }) | undefined;
       // `_destroyed` is set when a timeout has fired or any timer was cleared (lib/internal/timers.js).
-      if (t === undefined || t._destroyed === true || !t.hasRef()) continue;
+      if (t === undefined || t._destroyed === true) continue;
       this.#made[kept++] = m;
     }
     this.#made.length = kept;
