@@ -87,6 +87,13 @@ class MqttUplink implements Uplink {
   #up = false;
   #closed = false;
   #lastError = '';
+  /**
+   * Rejections of the publishes still waiting for their PUBACK. mqtt.js leaves a QoS 1 publish's
+   * callback pending when the connection drops (with clean: false it flushes nothing, and the
+   * fresh store of the next connection never resends the message), so without these a publish
+   * whose link failed would wait forever instead of rejecting as `Uplink.publish` promises.
+   */
+  readonly #awaitingAck = new Set<(err: SyncError) => void>();
 
   constructor(client: MqttClient, options: MqttUplinkOptions) {
     this.#client = client;
@@ -106,6 +113,7 @@ class MqttUplink implements Uplink {
       this.#lastError = err.message;
     });
     client.on('close', () => {
+      this.#failAwaitingAck('PUBLISH_FAILED', 'the connection was lost before the PUBACK');
       if (this.#up) {
         this.#up = false;
         for (const l of this.#l.disconnect) l({ reason: this.#lastError || 'connection closed' });
@@ -123,9 +131,12 @@ class MqttUplink implements Uplink {
     if (!this.connected) return Promise.reject(new SyncError('NOT_CONNECTED', this.#url, 'not connected'));
     return new Promise((resolve, reject) => {
       const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      this.#client.publish(topic, buf, { qos: 1 }, (err) =>
-        err ? reject(new SyncError('PUBLISH_FAILED', this.#url, err.message)) : resolve(),
-      );
+      this.#awaitingAck.add(reject);
+      this.#client.publish(topic, buf, { qos: 1 }, (err) => {
+        this.#awaitingAck.delete(reject);
+        if (err) reject(new SyncError('PUBLISH_FAILED', this.#url, err.message));
+        else resolve();
+      });
     });
   }
 
@@ -157,10 +168,16 @@ class MqttUplink implements Uplink {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
+    this.#failAwaitingAck('CLOSED', 'the uplink was closed before the PUBACK');
     return new Promise((resolve) => {
       // force: do not wait for in-flight PUBACKs; what is unacknowledged stays in the database.
       this.#client.end(true, {}, () => resolve());
     });
+  }
+
+  #failAwaitingAck(code: 'PUBLISH_FAILED' | 'CLOSED', message: string): void {
+    for (const reject of this.#awaitingAck) reject(new SyncError(code, this.#url, message));
+    this.#awaitingAck.clear();
   }
 
   #scheduleReconnect(): void {

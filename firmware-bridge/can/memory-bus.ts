@@ -51,13 +51,17 @@ export class CanWire {
 
   /** @internal Delivers a frame from `from` to every other endpoint. */
   transmit(from: MemoryCanBus, out: OutgoingCanFrame): void {
+    const rtr = out.rtr ?? false;
     const frame: CanFrame = {
       id: out.id,
       extended: out.extended ?? false,
-      rtr: out.rtr ?? false,
+      rtr,
       fd: out.fd ?? false,
       ...(out.brs === undefined ? {} : { brs: out.brs }),
-      data: Uint8Array.from(out.data),
+      // A remote frame carries no data: the length of its zero payload is the DLC it asks for,
+      // received as `dlc` with empty data (frame.ts), as SocketCAN delivers it.
+      data: rtr ? new Uint8Array(0) : Uint8Array.from(out.data),
+      ...(rtr ? { dlc: out.data.length } : {}),
       bus: from.name,
       wallUs: this.#clock.wallUs(),
       monoUs: this.#clock.monoUs(),

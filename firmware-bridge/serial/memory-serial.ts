@@ -34,8 +34,11 @@ class MemoryEnd implements SerialLink {
 
   close(): Promise<void> {
     this.listeners.emitClose({ disconnected: false });
-    // The other end sees its device go away, as a pty master does when the slave closes.
-    this.peer?.listeners.emitClose({ disconnected: true });
+    // The other end sees its device go away, as a pty master does when the slave closes, but only
+    // after the bytes already written (queued ahead of this) reach it: the master reads the
+    // slave's last bytes before it gets EIO.
+    const peer = this.peer;
+    setImmediate(() => peer?.listeners.emitClose({ disconnected: true }));
     return Promise.resolve();
   }
 }

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ChainView } from '../../../../agent/chain/chain-view.js';
 import { OrderDesk } from '../../../../agent/chain/order-desk.js';
 import { DEVICE_TX_NONCE_CURSOR, MemoryChunkStore } from '../../../../agent/store/index.js';
@@ -220,6 +220,11 @@ async function rig() {
     nowMs: () => LIGHT_T0 + 10_000,
   });
   desk.start();
+  // The desk's retry interval and the view's subscription must not outlive the test.
+  onTestFinished(() => {
+    desk.stop();
+    view.stop();
+  });
   await tick();
   const finalize = async (h: number) => {
     await node.publish('qood/v1/chain/finality', encodeUpdate(updateAt(sale.chain, h)));

@@ -1,5 +1,5 @@
 /** The sync's logic over the memory broker and the memory store: window, acks, resends, garbage. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { backoffDelayMs, ChunkSync, MemoryBroker, topicMatches } from '../../../../agent/sync/index.js';
 import { decodeChunkEnvelope, encodeAck } from '../../../../chain/index.js';
@@ -27,6 +27,7 @@ function setup(options: { maxInFlight?: number; ackTimeoutMs?: number } = {}) {
     ackTimeoutMs: options.ackTimeoutMs ?? 60_000,
     nowMs: () => now,
   });
+  onTestFinished(() => sync.stop()); // its ack-timeout interval must not outlive the test
   // A peer that records what the device sends.
   const node = broker.connect('node');
   const seen: { stream: string; seq: number; id: string; prev: number | undefined }[] = [];

@@ -4,7 +4,7 @@
  * overdue ack, deleted only on the node's ack; and the data path telling the sync when it stored
  * a descriptor.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { collectSchema } from '../../../../agent/config/collect.js';
 import { DataPath } from '../../../../agent/pipeline/data-path.js';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
@@ -45,6 +45,7 @@ function setup(options: { maxRecordsInFlight?: number; ackTimeoutMs?: number } =
     ackTimeoutMs: options.ackTimeoutMs ?? 60_000,
     nowMs: () => now,
   });
+  onTestFinished(() => sync.stop()); // its ack-timeout interval must not outlive the test
   const node = broker.connect('node');
   const descriptors: string[] = [];
   const txs: string[] = [];

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../../agent/sync/index.js';
 import { decodeAck, encodeChunkEnvelope } from '../../../../chain/index.js';
@@ -58,6 +58,7 @@ describe('ChunkIngest', () => {
       logger: silentLogger,
       maxInFlight: 5,
     });
+    onTestFinished(() => sync.stop());
     await tick();
     sync.start();
     for (let i = 0; i < 50 && device.usage().chunks > 0; i++) await tick();

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../../agent/sync/index.js';
 import {
@@ -92,6 +92,7 @@ describe('descriptors and queued transactions through the ingest', () => {
       logger: silentLogger,
       maxRecordsInFlight: 2,
     });
+    onTestFinished(() => sync.stop());
     await tick();
     sync.start();
     for (let i = 0; i < 50 && device.pendingTxs(10).length + device.pendingDescriptors(10).length > 0; i++)

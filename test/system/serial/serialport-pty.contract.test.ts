@@ -1,0 +1,44 @@
+/**
+ * The `SerialLink` contract against `openSerialPort` (the serialport package) on two real
+ * pseudo-terminals that socat joins, as a USB adapter and the device behind it would be: the same
+ * checks as the memory pair's unit test. A fresh socat pair for each check.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { openSerialPort } from '../../../firmware-bridge/index.js';
+import { startPtyPair } from '../../../simulators/elm327/pty-pair.js';
+import { serialLinkContract } from '../../support/contracts/serial-link.contract.js';
+import { describeSystem } from '../../support/system.js';
+
+const BAUD = 115200;
+
+describeSystem('serialport on a socat pseudo-terminal pair', [{ bin: 'socat', pkg: 'socat' }], () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qood-serial-contract-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+
+  serialLinkContract('openSerialPort on a pty pair', async () => {
+    n++;
+    const pty = await startPtyPair(join(dir, `a${n}`), join(dir, `b${n}`));
+    try {
+      const a = await openSerialPort({ path: pty.a, baudRate: BAUD });
+      const b = await openSerialPort({ path: pty.b, baudRate: BAUD });
+      return {
+        a,
+        b,
+        unplug: () => pty.stop(),
+        openMissing: () => openSerialPort({ path: join(dir, 'no-such-tty'), baudRate: BAUD }),
+        async dispose() {
+          await a.close();
+          await b.close();
+          await pty.stop();
+        },
+      };
+    } catch (err) {
+      await pty.stop();
+      throw err;
+    }
+  });
+});
