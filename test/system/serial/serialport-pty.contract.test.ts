@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { openSerialPort } from '../../../firmware-bridge/index.js';
-import { startPtyPair } from '../../../simulators/elm327/pty-pair.js';
+import { openPtyPair } from '../../../simulators/pty-pair.js';
 import { serialLinkContract } from '../../support/contracts/serial-link.contract.js';
 import { describeSystem } from '../../support/system.js';
 
@@ -21,23 +21,23 @@ describeSystem('serialport on a socat pseudo-terminal pair', [{ bin: 'socat', pk
 
   serialLinkContract('openSerialPort on a pty pair', async () => {
     n++;
-    const pty = await startPtyPair(join(dir, `a${n}`), join(dir, `b${n}`));
+    const pty = await openPtyPair(join(dir, `a${n}`), join(dir, `b${n}`));
     try {
-      const a = await openSerialPort({ path: pty.a, baudRate: BAUD });
-      const b = await openSerialPort({ path: pty.b, baudRate: BAUD });
+      const a = await openSerialPort({ path: pty.devicePath, baudRate: BAUD });
+      const b = await openSerialPort({ path: pty.userPath, baudRate: BAUD });
       return {
         a,
         b,
-        unplug: () => pty.stop(),
+        unplug: () => pty.close(),
         openMissing: () => openSerialPort({ path: join(dir, 'no-such-tty'), baudRate: BAUD }),
         async dispose() {
           await a.close();
           await b.close();
-          await pty.stop();
+          await pty.close();
         },
       };
     } catch (err) {
-      await pty.stop();
+      await pty.close();
       throw err;
     }
   });
