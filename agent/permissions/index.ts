@@ -24,6 +24,7 @@ export {
   verifyOwnerRevoke,
 } from './grant.js';
 export {
+  type ChainGrantRecord,
   GrantRegistry,
   type GrantState,
   grantEndMs,
