@@ -15,7 +15,7 @@ import { LocalApiError, type LocalMethod, type Logger, type Metrics } from '../.
 import type { PermissionStore } from '../store/index.js';
 import type { Uplink } from '../sync/index.js';
 import type { CheckPolicy, LiveSignal } from './checks.js';
-import { ControlService } from './control-service.js';
+import { type ControlQueuePolicy, ControlService } from './control-service.js';
 import { GrantError, verifyOwnerRevoke } from './grant.js';
 import { GrantRegistry, grantEndMs, grantState, type HeldGrant } from './grant-registry.js';
 import { ListenerHub } from './listener-hub.js';
@@ -44,6 +44,8 @@ export interface PermissionsOptions {
   readonly policy: CheckPolicy;
   readonly maxRateHz?: number;
   readonly tickMs?: number;
+  /** Control queue bounds (default CONTROL_QUEUE_DEFAULTS). */
+  readonly controlQueue?: Partial<ControlQueuePolicy>;
   readonly uplink?: Uplink;
   readonly topicPrefix?: string;
   readonly metrics: Metrics;
@@ -89,6 +91,7 @@ export class Permissions {
             device: options.device,
             chainId: options.chainId,
             publishReceipt: (id, bytes) => publish(this.topics.receipt(id), bytes),
+            ...(options.controlQueue === undefined ? {} : { queue: options.controlQueue }),
             metrics: options.metrics,
             logger: options.logger.child({ stage: 'control' }),
           });
