@@ -10,6 +10,7 @@ export {
   type CanActuatorOptions,
   type EncodeMessage,
   type ExecuteResult,
+  type FrameGuard,
   INTERLOCK_OPS,
   type InterlockOp,
   type InterlockRule,

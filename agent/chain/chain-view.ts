@@ -33,7 +33,14 @@ export function finalityTopic(prefix: string = DEFAULT_TOPIC_PREFIX): string {
 
 /** What the view tells about chain grant records (GrantRegistry implements it). */
 export interface ChainRecordSink {
-  applyChainRecord(id: string, record: { revoked: boolean; paid: bigint; toMs: number }): void;
+  /**
+   * Every proven record, also of grants the device does not hold: a revoked one becomes a
+   * tombstone there when `vehicle` is the device's (issue 14, attack 2).
+   */
+  applyChainRecord(
+    id: string,
+    record: { vehicle: string; revoked: boolean; paid: bigint; toMs: number },
+  ): void;
 }
 
 export interface ChainViewOptions {
@@ -170,7 +177,12 @@ export class ChainView {
     this.#grants.set(id, { height, grant });
     this.#o.metrics.inc('chain.grantRecords');
     if (grant !== null)
-      this.#o.grants?.applyChainRecord(id, { revoked: grant.revoked, paid: grant.paid, toMs: grant.toMs });
+      this.#o.grants?.applyChainRecord(id, {
+        vehicle: grant.vehicle,
+        revoked: grant.revoked,
+        paid: grant.paid,
+        toMs: grant.toMs,
+      });
   }
 
   /**

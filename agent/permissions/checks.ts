@@ -10,6 +10,11 @@
  *
  * Live signals must be recent (`maxSignalAgeMs`): an interlock on a signal that has gone quiet
  * refuses, since "no news" is not "not moving".
+ *
+ * A command that passed may still wait for the bus behind others (ControlService's queue): what
+ * was true when it arrived may not be when its frames go out. `checkAtBus` repeats the checks that
+ * can change with time (grant state, scope against the profile, interlocks, conditions) right
+ * before each frame (issue 14, attack 5).
  */
 
 import {
@@ -44,6 +49,10 @@ export const REFUSAL_CODES = [
   'RATE_LIMITED',
   'INTERLOCK',
   'CONDITION',
+  /** The control queue holds as many commands as it may (for the grant, or in total). */
+  'QUEUE_FULL',
+  /** The command waited longer than the queue's bound for its turn on the bus. */
+  'QUEUE_EXPIRED',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -87,6 +96,11 @@ export function checkSignedRequest(
     };
   if (grant.body.kind !== kind)
     return { code: 'WRONG_KIND', detail: `a ${grant.body.kind} grant, not ${kind}` };
+  return checkGrantState(grant, nowMs) ?? checkIssueTime(m, nowMs, policy);
+}
+
+/** The grant's state at `nowMs` as a refusal (revoked, not yet valid, expired, unpaid). */
+export function checkGrantState(grant: HeldGrant, nowMs: number): Refusal | undefined {
   const state = grantState(grant, nowMs);
   if (state === 'revoked')
     return { code: 'REVOKED', detail: `revoked at ${iso(grant.revokedMs!)} by ${grant.revokedBy}` };
@@ -97,6 +111,14 @@ export function checkSignedRequest(
       code: 'UNPAID',
       detail: `the chain shows ${grant.chainPaid ?? 0n} paid of ${grant.terms.minPaid}`,
     };
+  return undefined;
+}
+
+function checkIssueTime(
+  m: ControlCommand | PullRequest,
+  nowMs: number,
+  policy: CheckPolicy,
+): Refusal | undefined {
   if (m.issuedMs < nowMs - policy.skewMs)
     return {
       code: 'STALE_ISSUE_TIME',
@@ -198,5 +220,26 @@ export function checkInterlocks(
   return (
     checkRules([...profileCommand.interlocks, ...engineRule], live, nowMs, maxSignalAgeMs, 'INTERLOCK') ??
     checkRules(grant.terms.conditions, live, nowMs, maxSignalAgeMs, 'CONDITION')
+  );
+}
+
+/**
+ * What must still hold immediately before a frame of an accepted command goes out: the grant's
+ * state (a revocation or the end of validity while the command waited), the command in scope and
+ * in the profile, the interlocks and the grant's conditions on signals at most `maxSignalAgeMs` old.
+ */
+export function checkAtBus(
+  grant: HeldGrant,
+  cmd: ControlCommand,
+  profileCommand: ProfileCommand | undefined,
+  engineRunningPath: string,
+  live: (path: string) => LiveSignal,
+  nowMs: number,
+  maxSignalAgeMs: number,
+): Refusal | undefined {
+  return (
+    checkGrantState(grant, nowMs) ??
+    checkScope(grant, cmd, profileCommand) ??
+    checkInterlocks(grant, profileCommand!, engineRunningPath, live, nowMs, maxSignalAgeMs)
   );
 }

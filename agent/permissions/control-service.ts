@@ -1,10 +1,22 @@
 /**
  * `ControlService`: one control command from arrival to receipt. It decodes the bytes, runs the
  * checks (checks.ts) with the nonce window and the rate history from the permission store, plans
- * the frames with the actuator, and queues them; when the command's turn on the bus comes the grant
- * is checked once more (a revocation while it waited refuses it with nothing written). Then the
- * attempt goes to the audit log (an execution with its `controlExec` transaction in the same
- * commit) and a receipt signed by the device key goes back. Every refusal writes zero frames.
+ * the frames with the actuator, and queues them. Then the attempt goes to the audit log (an
+ * execution with its `controlExec` transaction in the same commit) and a receipt signed by the
+ * device key goes back. Every refusal writes zero frames.
+ *
+ * The queue (issue 14, attack 5: commands used to wait behind each other for up to 10 s each and
+ * then go out on checks made at arrival, so an unlock queued behind three flash-lights went out at
+ * 80 km/h):
+ * - it is bounded per grant and in total (QUEUE_FULL), so one grantee cannot park a backlog of
+ *   commands in front of the bus, nor all of them together;
+ * - a command that waited longer than `maxWaitMs` for its turn is refused there (QUEUE_EXPIRED):
+ *   the grantee asked for it under conditions that are no longer the present ones;
+ * - immediately before every frame, at the frame's time, `checkAtBus` checks again the grant's
+ *   state, the scope, the interlocks and the conditions; a refusal before the first frame writes
+ *   nothing (`refused`), one between frames stops the sequence there (`failed`, with the frames
+ *   written, recorded on chain like any started execution).
+ * Time in the queue is measured on a monotonic clock, so a wall clock step cannot stretch it.
  */
 import {
   CodecError,
@@ -26,6 +38,7 @@ import type { Logger, Metrics } from '../../process/index.js';
 import type { AuditEntry, PermissionStore } from '../store/index.js';
 import {
   type CheckPolicy,
+  checkAtBus,
   checkInterlocks,
   checkRate,
   checkScope,
@@ -33,7 +46,7 @@ import {
   type LiveSignal,
   type Refusal,
 } from './checks.js';
-import { type GrantRegistry, grantState } from './grant-registry.js';
+import type { GrantRegistry } from './grant-registry.js';
 
 /** Counters the control service reports. */
 export const CONTROL_COUNTERS = [
@@ -42,6 +55,24 @@ export const CONTROL_COUNTERS = [
   'control.refused',
   'control.failed',
 ] as const;
+
+/** Bounds of the control queue (waiting and running commands). */
+export interface ControlQueuePolicy {
+  /** Most commands of one grant in the queue. */
+  readonly maxPerGrant: number;
+  /** Most commands in the queue, all grants together. */
+  readonly maxTotal: number;
+  /** Longest a command may wait for its turn on the bus, ms. */
+  readonly maxWaitMs: number;
+}
+
+/**
+ * The default bounds: a grantee may line up a few commands (lock, then flash the lights), the bus
+ * is never promised more than 16, and 3 s is longer than any sane wait behind the profile's
+ * sequences (a hazard-light flash takes 600 ms) while short enough that the car is still where the
+ * grantee saw it.
+ */
+export const CONTROL_QUEUE_DEFAULTS: ControlQueuePolicy = { maxPerGrant: 4, maxTotal: 16, maxWaitMs: 3000 };
 
 export interface ControlServiceOptions {
   readonly registry: GrantRegistry;
@@ -56,6 +87,10 @@ export interface ControlServiceOptions {
   readonly device: Ed25519Signer;
   /** Chain id the device's transactions name. */
   readonly chainId: string;
+  /** Queue bounds (default CONTROL_QUEUE_DEFAULTS). */
+  readonly queue?: Partial<ControlQueuePolicy>;
+  /** Monotonic ms clock for the time in the queue (default performance.now). */
+  readonly monoMs?: () => number;
   /** Sends a receipt (MQTT: `<prefix>/<vehicle>/control/<grantId>/receipt`). */
   readonly publishReceipt?: (grantId: string, bytes: Uint8Array) => void;
   readonly metrics: Metrics;
@@ -74,16 +109,29 @@ export class ControlService {
   readonly #o: ControlServiceOptions;
   /** Executed (or started) times per grant, seeded from the audit log on first use. */
   readonly #executions = new Map<string, number[]>();
+  readonly #queue: ControlQueuePolicy;
+  readonly #mono: () => number;
+  /** Commands queued or on the bus, per grant and in total. */
+  readonly #queued = new Map<string, number>();
+  #queuedTotal = 0;
   #lastPruneMs = 0;
 
   constructor(options: ControlServiceOptions) {
     this.#o = options;
+    this.#queue = { ...CONTROL_QUEUE_DEFAULTS, ...options.queue };
+    this.#mono = options.monoMs ?? (() => performance.now());
     options.metrics.declare(...CONTROL_COUNTERS);
+  }
+
+  /** Commands queued or on the bus now. */
+  get queued(): number {
+    return this.#queuedTotal;
   }
 
   /** Handles a command that arrived on the topic of `topicGrantId`. Never throws for bad input. */
   async handle(topicGrantId: string, payload: Uint8Array): Promise<ControlResult> {
     const o = this.#o;
+    const arrivedMono = this.#mono();
     o.metrics.inc('control.received');
     const nowMs = o.nowMs();
     this.#prune(nowMs);
@@ -138,29 +186,85 @@ export class ControlService {
       if (!(err instanceof ActuatorError)) throw err;
       return this.#finish(nowMs, topicGrant, cmd, id, 'refused', { code: 'BAD_ARGS', detail: err.message });
     }
+    const full = this.#queueFull(cmd.grantId);
+    if (full !== undefined) return this.#finish(nowMs, topicGrant, cmd, id, 'refused', full);
     // Reserve the rate slot now, so commands queued together count against the limit.
     executions.push(nowMs);
-    let written = 0;
+    this.#enqueue(cmd.grantId, 1);
+    let stop: Refusal | undefined;
+    const guard = (index: number): string | undefined => {
+      if (index === 0) {
+        const waitedMs = this.#mono() - arrivedMono;
+        if (waitedMs > this.#queue.maxWaitMs)
+          stop = {
+            code: 'QUEUE_EXPIRED',
+            detail: `waited ${Math.round(waitedMs)} ms for the bus; at most ${this.#queue.maxWaitMs} ms`,
+          };
+      }
+      stop ??= checkAtBus(
+        o.registry.get(cmd.grantId) ?? grant,
+        cmd,
+        o.actuator.command(cmd.command),
+        o.actuator.profile.engineRunningPath,
+        o.live,
+        o.nowMs(),
+        o.policy.maxSignalAgeMs,
+      );
+      return stop?.code;
+    };
     try {
-      const r = await o.actuator.execute(frames, () => {
-        const g = o.registry.get(cmd.grantId)!;
-        const state = grantState(g, o.nowMs());
-        return state === 'active' ? undefined : state;
-      });
-      written = r.framesWritten;
-      if (r.refusedBy !== undefined) {
+      const r = await o.actuator.execute(frames, guard);
+      if (stop !== undefined && r.framesWritten === 0) {
         executions.splice(executions.indexOf(nowMs), 1);
-        const code = r.refusedBy === 'revoked' ? 'REVOKED' : 'EXPIRED';
         return this.#finish(o.nowMs(), topicGrant, cmd, id, 'refused', {
-          code,
-          detail: `${r.refusedBy} while the command waited for the bus`,
+          code: stop.code,
+          detail: `at its turn on the bus: ${stop.detail}`,
         });
       }
-      return this.#finish(o.nowMs(), topicGrant, cmd, id, 'executed', undefined, written);
+      if (stop !== undefined)
+        return this.#finish(
+          o.nowMs(),
+          topicGrant,
+          cmd,
+          id,
+          'failed',
+          {
+            code: stop.code,
+            detail: `stopped after ${r.framesWritten} of ${frames.length} frames: ${stop.detail}`,
+          },
+          r.framesWritten,
+        );
+      return this.#finish(o.nowMs(), topicGrant, cmd, id, 'executed', undefined, r.framesWritten);
     } catch (err) {
       if (!(err instanceof ActuatorError)) throw err;
       return this.#finish(o.nowMs(), topicGrant, cmd, id, 'failed', undefined, err.framesWritten, err);
+    } finally {
+      this.#enqueue(cmd.grantId, -1);
     }
+  }
+
+  /** The refusal when the queue has no room for another command of `grantId`. */
+  #queueFull(grantId: string): Refusal | undefined {
+    const q = this.#queue;
+    const mine = this.#queued.get(grantId) ?? 0;
+    if (mine >= q.maxPerGrant)
+      return {
+        code: 'QUEUE_FULL',
+        detail: `${mine} commands of this grant wait for the bus; at most ${q.maxPerGrant}`,
+      };
+    if (this.#queuedTotal >= q.maxTotal)
+      return {
+        code: 'QUEUE_FULL',
+        detail: `${this.#queuedTotal} commands wait for the bus; at most ${q.maxTotal}`,
+      };
+    return undefined;
+  }
+
+  #enqueue(grantId: string, delta: 1 | -1): void {
+    const n = (this.#queued.get(grantId) ?? 0) + delta;
+    if (n === 0) this.#queued.delete(grantId);
+    else this.#queued.set(grantId, n);
+    this.#queuedTotal += delta;
   }
 
   #history(grantId: string, nowMs: number): number[] {

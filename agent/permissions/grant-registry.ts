@@ -5,8 +5,13 @@
  * nothing. A revocation updates memory and the store synchronously and tells the listeners at once
  * (the listener hub drops the grant's stream, the control queue refuses its waiting commands), so
  * it has taken effect when `revoke` returns.
+ *
+ * Revocations are tombstones by grant id, whether or not the grant is held (issue 14, attack 2):
+ * the owner may revoke a grant whose bundle is still on its way (the downlink delivers in any
+ * order; a store moved aside as damaged holds no grants until the broker sends them again), and
+ * that bundle must not install as active when it comes. Every install checks the tombstones.
  */
-import { toHex } from '../../chain/index.js';
+import { chainVehicleId, toHex } from '../../chain/index.js';
 import type { Logger } from '../../process/index.js';
 import type { AuditEntry, GrantRow, PermissionStore } from '../store/index.js';
 import { GrantError, type GrantRefusalCode, type VerifiedGrant, verifyGrantBundle } from './grant.js';
@@ -52,20 +57,43 @@ export type InstallResult =
   | { readonly ok: true; readonly grant: HeldGrant; readonly duplicate: boolean }
   | { readonly ok: false; readonly code: GrantRefusalCode; readonly message: string };
 
+/** What the chain proved of a grant (a record the light client checked). */
+export interface ChainGrantRecord {
+  /** The grant's vehicle (chain id, hex); a revocation of another vehicle's grant is ignored. */
+  readonly vehicle?: string;
+  readonly revoked: boolean;
+  readonly paid: bigint;
+  readonly toMs: number;
+}
+
 export class GrantRegistry {
   readonly #o: GrantRegistryOptions;
   readonly #grants = new Map<string, HeldGrant>();
+  /** Tombstones: every revoked grant id, held or not, with when and by whom. */
+  readonly #revoked = new Map<string, { atMs: number; by: string }>();
+  /** This vehicle's chain id (hex). */
+  readonly chainVehicle: string;
   readonly #revokeListeners = new Set<(g: HeldGrant) => void>();
   /** Stored rows that no longer verify (skipped at start). */
   readonly rejectedAtStart: number;
 
   constructor(options: GrantRegistryOptions) {
     this.#o = options;
+    this.chainVehicle = chainVehicleId(options.vehicleId);
+    for (const t of options.store.revocations()) this.#revoked.set(t.id, { atMs: t.atMs, by: t.by });
     let rejected = 0;
     for (const row of options.store.grants()) {
       try {
         const v = verifyGrantBundle(row.bundle, options, Number.NEGATIVE_INFINITY);
-        this.#grants.set(v.id, { ...v, ...rowState(row) });
+        const state = rowState(row);
+        // The tombstone wins over a row that does not say revoked (a crash between the two writes).
+        const t = this.#revoked.get(v.id);
+        this.#grants.set(
+          v.id,
+          t === undefined || state.revokedMs !== null
+            ? { ...v, ...state }
+            : { ...v, ...state, revokedMs: t.atMs, revokedBy: t.by },
+        );
       } catch (err) {
         rejected++;
         options.logger.warn(
@@ -89,6 +117,18 @@ export class GrantRegistry {
     }
     const existing = this.#grants.get(v.id);
     if (existing !== undefined) return { ok: true, grant: existing, duplicate: true };
+    // Issue 14, attack 2: a grant the owner revoked before it arrived (or whose row was lost with
+    // a store moved aside) is refused here, for bundles from the downlink, the local API and any
+    // other intake alike.
+    const tomb = this.#revoked.get(v.id);
+    if (tomb !== undefined) {
+      this.#o.logger.warn({ grant: v.id, source, revokedBy: tomb.by }, 'revoked grant refused at install');
+      return {
+        ok: false,
+        code: 'REVOKED',
+        message: `grant ${v.id} was revoked at ${new Date(tomb.atMs).toISOString()} by ${tomb.by}`,
+      };
+    }
     const held: HeldGrant = {
       ...v,
       receivedMs: nowMs,
@@ -121,6 +161,11 @@ export class GrantRegistry {
     return this.#grants.get(id);
   }
 
+  /** The tombstone of grant `id`, held or not. */
+  revocation(id: string): { readonly atMs: number; readonly by: string } | undefined {
+    return this.#revoked.get(id);
+  }
+
   /** Every grant, oldest received first. */
   list(): HeldGrant[] {
     return [...this.#grants.values()];
@@ -133,12 +178,12 @@ export class GrantRegistry {
   }
 
   /**
-   * Revokes a grant now: store (with `tx` queued in the same commit) and memory, then the listeners.
-   * Returns false when the grant is unknown or already revoked.
+   * Revokes grant `id` (64 hex digits) now, held or not: the tombstone and the store (with `tx`
+   * queued in the same commit), memory, then the listeners. Returns false when it is already revoked.
    */
   revoke(id: string, by: string, tx?: { kind: string; bytes: Uint8Array }, detail = ''): boolean {
     const g = this.#grants.get(id);
-    if (g === undefined || g.revokedMs !== null) return false;
+    if (this.#revoked.has(id) || (g !== undefined && g.revokedMs !== null)) return false;
     const nowMs = this.#o.nowMs();
     const audit: AuditEntry = {
       atMs: nowMs,
@@ -151,10 +196,17 @@ export class GrantRegistry {
       messageId: id,
       outcome: 'revoked',
       reason: 'OK',
-      detail: detail || `revoked by ${by}${tx === undefined ? '' : `; ${tx.kind} queued for the chain`}`,
+      detail:
+        detail ||
+        `revoked by ${by}${g === undefined ? ' before the device received the grant' : ''}${tx === undefined ? '' : `; ${tx.kind} queued for the chain`}`,
       framesWritten: 0,
     };
     if (!this.#o.store.revokeGrant(id, nowMs, by, audit, tx)) return false;
+    this.#revoked.set(id, { atMs: nowMs, by });
+    if (g === undefined) {
+      this.#o.logger.info({ grant: id, by }, 'grant revoked before it arrived (kept as a tombstone)');
+      return true;
+    }
     const revoked = { ...g, revokedMs: nowMs, revokedBy: by };
     this.#grants.set(id, revoked);
     for (const l of this.#revokeListeners) l(revoked);
@@ -164,11 +216,17 @@ export class GrantRegistry {
 
   /**
    * Applies the chain's record of a grant (from a proof the light client checked): a revocation
-   * takes effect as a local one does; payment and the extended end are kept.
+   * takes effect as a local one does; payment and the extended end are kept. A revoked record of
+   * a grant the device does not hold becomes a tombstone when it names this vehicle (so revocations
+   * lost with the device's files are learnt again from the chain); other vehicles' are ignored, so
+   * a node cannot fill the tombstone file with proofs of grants that are not ours.
    */
-  applyChainRecord(id: string, record: { revoked: boolean; paid: bigint; toMs: number }): void {
+  applyChainRecord(id: string, record: ChainGrantRecord): void {
     const g = this.#grants.get(id);
-    if (g === undefined) return;
+    if (g === undefined) {
+      if (record.revoked && record.vehicle === this.chainVehicle) this.revoke(id, 'chain');
+      return;
+    }
     this.#o.store.setChainStatus(id, record.paid, record.toMs);
     this.#grants.set(id, { ...g, chainPaid: record.paid, chainToMs: record.toMs });
     if (record.revoked) this.revoke(id, 'chain');

@@ -53,7 +53,9 @@ export type GrantRefusalCode =
   | 'WRONG_VEHICLE'
   | 'TERMS_MISMATCH'
   | 'BAD_WINDOW'
-  | 'EXPIRED';
+  | 'EXPIRED'
+  /** The owner revoked this grant id (before or after it arrived): it never installs again. */
+  | 'REVOKED';
 
 export class GrantError extends Error {
   constructor(

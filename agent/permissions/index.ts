@@ -1,6 +1,8 @@
 /** Permissions on the device: grants, the control and listener APIs, the owner's revocation. */
 export {
   type CheckPolicy,
+  checkAtBus,
+  checkGrantState,
   checkInterlocks,
   checkRate,
   checkRules,
@@ -11,7 +13,13 @@ export {
   type Refusal,
   type RefusalCode,
 } from './checks.js';
-export { CONTROL_COUNTERS, ControlService, type ControlServiceOptions } from './control-service.js';
+export {
+  CONTROL_COUNTERS,
+  CONTROL_QUEUE_DEFAULTS,
+  type ControlQueuePolicy,
+  ControlService,
+  type ControlServiceOptions,
+} from './control-service.js';
 export {
   chainVehicleId,
   decodeGrantBundle,
@@ -24,6 +32,7 @@ export {
   verifyOwnerRevoke,
 } from './grant.js';
 export {
+  type ChainGrantRecord,
   GrantRegistry,
   type GrantState,
   grantEndMs,

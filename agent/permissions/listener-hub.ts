@@ -13,6 +13,14 @@
  * - PULL: a signed request on `.../listen/<grantId>/pull` is checked like a command (signature,
  *   grantee, validity, skew, nonce, the terms' `pull` and rate) and answered on the push topic
  *   with the request's nonce in the message; every pull attempt goes to the audit log.
+ * - Conditions (issue 14, attack 4: they used to be ignored, so a grant for the location "only while
+ *   `Vehicle.Speed le 0`" pushed it at 90 km/h): a grant's conditions are checked on the live signals
+ *   at every push and every pull, as a control command's are (a signal with no value in the last
+ *   `maxSignalAgeMs` fails its rule). While they do not hold nothing is pushed and a pull is refused
+ *   (CONDITION). Values sampled before the conditions were last seen holding after a failure (or
+ *   before the stream's first check) are withheld, so the location taken while the car still
+ *   moved is not delivered when it stops. Grants that share their conditions share the check
+ *   within a tick.
  */
 import {
   CodecError,
@@ -25,7 +33,7 @@ import {
 } from '../../chain/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
 import type { PermissionStore } from '../store/index.js';
-import { type CheckPolicy, checkSignedRequest, type LiveSignal, type Refusal } from './checks.js';
+import { type CheckPolicy, checkRules, checkSignedRequest, type LiveSignal, type Refusal } from './checks.js';
 import { type GrantRegistry, grantState, type HeldGrant } from './grant-registry.js';
 import { quantize } from './terms.js';
 
@@ -62,6 +70,15 @@ interface Stream {
   readonly periodMs: number;
   /** Cache key of the grant's paths and rounding. */
   readonly shape: string;
+  /** Cache key of the grant's conditions ('' when it has none). */
+  readonly conditionKey: string;
+  /**
+   * With conditions: values sampled before this wall time (ms) are withheld. The time of the
+   * first check that found them holding after a failure, or at the stream's start.
+   */
+  heldSinceMs: number;
+  /** Whether the conditions held at the last check. */
+  held: boolean;
   nextMs: number;
   lastPushedTMs: number;
   lastPullMs: number;
@@ -107,15 +124,18 @@ export class ListenerHub {
     const nowMs = o.nowMs();
     this.#sync(nowMs);
     const shared = new Map<string, { values: ListenedValue[]; tMs: number }>();
+    const conditions = new Map<string, Refusal | undefined>();
     let sent = 0;
     for (const s of this.#streams.values()) {
       if (nowMs < s.nextMs) continue;
       s.nextMs = Math.max(s.nextMs + s.periodMs, nowMs);
+      if (this.#conditionsRefuse(s, nowMs, conditions) !== undefined) continue;
       let snap = shared.get(s.shape);
       if (snap === undefined) {
         snap = this.#snapshot(s.grant);
         shared.set(s.shape, snap);
       }
+      if (s.conditionKey !== '') snap = since(snap, s.heldSinceMs);
       if (snap.values.length === 0 || snap.tMs <= s.lastPushedTMs) continue;
       s.lastPushedTMs = snap.tMs;
       this.#send(s, encodeListenerPayload(nowMs, snap.values), null);
@@ -156,6 +176,7 @@ export class ListenerHub {
       refusal = { code: 'RATE_LIMITED', detail: `one pull per ${stream.periodMs} ms` };
     if (refusal === undefined && stream === undefined)
       refusal = { code: 'EXPIRED', detail: 'the grant has no live stream' };
+    if (refusal === undefined) refusal = this.#conditionsRefuse(stream!, nowMs);
     o.store.appendAudit({
       atMs: nowMs,
       kind: 'pull',
@@ -175,7 +196,8 @@ export class ListenerHub {
       return refusal;
     }
     stream!.lastPullMs = nowMs;
-    const snap = this.#snapshot(stream!.grant);
+    const all = this.#snapshot(stream!.grant);
+    const snap = stream!.conditionKey === '' ? all : since(all, stream!.heldSinceMs);
     this.#send(stream!, encodeListenerPayload(nowMs, snap.values), req!.nonce);
     return undefined;
   }
@@ -198,12 +220,41 @@ export class ListenerHub {
         session: new ListenerSession(g.id, g.body.grantee),
         periodMs: 1000 / rateHz,
         shape: paths.map((p) => `${p}=${g.terms.granularity.get(p) ?? ''}`).join(','),
+        conditionKey: g.terms.conditions.map((c) => `${c.path} ${c.op} ${c.value}`).join(','),
+        heldSinceMs: Number.POSITIVE_INFINITY,
+        held: false,
         nextMs: nowMs,
         lastPushedTMs: Number.NEGATIVE_INFINITY,
         lastPullMs: Number.NEGATIVE_INFINITY,
       });
       o.logger.info({ grant: g.id, rateHz, paths: paths.length }, 'listener stream started');
     }
+  }
+
+  /**
+   * The grant's conditions on the live signals now (`cache`: results of this tick by condition
+   * key). Keeps `held` and `heldSinceMs` up to date. Undefined when they hold (or there are none).
+   */
+  #conditionsRefuse(s: Stream, nowMs: number, cache?: Map<string, Refusal | undefined>): Refusal | undefined {
+    if (s.conditionKey === '') return undefined;
+    let r: Refusal | undefined;
+    if (cache?.has(s.conditionKey)) r = cache.get(s.conditionKey);
+    else {
+      r = checkRules(
+        s.grant.terms.conditions,
+        this.#o.live,
+        nowMs,
+        this.#o.policy.maxSignalAgeMs,
+        'CONDITION',
+      );
+      cache?.set(s.conditionKey, r);
+    }
+    if (r !== undefined) s.held = false;
+    else if (!s.held) {
+      s.held = true;
+      s.heldSinceMs = nowMs;
+    }
+    return r;
   }
 
   #snapshot(g: HeldGrant): { values: ListenedValue[]; tMs: number } {
@@ -226,4 +277,16 @@ export class ListenerHub {
     this.#o.metrics.inc('listen.bytes', bytes.length);
     this.#o.publish(s.grant.id, bytes);
   }
+}
+
+/** The values of `snap` sampled at or after `sinceMs`. */
+function since(
+  snap: { values: ListenedValue[]; tMs: number },
+  sinceMs: number,
+): { values: ListenedValue[]; tMs: number } {
+  const values = snap.values.filter((v) => v[2] >= sinceMs);
+  if (values.length === snap.values.length) return snap;
+  let tMs = Number.NEGATIVE_INFINITY;
+  for (const v of values) if (v[2] > tMs) tMs = v[2];
+  return { values, tMs };
 }

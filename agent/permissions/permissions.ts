@@ -15,7 +15,7 @@ import { LocalApiError, type LocalMethod, type Logger, type Metrics } from '../.
 import type { PermissionStore } from '../store/index.js';
 import type { Uplink } from '../sync/index.js';
 import type { CheckPolicy, LiveSignal } from './checks.js';
-import { ControlService } from './control-service.js';
+import { type ControlQueuePolicy, ControlService } from './control-service.js';
 import { GrantError, verifyOwnerRevoke } from './grant.js';
 import { GrantRegistry, grantEndMs, grantState, type HeldGrant } from './grant-registry.js';
 import { ListenerHub } from './listener-hub.js';
@@ -44,6 +44,8 @@ export interface PermissionsOptions {
   readonly policy: CheckPolicy;
   readonly maxRateHz?: number;
   readonly tickMs?: number;
+  /** Control queue bounds (default CONTROL_QUEUE_DEFAULTS). */
+  readonly controlQueue?: Partial<ControlQueuePolicy>;
   readonly uplink?: Uplink;
   readonly topicPrefix?: string;
   readonly metrics: Metrics;
@@ -89,6 +91,7 @@ export class Permissions {
             device: options.device,
             chainId: options.chainId,
             publishReceipt: (id, bytes) => publish(this.topics.receipt(id), bytes),
+            ...(options.controlQueue === undefined ? {} : { queue: options.controlQueue }),
             metrics: options.metrics,
             logger: options.logger.child({ stage: 'control' }),
           });
@@ -170,36 +173,52 @@ export class Permissions {
     }
   }
 
-  /** Revokes at once. `signedTx`: the owner's signed revoke transaction for the chain. */
+  /**
+   * Revokes at once. `signedTx`: the owner's signed revoke transaction for the chain. A grant the
+   * device does not hold (yet) is revoked by its full id (64 hex digits):
+   * the tombstone refuses the grant when its bundle arrives (issue 14, attack 2).
+   */
   revoke(idOrPrefix: string, signedTx?: Uint8Array): { id: string; revokedAtMs: number; queued: string } {
-    const g = this.#find(idOrPrefix);
-    let tx: { kind: string; bytes: Uint8Array };
+    let signedId: string | undefined;
     if (signedTx !== undefined) {
-      let id: string;
       try {
-        id = verifyOwnerRevoke(signedTx, this.#o.ownerPublicKey);
+        signedId = verifyOwnerRevoke(signedTx, this.#o.ownerPublicKey);
       } catch (err) {
         if (err instanceof GrantError) throw new LocalApiError('INVALID_PARAMS', err.message);
         throw err;
       }
-      if (id !== g.id)
-        throw new LocalApiError('INVALID_PARAMS', `the signed revoke names grant ${id}, not ${g.id}`);
-      tx = { kind: 'revoke', bytes: signedTx };
-    } else {
-      tx = { kind: 'revoke-request', bytes: encodeCanonical([1, fromHex(g.id), this.#o.nowMs()]) };
     }
-    if (!this.registry.revoke(g.id, 'owner', tx))
-      throw new LocalApiError('FAILED', `grant ${g.id} is already revoked (by ${g.revokedBy})`);
-    return { id: g.id, revokedAtMs: this.registry.get(g.id)!.revokedMs!, queued: tx.kind };
+    const id = this.#find(idOrPrefix, true)?.id ?? idOrPrefix.toLowerCase();
+    if (signedId !== undefined && signedId !== id)
+      throw new LocalApiError('INVALID_PARAMS', `the signed revoke names grant ${signedId}, not ${id}`);
+    const tx =
+      signedTx !== undefined
+        ? { kind: 'revoke', bytes: signedTx }
+        : { kind: 'revoke-request', bytes: encodeCanonical([1, fromHex(id), this.#o.nowMs()]) };
+    if (!this.registry.revoke(id, 'owner', tx)) {
+      const t = this.registry.revocation(id) ?? { by: this.registry.get(id)?.revokedBy ?? 'owner' };
+      throw new LocalApiError('FAILED', `grant ${id} is already revoked (by ${t.by})`);
+    }
+    return { id, revokedAtMs: this.registry.revocation(id)!.atMs, queued: tx.kind };
   }
 
-  #find(idOrPrefix: string): HeldGrant {
+  /**
+   * The held grant `idOrPrefix` names. With `orFullId`, a full id (64 hex digits) of a grant the
+   * device does not hold gives undefined instead of an error.
+   */
+  #find(idOrPrefix: string, orFullId: true): HeldGrant | undefined;
+  #find(idOrPrefix: string): HeldGrant;
+  #find(idOrPrefix: string, orFullId = false): HeldGrant | undefined {
     const p = idOrPrefix.toLowerCase();
     if (!/^[0-9a-f]{8,64}$/.test(p))
       throw new LocalApiError('INVALID_PARAMS', `grant id: expected 8 to 64 hex digits, got '${idOrPrefix}'`);
     const found = this.registry.list().filter((g) => g.id.startsWith(p));
+    if (found.length === 0 && orFullId && p.length === 64) return undefined;
     if (found.length === 0)
-      throw new LocalApiError('INVALID_PARAMS', `no grant ${idOrPrefix} on this device`);
+      throw new LocalApiError(
+        'INVALID_PARAMS',
+        `no grant ${idOrPrefix} on this device${orFullId ? ' (give all 64 digits to revoke a grant the device has not received)' : ''}`,
+      );
     if (found.length > 1)
       throw new LocalApiError(
         'INVALID_PARAMS',
@@ -207,7 +226,6 @@ export class Permissions {
       );
     return found[0]!;
   }
-
   /** A grant as the local API shows it. */
   describe(g: HeldGrant, full = false): Record<string, unknown> {
     const nowMs = this.#o.nowMs();

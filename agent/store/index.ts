@@ -12,11 +12,17 @@ export {
   type GrantRow,
   MemoryPermissionStore,
   type PermissionStore,
+  type RevocationRow,
   type TxBuilder,
 } from './permission-store.js';
 export { openChunkStoreOrMoveAside } from './recover.js';
 export { MIGRATIONS, SCHEMA_VERSION, STORE_APPLICATION_ID } from './schema.js';
-export { SqlitePermissionStore, type SqlitePermissionStoreOptions } from './sqlite-permission-store.js';
+export {
+  REVOCATIONS_APPLICATION_ID,
+  revocationsPathOf,
+  SqlitePermissionStore,
+  type SqlitePermissionStoreOptions,
+} from './sqlite-permission-store.js';
 export { openSqliteChunkStore, SqliteChunkStore, type SqliteChunkStoreOptions } from './sqlite-store.js';
 export {
   type ChunkStore,

@@ -7,6 +7,11 @@
  *
  * An execution's audit row and its `controlExec` transaction are written in one transaction, so
  * after a crash the chain hears of exactly the executions the audit log shows.
+ *
+ * Revocations are also kept as tombstones by grant id, whether or not the device holds the grant
+ * (issue 14, attack 2: a revocation that arrives before its grant must refuse the grant when it
+ * comes). `SqlitePermissionStore` keeps them in a small file of their own beside the agent's
+ * database, so they are not lost when a damaged database is moved aside with everything in it.
  */
 
 /** A stored grant. */
@@ -22,6 +27,15 @@ export interface GrantRow {
   /** Chain status, when known: QDD paid and the end of validity (extended by payments). */
   readonly chainPaid: bigint | null;
   readonly chainToMs: number | null;
+}
+
+/** A revocation kept by grant id: the tombstone every install of that grant is checked against. */
+export interface RevocationRow {
+  /** Grant transaction id, hex. */
+  readonly id: string;
+  readonly atMs: number;
+  /** `owner`, `owner-tx` or `chain` (as GrantRow.revokedBy). */
+  readonly by: string;
 }
 
 /** What the audit log records. */
@@ -68,7 +82,11 @@ export interface PermissionStore {
   /** Stores a grant (a second copy of the same id keeps the first). Returns false when already there. */
   putGrant(row: GrantRow, audit: AuditEntry): boolean;
   grants(): GrantRow[];
-  /** Marks a grant revoked, appends the audit entry and queues `tx`, atomically. False if unknown or already revoked. */
+  /**
+   * Revokes grant `id`, held or not: keeps its tombstone durably first, then marks the grant row
+   * (when there is one), appends the audit entry and queues `tx` in one commit. False when the
+   * grant already has a tombstone (nothing else is written then).
+   */
   revokeGrant(
     id: string,
     atMs: number,
@@ -76,6 +94,8 @@ export interface PermissionStore {
     audit: AuditEntry,
     tx?: { kind: string; bytes: Uint8Array },
   ): boolean;
+  /** Every tombstone, oldest first. */
+  revocations(): RevocationRow[];
   /** Records the chain's view of a grant. */
   setChainStatus(id: string, paid: bigint, toMs: number): void;
   /** Appends an audit entry, with the transaction `tx` builds queued in the same commit. */
@@ -96,6 +116,7 @@ export const DEVICE_TX_NONCE_CURSOR = 'permissions.deviceTxNonce';
 /** The in-memory double (also the outbox it writes to, for assertions). */
 export class MemoryPermissionStore implements PermissionStore {
   readonly #grants = new Map<string, GrantRow>();
+  readonly #revocations = new Map<string, RevocationRow>();
   readonly #audit: AuditRow[] = [];
   readonly #nonces = new Map<string, number>();
   readonly outbox: { kind: string; bytes: Uint8Array }[] = [];
@@ -119,12 +140,18 @@ export class MemoryPermissionStore implements PermissionStore {
     audit: AuditEntry,
     tx?: { kind: string; bytes: Uint8Array },
   ): boolean {
+    if (this.#revocations.has(id)) return false;
+    this.#revocations.set(id, { id, atMs, by });
     const g = this.#grants.get(id);
-    if (g === undefined || g.revokedMs !== null) return false;
-    this.#grants.set(id, { ...g, revokedMs: atMs, revokedBy: by });
+    if (g !== undefined && g.revokedMs === null)
+      this.#grants.set(id, { ...g, revokedMs: atMs, revokedBy: by });
     this.appendAudit(audit);
     if (tx !== undefined) this.outbox.push(tx);
     return true;
+  }
+
+  revocations(): RevocationRow[] {
+    return [...this.#revocations.values()];
   }
 
   setChainStatus(id: string, paid: bigint, toMs: number): void {

@@ -2,10 +2,23 @@
  * `SqlitePermissionStore`: the permissions' state in the agent's database file (schema version 2),
  * on its own connection beside the chunk store's. Every method is one transaction; the audit table
  * refuses UPDATE and DELETE by trigger, so the log is append-only even for a careless query.
+ *
+ * Revocation tombstones live in a second, small SQLite file (`<database>.revocations` unless told
+ * otherwise), always with `synchronous = FULL`. Why a file of their own: when the agent's database
+ * is damaged, recover.ts renames it (and its -wal and -shm) aside and starts an empty one; grants
+ * come back from the broker's retained downlink, and a tombstone kept in the same file would have
+ * gone aside with the rest, so a revoked grant would install as active again (issue 14, attack 2).
+ * A revocation is written to this file first and fsynced before the database commit that marks
+ * the grant and queues the chain transaction: a crash between the two leaves the grant revoked
+ * (the safe side) with the audit row and the outbox entry missing. A damaged revocation file is
+ * not moved aside silently: opening throws, since starting without it would revive revoked grants.
  */
+import { join, parse } from 'node:path';
 import {
   asBlob,
+  openSqliteFile,
   type SqliteDatabase,
+  SqliteFileError,
   type SqliteStatement,
   type SqliteSynchronous,
 } from '../../process/index.js';
@@ -16,14 +29,40 @@ import {
   DEVICE_TX_NONCE_CURSOR,
   type GrantRow,
   type PermissionStore,
+  type RevocationRow,
   type TxBuilder,
 } from './permission-store.js';
 import { openStoreDatabase } from './schema.js';
 import { StoreError } from './types.js';
 
+/** 'QoRv' as a 32-bit integer: the revocation file's application id. */
+export const REVOCATIONS_APPLICATION_ID = 0x516f5276;
+
+/** The revocation file beside a database: `agent.db` -> `agent.db.revocations` (not moved aside with it). */
+export function revocationsPathOf(databasePath: string): string {
+  const p = parse(databasePath);
+  return join(p.dir, `${p.base}.revocations`);
+}
+
+/** Migrations of the revocation file; index i brings it from version i to i + 1. Never edit a shipped one. */
+const REVOCATION_MIGRATIONS = [
+  (db: SqliteDatabase) =>
+    db.exec(`
+      CREATE TABLE revocations (
+        grant_id   TEXT    PRIMARY KEY,   -- grant transaction id, hex; held by the device or not
+        revoked_ms INTEGER NOT NULL,
+        revoked_by TEXT    NOT NULL
+      ) WITHOUT ROWID;
+    `),
+];
+
 export interface SqlitePermissionStoreOptions {
+  /** The agent's database file (grants, audit, nonces, outbox). */
   readonly path: string;
+  /** Durability of the database's commits (the revocation file is always `full`). */
   readonly synchronous?: SqliteSynchronous;
+  /** The revocation file (default `revocationsPathOf(path)`). */
+  readonly revocationsPath?: string;
 }
 
 interface GrantDbRow {
@@ -70,19 +109,36 @@ const auditRow = (r: AuditDbRow): AuditRow => ({
 
 export class SqlitePermissionStore implements PermissionStore {
   readonly path: string;
+  /** The revocation file. */
+  readonly revocationsPath: string;
   readonly #db: SqliteDatabase;
+  readonly #rdb: SqliteDatabase;
   readonly #s: Record<string, SqliteStatement>;
   #closed = false;
 
+  /** Throws StoreError when either file cannot be used (a damaged revocation file is never replaced). */
   constructor(options: SqlitePermissionStoreOptions) {
     this.path = options.path;
-    this.#db = openStoreDatabase({
-      path: options.path,
-      synchronous: options.synchronous ?? 'full',
-      skipQuickCheck: true,
-    }).db;
+    this.revocationsPath = options.revocationsPath ?? revocationsPathOf(options.path);
+    this.#rdb = openRevocationFile(this.revocationsPath);
+    try {
+      this.#db = openStoreDatabase({
+        path: options.path,
+        synchronous: options.synchronous ?? 'full',
+        skipQuickCheck: true,
+      }).db;
+    } catch (err) {
+      this.#rdb.close();
+      throw err;
+    }
     const db = this.#db;
+    const rdb = this.#rdb;
     this.#s = {
+      tombstone: rdb.prepare(
+        'INSERT INTO revocations (grant_id, revoked_ms, revoked_by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      tombstones: rdb.prepare('SELECT * FROM revocations ORDER BY revoked_ms, grant_id'),
+      revokedRows: db.prepare('SELECT id, revoked_ms, revoked_by FROM grants WHERE revoked_ms IS NOT NULL'),
       putGrant: db.prepare(
         'INSERT INTO grants (id, bundle, received_ms, revoked_ms, revoked_by, chain_paid, chain_to_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
       ),
@@ -115,6 +171,15 @@ export class SqlitePermissionStore implements PermissionStore {
         'INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
       ),
     };
+    // A database written before the revocation file existed: its revoked grants become tombstones.
+    const carried = this.#s.revokedRows!.all() as {
+      id: string;
+      revoked_ms: number;
+      revoked_by: string | null;
+    }[];
+    rdb.transaction(() => {
+      for (const r of carried) this.#s.tombstone!.run(r.id, r.revoked_ms, r.revoked_by ?? 'owner');
+    })();
   }
 
   putGrant(row: GrantRow, audit: AuditEntry): boolean {
@@ -156,12 +221,21 @@ export class SqlitePermissionStore implements PermissionStore {
     tx?: { kind: string; bytes: Uint8Array },
   ): boolean {
     this.#open();
-    return this.#db.transaction(() => {
-      if (this.#s.revoke!.run(atMs, by, id).changes === 0) return false;
+    // The tombstone first, fsynced on its own (see the module comment for the order).
+    if (this.#s.tombstone!.run(id, atMs, by).changes === 0) return false;
+    this.#db.transaction(() => {
+      this.#s.revoke!.run(atMs, by, id);
       this.#s.audit!.run(audit);
       if (tx !== undefined) this.#s.enqueueTx!.run(tx.kind, asBlob(tx.bytes), atMs);
-      return true;
     })();
+    return true;
+  }
+
+  revocations(): RevocationRow[] {
+    this.#open();
+    return (this.#s.tombstones!.all() as { grant_id: string; revoked_ms: number; revoked_by: string }[]).map(
+      (r) => ({ id: r.grant_id, atMs: r.revoked_ms, by: r.revoked_by }),
+    );
   }
 
   setChainStatus(id: string, paid: bigint, toMs: number): void {
@@ -211,9 +285,33 @@ export class SqlitePermissionStore implements PermissionStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+    this.#rdb.close();
   }
 
   #open(): void {
     if (this.#closed) throw new StoreError('CLOSED', this.path, 'the permission store is closed');
+  }
+}
+
+/** Opens the revocation file (FULL sync, checked), mapping its errors to StoreError with the fix. */
+function openRevocationFile(path: string): SqliteDatabase {
+  try {
+    return openSqliteFile({
+      path,
+      synchronous: 'full',
+      schema: {
+        applicationId: REVOCATIONS_APPLICATION_ID,
+        name: 'a qood revocation file',
+        program: 'agent',
+        migrations: REVOCATION_MIGRATIONS,
+      },
+    }).db;
+  } catch (err) {
+    if (!(err instanceof SqliteFileError)) throw err;
+    const reason =
+      err.code === 'NOT_A_DATABASE' || err.code === 'CORRUPT'
+        ? `${err.reason}; the grants it revoked would be honoured again without it: restore it from a backup, or move it aside to start without it (revocations on the chain are learnt again from finality updates)`
+        : err.reason;
+    throw new StoreError(err.code, err.path, reason, err.detail);
   }
 }

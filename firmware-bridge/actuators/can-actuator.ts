@@ -3,11 +3,14 @@
  * (`execute`). Sequences run one at a time per actuator, in the order they were asked for, so two
  * commands never interleave their frames on the bus.
  *
- * `execute` takes a guard that is asked once, when the sequence's turn comes and before its first
- * frame: a command that waited behind another and whose grant was revoked meanwhile is dropped
- * there with nothing written. Once the first frame is out, the sequence runs to its end: stopping a
- * lock sequence half way could leave a body controller between states, which is worse than
- * finishing a command that was allowed when it started.
+ * `execute` takes a guard that is asked immediately before every frame, at the frame's time: when
+ * the sequence's turn comes (a command that waited behind another and whose grant was revoked, or
+ * whose interlock stopped holding, meanwhile is dropped there with nothing written) and again
+ * between the frames of a sequence (issue 14, attack 5: an unlock's release frame must not follow
+ * its request once the car has started to move). A sequence stopped half way reports how many
+ * frames went out; the caller decides what that means (the agent records it as a failed command).
+ * The guard runs synchronously right before `send`, so nothing can change between its answer and
+ * the frame other than what the bus itself does.
  */
 import type { CanBus } from '../can/bus.js';
 import type { OutgoingCanFrame } from '../can/frame.js';
@@ -16,6 +19,12 @@ import type { ProfileCommand, VehicleProfile } from './profile.js';
 
 /** Encodes a DBC message from physical signal values (the agent's DBC encoder, passed in). */
 export type EncodeMessage = (message: string, values: Readonly<Record<string, number>>) => OutgoingCanFrame;
+
+/**
+ * Asked before frame `index` (0-based) of a sequence goes out: a reason string stops the sequence
+ * there, undefined lets the frame go.
+ */
+export type FrameGuard = (index: number) => string | undefined;
 
 /** A frame of a planned sequence, with its offset from the sequence start. */
 export interface PlannedFrame {
@@ -26,7 +35,7 @@ export interface PlannedFrame {
 /** What `execute` did. */
 export interface ExecuteResult {
   readonly framesWritten: number;
-  /** The guard's reason when it stopped the sequence before any frame. */
+  /** The guard's reason when it stopped the sequence (before any frame when `framesWritten` is 0). */
   readonly refusedBy?: string;
 }
 
@@ -130,24 +139,26 @@ export class CanActuator {
   }
 
   /**
-   * Writes a planned sequence after the ones before it, at its offsets. `guard` is asked once,
-   * before the first frame; a reason string stops the sequence with nothing written. Rejects with
-   * ActuatorError('WRITE_FAILED') when the bus refuses a frame, naming how many went out.
+   * Writes a planned sequence after the ones before it, at its offsets. `guard` is asked before
+   * every frame; a reason string stops the sequence there (`refusedBy`, with the frames already
+   * written). Rejects with ActuatorError('WRITE_FAILED') when the bus refuses a frame, naming how
+   * many went out.
    */
-  execute(frames: readonly PlannedFrame[], guard?: () => string | undefined): Promise<ExecuteResult> {
+  execute(frames: readonly PlannedFrame[], guard?: FrameGuard): Promise<ExecuteResult> {
     const run = this.#queue.then(() => this.#run(frames, guard));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #run(frames: readonly PlannedFrame[], guard?: () => string | undefined): Promise<ExecuteResult> {
-    const refusedBy = guard?.();
-    if (refusedBy !== undefined) return { framesWritten: 0, refusedBy };
+  async #run(frames: readonly PlannedFrame[], guard?: FrameGuard): Promise<ExecuteResult> {
     const start = this.#now();
     let written = 0;
     for (const p of frames) {
       const wait = start + p.atMs - this.#now();
       if (wait > 0) await this.#sleep(wait);
+      // After the wait, right before the write: the check sees the car as the frame will find it.
+      const refusedBy = guard?.(written);
+      if (refusedBy !== undefined) return { framesWritten: written, refusedBy };
       try {
         await this.#o.bus.send(p.frame);
       } catch (err) {

@@ -4,6 +4,7 @@ export {
   type CanActuatorOptions,
   type EncodeMessage,
   type ExecuteResult,
+  type FrameGuard,
   type PlannedFrame,
 } from './can-actuator.js';
 export { ActuatorError, type ActuatorErrorCode } from './errors.js';

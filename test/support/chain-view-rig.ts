@@ -33,6 +33,8 @@ export interface ChainViewRig {
   readonly chain: LightChain;
   readonly registry: GrantRegistry;
   readonly grantId: string;
+  /** The owner-signed grant bundle the device installed (to install it elsewhere). */
+  readonly bundle: Uint8Array;
   /** The canonical update bytes for block `h`, with a proof of the grant. */
   updateBytes(h: number): Uint8Array;
 }
@@ -81,6 +83,7 @@ export function chainViewRig(nowMs: () => number = () => LIGHT_T0 + 60_000): Cha
     chain,
     registry,
     grantId,
+    bundle,
     updateBytes: (h) => encodeUpdate(updateAt(chain, h, [stateKey.grant(grantId)])),
   };
 }

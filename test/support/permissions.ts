@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
   BASE_TERMS,
+  type ControlQueuePolicy,
   type GrantTerms,
   issueGrant,
   loadProfileFile,
@@ -70,6 +71,7 @@ export function permissionRig(
     tickMs?: number;
     maxRateHz?: number;
     realClock?: boolean;
+    controlQueue?: Partial<ControlQueuePolicy>;
   } = {},
 ): PermissionRig {
   const owner = keyPair();
@@ -111,6 +113,7 @@ export function permissionRig(
     ...(options.uplink ? { uplink: options.uplink } : {}),
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     ...(options.maxRateHz ? { maxRateHz: options.maxRateHz } : {}),
+    ...(options.controlQueue ? { controlQueue: options.controlQueue } : {}),
   });
   return {
     owner,

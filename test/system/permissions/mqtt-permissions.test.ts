@@ -195,6 +195,44 @@ describeSystem(
       );
     });
 
+    it('a revocation that arrives before its grant is kept and refuses the grant (down/revoke, then down/grant, through the broker)', async () => {
+      const { id, bundle } = issueGrant({
+        ownerSecretKey: owner(),
+        vehicleId: VEHICLE,
+        grantee: rig.grantee.hex,
+        kind: 'control',
+        scope: ['lock', 'unlock'],
+        fromMs: Date.now() - 1000,
+        toMs: Date.now() + 600_000,
+        terms: BASE_TERMS,
+        nonce: Math.floor(Math.random() * 1e9),
+      });
+      const before = rig.store.audit({ limit: 1 })[0]?.seq ?? 0;
+      await granteeLink.publish(
+        `qood/v1/${VEHICLE}/down/revoke`,
+        signOwnerRevoke({ ownerSecretKey: owner(), grantId: id }),
+      );
+      await waitUntil(
+        () =>
+          rig.store
+            .audit({ limit: 10, afterSeq: before })
+            .some((r) => r.kind === 'revoke' && r.grantId === id),
+        5000,
+        'the early revoke kept',
+      );
+      await granteeLink.publish(`qood/v1/${VEHICLE}/down/grant`, bundle);
+      await waitUntil(
+        () => (rig.metrics.snapshot().counters['grants.refused'] ?? 0) > 0,
+        5000,
+        'the grant refused',
+      );
+      expect(rig.perms.registry.get(id)).toBeUndefined();
+      const sent = rig.wire.sent.length;
+      const receipt = await sendCommand(id, 'unlock');
+      expect(receipt).toMatchObject({ outcome: 'refused', framesWritten: 0 });
+      expect(rig.wire.sent).toHaveLength(sent);
+    });
+
     it('the broker carried only ciphertext on listener topics (as mosquitto_sub recorded it)', async () => {
       await waitUntil(() => subOut.includes(`/listen/${listenId} `), 2000, 'mosquitto_sub output');
       const lines = subOut.trim().split('\n');
