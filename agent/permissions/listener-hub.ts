@@ -25,6 +25,7 @@
 import {
   CodecError,
   decodePull,
+  type Ed25519Signer,
   encodeListenerPayload,
   type ListenedValue,
   ListenerSession,
@@ -53,6 +54,8 @@ export interface ListenerHubOptions {
   readonly live: (path: string) => LiveSignal;
   /** Wall clock, ms since the epoch. */
   readonly nowMs: () => number;
+  /** The device key: it signs each session's key, so a grantee can tell the car's messages from forgeries. */
+  readonly device: Ed25519Signer;
   /** Sends a sealed message (MQTT: `<prefix>/<vehicle>/listen/<grantId>`). */
   readonly publish: (grantId: string, bytes: Uint8Array) => void;
   /** The device's cap on any grant's rate, Hz (default 10). */
@@ -217,7 +220,7 @@ export class ListenerHub {
       const paths = [...g.body.scope].sort();
       this.#streams.set(g.id, {
         grant: g,
-        session: new ListenerSession(g.id, g.body.grantee),
+        session: new ListenerSession(g.id, g.body.grantee, o.device),
         periodMs: 1000 / rateHz,
         shape: paths.map((p) => `${p}=${g.terms.granularity.get(p) ?? ''}`).join(','),
         conditionKey: g.terms.conditions.map((c) => `${c.path} ${c.op} ${c.value}`).join(','),

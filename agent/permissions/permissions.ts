@@ -97,6 +97,7 @@ export class Permissions {
           });
     this.hub = new ListenerHub({
       registry: this.registry,
+      device: options.device,
       store: options.store,
       live: options.live,
       nowMs: options.nowMs,

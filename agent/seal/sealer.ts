@@ -1,13 +1,14 @@
 /**
  * The sealer: turns a closed chunk into a sealed one. Encodes the samples (agent/chunk), encrypts
- * them under the stream's epoch key for the chunk's data class, hashes the ciphertext, links the
+ * them under a key of their own derived from the stream's epoch key for the chunk's data class, the
+ * device key and a fresh random salt (chain/data/sealed-chunk.ts says why), hashes the ciphertext, links the
  * header to the stream's previous chunk, and signs it with the device key. Keeps each stream's head
  * (next sequence number, last id), which the store gives back after a restart.
  */
+import { randomBytes } from 'node:crypto';
 import {
   assembleSealedChunk,
-  chunkAad,
-  chunkNonce,
+  CHUNK_KEY_SALT_LENGTH,
   ciphertextHash,
   disputedEpochKey,
   Ed25519Signer,
@@ -16,7 +17,7 @@ import {
   keyEpochOf,
   oemEpochKey,
   ownerEpochKey,
-  seal,
+  sealChunkBody,
   toHex,
 } from '../../chain/index.js';
 import type { PlainChunk } from '../chunk/index.js';
@@ -95,11 +96,18 @@ export class Sealer {
   readonly #heads = new Map<string, StreamHead>();
   readonly #keys = new Map<string, Uint8Array>();
   readonly #loadHead: (stream: string) => StreamHead | undefined;
+  readonly #random: (length: number) => Uint8Array;
 
-  constructor(options: { identity: SealingIdentity; loadHead: (stream: string) => StreamHead | undefined }) {
+  constructor(options: {
+    identity: SealingIdentity;
+    loadHead: (stream: string) => StreamHead | undefined;
+    /** Randomness for each chunk's key salt (default: the system CSPRNG; fixed only in vectors). */
+    random?: (length: number) => Uint8Array;
+  }) {
     this.#id = options.identity;
     this.#signer = new Ed25519Signer(options.identity.deviceSecretKey);
     this.#loadHead = options.loadHead;
+    this.#random = options.random ?? ((n) => new Uint8Array(randomBytes(n)));
   }
 
   /** The device public key that signs. */
@@ -144,8 +152,13 @@ export class Sealer {
       keyEpoch,
       dataClass: s.dataClass,
       privacy: s.privacy,
+      devicePublicKey: this.#signer.publicKey,
+      // A fresh salt per chunk, not a counter from the store: the sequence number restarts at 0
+      // with every empty store, and the salt keeps the chunk key (and so the key and nonce pair)
+      // unique even then, and after a restored backup or a crash between sealing and storing.
+      keySalt: this.#random(CHUNK_KEY_SALT_LENGTH),
     };
-    const ciphertext = seal(key, chunkNonce(chunk.seq), body, chunkAad(placement));
+    const ciphertext = sealChunkBody(key, placement, body);
     const { bytes, id } = assembleSealedChunk(
       {
         ...placement,
@@ -155,7 +168,6 @@ export class Sealer {
         dictionaryId: this.#id.dictionaryId,
         ciphertextHash: ciphertextHash(ciphertext),
         prevId: head.prevId,
-        devicePublicKey: this.#signer.publicKey,
       },
       ciphertext,
       this.#signer,

@@ -5,8 +5,10 @@
  * NEON code is several times faster than table-free AES; on x86 with AES-NI, GCM is faster (the
  * bench prints both).
  *
- * Nonces are the caller's to make unique per key: chunk keys are derived per stream and epoch and
- * the chunk sequence number is the nonce, so no random nonce is needed.
+ * Nonces are the caller's to make unique per key. A sealed chunk has a key of its own, derived from
+ * its stream's epoch key, the device key and a random salt in its header, with its sequence number
+ * as the nonce (chain/data/sealed-chunk.ts); a listener session has a random key per session and a
+ * counter as the nonce (chain/wire/listen.ts).
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 import { CryptoError, checkLength } from './errors.js';

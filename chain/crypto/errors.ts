@@ -1,12 +1,14 @@
 /**
- * The crypto layer's error: a bad key or length, a failed authentication, a malformed wrapped key,
- * a verify pool that was closed or lost a worker.
+ * The crypto layer's error: a bad key or length, a failed authentication, a signature that does not
+ * verify under the key it must, a malformed wrapped key, a verify pool that was closed or lost a
+ * worker.
  */
 
 export type CryptoErrorCode =
   | 'BAD_KEY'
   | 'BAD_LENGTH'
   | 'AUTH_FAILED'
+  | 'BAD_SIGNATURE'
   | 'LOW_ORDER_POINT'
   | 'BAD_PROOF'
   | 'WORKER_FAILED';

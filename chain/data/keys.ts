@@ -8,6 +8,10 @@
  *   OEM key        = HKDF(X25519(device, OEM), SALT, "qood/oem-key/v1" | vehicle | stream | epoch)
  *   disputed key   = HKDF(owner key || OEM key, SALT, "qood/disputed-key/v1" | stream | epoch)
  *
+ * These are the epoch keys a buyer is sold. No chunk is sealed under one directly: each chunk's key
+ * is derived from its epoch key with the device key and a random salt (sealed-chunk.ts `chunkKey`),
+ * so chunks from two devices of a vehicle, or from a store that started again, never share a key.
+ *
  * HKDF is one way, so no derived key reveals the seed or a sibling. The OEM key is an X25519 secret
  * between the device and the carmaker: the carmaker derives it with its own secret key and the
  * device's public key; the owner cannot, which is what "sealed under the OEM key" means. A disputed

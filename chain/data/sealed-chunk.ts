@@ -2,24 +2,42 @@
  * The sealed chunk, as the device stores and sends it and as a storage node and a buyer check it:
  *
  *   sealed = [header, signature, ciphertext]                              (canonical CBOR)
- *   header = [1, vehicleId, stream, seq, tStartUs, tEndUs, sampleCount, dictionaryId, keyEpoch,
- *             dataClass, privacy, ciphertextHash, prevId, devicePublicKey]
+ *   header = [2, vehicleId, stream, seq, tStartUs, tEndUs, sampleCount, dictionaryId, keyEpoch,
+ *             dataClass, privacy, ciphertextHash, prevId, devicePublicKey, keySalt]
  *   id        = taggedHash("qood/chunk-header/v1", canonical(header))      (the chunk's identity)
  *   signature = ed25519(device key, id)
  *   ciphertextHash = taggedHash("qood/chunk-ciphertext/v1", ciphertext)
  *
  * `prevId` is the id of the stream's chunk `seq - 1` (32 zero bytes for seq 0), so the headers of a
  * stream form a hash chain: a dropped, reordered or substituted chunk breaks a link. The ciphertext
- * is the chunk body sealed with ChaCha20-Poly1305 under the stream's epoch key, nonce = seq, and the
- * header fields that name the key bound as associated data (see `chunkAad`). Everything needed to
- * check a chunk without its key is public: signature, hash, links.
+ * is the chunk body sealed with ChaCha20-Poly1305 under the chunk's own key, nonce = seq, and the
+ * header fields that name the key bound as associated data (see `chunkAad`):
+ *
+ *   chunk key = HKDF(epoch key, "qood/v1",
+ *                    canonical(["qood/chunk-seal-key/v1", devicePublicKey, keySalt]))
+ *
+ * Everything needed to check a chunk without its key is public: signature, hash, links.
+ *
+ * Why a key per chunk (issue 14, attack 7): the epoch key depends only on the vehicle's data root,
+ * the stream and the epoch, and `seq` starts again at 0 whenever a store starts empty (a store
+ * moved aside as corrupt, a device paired again, a second device on the same vehicle, a restored
+ * backup). Sealing two bodies under one key and nonce gives away the XOR of the plaintexts. The
+ * device key separates devices, and `keySalt`, 16 fresh random bytes per chunk, separates every
+ * chunk of one device whatever its store remembers, so no (key, nonce) pair is used twice (a
+ * collision needs two equal 128-bit salts). The salt is in the signed header, so a buyer holding the
+ * epoch key derives the same chunk key; keys sold stay per stream and epoch.
  */
 import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
+import { hkdf, open, seal } from '../crypto/aead.js';
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
+import { checkLength } from '../crypto/errors.js';
 import { bytesEqual, taggedHash, toHex } from '../crypto/hash.js';
 
-export const CHUNK_HEADER_VERSION = 1;
+/** Version 2 added `keySalt` and the per-chunk key; version 1 chunks are refused (see the top). */
+export const CHUNK_HEADER_VERSION = 2;
+/** Length of a chunk's key salt, bytes. */
+export const CHUNK_KEY_SALT_LENGTH = 16;
 /** Data classes by their number in the header. */
 export const CHUNK_DATA_CLASSES = ['owner', 'oem', 'disputed'] as const;
 export const CHUNK_PRIVACY = ['normal', 'private'] as const;
@@ -43,8 +61,10 @@ export interface ChunkHeader {
   readonly ciphertextHash: Uint8Array;
   /** Id of the chunk before this one in the stream; 32 zero bytes for seq 0. */
   readonly prevId: Uint8Array;
-  /** The device key that signs. */
+  /** The device key that signs; also an input of the chunk key. */
   readonly devicePublicKey: Uint8Array;
+  /** 16 random bytes the chunk key is derived with (a fresh value for every chunk). */
+  readonly keySalt: Uint8Array;
 }
 
 /** A chunk split into its parts, with its id. */
@@ -77,6 +97,7 @@ function headerValue(h: ChunkHeader): CanonicalValue {
     h.ciphertextHash,
     h.prevId,
     h.devicePublicKey,
+    h.keySalt,
   ];
 }
 
@@ -95,13 +116,17 @@ export function ciphertextHash(ciphertext: Uint8Array): Uint8Array {
   return taggedHash('qood/chunk-ciphertext/v1', ciphertext);
 }
 
+/** The header fields that place a chunk's body and name its key. */
+export type ChunkPlacement = Pick<
+  ChunkHeader,
+  'vehicleId' | 'stream' | 'seq' | 'keyEpoch' | 'dataClass' | 'privacy' | 'devicePublicKey' | 'keySalt'
+>;
+
 /**
  * Associated data of a chunk's AEAD: the fields that name its key and place (vehicle, stream, seq,
  * epoch, class, privacy), so a ciphertext moved into another header does not open.
  */
-export function chunkAad(
-  h: Pick<ChunkHeader, 'vehicleId' | 'stream' | 'seq' | 'keyEpoch' | 'dataClass' | 'privacy'>,
-): Uint8Array {
+function chunkAad(h: ChunkPlacement): Uint8Array {
   return encodeCanonical([
     'qood/chunk-aad/v1',
     h.vehicleId,
@@ -114,10 +139,46 @@ export function chunkAad(
 }
 
 /** The 12-byte AEAD nonce of a chunk: its sequence number, big-endian, in the last 8 bytes. */
-export function chunkNonce(seq: number): Uint8Array {
+function chunkNonce(seq: number): Uint8Array {
   const n = new Uint8Array(12);
   new DataView(n.buffer).setBigUint64(4, BigInt(seq));
   return n;
+}
+
+const KEY_SALT = new TextEncoder().encode('qood/v1');
+
+/**
+ * The AEAD key of one chunk, from the epoch key of its stream and class, the device key and the
+ * chunk's random salt. This, not the epoch key, is what seals: see the top of the file for why.
+ */
+export function chunkKey(
+  epochKey: Uint8Array,
+  h: Pick<ChunkHeader, 'devicePublicKey' | 'keySalt'>,
+): Uint8Array {
+  return hkdf(
+    epochKey,
+    KEY_SALT,
+    encodeCanonical(['qood/chunk-seal-key/v1', h.devicePublicKey, h.keySalt]),
+    32,
+  );
+}
+
+/**
+ * Seals a chunk body under `epochKey` for the header fields in `h`. The caller draws `h.keySalt`
+ * fresh from a CSPRNG for every chunk: that, with the device key, is what keeps (key, nonce) unique.
+ * Throws CryptoError('BAD_LENGTH') for a salt that is not 16 bytes.
+ */
+export function sealChunkBody(epochKey: Uint8Array, h: ChunkPlacement, body: Uint8Array): Uint8Array {
+  checkLength(h.keySalt, CHUNK_KEY_SALT_LENGTH, 'chunk key salt');
+  return seal(chunkKey(epochKey, h), chunkNonce(h.seq), body, chunkAad(h));
+}
+
+/**
+ * Opens a chunk's ciphertext with the epoch key of its stream and class (what a buyer is sold).
+ * Throws CryptoError('AUTH_FAILED') for a wrong key or an altered ciphertext or header.
+ */
+export function openChunkBody(epochKey: Uint8Array, h: ChunkPlacement, ciphertext: Uint8Array): Uint8Array {
+  return open(chunkKey(epochKey, h), chunkNonce(h.seq), ciphertext, chunkAad(h));
 }
 
 /** Signs a header and assembles the sealed chunk's bytes. */
@@ -147,10 +208,11 @@ export class ChunkCheckError extends Error {
 }
 
 function readHeader(v: CanonicalValue | undefined): ChunkHeader {
-  const a = readArray(v, 'chunk.header', 14);
-  const version = readUint(a[0], 'chunk.header.version');
+  // The version first, so a version 1 chunk (no key salt, a key shared across stores) is named as such.
+  const version = readUint(readArray(v, 'chunk.header')[0], 'chunk.header.version');
   if (version !== CHUNK_HEADER_VERSION)
     throw new CodecError('SHAPE', 'chunk.header.version', `expected ${CHUNK_HEADER_VERSION}, got ${version}`);
+  const a = readArray(v, 'chunk.header', 15);
   const cls = readUint(a[9], 'chunk.header.dataClass', CHUNK_DATA_CLASSES.length - 1);
   const priv = readUint(a[10], 'chunk.header.privacy', CHUNK_PRIVACY.length - 1);
   return {
@@ -167,6 +229,7 @@ function readHeader(v: CanonicalValue | undefined): ChunkHeader {
     ciphertextHash: readBytes(a[11], 'chunk.header.ciphertextHash', 32),
     prevId: readBytes(a[12], 'chunk.header.prevId', 32),
     devicePublicKey: readBytes(a[13], 'chunk.header.devicePublicKey', 32),
+    keySalt: readBytes(a[14], 'chunk.header.keySalt', CHUNK_KEY_SALT_LENGTH),
   };
 }
 

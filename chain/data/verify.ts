@@ -7,15 +7,14 @@
  * for every chunk, the device signature, the ciphertext hash, that it is listed, that it names the
  * descriptor's vehicle and dictionary; per stream, that every listed sequence number is present and
  * each header links to its predecessor (the first to the descriptor's `firstPrevId`); then the
- * decryption under the stream's epoch key, and that the decrypted samples match the header's count
+ * decryption under the chunk key derived from the stream's epoch key (sealed-chunk.ts), and that the decrypted samples match the header's count
  * and time range.
  */
-import { open } from '../crypto/aead.js';
 import { bytesEqual, toHex } from '../crypto/hash.js';
 import { ChunkFormatError, decodeChunkBody } from './columnar.js';
 import { type Descriptor, DescriptorError, descriptorRoot, openDescriptor } from './descriptor.js';
 import type { Sample } from './sample.js';
-import { ChunkCheckError, checkSealedChunk, chunkAad, chunkNonce, type SealedChunk } from './sealed-chunk.js';
+import { ChunkCheckError, checkSealedChunk, openChunkBody, type SealedChunk } from './sealed-chunk.js';
 
 /** Gives the key of a stream's epoch for its class, or undefined when the buyer was not sold it. */
 export type KeyLookup = (stream: string, dataClass: string, epoch: number) => Uint8Array | undefined;
@@ -121,7 +120,8 @@ export function verifyBatch(input: {
       }
       let body: Uint8Array;
       try {
-        body = open(key, chunkNonce(seq), c.ciphertext, chunkAad(c.header));
+        // The chunk's own key: the epoch key with the device key and the header's salt (attack 7).
+        body = openChunkBody(key, c.header, c.ciphertext);
       } catch {
         problems.push(
           `${where}: does not decrypt with the key for epoch ${c.header.keyEpoch} (wrong key or altered ciphertext)`,

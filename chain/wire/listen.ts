@@ -1,26 +1,43 @@
 /**
  * Listener messages, encrypted end to end to the grantee: the broker carries them and cannot read
  * them. Each grant's stream has a session key (32 random bytes) wrapped to the grantee's X25519
- * key (its ed25519 account key converted, chain/crypto/x25519-wrap), and each message is
- * ChaCha20-Poly1305 under the session key:
+ * key (its ed25519 account key converted, chain/crypto/x25519-wrap), signed by the device, and each
+ * message is ChaCha20-Poly1305 under the session key:
  *
- *   message = [1, grantId (32), session, wrappedKey (80), seq, pullNonce (16) | null, ciphertext]
+ *   message = [2, grantId (32), session, wrappedKey (80), sessionSignature (64), seq,
+ *              pullNonce (16) | null, ciphertext]
+ *   sessionSignature = ed25519(device key, taggedHash("qood/listen-session-key/v1",
+ *                              canonical([grantId, session, granteePublicKey, wrappedKey])))
  *   nonce   = 4 zero bytes || seq as 8 bytes big-endian (seq never repeats within a session)
- *   aad     = canonical([1, grantId, session, seq, pullNonce])
+ *   aad     = canonical([2, grantId, session, seq, pullNonce])
  *   wrap context = canonical(["qood/listen-session/v1", grantId, session])
  *   plaintext    = CBOR [tMs, [[path, value, tMs]...]]   (values after the grant's rounding)
  *
- * The wrapped key rides in every message (80 bytes), so a grantee that subscribes late or loses
- * messages decrypts from the next one; it unwraps once per session and caches the key. The
- * plaintext is CBOR from cbor-x (values may be fractions, which canonical CBOR leaves out): it is
- * authenticated by the AEAD, not signed or hashed, so its encoding need not be canonical.
+ * Why the signature (issue 14, attack 11): wrapping to the grantee proves nothing about who
+ * wrapped, since the grantee's public key and the grant id (the topic) are public; without it
+ * anyone could make a session and messages the grantee takes for the car's. The device signs the
+ * wrapped key once per session, and the reader opens a session only when that signature verifies
+ * under a device key it already trusts for the vehicle: the device keys the owner bound to it (the
+ * chain's vehicle record lists them, provable with the light client; the owner may also hand them
+ * over with the grant), as for control receipts. Only the device and the grantee know the session
+ * key, so the AEAD then authenticates every message of the session as the device's without a
+ * signature per message (the fan-out costs one signature per grant and session, not per push). The
+ * grantee could seal messages to itself under that key; it cannot show them to anyone as the car's.
+ *
+ * The wrapped key and its signature ride in every message (144 bytes), so a grantee that subscribes
+ * late or loses messages decrypts from the next one; it checks and unwraps once per session and
+ * caches the key. The plaintext is CBOR from cbor-x (values may be fractions, which canonical CBOR
+ * leaves out): it is authenticated by the AEAD, not signed or hashed, so its encoding need not be
+ * canonical.
  */
 import { randomBytes } from 'node:crypto';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes, readUint } from '../codec/fields.js';
 import { open, seal } from '../crypto/aead.js';
-import { fromHex, toHex } from '../crypto/hash.js';
+import { type Ed25519Signer, getPublicKey, verify } from '../crypto/ed25519.js';
+import { CryptoError } from '../crypto/errors.js';
+import { fromHex, taggedHash, toHex } from '../crypto/hash.js';
 import {
   unwrapKey,
   WRAPPED_KEY_LENGTH,
@@ -44,23 +61,32 @@ export interface ListenerMessage {
   readonly values: readonly ListenedValue[];
 }
 
-/** The device's side of a grant's stream: key, wrap and counter. */
+/** The message version: 2 carries the device's signature of the session key (1 did not). */
+export const LISTEN_VERSION = 2;
+
+/** The device's side of a grant's stream: key, wrap, the device's signature of it, and counter. */
 export class ListenerSession {
   readonly session: number;
   readonly #key: Uint8Array;
   readonly #wrapped: Uint8Array;
+  readonly #signature: Uint8Array;
   readonly #grantId: Uint8Array;
   #seq = 0;
 
-  constructor(grantId: string, granteePublicKey: string, session = randomBytes(4).readUInt32BE(0)) {
+  /** `device` signs the session (once, here); `granteePublicKey` is the grant's grantee, hex. */
+  constructor(
+    grantId: string,
+    granteePublicKey: string,
+    device: Ed25519Signer,
+    session = randomBytes(4).readUInt32BE(0),
+  ) {
     this.session = session;
     this.#grantId = fromHex(grantId);
     this.#key = new Uint8Array(randomBytes(32));
-    this.#wrapped = wrapKey(
-      this.#key,
-      x25519PublicFromEd25519(fromHex(granteePublicKey)),
-      wrapContext(this.#grantId, session),
-    );
+    const grantee = fromHex(granteePublicKey);
+    this.#wrapped = wrapKey(this.#key, x25519PublicFromEd25519(grantee), wrapContext(this.#grantId, session));
+    // The defence against forged sessions (attack 11): the reader opens none unsigned by a device key it trusts.
+    this.#signature = device.sign(sessionDigest(this.#grantId, session, grantee, this.#wrapped));
   }
 
   /** Messages sealed so far. */
@@ -73,7 +99,16 @@ export class ListenerSession {
     const seq = this.#seq++;
     const pn = pullNonce === null ? null : fromHex(pullNonce);
     const ct = seal(this.#key, nonceOf(seq), plaintext, aadOf(this.#grantId, this.session, seq, pn));
-    return encodeCanonical([1, this.#grantId, this.session, this.#wrapped, seq, pn, ct]);
+    return encodeCanonical([
+      LISTEN_VERSION,
+      this.#grantId,
+      this.session,
+      this.#wrapped,
+      this.#signature,
+      seq,
+      pn,
+      ct,
+    ]);
   }
 }
 
@@ -85,6 +120,10 @@ export function encodeListenerPayload(tMs: number, values: readonly ListenedValu
 const wrapContext = (grantId: Uint8Array, session: number) =>
   encodeCanonical(['qood/listen-session/v1', grantId, session]);
 
+/** What the device signs for a session: the grant, the session, the grantee and the wrapped key. */
+const sessionDigest = (grantId: Uint8Array, session: number, grantee: Uint8Array, wrapped: Uint8Array) =>
+  taggedHash('qood/listen-session-key/v1', encodeCanonical([grantId, session, grantee, wrapped]));
+
 function nonceOf(seq: number): Uint8Array {
   const n = new Uint8Array(12);
   new DataView(n.buffer).setBigUint64(4, BigInt(seq));
@@ -92,35 +131,60 @@ function nonceOf(seq: number): Uint8Array {
 }
 
 const aadOf = (grantId: Uint8Array, session: number, seq: number, pullNonce: Uint8Array | null) =>
-  encodeCanonical([1, grantId, session, seq, pullNonce] as CanonicalValue);
+  encodeCanonical([LISTEN_VERSION, grantId, session, seq, pullNonce] as CanonicalValue);
 
-/** The grantee's side: unwraps session keys once and opens messages. */
+/** The grantee's side: checks each session's device signature, unwraps its key once, opens messages. */
 export class ListenerReader {
   readonly #x25519Secret: Uint8Array;
+  readonly #granteePublicKey: Uint8Array;
+  readonly #deviceKeys: readonly Uint8Array[];
   readonly #keys = new Map<string, Uint8Array>();
 
-  /** `granteeSecretKey`: the grantee's ed25519 secret key (its account key). */
-  constructor(granteeSecretKey: Uint8Array) {
+  /**
+   * `granteeSecretKey`: the grantee's ed25519 secret key (its account key). `devicePublicKeys`: the
+   * device keys the grantee trusts for the vehicle (those the owner bound to it: the chain's
+   * vehicle record); a session signed by any other key is refused.
+   */
+  constructor(granteeSecretKey: Uint8Array, devicePublicKeys: Uint8Array | readonly Uint8Array[]) {
     this.#x25519Secret = x25519SecretFromEd25519(granteeSecretKey);
+    this.#granteePublicKey = getPublicKey(granteeSecretKey);
+    this.#deviceKeys = devicePublicKeys instanceof Uint8Array ? [devicePublicKeys] : [...devicePublicKeys];
   }
 
   /**
-   * Opens a message. Throws CodecError for a malformed message and CryptoError('AUTH_FAILED') for
-   * one not sealed to this grantee or altered on the way.
+   * Opens a message. Throws CodecError for a malformed message (a version 1 message, which carries
+   * no device signature, among them), CryptoError('BAD_SIGNATURE') for a session no trusted device
+   * key signed, and CryptoError('AUTH_FAILED') for one not sealed to this grantee or altered on the
+   * way.
    */
   open(bytes: Uint8Array): ListenerMessage {
-    const a = readArray(decodeCanonical(bytes), 'listen', 7);
-    if (readUint(a[0], 'listen.version') !== 1) throw new CodecError('SHAPE', 'listen.version', 'expected 1');
+    const a = readArray(decodeCanonical(bytes), 'listen');
+    const version = readUint(a[0], 'listen.version');
+    if (version !== LISTEN_VERSION)
+      throw new CodecError('SHAPE', 'listen.version', `expected ${LISTEN_VERSION}, got ${version}`);
+    readArray(a, 'listen', 8);
     const grantId = readBytes(a[1], 'listen.grantId', 32);
     const session = readUint(a[2], 'listen.session', 0xffffffff);
     const wrapped = readBytes(a[3], 'listen.wrappedKey', WRAPPED_KEY_LENGTH);
-    const seq = readUint(a[4], 'listen.seq');
-    const pn = a[5] === null ? null : readBytes(a[5], 'listen.pullNonce', 16);
-    const ct = readBytes(a[6], 'listen.ciphertext');
-    const cacheKey = `${toHex(grantId)}/${session}/${toHex(wrapped)}`;
+    const signature = readBytes(a[4], 'listen.sessionSignature', 64);
+    const seq = readUint(a[5], 'listen.seq');
+    const pn = a[6] === null ? null : readBytes(a[6], 'listen.pullNonce', 16);
+    const ct = readBytes(a[7], 'listen.ciphertext');
+    const cacheKey = `${toHex(grantId)}/${session}/${toHex(wrapped)}/${toHex(signature)}`;
     let key = this.#keys.get(cacheKey);
     if (key === undefined) {
-      key = unwrapKey(wrapped, this.#x25519Secret, wrapContext(grantId, session));
+      // Unwrapping first tells a message for another grantee (AUTH_FAILED) from a forgery.
+      const unwrapped = unwrapKey(wrapped, this.#x25519Secret, wrapContext(grantId, session));
+      // Enforced before the key is used: only a session a trusted device signed is opened (attack 11).
+      const digest = sessionDigest(grantId, session, this.#granteePublicKey, wrapped);
+      if (!this.#deviceKeys.some((d) => verify(signature, digest, d)))
+        throw new CryptoError(
+          'BAD_SIGNATURE',
+          'listener session',
+          `session ${session} of grant ${toHex(grantId).slice(0, 16)}... is not signed by a device key of the vehicle`,
+        );
+      key = unwrapped;
+      // Cached only once checked, so forged sessions cannot fill the cache.
       this.#keys.set(cacheKey, key);
     }
     const plain = open(key, nonceOf(seq), ct, aadOf(grantId, session, seq, pn));

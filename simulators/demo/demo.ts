@@ -27,13 +27,11 @@ import { startAgent } from '../../agent/main/start-agent.js';
 import { loadOrCreateDeviceKey } from '../../agent/seal/index.js';
 import {
   checkSealedChunk,
-  chunkAad,
-  chunkNonce,
   createBinding,
   decodeChunkBody,
   Ed25519Signer,
   generateMnemonic,
-  open,
+  openChunkBody,
   ownerEpochKey,
   ownerIdentity,
   seedFromMnemonic,
@@ -375,11 +373,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     for (const r of nodeStore.rows()) {
       try {
         const c = checkSealedChunk(nodeStore.chunkBytes(r.id)!, device.publicKey);
-        const body = open(
+        const body = openChunkBody(
           ownerEpochKey(root, c.header.stream, c.header.keyEpoch),
-          chunkNonce(c.header.seq),
+          c.header,
           c.ciphertext,
-          chunkAad(c.header),
         );
         vSamples += decodeChunkBody(body).length;
         vChunks++;

@@ -55,7 +55,7 @@ export class DemoGrantees {
 
   constructor(options: DemoGranteesOptions) {
     this.#o = options;
-    this.#reader = new ListenerReader(this.#insurerSecret);
+    this.#reader = new ListenerReader(this.#insurerSecret, options.devicePublicKey);
     this.#link = openMqttUplink({ url: options.brokerUrl, clientId: 'demo-grantees', protocolVersion: 4 });
     this.#link.onMessage((topic, payload) => this.#onMessage(topic, payload));
   }

@@ -79,6 +79,7 @@ export function sealTestChunk(
       ciphertextHash: ciphertextHash(ciphertext),
       prevId: GENESIS_PREV_ID,
       devicePublicKey: signer.publicKey,
+      keySalt: new Uint8Array(16),
     },
     ciphertext,
     signer,

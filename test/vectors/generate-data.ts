@@ -1,9 +1,10 @@
 /**
  * Generates test/vectors/data-keys.json: the key derivation from a fixed seed phrase (owner
- * identity, vehicle root, owner/OEM/disputed epoch keys), a sealed chunk's header bytes, id and
- * signed bytes, a device binding and a signed descriptor, all from fixed inputs.
+ * identity, vehicle root, owner/OEM/disputed epoch keys, a chunk key from an epoch key, the device
+ * key and a key salt), sealed chunks' header bytes, ids and signed bytes, a device binding and a
+ * signed descriptor, all from fixed inputs (fixed key salts stand in for the sealer's randomness).
  * `npm run build && node dist/test/vectors/generate-data.js` rewrites the file;
- * test/unit/seal/vectors.test.ts fails when the code no longer produces it.
+ * test/unit/chain/data/vectors.test.ts fails when the code no longer produces it.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Chunker, type PlainChunk } from '../../agent/chunk/index.js';
 import { BatchBuilder, Sealer } from '../../agent/seal/index.js';
 import {
+  chunkKey,
   createBinding,
   disputedEpochKey,
   Ed25519Signer,
@@ -46,7 +48,13 @@ export function generateDataVectors(): Record<string, unknown> {
     epochLengthS: 86_400,
     dictionaryId: 'qood-vss-6.0+obd-4.0',
   };
-  const sealer = new Sealer({ identity, loadHead: () => undefined });
+  // Fixed key salts stand in for the CSPRNG, so the chunks (and their ids) are reproducible.
+  let salts = 0;
+  const sealer = new Sealer({
+    identity,
+    loadHead: () => undefined,
+    random: (n) => fixed(`vector/key-salt/${salts++}`).subarray(0, n),
+  });
   const chunks: PlainChunk[] = [];
   const chunker = new Chunker({
     maxSpanMs: 1000,
@@ -89,6 +97,12 @@ export function generateDataVectors(): Record<string, unknown> {
     ownerEpochKey: toHex(ownerKey),
     oemEpochKey: toHex(oemKey),
     disputedEpochKey: toHex(disputedEpochKey(ownerKey, oemKey, 'drive.disputed', 20_000)),
+    chunkKey: toHex(
+      chunkKey(ownerKey, {
+        devicePublicKey: getPublicKey(device),
+        keySalt: fixed('vector/key-salt/0').subarray(0, 16),
+      }),
+    ),
     chunks: sealed.map((s) => ({ id: s.id, prevId: s.prevId, bytes: toHex(s.bytes) })),
     descriptor: { id: cut.id, bytes: toHex(cut.bytes) },
     binding: toHex(
@@ -118,6 +132,7 @@ export function generateDataVectors(): Record<string, unknown> {
         ciphertextHash: new Uint8Array(32),
         prevId: new Uint8Array(32),
         devicePublicKey: getPublicKey(device),
+        keySalt: new Uint8Array(16).fill(0xab),
       }),
     ),
   };

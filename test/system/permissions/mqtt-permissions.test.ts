@@ -138,7 +138,7 @@ describeSystem(
         5000,
         '5 pushes',
       );
-      const reader = new ListenerReader(rig.grantee.secretKey);
+      const reader = new ListenerReader(rig.grantee.secretKey, rig.device.publicKey);
       for (const m of received.filter((x) => x.topic.endsWith(`/listen/${listenId}`))) {
         const msg = reader.open(m.payload);
         const paths = msg.values.map((v) => v[0]).sort();
@@ -184,7 +184,7 @@ describeSystem(
       expect(refused).toMatchObject({ outcome: 'refused', reason: 'REVOKED', framesWritten: 0 });
       expect(rig.wire.sent).toHaveLength(2);
       await new Promise((r) => setTimeout(r, 600));
-      const reader = new ListenerReader(rig.grantee.secretKey);
+      const reader = new ListenerReader(rig.grantee.secretKey, rig.device.publicKey);
       const late = received
         .filter((m) => m.topic.endsWith(`/listen/${listenId}`))
         .map((m) => reader.open(m.payload))
@@ -238,7 +238,7 @@ describeSystem(
       const lines = subOut.trim().split('\n');
       const listen = lines.filter((l) => l.split(' ')[0]!.includes('/listen/'));
       expect(listen.length).toBeGreaterThanOrEqual(5);
-      const reader = new ListenerReader(rig.grantee.secretKey);
+      const reader = new ListenerReader(rig.grantee.secretKey, rig.device.publicKey);
       for (const l of listen) {
         const [, hex] = l.split(' ');
         const bytes = Buffer.from(hex!, 'hex');

@@ -20,11 +20,9 @@ import { type Batch, loadOrCreateDeviceKey } from '../../../agent/seal/index.js'
 import {
   bytesEqual,
   checkSealedChunk,
-  chunkAad,
-  chunkNonce,
   createBinding,
   decodeChunkBody,
-  open,
+  openChunkBody,
   openDescriptor,
   ownerEpochKey,
   ownerIdentity,
@@ -163,11 +161,10 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
     const got: Sample[] = [];
     for (const r of rows) {
       const c = checkSealedChunk(nodeStore.chunkBytes(r.id)!, device.publicKey);
-      const body = open(
+      const body = openChunkBody(
         ownerEpochKey(root, c.header.stream, c.header.keyEpoch),
-        chunkNonce(c.header.seq),
+        c.header,
         c.ciphertext,
-        chunkAad(c.header),
       );
       got.push(...decodeChunkBody(body));
     }

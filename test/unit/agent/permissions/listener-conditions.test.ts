@@ -25,7 +25,8 @@ function listeningRig() {
     close: async () => {},
   };
   const rig = permissionRig({ uplink });
-  const opened = () => sent.map((b) => new ListenerReader(rig.grantee.secretKey).open(b));
+  const opened = () =>
+    sent.map((b) => new ListenerReader(rig.grantee.secretKey, rig.device.publicKey).open(b));
   return { rig, sent, opened };
 }
 

@@ -47,13 +47,13 @@ describe('listener: push', () => {
     expect(rig.perms.hub.tick()).toBe(1);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.topic).toBe(`qood/v1/sim-perm-1/listen/${id}`);
-    const msg = new ListenerReader(rig.grantee.secretKey).open(sent[0]!.bytes);
+    const msg = new ListenerReader(rig.grantee.secretKey, rig.device.publicKey).open(sent[0]!.bytes);
     expect(msg.grantId).toBe(id);
     expect(Object.fromEntries(msg.values.map(([p, v]) => [p, v]))).toEqual({
       'Vehicle.Speed': 60,
       'Vehicle.CurrentLocation.Latitude': 47.38,
     });
-    expect(() => new ListenerReader(keyPair().secretKey).open(sent[0]!.bytes)).toThrow(
+    expect(() => new ListenerReader(keyPair().secretKey, rig.device.publicKey).open(sent[0]!.bytes)).toThrow(
       /authentication|AUTH/i,
     );
     // No plaintext on the wire.
@@ -146,7 +146,7 @@ describe('listener: pull', () => {
     rig.clock.nowMs += 1000;
     expect(rig.perms.hub.handlePull(id, req)).toBeUndefined();
     expect(sent).toHaveLength(1);
-    const msg = new ListenerReader(rig.grantee.secretKey).open(sent[0]!.bytes);
+    const msg = new ListenerReader(rig.grantee.secretKey, rig.device.publicKey).open(sent[0]!.bytes);
     expect(msg.pullNonce).toBe(nonce);
     expect(msg.values[0]!.slice(0, 2)).toEqual(['Vehicle.Speed', 42]);
     rig.clock.nowMs += 1000;
