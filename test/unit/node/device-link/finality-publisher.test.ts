@@ -160,12 +160,13 @@ describe('FinalityPublisher', () => {
     expect(r.applied.at(-1)).toBe(TOP);
     expect(r.device.schedule).toEqual(r.chain.active[TOP]);
     expect(r.chain.active[TOP]).not.toEqual(r.chain.active[1]);
-    // One update per final event. The first of each round carries the schedule record: in round 1
-    // it proves the next round's new schedule, in round 2 the device follows it.
-    const withRecord = r.sent.filter((s) => s.update.schedule !== null);
-    expect(withRecord.map((s) => s.update.header.height)).toEqual([ROUND, ACTIVE_AT]);
-    expect(withRecord[0]!.update.schedule!.record.next).toEqual(r.chain.active[ACTIVE_AT]);
-    expect(withRecord[1]!.update.schedule!.record).toMatchObject({ activatedAt: ACTIVE_AT, round: 2 });
+    // One update per final event, each with the schedule record of its block: from the first block
+    // of round 1 it proves round 2's new schedule, and from block 16 the device follows it.
+    expect(r.sent.every((s) => s.update.schedule !== null)).toBe(true);
+    const recordAt = (h: number) => r.sent.find((s) => s.update.header.height === h)!.update.schedule!.record;
+    expect(recordAt(ROUND - 1).next).toEqual(r.chain.active[1]);
+    expect(recordAt(ROUND).next).toEqual(r.chain.active[ACTIVE_AT]);
+    expect(recordAt(ACTIVE_AT)).toMatchObject({ activatedAt: ACTIVE_AT, round: 2 });
     expect(r.sent.map((s) => s.update.header.height)).toEqual([...Array(TOP - 1).keys()].map((i) => i + 2));
     expect(r.sent.every((s) => s.topic === 'qood/v1/chain/finality' && s.retain)).toBe(true);
     // Grants proven where they were made, and the revocation where it was final.
