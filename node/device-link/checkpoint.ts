@@ -27,8 +27,3 @@ export function nodeCheckpoint(source: ChainSource): Checkpoint | undefined {
     rounds: roundParams(fin.state),
   };
 }
-
-/** True when two schedules list the same producers in the same order. */
-export function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
