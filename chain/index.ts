@@ -65,6 +65,16 @@ export {
 export { electSchedule, finalityQuorum, producerForSlot, slotAt } from './dpos/schedule.js';
 export { ScheduleBook } from './dpos/schedule-book.js';
 export * from './light/index.js';
+export {
+  type ActiveSchedule,
+  activeSchedule,
+  decodeActiveSchedule,
+  encodeActiveSchedule,
+  type RoundParams,
+  roundAt,
+  roundParams,
+  scheduleForBlock,
+} from './state/active-schedule.js';
 export { type ApplyOptions, applyTx, MAX_NONCE_GAP, type TxResult, validateTx } from './state/apply.js';
 export { agreementId, MAX_DEVICES } from './state/apply-market.js';
 export type { TxContext } from './state/apply-tokens.js';

@@ -60,8 +60,9 @@ export interface MissedSlot {
 
 /**
  * A new producer schedule, in force from the first slot of `fromRound`. It was elected from the state
- * after `decidedBy`, the last block of its round, once that block was final; a light client checks the
- * producers' records against `decidedBy.stateRoot` with state proofs and a certificate for that block.
+ * after `decidedBy`, the last block of its round, once that block was final. The state machine
+ * records the same schedule in `sched/active` (chain/state/active-schedule.ts), which is what a light
+ * client follows.
  */
 export interface ScheduleChange {
   readonly fromRound: number;

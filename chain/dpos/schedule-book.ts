@@ -4,8 +4,9 @@
  * is elected from the state after that branch's last block before round k - 1 (the decider: the last
  * block of round k - 2, or earlier when that round is empty); rounds 0 and 1 keep the genesis
  * schedule. Every node validates a block against the schedule its own ancestry decides, so all
- * agree whatever each has seen final. A change is announced (ScheduleChange, what a light client
- * follows) only once its decider is final, a whole round before it takes effect (63 s on mainnet,
+ * agree whatever each has seen final; the state machine records the same rule's outcome in
+ * `sched/active` (chain/state/active-schedule.ts, held equal to this book by a test), which is what a
+ * light client follows. A change is announced (ScheduleChange) only once its decider is final, a whole round before it takes effect (63 s on mainnet,
  * against finality in about a second). A producer whose decider is not final yet at the boundary
  * sits out the first turn of the round waiting for it, then produces anyway: a stricter gate could
  * deadlock (no new heights to vote on, no finality to release production).

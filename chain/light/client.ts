@@ -1,26 +1,42 @@
 /**
  * The light client: what the agent embeds to know what the chain has made final without following
- * every block. It holds one final header (the head), the schedule that certifies the blocks after
- * it, and at most one proven next schedule: memory O(schedule), a few kilobytes with 21 producers.
+ * every block. It holds one final header (the head), the schedule in force in the head's round, the
+ * schedule consensus fixed for the next round, and the chain's round parameters: memory
+ * O(schedule), a few kilobytes with 21 producers.
  *
- * - It starts from a trusted checkpoint (a final header and the schedule active at it), refused when
- *   older than the weak-subjectivity window (stake that elected its schedule may since have left).
- * - An update is a newer final header with the votes of a quorum of the schedule (finalityQuorum:
- *   15 of 21). Certificates are checked against the current schedule, then against the next one;
- *   the first certificate the next schedule makes promotes it and drops the old one.
- * - A schedule change travels in the update whose header is the block that elected it: the new
- *   schedule with a proof of the state's `sched` record under that header's state root (the state
- *   machine records the election after every block; consensus activates it later, at a round
- *   boundary once final, which is why the old schedule stays valid until the new one certifies).
+ * - It starts from a trusted checkpoint (a final header, both schedules, the round parameters),
+ *   refused when older than the weak-subjectivity window (stake that elected its schedule may since
+ *   have left).
+ * - An update is a newer final header with the votes of a quorum (finalityQuorum: 15 of 21) of the
+ *   schedule in force in that header's round.
+ * - Schedules come only from the `sched/active` record (chain/state/active-schedule.ts), which the
+ *   state machine writes at round boundaries as consensus runs them: the schedule of a block's round
+ *   and of the next one. An update in a later round than the head must carry that record proven
+ *   under its own state root; the record must name a schedule the client already trusts for that
+ *   round (see #certifier), and that schedule must certify the header. The record's next schedule
+ *   then certifies the round after.
  * - State proofs (a grant, a revocation, a balance) are checked against the head's state root.
+ *
+ * Defence (issue 14, attack 1, "a forged chain through a schedule that never ran"): an election
+ * recorded at one final block is not a schedule; a large holder can vote producers in for one block
+ * and out the next. The client used to follow the `sched` election record proven at any final
+ * block, so three keys voted in for one block could sign a made-up chain. It now follows only the
+ * schedule consensus activated, proven by the record written at the round boundary and checked
+ * against the round of the header (test/unit/chain/light/schedule-attack.test.ts).
  *
  * Trust: as for any DPoS light client, more than two thirds of each schedule it follows are honest.
  * A server can withhold updates (the client then stays behind) but cannot make it accept a header
- * no quorum signed, roll it back, or accept a schedule the chain did not elect at a final block.
+ * no quorum signed, roll it back, or accept a schedule consensus did not run.
  */
 import { CodecError } from '../codec/canonical.js';
 import { toHex } from '../crypto/hash.js';
 import { checkCertificate, type DposError } from '../dpos/finality.js';
+import {
+  type ActiveSchedule,
+  encodeActiveSchedule,
+  type RoundParams,
+  roundAt,
+} from '../state/active-schedule.js';
 import {
   type Account,
   type Descriptor as AnchoredDescriptor,
@@ -31,7 +47,6 @@ import {
   type Grant,
   type Order,
 } from '../state/records.js';
-import { encodeSchedule } from '../state/schedule-record.js';
 import { smtVerify } from '../state/smt.js';
 import { keyHash, stateKey } from '../state/state.js';
 import { type BlockHeader, headerId } from '../tx/header.js';
@@ -57,19 +72,13 @@ export type UpdateResult =
   | {
       readonly ok: true;
       readonly header: BlockHeader;
-      /** True when this certificate was made by the next schedule, which is now the current one. */
+      /** True when the header is certified by another schedule than the head was: a change activated. */
       readonly scheduleActivated: boolean;
-      /** True when the update proved a new next schedule. */
+      /** True when the update proved a next-round schedule that differs from the one in force. */
       readonly scheduleProven: boolean;
       readonly proven: readonly ProvenKey[];
     }
   | { readonly ok: false; readonly error: LightError };
-
-/** A schedule proven at a final block, waiting for its first certificate. */
-interface NextSchedule {
-  readonly schedule: readonly string[];
-  readonly electedAt: number;
-}
 
 /** Final headers before the head that state proofs may still refer to (about 30 s of blocks). */
 export const RECENT_FINAL_HEADERS = 64;
@@ -79,8 +88,11 @@ export class LightClient {
   /** The last RECENT_FINAL_HEADERS final headers before the head, by height. */
   readonly #recent = new Map<number, BlockHeader>();
   #headId: Uint8Array;
+  /** The schedule in force in the head's round. */
   #schedule: readonly string[];
-  #next: NextSchedule | null = null;
+  /** The schedule of the round after the head's. */
+  #next: readonly string[];
+  #rounds: RoundParams;
 
   /** Throws LightError: STALE_CHECKPOINT when older than the window, MALFORMED for a bad schedule. */
   constructor(options: LightClientOptions) {
@@ -97,26 +109,33 @@ export class LightClient {
     this.#head = checkpoint.header;
     this.#headId = headerId(checkpoint.header);
     this.#schedule = [];
+    this.#next = [];
+    this.#rounds = checkpoint.rounds;
     this.#take(checkpoint);
   }
 
   #take(checkpoint: Checkpoint): void {
     const h = checkpoint.header.height;
     checkSchedule(checkpoint.schedule, h);
-    const next = checkpoint.next ?? null;
-    if (next !== null) {
-      checkSchedule(next.schedule, h);
-      if (next.electedAt > h)
-        throw new LightError(
-          'MALFORMED',
-          h,
-          `next schedule elected at ${next.electedAt}, after the checkpoint`,
-        );
-    }
+    checkSchedule(checkpoint.next, h);
+    const r = checkpoint.rounds;
+    if (
+      !Number.isSafeInteger(r.slotMs) ||
+      !Number.isSafeInteger(r.roundSlots) ||
+      r.slotMs < 1 ||
+      r.roundSlots < 1 ||
+      r.genesisTimeMs > checkpoint.header.timeMs
+    )
+      throw new LightError(
+        'MALFORMED',
+        h,
+        'round parameters: a slot and a round of at least 1, a genesis time not after the header',
+      );
     this.#head = checkpoint.header;
     this.#headId = headerId(checkpoint.header);
     this.#schedule = [...checkpoint.schedule];
-    this.#next = next === null ? null : { schedule: [...next.schedule], electedAt: next.electedAt };
+    this.#next = [...checkpoint.next];
+    this.#rounds = { ...r };
   }
 
   /** The latest final header. */
@@ -129,19 +148,29 @@ export class LightClient {
     return this.#headId;
   }
 
-  /** The schedule whose certificates the client accepts. */
+  /** The schedule in force in the head's round, whose certificates the client accepts there. */
   get schedule(): readonly string[] {
     return this.#schedule;
   }
 
-  /** A proven schedule that has not certified a block yet, and the height that elected it. */
-  get nextSchedule(): { readonly schedule: readonly string[]; readonly electedAt: number } | null {
+  /** The schedule consensus fixed for the round after the head's. */
+  get nextSchedule(): readonly string[] {
     return this.#next;
   }
 
-  /** A checkpoint of the current head, schedule and next schedule (to persist and resume from). */
+  /** The chain's round parameters, from the checkpoint. */
+  get rounds(): RoundParams {
+    return this.#rounds;
+  }
+
+  /** The round of a header time under the chain's round parameters. */
+  roundOf(timeMs: number): number {
+    return roundAt(this.#rounds, timeMs);
+  }
+
+  /** A checkpoint of the current head, both schedules and the round parameters (to persist and resume from). */
   checkpoint(): Checkpoint {
-    return { header: this.#head, schedule: this.#schedule, next: this.#next };
+    return { header: this.#head, schedule: this.#schedule, next: this.#next, rounds: this.#rounds };
   }
 
   /**
@@ -186,29 +215,22 @@ export class LightClient {
       return fail(
         new LightError('TIME_NOT_INCREASING', h.height, `time ${h.timeMs} <= head time ${this.#head.timeMs}`),
       );
+    const record = update.schedule?.record ?? null;
+    const certifier = this.#certifier(h, record);
+    if (certifier instanceof LightError) return fail(certifier);
     const blockId = headerId(h);
     const cert = { chainId: h.chainId, height: h.height, blockId, votes: update.votes };
-    let activated = false;
-    let refusal: DposError | undefined = checkCertificate(cert, this.#schedule, h.chainId);
-    if (refusal !== undefined && this.#next !== null && h.height > this.#next.electedAt) {
-      const byNext = checkCertificate(cert, this.#next.schedule, h.chainId);
-      if (byNext === undefined) {
-        refusal = undefined;
-        activated = true;
-      }
-    }
+    const refusal: DposError | undefined = checkCertificate(cert, certifier, h.chainId);
     if (refusal !== undefined)
       return fail(new LightError('BAD_CERTIFICATE', h.height, refusal.message, refusal.code));
-    let next = activated ? null : this.#next;
-    const change = update.scheduleChange;
-    if (change !== null) {
-      const bytes = encodeSchedule(change.schedule);
-      if (!smtVerify(h.stateRoot, keyHash(stateKey.schedule()), bytes, change.proof))
+    if (update.schedule !== null) {
+      const bytes = encodeActiveSchedule(update.schedule.record);
+      if (!smtVerify(h.stateRoot, keyHash(stateKey.activeSchedule()), bytes, update.schedule.proof))
         return fail(
           new LightError(
             'UNPROVEN_SCHEDULE',
             h.height,
-            'the schedule is not the one recorded under the state root',
+            'the schedule record is not the one under the state root',
           ),
         );
     }
@@ -219,18 +241,68 @@ export class LightClient {
       proven.push({ key: p.key, value: p.value });
     }
     // Everything checked: apply.
-    if (activated) this.#schedule = this.#next!.schedule;
-    let scheduleProven = false;
-    if (change !== null && !sameSchedule(change.schedule, this.#schedule)) {
-      next = { schedule: [...change.schedule], electedAt: h.height };
-      scheduleProven = true;
-    }
-    this.#next = next;
+    const activated = !sameSchedule(certifier, this.#schedule);
+    const next = record === null ? this.#next : record.next;
+    const scheduleProven = record !== null && !sameSchedule(record.next, certifier);
+    this.#schedule = [...certifier];
+    this.#next = [...next];
     this.#recent.set(this.#head.height, this.#head);
     if (this.#recent.size > RECENT_FINAL_HEADERS) this.#recent.delete(this.#recent.keys().next().value!);
     this.#head = h;
     this.#headId = blockId;
     return { ok: true, header: h, scheduleActivated: activated, scheduleProven, proven };
+  }
+
+  /**
+   * The schedule that must certify header `h`, given the schedule record the update claims for it,
+   * or why the client cannot know it. The record is trusted only once that schedule's certificate
+   * and the record's proof under the certified root have been checked; here it must already name a
+   * schedule the client trusts for h's round:
+   * - in the head's round, the schedule in force (the next round's, if given, must be the one known);
+   * - in the next round, the schedule consensus fixed for it, activated in that round exactly when
+   *   it differs from the head's;
+   * - further ahead (the rounds between had no update), the schedule in force or the next one:
+   *   a change the client did not see cannot be followed (it needs an update in between, or a new
+   *   checkpoint), and a schedule that never ran is never among them.
+   * Defence against attack 1 of issue 14: nothing else makes the client trust new keys.
+   */
+  #certifier(h: BlockHeader, record: ActiveSchedule | null): readonly string[] | LightError {
+    const headRound = this.roundOf(this.#head.timeMs);
+    const round = this.roundOf(h.timeMs);
+    const untrusted = (why: string) => new LightError('UNTRUSTED_SCHEDULE', h.height, why);
+    if (record === null) {
+      if (round === headRound) return this.#schedule;
+      return new LightError(
+        'UNPROVEN_SCHEDULE',
+        h.height,
+        `the header is in round ${round}, after the head's round ${headRound}: the update must prove the schedule in force`,
+      );
+    }
+    if (record.round > round || record.activatedAt > h.height)
+      return untrusted(
+        `the record says its schedule activated at height ${record.activatedAt} in round ${record.round}, after the header (round ${round})`,
+      );
+    const inForce = record.schedule;
+    if (round === headRound) {
+      if (!sameSchedule(inForce, this.#schedule) || !sameSchedule(record.next, this.#next))
+        return untrusted('the record is not the schedule in force in the head round');
+      return inForce;
+    }
+    const changed = !sameSchedule(inForce, this.#schedule);
+    if (round === headRound + 1) {
+      if (!sameSchedule(inForce, this.#next))
+        return untrusted(`the record is not the schedule consensus fixed for round ${round}`);
+      if (changed !== (record.round === round) || (changed && record.activatedAt <= this.#head.height))
+        return untrusted(
+          `the record's activation (height ${record.activatedAt}, round ${record.round}) does not match round ${round}`,
+        );
+      return inForce;
+    }
+    if (!changed) return inForce;
+    if (sameSchedule(inForce, this.#next) && record.round > headRound) return inForce;
+    return untrusted(
+      `the header is in round ${round}, ${round - headRound} rounds after the head, under a schedule the client has not followed`,
+    );
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
  * Canonical encodings of what a light client receives, pinned by test/vectors/chain-light.json:
  *
- *   checkpoint  = [1, header, [producer32, ...], [electedAt, [producer32, ...]] | null]
- *   update      = [1, header, [[producer32, signature64], ...], schedule | null, [keyProof, ...]]
- *   schedule    = [[producer32, ...], proof]             the `sched` record at header.stateRoot
- *   stateProof  = [1, height, keyProof]
+ *   checkpoint  = [2, header, [producer32, ...], [producer32, ...], [genesisTimeMs, slotMs, roundSlots]]
+ *                 the schedule in force in the header's round, the next round's, and what rounds are
+ *   update      = [2, header, [[producer32, signature64], ...], schedule | null, [keyProof, ...]]
+ *   schedule    = [activeSchedule, proof]              the `sched/active` record at header.stateRoot
+ *   activeSchedule = [activatedAt, round, [producer32, ...], [producer32, ...]]  (active-schedule.ts)
+ *   stateProof  = [2, height, keyProof]
  *   keyProof    = [key, value | null, proof]              value: the record's committed bytes
  *   proof       = [depth, bitmap, [sibling32, ...], [leafKeyHash32, leafValueHash32] | null]
  *
@@ -12,17 +14,27 @@
  * the chain id, height and block id are the header's, so they are not sent twice. Decoders check
  * every field and bound every list, and throw LightError('MALFORMED') naming the field path or the
  * byte offset and what was expected.
+ *
+ * Version 2 (issue 14, attack 1): a schedule change is proven by the record of the schedule
+ * consensus runs, no longer by the election record, and a checkpoint carries the round parameters
+ * the client checks it with. Version 1 bytes are refused.
  */
 import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
 import { toHex } from '../crypto/hash.js';
 import type { FinalityVote } from '../dpos/finality.js';
+import {
+  type ActiveSchedule,
+  activeScheduleValue,
+  type RoundParams,
+  readActiveScheduleValue,
+} from '../state/active-schedule.js';
 import { MAX_SCHEDULE, readScheduleValue } from '../state/schedule-record.js';
 import type { SmtProof } from '../state/smt.js';
 import { type BlockHeader, headerValue, readHeader } from '../tx/header.js';
 import { LightError } from './errors.js';
 
-export const LIGHT_VERSION = 1;
+export const LIGHT_VERSION = 2;
 /** Largest update accepted (a 64-producer schedule change with 32 proofs fits well within it). */
 export const MAX_UPDATE_BYTES = 64 * 1024;
 /** Most key proofs one update may carry. */
@@ -31,13 +43,14 @@ export const MAX_UPDATE_PROOFS = 32;
 export const MAX_KEY_LENGTH = 256;
 
 /**
- * A trusted starting point: a final header, the schedule that certifies the blocks after it and,
- * when the client saved itself between an election and its activation, the elected next schedule.
+ * A trusted starting point: a final header, the schedule in force in its round (which certified
+ * it), the schedule consensus fixed for the next round, and the round parameters of the chain.
  */
 export interface Checkpoint {
   readonly header: BlockHeader;
   readonly schedule: readonly string[];
-  readonly next?: { readonly schedule: readonly string[]; readonly electedAt: number } | null;
+  readonly next: readonly string[];
+  readonly rounds: RoundParams;
 }
 
 /** A key's committed bytes (null: absent) and its sparse Merkle proof. */
@@ -47,17 +60,20 @@ export interface KeyProofWire {
   readonly proof: SmtProof;
 }
 
-/** A new schedule and the proof of its `sched` record under the update header's state root. */
-export interface ScheduleChange {
-  readonly schedule: readonly string[];
+/** The `sched/active` record at the update header and its proof under the header's state root. */
+export interface ScheduleProof {
+  readonly record: ActiveSchedule;
   readonly proof: SmtProof;
 }
 
-/** A final header, the votes that make it final, an optional schedule change and key proofs. */
+/**
+ * A final header, the votes that make it final, the schedule record at it (required when the header
+ * is in a later round than the client's head) and key proofs.
+ */
 export interface FinalityUpdate {
   readonly header: BlockHeader;
   readonly votes: readonly FinalityVote[];
-  readonly scheduleChange: ScheduleChange | null;
+  readonly schedule: ScheduleProof | null;
   /** Proofs against `header.stateRoot` (a vehicle's grants, an account ...). */
   readonly proofs: readonly KeyProofWire[];
 }
@@ -80,12 +96,12 @@ function keyProofValue(k: KeyProofWire): CanonicalValue {
 
 /** Canonical bytes of a checkpoint. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
-  const next = c.next ?? null;
   return encodeCanonical([
     LIGHT_VERSION,
     headerValue(c.header),
     c.schedule.map(hex32),
-    next === null ? null : [next.electedAt, next.schedule.map(hex32)],
+    c.next.map(hex32),
+    [c.rounds.genesisTimeMs, c.rounds.slotMs, c.rounds.roundSlots],
   ]);
 }
 
@@ -95,9 +111,7 @@ export function encodeUpdate(u: FinalityUpdate): Uint8Array {
     LIGHT_VERSION,
     headerValue(u.header),
     u.votes.map((v) => [hex32(v.producer), v.signature]),
-    u.scheduleChange === null
-      ? null
-      : [u.scheduleChange.schedule.map(hex32), proofValue(u.scheduleChange.proof)],
+    u.schedule === null ? null : [activeScheduleValue(u.schedule.record), proofValue(u.schedule.proof)],
     u.proofs.map(keyProofValue),
   ]);
 }
@@ -140,7 +154,14 @@ function readKeyProof(v: CanonicalValue | undefined, path: string): KeyProofWire
 }
 
 function readVersion(v: CanonicalValue | undefined, path: string): void {
-  if (readUint(v, `${path}.version`) !== LIGHT_VERSION)
+  const version = readUint(v, `${path}.version`);
+  if (version === 1)
+    throw new CodecError(
+      'SHAPE',
+      `${path}.version`,
+      `version 1 predates schedule records and round parameters; expected version ${LIGHT_VERSION} (take a new checkpoint from a node)`,
+    );
+  if (version !== LIGHT_VERSION)
     throw new CodecError('SHAPE', `${path}.version`, `expected version ${LIGHT_VERSION}`);
 }
 
@@ -163,18 +184,21 @@ function decodeWith<T>(bytes: Uint8Array, what: string, read: (v: CanonicalValue
 /** Decodes a checkpoint; throws LightError('MALFORMED'). */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   return decodeWith(bytes, 'checkpoint', (v) => {
-    const a = readArray(v, 'checkpoint', 4);
+    const a = readArray(v, 'checkpoint');
     readVersion(a[0], 'checkpoint');
+    if (a.length !== 5) throw new CodecError('SHAPE', 'checkpoint', `expected 5 items, got ${a.length}`);
     const header = readHeader(a[1], 'checkpoint.header');
     const schedule = readScheduleValue(a[2], 'checkpoint.schedule');
-    if (a[3] === null) return { header, schedule, next: null };
-    const n = readArray(a[3], 'checkpoint.next', 2);
-    const electedAt = readUint(n[0], 'checkpoint.next.electedAt', header.height);
-    return {
-      header,
-      schedule,
-      next: { electedAt, schedule: readScheduleValue(n[1], 'checkpoint.next.schedule') },
+    const next = readScheduleValue(a[3], 'checkpoint.next');
+    const r = readArray(a[4], 'checkpoint.rounds', 3);
+    const rounds = {
+      genesisTimeMs: readUint(r[0], 'checkpoint.rounds.genesisTimeMs', header.timeMs),
+      slotMs: readUint(r[1], 'checkpoint.rounds.slotMs'),
+      roundSlots: readUint(r[2], 'checkpoint.rounds.roundSlots'),
     };
+    if (rounds.slotMs === 0 || rounds.roundSlots === 0)
+      throw new CodecError('SHAPE', 'checkpoint.rounds', 'expected a slot length and a round of at least 1');
+    return { header, schedule, next, rounds };
   });
 }
 
@@ -198,11 +222,11 @@ export function decodeUpdate(bytes: Uint8Array): FinalityUpdate {
         signature: readBytes(p[1], `update.votes[${i}].signature`, 64),
       };
     });
-    let scheduleChange: ScheduleChange | null = null;
+    let schedule: ScheduleProof | null = null;
     if (a[3] !== null) {
       const s = readArray(a[3], 'update.schedule', 2);
-      scheduleChange = {
-        schedule: readScheduleValue(s[0], 'update.schedule.producers'),
+      schedule = {
+        record: readActiveScheduleValue(s[0], 'update.schedule.record'),
         proof: readProof(s[1], 'update.schedule.proof'),
       };
     }
@@ -214,7 +238,7 @@ export function decodeUpdate(bytes: Uint8Array): FinalityUpdate {
         `expected at most ${MAX_UPDATE_PROOFS} proofs, got ${rawProofs.length}`,
       );
     const proofs = rawProofs.map((p, i) => readKeyProof(p, `update.proofs[${i}]`));
-    return { header, votes, scheduleChange, proofs };
+    return { header, votes, schedule, proofs };
   });
 }
 

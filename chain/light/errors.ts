@@ -17,8 +17,13 @@ export type LightErrorCode =
   | 'TIME_NOT_INCREASING'
   /** Too few votes, a vote that does not verify, an outsider or a duplicate voter. */
   | 'BAD_CERTIFICATE'
-  /** A new schedule whose record the header's state root does not prove. */
+  /** A schedule record the header's state root does not prove, or a new round's update without one. */
   | 'UNPROVEN_SCHEDULE'
+  /**
+   * A schedule record naming a schedule the client has no trusted path to: one consensus never ran,
+   * or a change in a round the client saw no update of (it needs an update in between).
+   */
+  | 'UNTRUSTED_SCHEDULE'
   /** A state proof that does not show the claimed value (or absence) under the root. */
   | 'WRONG_PROOF'
   /** A state proof made for another height than the client's head. */

@@ -16,7 +16,7 @@ export {
   LIGHT_VERSION,
   MAX_UPDATE_BYTES,
   MAX_UPDATE_PROOFS,
-  type ScheduleChange,
+  type ScheduleProof,
   type StateProof,
 } from './codec.js';
 export { LightError, type LightErrorCode } from './errors.js';

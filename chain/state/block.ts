@@ -3,7 +3,8 @@
  * transaction, checks the state root; returns the new state or a BlockError, never mutating the old
  * one) and `buildBlock` for a producer (applies what is valid, drops what is not, signs the header).
  * Whose slot it is belongs to consensus (chain/dpos); here a block needs a registered, unjailed
- * producer. Every block ends by recording the election it leads to (schedule-record.ts).
+ * producer. A block that opens a round first records the schedule consensus runs in it
+ * (active-schedule.ts); every block ends by recording the election it leads to (schedule-record.ts).
  */
 import { encodeCanonical } from '../codec/canonical.js';
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
@@ -12,6 +13,7 @@ import { merkleRoot } from '../crypto/merkle.js';
 import { BlockError, TxError } from '../tx/errors.js';
 import { type BlockHeader, headerId, type SignedHeader } from '../tx/header.js';
 import type { SignedTx } from '../tx/types.js';
+import { recordGenesisSchedule, recordRoundSchedule } from './active-schedule.js';
 import { type ApplyOptions, applyTx } from './apply.js';
 import type { ChainParams } from './params.js';
 import { EMPTY_ACCOUNT } from './records.js';
@@ -44,6 +46,7 @@ export function createGenesis(spec: GenesisSpec): ChainState {
     params: spec.params,
     height: 0,
     timeMs: spec.timeMs,
+    genesisTimeMs: spec.timeMs,
     blockId: new Uint8Array(32),
     tree: null,
     producers: [],
@@ -69,6 +72,7 @@ export function createGenesis(spec: GenesisSpec): ChainState {
   }
   d.setSupply({ qdt, qdd, burned: 0n });
   recordSchedule(d);
+  recordGenesisSchedule(d);
   const root = d.tree;
   const genesisId = taggedHash(
     'qood/genesis/v1',
@@ -104,6 +108,7 @@ export function applyBlock(state: ChainState, block: Block, opts: ApplyOptions =
   if (!bytesEqual(merkleRoot(block.txs.map((t) => t.id)), h.txRoot))
     return fail('TX_ROOT_MISMATCH', 'txRoot');
   const ctx = { height: h.height, timeMs: h.timeMs };
+  recordRoundSchedule(d, h.height, h.timeMs);
   for (let i = 0; i < block.txs.length; i++) {
     try {
       applyTx(d, block.txs[i]!, ctx, opts);
@@ -136,6 +141,7 @@ export function buildBlock(
 ): BuiltBlock {
   const ctx = { height: state.height + 1, timeMs };
   let d = new Draft(state);
+  recordRoundSchedule(d, ctx.height, timeMs);
   const txs: SignedTx[] = [];
   const rejected: { tx: SignedTx; error: TxError }[] = [];
   for (const tx of candidates) {

@@ -1,13 +1,15 @@
 /**
- * The elected schedule as a state record, so a light client can prove a schedule change from a
- * final header's state root instead of replaying every vote. At the end of every block (and at
+ * The elected schedule as a state record. At the end of every block (and at
  * genesis) the state machine ranks the registered, unjailed producers by votes (ties by address),
  * keeps the top `scheduleSize` and stores them, in rotation (address) order, under the key
  * `sched` as canonical CBOR `[address bytes, ...]`. The record is written only when the election
  * changes, so blocks that touch no vote leave it (and the root) alone.
  *
  * This is the same ranking as `electSchedule` in chain/dpos/schedule.ts (a test holds them equal);
- * which recorded election becomes active, and when, is consensus's decision.
+ * which recorded election becomes active, and when, is consensus's decision. An election may last
+ * a single block and never run, so a light client must not follow this record: it follows
+ * `sched/active` (active-schedule.ts), which the state machine writes from the election of a
+ * round's last block, as consensus does (issue 14, attack 1).
  */
 import { CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes } from '../codec/fields.js';

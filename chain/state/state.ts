@@ -26,6 +26,8 @@ export interface ChainState {
   /** Height of the last applied block (0: genesis). */
   readonly height: number;
   readonly timeMs: number;
+  /** The genesis time, which slots and rounds count from (active-schedule.ts). */
+  readonly genesisTimeMs: number;
   /** Id of the last applied header (the genesis id at height 0). */
   readonly blockId: Uint8Array;
   readonly tree: SmtNode | null;
@@ -47,6 +49,8 @@ export const stateKey = {
   supply: () => 'supply',
   /** The elected schedule (see schedule-record.ts). */
   schedule: () => 'sched',
+  /** The schedule consensus runs, and the next round's (see active-schedule.ts). */
+  activeSchedule: () => 'sched/active',
 } as const;
 
 /** The tree path of a state key. */
@@ -143,6 +147,10 @@ export class Draft {
   setSchedule(schedule: readonly string[], bytes: Uint8Array): void {
     this.tree = smtSet(this.tree, keyHash(stateKey.schedule()), bytes, schedule);
   }
+  /** Stores the active-schedule record; `bytes` is its canonical encoding (active-schedule.ts). */
+  setActiveSchedule(record: unknown, bytes: Uint8Array): void {
+    this.tree = smtSet(this.tree, keyHash(stateKey.activeSchedule()), bytes, record);
+  }
   supply(): Supply {
     return this.#get<Supply>(stateKey.supply()) ?? { qdt: 0n, qdd: 0n, burned: 0n };
   }
@@ -151,6 +159,14 @@ export class Draft {
   }
   /** The new state at `height`, `timeMs`, after block `blockId`. */
   finish(height: number, timeMs: number, blockId: Uint8Array): ChainState {
-    return { params: this.base.params, height, timeMs, blockId, tree: this.tree, producers: this.producers };
+    return {
+      params: this.base.params,
+      height,
+      timeMs,
+      genesisTimeMs: this.base.genesisTimeMs,
+      blockId,
+      tree: this.tree,
+      producers: this.producers,
+    };
   }
 }

@@ -80,7 +80,7 @@ export function registerNodeCheckpoint(node: Command): void {
       writeFileSync(tmp, bytes);
       renameSync(tmp, o.out);
       process.stdout.write(
-        `checkpoint at final height ${cp.header.height} (block ${toHex(headerId(cp.header)).slice(0, 16)}..., ${cp.schedule.length} producer${cp.schedule.length === 1 ? '' : 's'}${cp.next ? ', next schedule pending' : ''}) written to ${o.out}\n`,
+        `checkpoint at final height ${cp.header.height} (block ${toHex(headerId(cp.header)).slice(0, 16)}..., ${cp.schedule.length} producer${cp.schedule.length === 1 ? '' : 's'}${cp.next.join() !== cp.schedule.join() ? ', next schedule pending' : ''}) written to ${o.out}\n`,
       );
     });
 }

@@ -1,9 +1,9 @@
 /**
  * A device's grant and the chain that records it, for ChainView tests: the owner signs a listen
  * grant with the agent's own `issueGrant` (so the device's grant id is the chain's), the device's
- * GrantRegistry installs it, and a four-producer chain registers the vehicle (block 2), records
- * that very grant transaction (block 3), elects a new schedule (block 4, active from 8) and
- * records the owner's revocation (block 9).
+ * GrantRegistry installs it, and a four-producer chain (rounds of 4 blocks) registers the vehicle
+ * (block 2), records that very grant transaction and elects a new schedule (block 3, the last of
+ * round 0, so consensus runs it from round 2: block 8) and records the owner's revocation (block 9).
  */
 
 import {
@@ -59,9 +59,9 @@ export function chainViewRig(nowMs: () => number = () => LIGHT_T0 + 60_000): Cha
   const grantTx = decodeGrantBundle(bundle).tx;
   const chain = buildLightChain({
     producers: 4,
-    electAt: [4],
+    electAt: [3],
     height: 12,
-    roundBlocks: 8,
+    roundBlocks: 4,
     accounts: [{ address: toHex(owner.publicKey), qdt: 1000n * UNIT }],
     extra: (s, h): SignedTx[] => {
       if (h === 2) return [lightTx(s, owner, 'registerVehicle', { vehicle: chainVehicleId(RIG_VEHICLE) })];

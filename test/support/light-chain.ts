@@ -1,12 +1,15 @@
 /**
  * A chain for light-client tests and benches, built with the real state machine: `producers`
- * genesis producers and one challenger per schedule change. Challenger i registers, stakes more
- * than the weakest scheduled producer and votes for itself in block `electAt[i]`; the state records
- * the new election there, and (as consensus does, at a round boundary once that block is final) it
- * becomes the active schedule at the next multiple of `roundBlocks`. Every block is produced by a
- * producer of the active schedule and every block can be certified by a quorum of it.
+ * genesis producers and one challenger per schedule change, one block per slot (block h at slot h),
+ * rounds of `roundBlocks` slots. Challenger i registers, stakes more than the weakest scheduled
+ * producer and votes for itself in block `electAt[i]`; the state records the new election there,
+ * and, as consensus does, it runs from the round after next (the round's last block decides the
+ * round after the following one): the state's `sched/active` record says which schedule is in
+ * force at every block. Every block is produced by a producer of that schedule and every block can
+ * be certified by a quorum of it.
  */
 import {
+  activeSchedule,
   applyBlock,
   type Block,
   buildBlock,
@@ -14,7 +17,6 @@ import {
   type Checkpoint,
   createGenesis,
   Ed25519Signer,
-  electSchedule,
   type FinalityUpdate,
   type FinalityVote,
   type GenesisSpec,
@@ -22,9 +24,11 @@ import {
   headerId,
   mainnetParams,
   minimalParams,
+  producerForSlot,
   proveKey,
-  recordedSchedule,
+  roundParams,
   type SignedTx,
+  scheduleForBlock,
   sha256,
   signTx,
   signVote,
@@ -53,7 +57,7 @@ export interface LightChainSpec {
   readonly electAt: readonly number[];
   /** The last height built. */
   readonly height: number;
-  /** Blocks per round: an elected schedule activates at the next multiple after its block. */
+  /** Slots (and blocks) per round, a multiple of `producers` (blocksPerTurn = roundBlocks / producers). */
   readonly roundBlocks: number;
   /** Extra transactions to put in a block, by height (grants, transfers ...). */
   readonly extra?: (state: ChainState, height: number) => SignedTx[];
@@ -102,10 +106,13 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
   const challengers = spec.electAt.map((_, i) => lightKey(`challenger-${i}`));
   const issuer = lightKey('issuer');
   const chainId = spec.chainId ?? LIGHT_CHAIN_ID;
+  if (spec.roundBlocks % spec.producers !== 0)
+    throw new RangeError(`roundBlocks ${spec.roundBlocks} is not a multiple of ${spec.producers} producers`);
+  const blocksPerTurn = spec.roundBlocks / spec.producers;
   const params =
     spec.producers === 4
-      ? minimalParams(chainId, addr(issuer))
-      : { ...mainnetParams(chainId, addr(issuer)), scheduleSize: spec.producers };
+      ? { ...minimalParams(chainId, addr(issuer)), blocksPerTurn }
+      : { ...mainnetParams(chainId, addr(issuer)), scheduleSize: spec.producers, blocksPerTurn };
   const signers = new Map<string, Ed25519Signer>();
   for (const k of [...genesisProducers, ...challengers]) signers.set(addr(k), k);
   const genesisSpec: GenesisSpec = {
@@ -125,16 +132,13 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
   const genesis = createGenesis(genesisSpec);
   const states: ChainState[] = [genesis];
   const blocks: (Block | undefined)[] = [undefined];
-  const active: string[][] = [electSchedule(genesis)];
+  const active: string[][] = [[...activeSchedule(genesis)!.schedule]];
   const activations: number[] = [];
-  let pending: string[] | undefined;
   for (let h = 1; h <= spec.height; h++) {
     const prev = states[h - 1]!;
-    const schedule = pending !== undefined && h % spec.roundBlocks === 0 ? pending : active[h - 1]!;
-    if (schedule !== active[h - 1]) {
-      activations.push(h);
-      pending = undefined;
-    }
+    const timeMs = LIGHT_T0 + 500 * h;
+    const schedule = [...scheduleForBlock(prev, h, timeMs)!.schedule];
+    if (schedule.join() !== active[h - 1]!.join()) activations.push(h);
     active.push(schedule);
     const txs: SignedTx[] = [];
     const ci = spec.electAt.indexOf(h);
@@ -146,15 +150,15 @@ export function buildLightChain(spec: LightChainSpec): LightChain {
       txs.push(lightTx(prev, c, 'vote', { producers: [addr(c)] }, 2));
     }
     txs.push(...(spec.extra?.(prev, h) ?? []));
-    const producer = signers.get(schedule[h % schedule.length]!)!;
-    const built = buildBlock(prev, txs, producer, LIGHT_T0 + 500 * h);
+    const producer = signers.get(producerForSlot(schedule, h, blocksPerTurn))!;
+    const built = buildBlock(prev, txs, producer, timeMs);
     if (built.rejected.length > 0) throw built.rejected[0]!.error;
     const applied = applyBlock(prev, built.block);
     if (!applied.ok) throw applied.error;
+    if (activeSchedule(applied.state)!.schedule.join() !== schedule.join())
+      throw new Error(`block ${h}: the state records another schedule than the one it was built under`);
     states.push(applied.state);
     blocks.push(built.block);
-    const elected = recordedSchedule(applied.state)!;
-    if (elected.join() !== recordedSchedule(prev)!.join()) pending = elected;
   }
   return { states, blocks, active, activations, signers, genesisSpec };
 }
@@ -177,19 +181,17 @@ export function votesAt(chain: LightChain, h: number, count?: number): FinalityV
     .map((p) => signVote(chain.signers.get(p)!, header.chainId, h, headerId(header)));
 }
 
-/** A finality update for block `h`: a quorum's votes, the schedule change when `h` elected one, and proofs of `keys`. */
+/**
+ * A finality update for block `h`: a quorum's votes, the proven `sched/active` record of its state
+ * (what a client needs when `h` opens a later round than its head; harmless otherwise), and proofs
+ * of `keys`.
+ */
 export function updateAt(chain: LightChain, h: number, keys: readonly string[] = []): FinalityUpdate {
   const state = chain.states[h]!;
-  const before = recordedSchedule(chain.states[h - 1]!)!;
-  const now = recordedSchedule(state)!;
-  const scheduleChange =
-    now.join() === before.join()
-      ? null
-      : { schedule: now, proof: proveKey(state, stateKey.schedule()).proof };
   return {
     header: headerAt(chain, h),
     votes: votesAt(chain, h),
-    scheduleChange,
+    schedule: { record: activeSchedule(state)!, proof: proveKey(state, stateKey.activeSchedule()).proof },
     proofs: keys.map((k) => {
       const p = proveKey(state, k);
       return { key: k, value: p.value, proof: p.proof };
@@ -197,9 +199,15 @@ export function updateAt(chain: LightChain, h: number, keys: readonly string[] =
   };
 }
 
-/** A checkpoint at block `h` (h >= 1: genesis has no header) with the schedule active there. */
+/** A checkpoint at block `h` (h >= 1: genesis has no header): both schedules of its state and the round parameters. */
 export function checkpointAt(chain: LightChain, h: number): Checkpoint {
-  return { header: headerAt(chain, h), schedule: chain.active[h]! };
+  const record = activeSchedule(chain.states[h]!)!;
+  return {
+    header: headerAt(chain, h),
+    schedule: [...record.schedule],
+    next: [...record.next],
+    rounds: roundParams(chain.states[h]!),
+  };
 }
 
 /** A vehicle, its owner and a grantee for chains that carry grants. */

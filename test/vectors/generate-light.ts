@@ -1,7 +1,8 @@
 /**
  * Generates test/vectors/chain-light.json: the bytes a light client receives (a checkpoint, a
- * finality update with a schedule change and a key proof, a plain update, a state proof) from a
- * fixed four-producer chain built by test/support/light-chain.ts, with the head each leads to.
+ * finality update whose schedule record proves the next round's new schedule, with a key proof, the
+ * update of the round that schedule runs in, a state proof) from a fixed four-producer chain built
+ * by test/support/light-chain.ts (rounds of 4 blocks), with the head each leads to.
  * `npm run build && node dist/test/vectors/generate-light.js` rewrites the file;
  * test/unit/light/light-vectors.test.ts fails when the code no longer produces it. Changing the file
  * is a deliberate, reviewed act: it changes the protocol.
@@ -10,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  encodeActiveSchedule,
   encodeCheckpoint,
-  encodeSchedule,
   encodeStateProof,
   encodeUpdate,
   headerId,
@@ -23,24 +24,25 @@ import { buildLightChain, checkpointAt, updateAt } from '../support/light-chain.
 
 /** Every light-client vector as JSON-ready data. */
 export function generateLightVectors(): Record<string, unknown> {
-  const chain = buildLightChain({ producers: 4, electAt: [2], height: 4, roundBlocks: 4 });
-  const change = updateAt(chain, 2, [stateKey.supply()]);
-  const plain = updateAt(chain, 4);
-  const p = proveKey(chain.states[4]!, stateKey.supply());
+  // Elected at 2, decided by block 3 (the last of round 0), run from block 8 (round 2).
+  const chain = buildLightChain({ producers: 4, electAt: [2], height: 8, roundBlocks: 4 });
+  const change = updateAt(chain, 5, [stateKey.supply()]);
+  const plain = updateAt(chain, 8);
+  const p = proveKey(chain.states[8]!, stateKey.supply());
   return {
     chainId: change.header.chainId,
     checkpoint: { height: 1, bytes: toHex(encodeCheckpoint(checkpointAt(chain, 1))) },
     scheduleChange: {
-      height: 2,
+      height: 5,
       headId: toHex(headerId(change.header)),
-      schedule: toHex(encodeSchedule(change.scheduleChange!.schedule)),
+      record: toHex(encodeActiveSchedule(change.schedule!.record)),
       bytes: toHex(encodeUpdate(change)),
     },
-    activation: { height: 4, headId: toHex(headerId(plain.header)), bytes: toHex(encodeUpdate(plain)) },
+    activation: { height: 8, headId: toHex(headerId(plain.header)), bytes: toHex(encodeUpdate(plain)) },
     stateProof: {
-      height: 4,
+      height: 8,
       key: p.key,
-      bytes: toHex(encodeStateProof({ height: 4, proof: { key: p.key, value: p.value, proof: p.proof } })),
+      bytes: toHex(encodeStateProof({ height: 8, proof: { key: p.key, value: p.value, proof: p.proof } })),
     },
   };
 }

@@ -53,10 +53,11 @@ describe('ChainView over the memory uplink', () => {
     expect(view.grantStatus(rig.grantId, LIGHT_T0 + 3_600_000).state).toBe('expired');
     expect(rig.registry.get(rig.grantId)?.chainToMs).toBe(LIGHT_T0 + 3_600_000);
     expect(rig.registry.get(rig.grantId)?.revokedMs).toBeNull();
-    // Through a schedule change (elected at 4, active from 8) to the revocation at 9.
+    // Through a schedule change (elected at 3, active from 8) to the revocation at 9.
     await publish(rig.updateBytes(REVOKED_AT));
     expect(view.finalHeight).toBe(REVOKED_AT);
     expect(view.client.schedule).toEqual(rig.chain.active[REVOKED_AT]);
+    expect(rig.chain.activations).toEqual([8]);
     expect(view.grantStatus(rig.grantId, NOW).state).toBe('revoked');
     expect(rig.registry.get(rig.grantId)?.revokedBy).toBe('chain');
     expect(counter(metrics, 'chain.updates')).toBe(3);
@@ -93,7 +94,7 @@ describe('ChainView over the memory uplink', () => {
   it('checks a single state proof of a grant against the head', async () => {
     const { rig, view, publish } = setup();
     await flush();
-    await publish(rig.updateBytes(4)); // the block that elects the next schedule
+    await publish(rig.updateBytes(4)); // the first of round 1: it proves the next schedule
     await publish(rig.updateBytes(10));
     expect(view.finalHeight).toBe(10);
     const p = proveKey(rig.chain.states[10]!, stateKey.grant(rig.grantId));

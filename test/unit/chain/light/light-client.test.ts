@@ -5,10 +5,12 @@ import {
   encodeCheckpoint,
   encodeUpdate,
   type FinalityUpdate,
+  headerId,
   keyHash,
   LightClient,
   LightError,
   proveKey,
+  signVote,
   stateKey,
   UNIT,
   type UpdateResult,
@@ -27,12 +29,13 @@ const alice = lightKey('alice');
 const bob = lightKey('bob');
 const hex = (k: { publicKey: Uint8Array }) => Buffer.from(k.publicKey).toString('hex');
 
-// Four producers (minimal preset), three schedule changes elected at blocks 3, 10 and 17 and
-// activated at the next round boundary (every 4 blocks): 4, 12, 20. Alice transfers at block 6.
+// Four producers, one block a turn (rounds of 4 blocks), three schedule changes elected at blocks
+// 3, 10 and 17 and run, as consensus does, from the round after next of the round's last block:
+// 8, 16, 24. Alice transfers at block 6.
 const chain = buildLightChain({
   producers: 4,
   electAt: [3, 10, 17],
-  height: 24,
+  height: 28,
   roundBlocks: 4,
   accounts: [{ address: hex(alice), qdt: 1000n * UNIT }],
   extra: (s, h) =>
@@ -59,14 +62,14 @@ function code(r: UpdateResult): string {
 
 describe('the light client follows finality updates through three schedule changes', () => {
   it('builds a chain whose active schedule changes three times', () => {
-    expect(chain.activations).toEqual([4, 12, 20]);
+    expect(chain.activations).toEqual([8, 16, 24]);
     const distinct = new Set(chain.active.map((s) => s.join()));
     expect(distinct.size).toBe(4);
   });
 
-  it('from a checkpoint at block 1, with updates only at the elections and a few blocks after', () => {
+  it('from a checkpoint at block 1, with an update in every round and a few more', () => {
     const c = new LightClient({ checkpoint: checkpointAt(chain, 1) });
-    const follow = [3, 5, 10, 11, 14, 17, 22, 24];
+    const follow = [3, 5, 10, 11, 14, 17, 22, 24, 28];
     const seen: { h: number; proven: boolean; activated: boolean }[] = [];
     for (const h of follow) {
       const r = applyBytes(c, updateAt(chain, h));
@@ -75,12 +78,13 @@ describe('the light client follows finality updates through three schedule chang
       expect(c.head.height).toBe(h);
       expect(c.schedule).toEqual(chain.active[h]);
     }
-    // Each election is proven at its block and activates with the first certificate it makes.
-    expect(seen.filter((s) => s.proven).map((s) => s.h)).toEqual([3, 10, 17]);
-    expect(seen.filter((s) => s.activated).map((s) => s.h)).toEqual([5, 14, 22]);
-    // Between an election and its activation the old schedule still certifies (block 11).
-    expect(chain.active[11]).toEqual(chain.active[10]);
-    expect(c.nextSchedule).toBeNull();
+    // Each change is proven by the first update of the round before it runs (the record's next
+    // schedule) and followed from the first update of the round it runs in.
+    expect(seen.filter((s) => s.proven).map((s) => s.h)).toEqual([5, 14, 22]);
+    expect(seen.filter((s) => s.activated).map((s) => s.h)).toEqual([10, 17, 24]);
+    // Between an election and its activation the old schedule still certifies (block 14).
+    expect(chain.active[14]).toEqual(chain.active[10]);
+    expect(c.nextSchedule).toEqual(c.schedule);
   });
 
   it('checks a grant, a balance and an absence against the head with short proofs', () => {
@@ -183,25 +187,59 @@ describe('the light client refuses', () => {
     expect(code(applyBytes(c, u))).toBe('ok');
   });
 
-  it('a schedule change that is not proven: another schedule, another key, or no proof at all', () => {
+  it('a schedule record that is not proven, or none where a new round begins', () => {
+    const c = new LightClient({ checkpoint: checkpointAt(chain, 3) });
+    const u = updateAt(chain, 5);
+    const sched = u.schedule!;
+    expect(sched.record.next).toEqual(chain.active[8]);
+    const fake = [...sched.record.next.slice(1), hex(lightKey('outsider'))].sort();
+    expect(
+      code(applyBytes(c, { ...u, schedule: { ...sched, record: { ...sched.record, next: fake } } })),
+    ).toBe('UNPROVEN_SCHEDULE');
+    const otherKey = proveKey(chain.states[5]!, stateKey.supply()).proof;
+    expect(code(applyBytes(c, { ...u, schedule: { ...sched, proof: otherKey } }))).toBe('UNPROVEN_SCHEDULE');
+    // The election record (what version 1 followed) is not the schedule record.
+    const election = proveKey(chain.states[5]!, stateKey.schedule()).proof;
+    expect(code(applyBytes(c, { ...u, schedule: { ...sched, proof: election } }))).toBe('UNPROVEN_SCHEDULE');
+    // Block 5 opens no round but is the first the client sees of round 1: the record is required.
+    expect(code(applyBytes(c, { ...u, schedule: null }))).toBe('UNPROVEN_SCHEDULE');
+    expect(c.head.height).toBe(3);
+    expect(code(applyBytes(c, u))).toBe('ok');
+    // Inside the head's round an update needs no record.
+    expect(code(applyBytes(c, { ...updateAt(chain, 6), schedule: null }))).toBe('ok');
+    expect(c.nextSchedule).toEqual(chain.active[8]);
+  });
+
+  it('a record whose activation does not match the round of its header', () => {
+    const c = new LightClient({ checkpoint: checkpointAt(chain, 5) });
+    const u = updateAt(chain, 9);
+    const record = u.schedule!.record;
+    expect(record).toMatchObject({ activatedAt: 8, round: 2 });
+    // Claims that do not fit the header's round are refused before any proof is checked.
+    for (const claim of [
+      { ...record, round: 3 },
+      { ...record, activatedAt: 10 },
+      { ...record, round: 1 },
+      { ...record, activatedAt: 5 },
+    ])
+      expect(code(applyBytes(c, { ...u, schedule: { ...u.schedule!, record: claim } }))).toBe(
+        'UNTRUSTED_SCHEDULE',
+      );
+    expect(code(applyBytes(c, u))).toBe('ok');
+  });
+
+  it('a change in a round it saw no update of, until an update of that round arrives', () => {
     const c = new LightClient({ checkpoint: checkpointAt(chain, 1) });
-    const u = updateAt(chain, 3);
-    const change = u.scheduleChange!;
-    expect(change).not.toBeNull();
-    const fake = [...change.schedule.slice(1), hex(lightKey('outsider'))].sort();
-    expect(code(applyBytes(c, { ...u, scheduleChange: { ...change, schedule: fake } }))).toBe(
-      'UNPROVEN_SCHEDULE',
-    );
-    const otherKey = proveKey(chain.states[3]!, stateKey.supply()).proof;
-    expect(code(applyBytes(c, { ...u, scheduleChange: { ...change, proof: otherKey } }))).toBe(
-      'UNPROVEN_SCHEDULE',
-    );
-    expect(c.head.height).toBe(1);
-    // Without the change, the new schedule's certificates are refused once it is active.
-    expect(applyBytes(c, { ...u, scheduleChange: null }).ok).toBe(true);
-    const r = applyBytes(c, updateAt(chain, 5));
-    expect(code(r)).toBe('BAD_CERTIFICATE');
-    expect(r.ok ? '' : r.error.certificate).toBe('NOT_SCHEDULED');
+    // Round 2 runs the schedule elected at 3; the client knows only round 1's (the genesis one).
+    expect(code(applyBytes(c, updateAt(chain, 9)))).toBe('UNTRUSTED_SCHEDULE');
+    // Once it has seen round 1 it knows round 2's schedule.
+    expect(code(applyBytes(c, updateAt(chain, 6)))).toBe('ok');
+    expect(code(applyBytes(c, updateAt(chain, 9)))).toBe('ok');
+    // From round 2 to round 5: the schedule of round 4 (elected at 10) was never shown to it.
+    expect(code(applyBytes(c, updateAt(chain, 22)))).toBe('UNTRUSTED_SCHEDULE');
+    expect(code(applyBytes(c, updateAt(chain, 14)))).toBe('ok');
+    expect(code(applyBytes(c, updateAt(chain, 22)))).toBe('ok');
+    expect(c.schedule).toEqual(chain.active[22]);
   });
 
   it('an update of another chain or with time going backwards', () => {
@@ -215,56 +253,68 @@ describe('the light client refuses', () => {
 });
 
 describe('the light client between an election and its activation', () => {
-  it('keeps the old schedule while a quorum common to both certifies, and switches at the first certificate only the new one makes', () => {
+  it('keeps the old schedule for the rest of the round, and switches in the round the new one runs, whichever members voted', () => {
     const c = new LightClient({ checkpoint: checkpointAt(chain, 1) });
-    expect(applyBytes(c, updateAt(chain, 3)).ok).toBe(true);
-    const next = c.nextSchedule!;
-    expect(next.electedAt).toBe(3);
-    const common = chain.active[5]!.filter((p) => chain.active[3]!.includes(p));
-    expect(common).toHaveLength(3); // a quorum of 4 in both schedules
-    const overlap = {
-      ...updateAt(chain, 5),
-      votes: votesAt(chain, 5).filter((v) => common.includes(v.producer)),
-    };
-    const r = applyBytes(c, overlap);
-    expect(r.ok && r.scheduleActivated).toBe(false);
-    expect(c.schedule).toEqual(chain.active[3]);
+    expect(applyBytes(c, updateAt(chain, 5)).ok).toBe(true);
+    const next = chain.active[8]!;
     expect(c.nextSchedule).toEqual(next);
-    const r2 = applyBytes(c, updateAt(chain, 6));
+    expect(c.schedule).toEqual(chain.active[5]);
+    const common = next.filter((p) => chain.active[5]!.includes(p));
+    expect(common).toHaveLength(3); // a quorum of 4 in both schedules
+    const r = applyBytes(c, updateAt(chain, 6));
+    expect(r.ok && r.scheduleActivated).toBe(false);
+    const overlap = {
+      ...updateAt(chain, 8),
+      votes: votesAt(chain, 8).filter((v) => common.includes(v.producer)),
+    };
+    const r2 = applyBytes(c, overlap);
     expect(r2.ok && r2.scheduleActivated).toBe(true);
-    expect(c.schedule).toEqual(chain.active[6]);
-    expect(c.nextSchedule).toBeNull();
+    expect(c.schedule).toEqual(next);
+    // The producer that left cannot certify any more.
+    const left = chain.active[5]!.find((p) => !next.includes(p))!;
+    const h9 = updateAt(chain, 9);
+    const leftVote = signVote(chain.signers.get(left)!, h9.header.chainId, 9, headerId(h9.header));
+    const r3 = applyBytes(c, {
+      ...h9,
+      votes: [...h9.votes.slice(0, 2), { producer: left, signature: leftVote.signature }],
+    });
+    expect(code(r3)).toBe('BAD_CERTIFICATE');
+    expect(r3.ok ? '' : r3.error.certificate).toBe('NOT_SCHEDULED');
   });
 });
 
 describe('the light client saved and resumed', () => {
-  it('keeps a pending next schedule across its checkpoint bytes', () => {
+  it('keeps the next schedule and the round parameters across its checkpoint bytes', () => {
     const c = new LightClient({ checkpoint: checkpointAt(chain, 1) });
-    expect(applyBytes(c, updateAt(chain, 3)).ok).toBe(true);
+    expect(applyBytes(c, updateAt(chain, 5)).ok).toBe(true);
     const saved = encodeCheckpoint(c.checkpoint());
     const resumed = new LightClient({ checkpoint: decodeCheckpoint(saved) });
     expect(resumed.nextSchedule).toEqual(c.nextSchedule);
-    const r = applyBytes(resumed, updateAt(chain, 5));
+    expect(resumed.rounds).toEqual(c.rounds);
+    const r = applyBytes(resumed, updateAt(chain, 9));
     expect(r.ok && r.scheduleActivated).toBe(true);
     // Without the next schedule, the same update is refused.
-    const bare = new LightClient({ checkpoint: { ...decodeCheckpoint(saved), next: null } });
-    expect(code(applyBytes(bare, updateAt(chain, 5)))).toBe('BAD_CERTIFICATE');
+    const bare = new LightClient({ checkpoint: { ...decodeCheckpoint(saved), next: c.schedule } });
+    expect(code(applyBytes(bare, updateAt(chain, 9)))).toBe('UNTRUSTED_SCHEDULE');
   });
 });
 
 describe('the light client with 21 producers', () => {
-  const big = buildLightChain({ producers: 21, electAt: [3], height: 9, roundBlocks: 8 });
+  // One block a turn: rounds of 21 blocks; elected at 3, decided by block 20, run from block 42.
+  const big = buildLightChain({ producers: 21, electAt: [3], height: 44, roundBlocks: 21 });
 
-  it('accepts 15 of 21 votes, refuses 14, and follows the change elected at 3 and active from 8', () => {
+  it('accepts 15 of 21 votes, refuses 14, and follows the change elected at 3 and active from 42', () => {
+    expect(big.activations).toEqual([42]);
     const c = new LightClient({ checkpoint: checkpointAt(big, 1) });
     expect(code(applyBytes(c, { ...updateAt(big, 2), votes: votesAt(big, 2, 14) }))).toBe('BAD_CERTIFICATE');
     expect(code(applyBytes(c, { ...updateAt(big, 2), votes: votesAt(big, 2, 15) }))).toBe('ok');
     expect(code(applyBytes(c, updateAt(big, 3)))).toBe('ok');
-    expect(c.nextSchedule?.electedAt).toBe(3);
-    expect(code(applyBytes(c, updateAt(big, 7)))).toBe('ok');
-    const r = applyBytes(c, updateAt(big, 9));
+    const r1 = applyBytes(c, updateAt(big, 22));
+    expect(r1.ok && r1.scheduleProven).toBe(true);
+    expect(c.nextSchedule).toEqual(big.active[42]);
+    const r = applyBytes(c, updateAt(big, 44));
     expect(r.ok && r.scheduleActivated).toBe(true);
-    expect(c.schedule).toEqual(big.active[9]);
+    expect(c.schedule).toEqual(big.active[44]);
     expect(c.schedule).toHaveLength(21);
   });
 });

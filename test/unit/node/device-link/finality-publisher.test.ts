@@ -1,13 +1,15 @@
 /**
- * The finality publisher against a chain built with the real state machine (four producers, a
- * schedule elected at block 6 and active from block 8, two grants and a revocation): a device's
- * light client that applies every published update follows it through the schedule change to the
- * proven revocation; events that arrive together are coalesced; a failed publish is retried; a
- * decider without its own certificate is proven at the next final block; the node's checkpoint
- * between decision and activation carries the next schedule.
+ * The finality publisher against a chain built with the real state machine (four producers, rounds
+ * of 8 blocks, a schedule elected at block 6, decided by block 7 and run from block 16, two grants
+ * and a revocation): a device's light client that applies every published update follows it through
+ * the schedule change to the proven revocation; events that arrive together are coalesced, stepping
+ * through the round before the change; a failed publish is retried; a change that no held final
+ * point can show is not published; the node's checkpoint between decision and activation carries
+ * the next schedule.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  activeSchedule,
   type Block,
   type ChainState,
   decodeGrant,
@@ -15,6 +17,7 @@ import {
   type FinalityUpdate,
   headerId,
   LightClient,
+  proveKey,
   type ScheduleChange,
   stateKey,
   stateRoot,
@@ -31,7 +34,9 @@ import {
 
 const ELECT_AT = 6;
 const ROUND = 8;
-const TOP = 16;
+const TOP = 20;
+/** The first block of the round the new schedule runs in. */
+const ACTIVE_AT = 16;
 const REVOKE_AT = 10;
 
 function makeChain(): { chain: LightChain; grantIds: string[] } {
@@ -155,10 +160,13 @@ describe('FinalityPublisher', () => {
     expect(r.applied.at(-1)).toBe(TOP);
     expect(r.device.schedule).toEqual(r.chain.active[TOP]);
     expect(r.chain.active[TOP]).not.toEqual(r.chain.active[1]);
-    // One update per final event. The change is announced when the block after its decider is
-    // final, when the decider was already sent: that next block's update carries it.
-    const change = r.sent.filter((s) => s.update.scheduleChange !== null);
-    expect(change.map((s) => s.update.header.height)).toEqual([ELECT_AT + 1]);
+    // One update per final event, each with the schedule record of its block: from the first block
+    // of round 1 it proves round 2's new schedule, and from block 16 the device follows it.
+    expect(r.sent.every((s) => s.update.schedule !== null)).toBe(true);
+    const recordAt = (h: number) => r.sent.find((s) => s.update.header.height === h)!.update.schedule!.record;
+    expect(recordAt(ROUND - 1).next).toEqual(r.chain.active[1]);
+    expect(recordAt(ROUND).next).toEqual(r.chain.active[ACTIVE_AT]);
+    expect(recordAt(ACTIVE_AT)).toMatchObject({ activatedAt: ACTIVE_AT, round: 2 });
     expect(r.sent.map((s) => s.update.header.height)).toEqual([...Array(TOP - 1).keys()].map((i) => i + 2));
     expect(r.sent.every((s) => s.topic === 'qood/v1/chain/finality' && s.retain)).toBe(true);
     // Grants proven where they were made, and the revocation where it was final.
@@ -185,8 +193,10 @@ describe('FinalityPublisher', () => {
     );
     for (let h = 6; h <= TOP; h++) r.source.finalize(h);
     await settle();
-    // The change at its decider first, then the newest final block, which the new schedule certified.
-    expect(r.sent.map((s) => s.update.header.height)).toEqual([5, ELECT_AT, TOP]);
+    // The newest final block of round 1 first (its record proves round 2's schedule), then the
+    // newest final block, which the new schedule certified.
+    expect(r.sent.map((s) => s.update.header.height)).toEqual([5, ACTIVE_AT - 1, TOP]);
+    expect(r.counts.get('bridge.finality.scheduleChanges')).toBe(1);
     expect(r.device.head.height).toBe(TOP);
     expect(r.revoked.get(r.grantIds[0]!)).toBe(true);
     r.publisher.stop();
@@ -207,37 +217,42 @@ describe('FinalityPublisher', () => {
     r.publisher.stop();
   });
 
-  it('proves the schedule at the next final block when the decider has no certificate of its own', async () => {
+  it('does not publish a change that no held final point can show devices, and restarts its mirror', async () => {
     const r = rig();
     r.source.finalize(5);
     await settle();
-    r.source.finalize(ELECT_AT + 1);
+    // One certificate makes everything up to block 17 final: no point of round 1 is held.
+    r.source.finalize(ACTIVE_AT + 1);
     await settle();
-    const change = r.sent.find((s) => s.update.scheduleChange !== null);
-    expect(change?.update.header.height).toBe(ELECT_AT + 1);
-    for (let h = ELECT_AT + 2; h <= TOP; h++) r.source.finalize(h);
+    expect(r.sent.map((s) => s.update.header.height)).toEqual([5]);
+    expect(r.counts.get('bridge.finality.refused')).toBe(1);
+    expect(r.counts.get('bridge.finality.scheduleUnproven')).toBe(1);
+    // The device needs a new checkpoint; the node's mirror starts again from its own.
+    r.source.finalize(ACTIVE_AT + 2);
     await settle();
-    expect(r.device.head.height).toBe(TOP);
-    expect(r.device.schedule).toEqual(r.chain.active[TOP]);
+    expect(r.sent.map((s) => s.update.header.height)).toEqual([5, ACTIVE_AT + 2]);
     r.publisher.stop();
   });
 
   it("the node's checkpoint between a decision and its activation carries the next schedule", () => {
     const { chain } = makeChain();
     const source = new FakeSource(chain);
-    source.finalize(ELECT_AT + 1);
+    source.finalize(ROUND + 1);
     const cp = nodeCheckpoint(source)!;
-    expect(cp.header.height).toBe(ELECT_AT + 1);
+    expect(cp.header.height).toBe(ROUND + 1);
     expect(cp.schedule).toEqual(chain.active[1]);
-    expect(cp.next).toEqual({ schedule: chain.active[ROUND], electedAt: ELECT_AT });
+    expect(cp.next).toEqual(chain.active[ACTIVE_AT]);
+    expect(cp.next).not.toEqual(cp.schedule);
+    expect(cp.rounds).toMatchObject({ slotMs: 500, roundSlots: ROUND });
     const c = new LightClient({ checkpoint: cp });
+    const state = chain.states[ACTIVE_AT + 1]!;
     const u: FinalityUpdate = {
-      header: chain.blocks[ROUND + 1]!.header.header,
-      votes: votesAt(chain, ROUND + 1),
-      scheduleChange: null,
+      header: chain.blocks[ACTIVE_AT + 1]!.header.header,
+      votes: votesAt(chain, ACTIVE_AT + 1),
+      schedule: { record: activeSchedule(state)!, proof: proveKey(state, stateKey.activeSchedule()).proof },
       proofs: [],
     };
     expect(c.apply(u).ok).toBe(true);
-    expect(c.schedule).toEqual(chain.active[ROUND]);
+    expect(c.schedule).toEqual(chain.active[ACTIVE_AT]);
   });
 });
