@@ -3,7 +3,6 @@
  * replayed log comes out as the log itself, epoch by epoch, with the receiver's pacing.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type GnssFix, MemorySerialPair, NmeaDecoder } from '../../../firmware-bridge/index.js';
 import { runNmeaEmulator } from '../../../simulators/nmea/emulator.js';
@@ -11,7 +10,7 @@ import { epochGapMs, readNmeaLog } from '../../../simulators/nmea/nmea-log.js';
 import { nmeaCoord } from '../../../simulators/nmea/nmea-writer.js';
 import { VehicleModel } from '../../../simulators/vehicle/model.js';
 import { waitUntil } from '../../support/cli.js';
-import { describeSharedData } from '../../support/system.js';
+import { fixturePath } from '../../support/system.js';
 
 function receiver() {
   const pair = new MemorySerialPair('emulator', 'agent');
@@ -54,8 +53,8 @@ describe('NMEA emulator driving the vehicle model', () => {
   });
 });
 
-describeSharedData('NMEA emulator replaying a log', (data) => {
-  const log = join(data, 'nmea', 'gpsd_receivers', 'bu353s4.log');
+describe('NMEA emulator replaying a log', () => {
+  const log = fixturePath('nmea/gpsd_receivers/bu353s4.log');
 
   it('keeps the receiver pacing (1 s per epoch, scaled by the speed factor)', () => {
     const epochs = readNmeaLog(readFileSync(log, 'latin1'));
