@@ -12,6 +12,10 @@ import { VehicleModel } from '../../../simulators/vehicle/model.js';
 import { waitUntil } from '../../support/cli.js';
 import { fixturePath } from '../../support/system.js';
 
+// Bound on waiting for the decoder to catch up with what was written: it only ends a hung test, and a
+// loaded two-core machine can stall a test process for a second or more.
+const WAIT_MS = 10_000;
+
 function receiver() {
   const pair = new MemorySerialPair('emulator', 'agent');
   const fixes: GnssFix[] = [];
@@ -30,7 +34,7 @@ describe('NMEA emulator driving the vehicle model', () => {
       maxEpochs: 150,
     });
     expect(r).toMatchObject({ epochs: 150, stopped: 'max-epochs', droppedWrites: 0 });
-    await waitUntil(() => fixes.length === 150, 2000, 'fixes');
+    await waitUntil(() => fixes.length === 150, WAIT_MS, 'fixes');
     expect(decoder.stats()).toMatchObject({ checksumErrors: 0, badSentences: 0 });
     const twin = new VehicleModel({ seed: 7 });
     let state = twin.current();
@@ -81,7 +85,7 @@ describe('NMEA emulator replaying a log', () => {
     // 24 gaps of 1 s at 50x: at least 480 ms (an upper bound would fail on a busy machine).
     expect(elapsedMs).toBeGreaterThanOrEqual(470);
     // The last epoch ends at its RMC, which the decoder has learned closes an epoch.
-    await waitUntil(() => fixes.length === 25, 2000, 'fixes');
+    await waitUntil(() => fixes.length === 25, WAIT_MS, 'fixes');
     expect(decoder.stats().checksumErrors).toBe(0);
     const strip = (f: GnssFix) => ({ ...f, wallMs: 0, monoMs: 0 });
     expect(fixes.map(strip)).toEqual(direct.map(strip));
