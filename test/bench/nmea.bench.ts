@@ -7,16 +7,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NmeaDecoder, parseNmeaSentence } from '../../firmware-bridge/index.js';
-import { sharedDataDir } from '../support/system.js';
+import { fixturePath } from '../support/system.js';
 import type { BenchSuite } from './harness.js';
-
-const data = sharedDataDir();
 
 export const suite: BenchSuite = {
   name: 'nmea',
-  skip: () => (data === undefined ? 'needs ../shared/data (NMEA logs)' : undefined),
   figures: async () => {
-    const dir = join(data!, 'nmea');
+    const dir = fixturePath('nmea');
     const receivers = readdirSync(join(dir, 'gpsd_receivers'))
       .filter((f) => f.endsWith('.log'))
       .map((f) => readFileSync(join(dir, 'gpsd_receivers', f), 'latin1'));

@@ -1,15 +1,15 @@
 /**
- * The ELM327 conformance pairs (../shared/data/obd/elm327_conformance_pairs.json, derived from
+ * The ELM327 conformance pairs (test/fixtures/obd/elm327_conformance_pairs.json, derived from
  * commaai/panda tests/elm_wifi.py, MIT) and the emulated car each of their tests ran against: the
  * pairs record only the adapter side, while the original tests also switched the simulated car
  * (CAN 11/29-bit, 500/250 kbit/s, K-line, a second ECU, an ECU switched off) between steps. Those
  * switches are replayed here before the step they preceded.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { EmulatedEcu } from '../../simulators/elm327/ecus.js';
 import { TableEcu } from '../../simulators/elm327/ecus.js';
 import type { Elm327Emulator, EmulatedCar } from '../../simulators/elm327/elm327-emulator.js';
+import { fixturePath } from './system.js';
 
 export interface ConformanceStep {
   readonly line: number;
@@ -22,9 +22,9 @@ export interface ConformanceTest {
   readonly steps: readonly ConformanceStep[];
 }
 
-/** Reads the pairs file from the shared data folder. */
-export function readConformancePairs(dataDir: string): ConformanceTest[] {
-  const j = JSON.parse(readFileSync(join(dataDir, 'obd', 'elm327_conformance_pairs.json'), 'utf8')) as {
+/** Reads the pairs file from the repository's fixtures. */
+export function readConformancePairs(): ConformanceTest[] {
+  const j = JSON.parse(readFileSync(fixturePath('obd/elm327_conformance_pairs.json'), 'utf8')) as {
     tests: ConformanceTest[];
   };
   return j.tests;

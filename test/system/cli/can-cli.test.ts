@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runQood } from '../../support/cli.js';
-import { describeSharedData, projectRoot } from '../../support/system.js';
+import { describeSharedData, fixturePath, projectRoot } from '../../support/system.js';
 
 const sim = join(projectRoot(), 'simulators/vehicle');
 const dir = mkdtempSync(join(tmpdir(), 'qood-can-cli-'));
@@ -84,14 +84,17 @@ describe('qood can decode', () => {
   });
 });
 
-describeSharedData('qood can decode on real logs', (data) => {
+const CIVIC_LOG = 'can_logs/candump_real/civic_2019_type_r_turnonanddrive.log';
+
+// The Civic log is GPL-3.0: read from the shared data folder, never copied; its DBC is a fixture.
+describeSharedData('qood can decode on the real Civic log (GPL-3.0)', [CIVIC_LOG], (data) => {
   it('decodes the Civic log as a user would run it', () => {
     const r = runQood([
       'can',
       'decode',
       '--dbc',
-      join(data, 'dbc/opendbc/honda_civic_hatchback_ex_2017_can_generated.fixed.dbc'),
-      join(data, 'can_logs/candump_real/civic_2019_type_r_turnonanddrive.log'),
+      fixturePath('dbc/opendbc/honda_civic_hatchback_ex_2017_can_generated.fixed.dbc'),
+      join(data, CIVIC_LOG),
     ]);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');

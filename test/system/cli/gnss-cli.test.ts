@@ -4,15 +4,14 @@
  * and usage errors with exit code 2.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withChecksum } from '../../../firmware-bridge/index.js';
 import { runQood } from '../../support/cli.js';
-import { describeSharedData } from '../../support/system.js';
+import { fixturePath } from '../../support/system.js';
 
-describeSharedData('qood gnss decode on a real log', (data) => {
+describe('qood gnss decode on a real log', () => {
   it('prints one JSON line per epoch of the SiRFstarV capture, as gpsd decodes it', () => {
-    const log = join(data, 'nmea', 'gpsd_receivers', 'sirfstarv-nmea.log');
+    const log = fixturePath('nmea/gpsd_receivers/sirfstarv-nmea.log');
     const r = runQood(['gnss', 'decode', '--json', log]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout
@@ -39,19 +38,14 @@ describeSharedData('qood gnss decode on a real log', (data) => {
   });
 
   it('keeps every line of a 2.7 MB drive log whatever its read chunks cut (CR LF split between chunks)', () => {
-    const r = runQood([
-      'gnss',
-      'decode',
-      '--json',
-      join(data, 'nmea', 'drives', '20100403_Z205_Switzerland.txt'),
-    ]);
+    const r = runQood(['gnss', 'decode', '--json', fixturePath('nmea/drives/20100403_Z205_Switzerland.txt')]);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('38938 lines, 38938 sentences (7706 of other types), 10412 epochs');
     expect(r.stdout.trim().split('\n')).toHaveLength(10_412);
   });
 
   it('prints readable lines without --json', () => {
-    const r = runQood(['gnss', 'decode', join(data, 'nmea', 'gpsd_receivers', 'bu353s4.log')]);
+    const r = runQood(['gnss', 'decode', fixturePath('nmea/gpsd_receivers/bu353s4.log')]);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe(
       '2014-12-31 03:07:19.000  3D       -37.784788  175.314897  59.9 m  1.3 km/h  181.4°  8 sats  HDOP 1.1',

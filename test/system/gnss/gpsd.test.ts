@@ -21,7 +21,7 @@ import { freePort, type Gpsfake, startGpsfake } from '../../../simulators/nmea/g
 import { routeLog } from '../../../simulators/nmea/nmea-writer.js';
 import { VehicleModel } from '../../../simulators/vehicle/model.js';
 import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
-import { describeSystem, sharedDataDir } from '../../support/system.js';
+import { describeSystem, fixturePath } from '../../support/system.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qood-gpsd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,9 +33,7 @@ const NEEDS = [
 
 describeSystem('gpsd client against a real gpsd fed by gpsfake', NEEDS, () => {
   it('gets TPV reports matching the log, and reconnects when gpsd restarts', async () => {
-    const data = sharedDataDir();
-    expect(data, 'needs ../shared/data').toBeDefined();
-    const log = join(data!, 'nmea', 'gpsd_receivers', 'sirfstarv-nmea.log');
+    const log = fixturePath('nmea/gpsd_receivers/sirfstarv-nmea.log');
     const ours = new Map<number, GnssFix>();
     const dec = new NmeaDecoder({ allowComments: true, onFix: (f) => ours.set(f.timeOfDayMs!, f) });
     dec.push(readFileSync(log));

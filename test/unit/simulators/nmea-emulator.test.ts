@@ -3,7 +3,6 @@
  * replayed log comes out as the log itself, epoch by epoch, with the receiver's pacing.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type GnssFix, MemorySerialPair, NmeaDecoder } from '../../../firmware-bridge/index.js';
 import { runNmeaEmulator } from '../../../simulators/nmea/emulator.js';
@@ -11,7 +10,11 @@ import { epochGapMs, readNmeaLog } from '../../../simulators/nmea/nmea-log.js';
 import { nmeaCoord } from '../../../simulators/nmea/nmea-writer.js';
 import { VehicleModel } from '../../../simulators/vehicle/model.js';
 import { waitUntil } from '../../support/cli.js';
-import { describeSharedData } from '../../support/system.js';
+import { fixturePath } from '../../support/system.js';
+
+// Bound on waiting for the decoder to catch up with what was written: it only ends a hung test, and a
+// loaded two-core machine can stall a test process for a second or more.
+const WAIT_MS = 10_000;
 
 function receiver() {
   const pair = new MemorySerialPair('emulator', 'agent');
@@ -31,7 +34,7 @@ describe('NMEA emulator driving the vehicle model', () => {
       maxEpochs: 150,
     });
     expect(r).toMatchObject({ epochs: 150, stopped: 'max-epochs', droppedWrites: 0 });
-    await waitUntil(() => fixes.length === 150, 2000, 'fixes');
+    await waitUntil(() => fixes.length === 150, WAIT_MS, 'fixes');
     expect(decoder.stats()).toMatchObject({ checksumErrors: 0, badSentences: 0 });
     const twin = new VehicleModel({ seed: 7 });
     let state = twin.current();
@@ -54,8 +57,8 @@ describe('NMEA emulator driving the vehicle model', () => {
   });
 });
 
-describeSharedData('NMEA emulator replaying a log', (data) => {
-  const log = join(data, 'nmea', 'gpsd_receivers', 'bu353s4.log');
+describe('NMEA emulator replaying a log', () => {
+  const log = fixturePath('nmea/gpsd_receivers/bu353s4.log');
 
   it('keeps the receiver pacing (1 s per epoch, scaled by the speed factor)', () => {
     const epochs = readNmeaLog(readFileSync(log, 'latin1'));
@@ -82,7 +85,7 @@ describeSharedData('NMEA emulator replaying a log', (data) => {
     // 24 gaps of 1 s at 50x: at least 480 ms (an upper bound would fail on a busy machine).
     expect(elapsedMs).toBeGreaterThanOrEqual(470);
     // The last epoch ends at its RMC, which the decoder has learned closes an epoch.
-    await waitUntil(() => fixes.length === 25, 2000, 'fixes');
+    await waitUntil(() => fixes.length === 25, WAIT_MS, 'fixes');
     expect(decoder.stats().checksumErrors).toBe(0);
     const strip = (f: GnssFix) => ({ ...f, wallMs: 0, monoMs: 0 });
     expect(fixes.map(strip)).toEqual(direct.map(strip));

@@ -1,9 +1,16 @@
+/**
+ * The DBC parser and decoder on real files: every DBC in test/fixtures (opendbc, cantools' test files,
+ * CSS Electronics, the Tesla Model 3 DBC) loads, the two opendbc originals strict parsers reject load
+ * with warnings naming each line, cantools' expected decodes and pretty_j1939's truck frames decode
+ * alike, and the real Civic and Yaris logs (GPL-3.0, read from the shared data folder) decode to
+ * cantools' values in their oracles.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CompiledDbc, DbcError, loadDbcFile, parseDbc } from '../../../../agent/decode/can/index.js';
 import { readCanLog } from '../../../../simulators/can-log/index.js';
-import { describeSharedData, projectRoot } from '../../../support/system.js';
+import { describeSharedData, fixturePath, fixturesDir, projectRoot } from '../../../support/system.js';
 
 /** Relative closeness for floats, exact for integers and strings. */
 function expectClose(actual: unknown, expected: unknown, where: string): void {
@@ -15,10 +22,11 @@ function expectClose(actual: unknown, expected: unknown, where: string): void {
   expect(actual, where).toEqual(expected);
 }
 
-describeSharedData('DBC files from ../shared/data', (data) => {
+describe('DBC files from test/fixtures', () => {
+  const data = fixturesDir();
   const dbcDirs = ['dbc/opendbc', 'dbc/cantools_tests', 'dbc/css_electronics', 'dbc/kuksa_tesla_model3'];
   const all = dbcDirs.flatMap((d) =>
-    readdirSync(join(data, d))
+    readdirSync(fixturePath(d))
       .filter((f) => f.endsWith('.dbc'))
       .map((f) => join(data, d, f)),
   );
@@ -42,7 +50,7 @@ describeSharedData('DBC files from ../shared/data', (data) => {
   }
 
   it('loads the Honda original with warnings naming each line strict parsers reject', () => {
-    const db = loadDbcFile(join(data, 'dbc/opendbc/honda_civic_hatchback_ex_2017_can_generated.dbc'));
+    const db = loadDbcFile(fixturePath('dbc/opendbc/honda_civic_hatchback_ex_2017_can_generated.dbc'));
     const w = db.database.warnings;
     expect(w).toContainEqual({ line: 211, message: 'CM_ SG_ 304 has no signal name; comment ignored' });
     expect(w).toContainEqual({ line: 212, message: 'CM_ SG_ 316 has no signal name; comment ignored' });
@@ -53,17 +61,17 @@ describeSharedData('DBC files from ../shared/data', (data) => {
   });
 
   it('loads the Hyundai original with warnings for comments without an object type', () => {
-    const db = loadDbcFile(join(data, 'dbc/opendbc/hyundai_can_generated.dbc'));
+    const db = loadDbcFile(fixturePath('dbc/opendbc/hyundai_can_generated.dbc'));
     expect(db.database.warnings.map((w) => w.line)).toEqual([1659, 1660]);
     expect(db.database.warnings[0]?.message).toContain('CM_ 145 has no object type');
   });
 
   it('decodes every vector of expected_decodes.json as cantools does', () => {
-    const vectors = JSON.parse(readFileSync(join(data, 'dbc/cantools_tests/expected_decodes.json'), 'utf8'))
+    const vectors = JSON.parse(readFileSync(fixturePath('dbc/cantools_tests/expected_decodes.json'), 'utf8'))
       .vectors as Record<string, unknown>[];
     let checked = 0;
     for (const v of vectors) {
-      const db = loadDbcFile(join(data, 'dbc/cantools_tests', v.dbc as string));
+      const db = loadDbcFile(fixturePath(`dbc/cantools_tests/${v.dbc as string}`));
       const msg =
         v.message !== undefined
           ? db.byName(v.message as string)
@@ -95,52 +103,10 @@ describeSharedData('DBC files from ../shared/data', (data) => {
     expect(checked).toBe(25);
   });
 
-  for (const name of ['civic_2019_type_r_turnonanddrive', 'yaris_2009_accellog']) {
-    it(`decodes ${name}.log to cantools' values in its oracle`, () => {
-      const oracle = JSON.parse(
-        readFileSync(join(data, `can_logs/candump_real/${name}.cantools_oracle.json`), 'utf8'),
-      ) as {
-        dbc: string;
-        vectors: {
-          line: number;
-          can_id: string;
-          message: string;
-          data_hex: string;
-          decoded: Record<string, number> | null;
-          error?: string;
-        }[];
-      };
-      const db = loadDbcFile(join(data, 'dbc/opendbc', oracle.dbc));
-      const log = readCanLog(readFileSync(join(data, `can_logs/candump_real/${name}.log`), 'utf8'), {
-        file: name,
-      });
-      expect(oracle.vectors.length).toBeGreaterThan(5);
-      for (const v of oracle.vectors) {
-        // The oracle names the log line; the frame read from that line must carry the same bytes.
-        const frame = log.frames[v.line - 1]!;
-        expect(frame.id).toBe(Number.parseInt(v.can_id, 16));
-        expect(Buffer.from(frame.data).toString('hex').toUpperCase()).toBe(v.data_hex.toUpperCase());
-        const msg = db.lookup(frame.id, frame.extended);
-        expect(msg?.message.name).toBe(v.message);
-        const decoded = msg!.decode(frame.data);
-        if (v.decoded === null) {
-          // cantools refuses a frame shorter than the DBC says; so do we, naming both lengths.
-          const m = /Wrong data size: (\d+) instead of (\d+) bytes/.exec(v.error ?? '');
-          expect(decoded.lengthMismatch).toEqual({ actual: Number(m![1]), expected: Number(m![2]) });
-          continue;
-        }
-        expect(decoded.lengthMismatch).toBeUndefined();
-        expect(Object.keys(decoded.signals).sort()).toEqual(Object.keys(v.decoded).sort());
-        for (const [k, e] of Object.entries(v.decoded))
-          expectClose(decoded.signals[k], e, `line ${v.line} ${v.message}.${k}`);
-      }
-    });
-  }
-
   it('decodes J1939 truck frames by PGN whatever their source address, and marks "not available"', () => {
-    const db = loadDbcFile(join(data, 'dbc/css_electronics/CSS-Electronics-SAE-J1939-DEMO.dbc'));
+    const db = loadDbcFile(fixturePath('dbc/css_electronics/CSS-Electronics-SAE-J1939-DEMO.dbc'));
     const log = readCanLog(
-      readFileSync(join(data, 'can_logs/j1939/truck_frames_from_README.log'), 'utf8')
+      readFileSync(fixturePath('can_logs/j1939/truck_frames_from_README.log'), 'utf8')
         .split('\n')
         .map((l) => l.split(' ; ')[0])
         .join('\n'),
@@ -153,6 +119,61 @@ describeSharedData('DBC files from ../shared/data', (data) => {
     expect(db.lookup(ccvs.id, true)?.decode(ccvs.data).signals).toEqual({ WheelBasedVehicleSpeed: null });
   });
 });
+
+const CAN_LOGS = ['civic_2019_type_r_turnonanddrive', 'yaris_2009_accellog'];
+
+// The logs are GPL-3.0 (ElDominio/CANBUSlogs), and their oracles are made from them: both stay in the
+// shared data folder. The DBCs they pair with are in the fixtures.
+describeSharedData(
+  "real CAN logs (GPL-3.0) against cantools' oracle",
+  CAN_LOGS.flatMap((n) => [
+    `can_logs/candump_real/${n}.log`,
+    `can_logs/candump_real/${n}.cantools_oracle.json`,
+  ]),
+  (data) => {
+    for (const name of CAN_LOGS) {
+      it(`decodes ${name}.log to cantools' values in its oracle`, () => {
+        const oracle = JSON.parse(
+          readFileSync(join(data, `can_logs/candump_real/${name}.cantools_oracle.json`), 'utf8'),
+        ) as {
+          dbc: string;
+          vectors: {
+            line: number;
+            can_id: string;
+            message: string;
+            data_hex: string;
+            decoded: Record<string, number> | null;
+            error?: string;
+          }[];
+        };
+        const db = loadDbcFile(fixturePath(`dbc/opendbc/${oracle.dbc}`));
+        const log = readCanLog(readFileSync(join(data, `can_logs/candump_real/${name}.log`), 'utf8'), {
+          file: name,
+        });
+        expect(oracle.vectors.length).toBeGreaterThan(5);
+        for (const v of oracle.vectors) {
+          // The oracle names the log line; the frame read from that line must carry the same bytes.
+          const frame = log.frames[v.line - 1]!;
+          expect(frame.id).toBe(Number.parseInt(v.can_id, 16));
+          expect(Buffer.from(frame.data).toString('hex').toUpperCase()).toBe(v.data_hex.toUpperCase());
+          const msg = db.lookup(frame.id, frame.extended);
+          expect(msg?.message.name).toBe(v.message);
+          const decoded = msg!.decode(frame.data);
+          if (v.decoded === null) {
+            // cantools refuses a frame shorter than the DBC says; so do we, naming both lengths.
+            const m = /Wrong data size: (\d+) instead of (\d+) bytes/.exec(v.error ?? '');
+            expect(decoded.lengthMismatch).toEqual({ actual: Number(m![1]), expected: Number(m![2]) });
+            continue;
+          }
+          expect(decoded.lengthMismatch).toBeUndefined();
+          expect(Object.keys(decoded.signals).sort()).toEqual(Object.keys(v.decoded).sort());
+          for (const [k, e] of Object.entries(v.decoded))
+            expectClose(decoded.signals[k], e, `line ${v.line} ${v.message}.${k}`);
+        }
+      });
+    }
+  },
+);
 
 it('rejects a corrupt DBC with file:line and what was expected', () => {
   const text = 'VERSION ""\n\nBO_ 100 Msg: 8 Node\n SG_ Speed : 0|16@1+ (0.1,0) [0|100 "km/h" Node\n';

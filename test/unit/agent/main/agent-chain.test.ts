@@ -50,10 +50,12 @@ describe('agent with a chain section', () => {
       expect(await height()).toBe(1);
       await new Promise((r) => setTimeout(r, 10));
       await node.publish(finalityTopic(), rig.updateBytes(4));
-      await waitUntil(async () => (await height()) === 4, 2000, 'final height 4');
+      // Bounds that only end a hung test: the in-process broker delivers at once, but a loaded
+      // two-core machine can stall a test process for a second or more.
+      await waitUntil(async () => (await height()) === 4, 10_000, 'final height 4');
       await node.publish(finalityTopic(), Uint8Array.of(1, 2, 3));
       await node.publish(finalityTopic(), rig.updateBytes(9));
-      await waitUntil(async () => (await height()) === 9, 2000, 'final height 9 after a garbage update');
+      await waitUntil(async () => (await height()) === 9, 10_000, 'final height 9 after a garbage update');
       expect(agent.metrics.snapshot().counters['chain.refused']).toBe(1);
     } finally {
       await agent.stop();

@@ -49,9 +49,11 @@ describe('agent with an OBD source', () => {
       onSamples: (s) => seen.push(...s),
     });
     try {
+      // The bounds on these waits only end a hung test: 10 Hz polling gives three speeds in a
+      // fraction of a second, but a loaded two-core machine can stall a test process for seconds.
       await waitUntil(
         () => seen.filter((s) => s.path === 'Vehicle.Speed').length >= 3,
-        5000,
+        15_000,
         'speed samples',
       );
       expect(seen.find((s) => s.path === 'Vehicle.VehicleIdentification.VIN')?.value).toBe(
@@ -91,7 +93,11 @@ describe('agent with an OBD source', () => {
       onSamples: (s) => seen.push(...s),
     });
     try {
-      await waitUntil(() => seen.some((s) => s.path === 'Vehicle.TraveledDistance'), 8000, 'odometer sample');
+      await waitUntil(
+        () => seen.some((s) => s.path === 'Vehicle.TraveledDistance'),
+        20_000,
+        'odometer sample',
+      );
       const paths = new Set(seen.map((s) => s.path));
       for (const p of [
         'Vehicle.Speed',
@@ -121,7 +127,7 @@ describe('agent with an OBD source', () => {
         throw new SerialError('OPEN_FAILED', '/dev/rfcomm0', 'cannot open: No such file or directory');
       },
     });
-    await waitUntil(() => attempts >= 2, 3000, 'a reopen attempt');
+    await waitUntil(() => attempts >= 2, 10_000, 'a reopen attempt');
     await agent.stop();
   });
 });

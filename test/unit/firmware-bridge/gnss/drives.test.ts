@@ -1,14 +1,14 @@
 /**
- * Real car drives (../shared/data/nmea/drives, GENIVI positioning, MPL-2.0): the 38,938-sentence
+ * Real car drives (test/fixtures/nmea/drives, GENIVI positioning, MPL-2.0): the 38,938-sentence
  * Switzerland drive from a SiRF receiver (which sends each epoch's GSA before its RMC, and GGA/GSV
  * only every few seconds) decodes without a rejected sentence and without splitting an epoch in two;
  * the short part matches GENIVI's own decode of it (GVGNSPOS records: position, speed, heading).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type GnssFix, NmeaDecoder, parseNmeaSentence } from '../../../../firmware-bridge/index.js';
-import { describeSharedData } from '../../../support/system.js';
+import { fixturePath } from '../../../support/system.js';
 
 function decode(file: string): { fixes: GnssFix[]; decoder: NmeaDecoder } {
   const fixes: GnssFix[] = [];
@@ -18,8 +18,8 @@ function decode(file: string): { fixes: GnssFix[]; decoder: NmeaDecoder } {
   return { fixes, decoder };
 }
 
-describeSharedData('NMEA drive logs', (data) => {
-  const dir = join(data, 'nmea', 'drives');
+describe('NMEA drive logs', () => {
+  const dir = fixturePath('nmea/drives');
 
   it('the Switzerland drive: every sentence parses, one fix per epoch, speeds up to motorway', () => {
     const { fixes, decoder } = decode(join(dir, '20100403_Z205_Switzerland.txt'));

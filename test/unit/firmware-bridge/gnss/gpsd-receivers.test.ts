@@ -1,5 +1,5 @@
 /**
- * Every receiver capture in ../shared/data/nmea/gpsd_receivers decodes to gpsd's own answer, its
+ * Every receiver capture in test/fixtures/nmea/gpsd_receivers decodes to gpsd's own answer, its
  * `.chk` file (gpsd's regression output: each sentence followed by the JSON gpsd reported after it).
  * gpsd's answer for an epoch is the last TPV it reported while that epoch's sentences were arriving.
  * Compared: fix mode, latitude and longitude (within 1e-6 degree), speed (gpsd: m/s, 3 decimals),
@@ -8,9 +8,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type GnssFix, NmeaDecoder, parseNmeaSentence } from '../../../../firmware-bridge/index.js';
-import { describeSharedData } from '../../../support/system.js';
+import { fixturePath } from '../../../support/system.js';
 
 /**
  * gpsd 3.x takes a receiver date well before its own build date for the GPS week-number rollover
@@ -91,9 +91,9 @@ function distanceM(lat1: number, lon1: number, lat2: number, lon2: number): numb
   return 2 * 6_371_008.8 * Math.asin(Math.sqrt(a));
 }
 
-describeSharedData("NMEA receiver logs decode to gpsd's answer", (dataDir) => {
-  const dir = join(dataDir, 'nmea', 'gpsd_receivers');
-  const logs = dataDir === '' ? [] : readdirSync(dir).filter((f) => f.endsWith('.log'));
+describe("NMEA receiver logs decode to gpsd's answer", () => {
+  const dir = fixturePath('nmea/gpsd_receivers');
+  const logs = readdirSync(dir).filter((f) => f.endsWith('.log'));
 
   it('has the eight receiver captures', () => {
     expect(logs.length).toBe(8);

@@ -42,6 +42,10 @@ function peers() {
   };
 }
 
+// Bound on each wait for something the in-memory peer or a 10-20 ms retry makes happen at once: it
+// only ends a hung test, and a loaded two-core machine can stall a test process for a second or more.
+const WAIT_MS = 10_000;
+
 let open: GnssSource[] = [];
 afterEach(async () => {
   for (const s of open) await s.close();
@@ -63,7 +67,7 @@ describe('gpsd client', () => {
     const events: GnssSourceEvent[] = [];
     src.onFix((f) => fixes.push(f));
     src.onEvent((e) => events.push(e));
-    await waitUntil(() => p.received[0]!.includes('\n'), 1000, 'WATCH');
+    await waitUntil(() => p.received[0]!.includes('\n'), WAIT_MS, 'WATCH');
     expect(p.received[0]).toBe('?WATCH={"enable":true,"json":true}\n');
 
     const lines = [
@@ -78,7 +82,7 @@ describe('gpsd client', () => {
     // Split mid-line, as TCP may.
     await p.far[0]!.write(lines.slice(0, 300));
     await p.far[0]!.write(`${lines.slice(300)}\n`);
-    await waitUntil(() => fixes.length === 2, 1000, 'two fixes');
+    await waitUntil(() => fixes.length === 2, WAIT_MS, 'two fixes');
     expect(fixes[0]).toMatchObject({
       source: 'gpsd',
       mode: 3,
@@ -106,12 +110,12 @@ describe('gpsd client', () => {
     // gpsd goes away, refuses a while, then comes back: the client reconnects and watches again.
     p.refuse(true);
     await p.far[0]!.close();
-    await waitUntil(() => events.some((e) => e.type === 'retry-failed'), 1000, 'a failed retry');
+    await waitUntil(() => events.some((e) => e.type === 'retry-failed'), WAIT_MS, 'a failed retry');
     p.refuse(false);
-    await waitUntil(() => p.far.length === 2, 1000, 'reconnect');
-    await waitUntil(() => p.received[1]!.startsWith('?WATCH='), 1000, 'WATCH after reconnect');
+    await waitUntil(() => p.far.length === 2, WAIT_MS, 'reconnect');
+    await waitUntil(() => p.received[1]!.startsWith('?WATCH='), WAIT_MS, 'WATCH after reconnect');
     await p.far[1]!.write('{"class":"TPV","mode":2,"lat":1.5,"lon":2.5}\n');
-    await waitUntil(() => fixes.length === 3, 1000, 'a fix after reconnect');
+    await waitUntil(() => fixes.length === 3, WAIT_MS, 'a fix after reconnect');
     expect(fixes[2]).toMatchObject({ mode: 2, latDeg: 1.5, lonDeg: 2.5 });
     expect(src.stats()).toMatchObject({ disconnects: 1, reopens: 1 });
   });
@@ -131,7 +135,7 @@ describe('gpsd client', () => {
     });
     open.push(src);
     p.refuse(false);
-    await waitUntil(() => p.far.length === 1, 1000, 'the background connect');
+    await waitUntil(() => p.far.length === 1, WAIT_MS, 'the background connect');
   });
 });
 
@@ -152,7 +156,7 @@ describe('serial NMEA source', () => {
     src.onEvent((e) => events.push(e));
     const t0 = Date.UTC(2026, 0, 2, 3, 4, 5);
     for (let i = 0; i < 3; i++) await p.far[0]!.write(epochSentences(IDLE_VEHICLE, t0 + i * 1000).join(''));
-    await waitUntil(() => fixes.length === 3, 1000, 'three fixes');
+    await waitUntil(() => fixes.length === 3, WAIT_MS, 'three fixes');
     expect(fixes.map((f) => f.timeMs)).toEqual([t0, t0 + 1000, t0 + 2000]);
     expect(fixes[2]).toMatchObject({ mode: 3, altM: 408, satsUsed: 8 });
     expect(fixes[2]!.latDeg).toBeCloseTo(IDLE_VEHICLE.latDeg, 7);
@@ -160,10 +164,10 @@ describe('serial NMEA source', () => {
     await p.far[0]!.write('$GPGGA,0307'); // cut off by the unplug
     await new Promise((r) => setTimeout(r, 20));
     await p.far[0]!.close();
-    await waitUntil(() => p.far.length === 2, 1000, 'reopen');
+    await waitUntil(() => p.far.length === 2, WAIT_MS, 'reopen');
     expect(events.find((e) => e.type === 'down')).toMatchObject({ reason: 'device disconnected' });
     await p.far[1]!.write(epochSentences(IDLE_VEHICLE, t0 + 10_000).join(''));
-    await waitUntil(() => fixes.length === 4, 1000, 'a fix after reopening (closed by the idle timer)');
+    await waitUntil(() => fixes.length === 4, WAIT_MS, 'a fix after reopening (closed by the idle timer)');
     expect(fixes[3]!.timeMs).toBe(t0 + 10_000);
     expect(src.stats()).toMatchObject({ disconnects: 1, reopens: 1, badInput: 0 });
   });

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type ElmFormat,
   parseReply,
@@ -14,13 +14,12 @@ import {
   carFor,
   readConformancePairs,
 } from '../../../support/elm-conformance.js';
-import { describeSharedData } from '../../../support/system.js';
 
 /** Pairs the emulator does not reproduce, with why. Empty: it reproduces all of them. */
 const NOT_REPRODUCED: ReadonlyMap<number, string> = new Map();
 
-describeSharedData('ELM327 conformance pairs (reference v1.5 chip)', (dataDir) => {
-  const tests = readConformancePairs(dataDir);
+describe('ELM327 conformance pairs (reference v1.5 chip)', () => {
+  const tests = readConformancePairs();
 
   it('has the 154 pairs the file promises', () => {
     expect(tests.reduce((n, t) => n + t.steps.length, 0)).toBe(154);

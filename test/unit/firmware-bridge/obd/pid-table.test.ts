@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ObdDecoder,
@@ -9,7 +8,7 @@ import {
 } from '../../../../agent/decode/obd/index.js';
 import { vssDictionary } from '../../../../agent/dictionary/index.js';
 import type { Sample } from '../../../../chain/index.js';
-import { describeSharedData } from '../../../support/system.js';
+import { fixturePath } from '../../../support/system.js';
 
 const decode = (...bytes: number[]) => {
   const out: Sample[] = [];
@@ -84,8 +83,8 @@ const CSS_NOT_LINEAR = new Set([
   '70',
 ]);
 
-describeSharedData('PID table cross-check against CSS Electronics OBD-v4.4 (MIT)', (dataDir) => {
-  const rows = readFileSync(join(dataDir, 'obd', 'CSS_OBD-v4.4_service01_signals_flat.csv'), 'utf8')
+describe('PID table cross-check against CSS Electronics OBD-v4.4 (MIT)', () => {
+  const rows = readFileSync(fixturePath('obd/CSS_OBD-v4.4_service01_signals_flat.csv'), 'utf8')
     .trim()
     .split('\n')
     .slice(1)

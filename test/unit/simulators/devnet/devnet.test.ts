@@ -4,7 +4,7 @@
  * voted mid-run, and the same seed replaying the same run.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   getRecord,
   headerId,
@@ -22,6 +22,11 @@ import {
   finalHeightAt,
   runDevnet,
 } from '../../../../simulators/devnet/index.js';
+
+// Every run here is a CPU-bound simulation on virtual time: nothing waits on a clock, so wall time only
+// says how busy the machine is (the ten simulated minutes take about 30 s of CPU, and 60 to 90 s of
+// wall time on two cores shared with other test runs). The bound ends a hung run; it judges no speed.
+vi.setConfig({ testTimeout: 300_000 });
 
 const LATENCY = { min: 100, max: 300 };
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
