@@ -22,14 +22,21 @@ export class NodeHttp {
 
   async #request(path: string, init: RequestInit): Promise<Response> {
     let res: Response;
+    const signal = AbortSignal.timeout(this.#timeoutMs);
     try {
-      res = await this.#fetch(`${this.baseUrl}${path}`, {
-        ...init,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      res = await this.#fetch(`${this.baseUrl}${path}`, { ...init, signal });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      throw new MarketError('UNREACHABLE', `${this.baseUrl}${path}: ${cause ?? (err as Error).message}`);
+      // A pooled keep-alive connection the node closed while this process was busy (a blocking
+      // call longer than the server's idle timeout) fails the next request with "other side
+      // closed" before it reached the node. A GET is idempotent (RFC 9110 §9.2.2): send it once
+      // more, on a fresh connection. Anything else is reported as it is.
+      if (init.method === 'GET' && isStaleConnection(err) && !signal.aborted) {
+        try {
+          res = await this.#fetch(`${this.baseUrl}${path}`, { ...init, signal });
+        } catch (again) {
+          throw unreachable(this.baseUrl, path, again);
+        }
+      } else throw unreachable(this.baseUrl, path, err);
     }
     if (res.ok) return res;
     let code = `HTTP_${res.status}`;
@@ -70,4 +77,17 @@ export class NodeHttp {
     });
     return (await res.json()) as T;
   }
+}
+
+/** Socket errors that mean the connection was gone before the request reached the server. */
+const STALE_CONNECTION_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+function isStaleConnection(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' && STALE_CONNECTION_CODES.has(code);
+}
+
+function unreachable(baseUrl: string, path: string, err: unknown): MarketError {
+  const cause = (err as { cause?: { code?: string } }).cause?.code;
+  return new MarketError('UNREACHABLE', `${baseUrl}${path}: ${cause ?? (err as Error).message}`);
 }
