@@ -38,6 +38,11 @@ export const ingestConfigSchema = z
     /** Database of received chunks (default `<node.dataDir>/ingest.db`). */
     path: z.string().min(1).optional(),
     /**
+     * The key that signs the acks devices delete on (an ed25519 secret as 64 hex digits); default:
+     * the chain role's `keyFile`. Devices list its public key in their `sync.nodeKeys`.
+     */
+    keyFile: z.string().min(1).optional(),
+    /**
      * Device public keys (ed25519, 64 hex digits) by vehicle id, for the sealed chunk
      * format; chunks of vehicles not listed are rejected.
      */

@@ -66,6 +66,16 @@ export const syncSchema = z
     maxInFlight: z.number().int().min(1).max(1024).default(32),
     /** Publish a chunk again when its acknowledgement has not come after this long, ms. */
     ackTimeoutMs: z.number().int().min(100).default(30_000),
+    /**
+     * Public keys (ed25519, 64 hex digits) of the TSP's storage nodes: the device deletes a chunk,
+     * descriptor or queued transaction only on an ack one of them signed (anyone on the broker can
+     * publish on the ack topics). The node logs its key at start (`ackKey`). Empty (the default):
+     * nothing is deleted on acks, and the store fills up to its quota.
+     */
+    nodeKeys: z
+      .array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'an ed25519 public key as 64 hex digits'))
+      .max(16)
+      .default([]),
     /** How long the broker keeps the session (and acks) while the device is away, s (MQTT 5). */
     sessionExpirySec: z
       .number()

@@ -4,7 +4,7 @@
  * collects, chunks, seals and stores (when the device is paired). Each piece is undone by the
  * teardown: the data path flushes before the sync stops, and the sync stops before the store closes.
  */
-import { agreementId, chainVehicleId, toHex } from '../../chain/index.js';
+import { agreementId, chainVehicleId, Ed25519Signer, fromHex, toHex } from '../../chain/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
 import { DEFAULT_COLLECT } from '../config/collect.js';
 import { type AgentConfig, storagePath } from '../config/index.js';
@@ -51,7 +51,7 @@ export async function startSink(o: StartSinkOptions): Promise<Sink> {
   if (!keepsChunks(o.config) || o.device === undefined)
     return { store: undefined, uplink: undefined, sync: undefined, dataPath: undefined };
   const store = openStore(o);
-  const synced = o.config.sync === undefined ? undefined : await startSync(store, o);
+  const synced = o.config.sync === undefined ? undefined : await startSync(store, o.device, o);
   const dataPath = startDataPath(store, o.device, () => synced?.sync.notify(), o);
   return { store, uplink: synced?.uplink, sync: synced?.sync, dataPath };
 }
@@ -71,6 +71,7 @@ function openStore(o: StartSinkOptions): ChunkStore {
 
 async function startSync(
   store: ChunkStore,
+  device: DeviceState,
   o: StartSinkOptions,
 ): Promise<{ uplink: Uplink; sync: ChunkSync }> {
   const cfg = o.config.sync!;
@@ -79,6 +80,9 @@ async function startSync(
     store,
     uplink,
     vehicleId: o.config.device.vehicleId,
+    device: new Ed25519Signer(device.secretKey),
+    // The storage node keys come from the config until the checkpoint carries them.
+    nodeKeys: cfg.nodeKeys.map((k) => fromHex(k)),
     metrics: o.metrics,
     logger: o.logger.child({ stage: 'sync' }),
     topicPrefix: cfg.topicPrefix,

@@ -16,19 +16,33 @@
  *   `down/ack` as chunk ids (distinct SHA-256 values), outbox seqs on `down/tx-ack`.
  * - Acks for unknown ids (already deleted, evicted) are ignored; a payload that is not an ack is
  *   counted (`sync.garbage`) and logged, and the sync carries on.
+ *
+ * Who may delete: anyone on the broker can publish on the device's ack topics, so an ack deletes
+ * nothing unless a storage node key in `nodeKeys` signed it for this vehicle (`openAck`,
+ * `openTxAck`); an ack that fails is counted as `sync.acks.refused`. Chunks and descriptors are
+ * named by content hashes the device signed; a queued transaction by its outbox seq and its record
+ * id, and it is deleted only when that id is the one this device signed and published under that
+ * seq. Each transaction goes up signed with the device key (`signTxEnvelope`), so the node can
+ * refuse a record an intruder publishes under the device's topic and seq. A device with no
+ * `nodeKeys` deletes nothing on acks (its store fills up to its quota and evicts).
  */
 import {
+  type AckTrust,
   ackTopic,
   chunkTopic,
   DEFAULT_TOPIC_PREFIX,
-  decodeAck,
-  decodeTxAck,
   descriptorTopic,
+  type Ed25519Signer,
   encodeChunkEnvelope,
   encodeDescriptorEnvelope,
   encodeTxEnvelope,
+  openAck,
+  openTxAck,
+  outboxTxId,
+  signTxEnvelope,
   txAckTopic,
   txTopic,
+  type WireResult,
 } from '../../chain/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
 import type { ChunkStore, SealedChunkRecord } from '../store/index.js';
@@ -44,6 +58,7 @@ export const SYNC_COUNTERS = [
   'sync.connects',
   'sync.acks',
   'sync.acks.unknown',
+  'sync.acks.refused',
   'sync.txAcks',
   'sync.garbage',
   'sync.errors',
@@ -53,6 +68,13 @@ export interface ChunkSyncOptions {
   readonly store: ChunkStore;
   readonly uplink: Uplink;
   readonly vehicleId: string;
+  /** The device key: signs each queued transaction the sync publishes. */
+  readonly device: Ed25519Signer;
+  /**
+   * Public keys (32 bytes) of the storage nodes whose signed acks delete records; an ack signed by
+   * any other key deletes nothing. Empty: nothing is ever deleted on an ack.
+   */
+  readonly nodeKeys: readonly Uint8Array[];
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** First topic levels (default `qood/v1`). */
@@ -87,6 +109,7 @@ export class ChunkSync {
   readonly #offs: (() => void)[] = [];
   readonly #descriptors: PendingQueue<string>;
   readonly #txs: PendingQueue<number>;
+  readonly #trust: AckTrust;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #filling = false;
@@ -100,7 +123,8 @@ export class ChunkSync {
     options.metrics.declare(...SYNC_COUNTERS);
     options.metrics.set('sync.connected', 0);
     options.metrics.set('sync.inflight', 0);
-    const { store, uplink, metrics, logger, vehicleId } = options;
+    const { store, uplink, metrics, logger, vehicleId, device } = options;
+    this.#trust = { vehicleId, nodeKeys: options.nodeKeys };
     const common = {
       uplink,
       metrics,
@@ -116,6 +140,7 @@ export class ChunkSync {
       pending: (limit) =>
         store.pendingDescriptors(limit).map((d) => ({
           key: d.id,
+          id: d.id,
           encode: () => encodeDescriptorEnvelope({ id: d.id, bytes: d.bytes }),
         })),
       remove: (ids) => store.markDescriptorsAcked(ids),
@@ -127,7 +152,8 @@ export class ChunkSync {
       pending: (limit) =>
         store.pendingTxs(limit).map((t) => ({
           key: t.seq,
-          encode: () => encodeTxEnvelope({ seq: t.seq, kind: t.kind, bytes: t.bytes }),
+          id: outboxTxId(vehicleId, t),
+          encode: () => encodeTxEnvelope(signTxEnvelope(vehicleId, t, device)),
         })),
       remove: (seqs) => store.removeTxs(seqs),
     });
@@ -142,7 +168,12 @@ export class ChunkSync {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    const { uplink } = this.#o;
+    const { uplink, logger, nodeKeys } = this.#o;
+    if (nodeKeys.length === 0)
+      logger.warn(
+        {},
+        'no storage node key is configured (sync.nodeKeys): acks cannot be checked, so nothing is deleted on an ack and the store fills up to its quota',
+      );
     this.#offs.push(
       uplink.onConnect(() => this.#onConnect()),
       uplink.onDisconnect(({ reason }) => this.#onDisconnect(reason)),
@@ -297,25 +328,38 @@ export class ChunkSync {
     else if (topic === txAckTopic(this.#prefix, vehicleId)) this.#onTxAck(topic, payload);
   }
 
+  /** Counts and logs an ack that was not believed; true when there was one. */
+  #refused(topic: string, r: WireResult<unknown>): r is Extract<WireResult<unknown>, { ok: false }> {
+    if (r.ok) return false;
+    const { metrics, logger } = this.#o;
+    const garbage = r.code === 'NOT_CBOR' || r.code === 'BAD_FIELD';
+    metrics.inc(garbage ? 'sync.garbage' : 'sync.acks.refused');
+    logger.warn(
+      { topic, code: r.code, error: r.error },
+      garbage
+        ? 'ignored a downlink message that is not an ack'
+        : 'ignored an ack no trusted storage node signed',
+    );
+    return true;
+  }
+
   #onAck(topic: string, payload: Uint8Array): void {
     const { store, metrics, logger } = this.#o;
-    const ack = decodeAck(payload);
-    if (!ack.ok) {
-      metrics.inc('sync.garbage');
-      logger.warn({ topic, error: ack.error }, 'ignored a downlink message that is not an ack');
-      return;
-    }
+    // Only an ack a trusted storage node signed for this vehicle may delete anything.
+    const ack = openAck(payload, this.#trust);
+    if (this.#refused(topic, ack)) return;
+    const ids = ack.value.ids;
     metrics.inc('sync.acks');
     // The ids not awaited as chunks may be descriptors' (or late acks of chunks sent before a restart).
-    const others = ack.value.filter((id) => !this.#inFlight.has(id));
+    const others = ids.filter((id) => !this.#inFlight.has(id));
     let chunks = 0;
     let descriptors = 0;
     try {
-      const done = store.markAcked(ack.value);
+      const done = store.markAcked(ids);
       chunks = done.chunks;
       metrics.inc('chunks.synced', done.chunks);
       metrics.inc('bytes.synced', done.bytes);
-      descriptors = this.#descriptors.ack(others);
+      descriptors = this.#descriptors.ack(others.map((id) => ({ key: id, id })));
     } catch (err) {
       metrics.inc('sync.errors');
       logger.error(
@@ -324,8 +368,8 @@ export class ChunkSync {
       );
       return;
     }
-    metrics.inc('sync.acks.unknown', ack.value.length - chunks - descriptors);
-    for (const id of ack.value) {
+    metrics.inc('sync.acks.unknown', ids.length - chunks - descriptors);
+    for (const id of ids) {
       this.#inFlight.delete(id);
       this.#sentBefore.delete(id);
     }
@@ -334,15 +378,12 @@ export class ChunkSync {
 
   #onTxAck(topic: string, payload: Uint8Array): void {
     const { metrics, logger } = this.#o;
-    const ack = decodeTxAck(payload);
-    if (!ack.ok) {
-      metrics.inc('sync.garbage');
-      logger.warn({ topic, error: ack.error }, 'ignored a downlink message that is not a tx ack');
-      return;
-    }
+    const ack = openTxAck(payload, this.#trust);
+    if (this.#refused(topic, ack)) return;
     metrics.inc('sync.txAcks');
     try {
-      this.#txs.ack(ack.value);
+      // Deleted only where the record id is the one this device signed under that seq.
+      this.#txs.ack(ack.value.txs.map((t) => ({ key: t.seq, id: t.id })));
     } catch (err) {
       metrics.inc('sync.errors');
       logger.error(

@@ -7,6 +7,12 @@
  * them idempotently, so a resend is harmless. `ChunkSync` owns one queue per record kind and
  * drives it (connect, notify, acks, the ack timer).
  *
+ * An ack names each record by its key and its content id (a descriptor's id; a transaction's
+ * `outboxTxId`). A record is deleted only when the id acknowledged is the id of what this queue
+ * published under that key: an ack for seq 3 that names other content (an intruder's record the
+ * node took under seq 3, an older store's entry 3) deletes nothing. An ack for a record this
+ * process has not published yet is ignored too; the record is published and acknowledged again.
+ *
  * Counters, with `name` the queue's (`descriptors`, `txs`): `<name>.synced` (deleted on an ack),
  * `sync.<name>.published`, `sync.<name>.resends`.
  */
@@ -16,7 +22,15 @@ import type { Uplink } from './uplink.js';
 /** A stored record and how to encode it for the wire (called only when it is published). */
 export interface PendingItem<K> {
   readonly key: K;
+  /** Hex content id the node's ack must name for the record to be deleted. */
+  readonly id: string;
   readonly encode: () => Uint8Array;
+}
+
+/** One acknowledged record: its key and the content id the node stored under it. */
+export interface AckedItem<K> {
+  readonly key: K;
+  readonly id: string;
 }
 
 export interface PendingQueueOptions<K> {
@@ -43,8 +57,11 @@ export class PendingQueue<K> {
   readonly #o: PendingQueueOptions<K>;
   /** Key -> when it was published (monotonic ms). */
   readonly #inFlight = new Map<K, number>();
-  /** Keys published before and not acknowledged since: publishing one again counts as a resend. */
-  readonly #sentBefore = new Set<K>();
+  /**
+   * Key -> content id of what was published under it, for records published and not acknowledged
+   * since: the ack must name the same id, and publishing one again counts as a resend.
+   */
+  readonly #sentBefore = new Map<K, string>();
   readonly #synced: string;
   readonly #published: string;
   readonly #resends: string;
@@ -84,7 +101,7 @@ export class PendingQueue<K> {
       this.#inFlight.set(item.key, this.#o.nowMs());
       metrics.inc(this.#published);
       if (this.#sentBefore.has(item.key)) metrics.inc(this.#resends);
-      else this.#sentBefore.add(item.key);
+      this.#sentBefore.set(item.key, item.id);
       uplink.publish(this.#o.topic, payload).catch((err: Error) => {
         logger.debug(
           { err: err.message, [this.#o.name]: String(item.key) },
@@ -110,8 +127,12 @@ export class PendingQueue<K> {
     this.#inFlight.clear();
   }
 
-  /** Deletes acknowledged records from the store and publishes what the window now allows. */
-  ack(keys: readonly K[]): number {
+  /**
+   * Deletes the acknowledged records whose content id is the one published under their key, and
+   * publishes what the window now allows. Returns how many the store deleted.
+   */
+  ack(items: readonly AckedItem<K>[]): number {
+    const keys = items.filter((a) => this.#sentBefore.get(a.key) === a.id).map((a) => a.key);
     if (keys.length === 0) return 0;
     const n = this.#o.remove(keys);
     this.#o.metrics.inc(this.#synced, n);

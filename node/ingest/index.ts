@@ -31,6 +31,18 @@ export {
 } from './ingest-store.js';
 export type { IngestLink } from './link.js';
 export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';
-export { checkDescriptorMessage, checkTxMessage, type RecordCheck } from './record-checks.js';
-export { devicePublicKeyHex, sealedChunkVerifier, sealedDescriptorVerifier } from './sealed-verifier.js';
-export type { ChunkVerdict, DescriptorVerdict, VerifyChunk, VerifyDescriptor } from './verify.js';
+export { type CheckedTx, checkDescriptorMessage, checkTxMessage, type RecordCheck } from './record-checks.js';
+export {
+  devicePublicKeyHex,
+  sealedChunkVerifier,
+  sealedDescriptorVerifier,
+  sealedTxVerifier,
+} from './sealed-verifier.js';
+export type {
+  ChunkVerdict,
+  DescriptorVerdict,
+  TxVerdict,
+  VerifyChunk,
+  VerifyDescriptor,
+  VerifyTx,
+} from './verify.js';

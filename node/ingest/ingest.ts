@@ -4,10 +4,16 @@
  * `verifyChunk` on a sealed chunk or `verifyDescriptor` on a signed descriptor, then that the
  * envelope, the topic and the signed content agree; record-checks.ts for descriptors and
  * transactions), stores what arrived since the last turn of the event loop (one transaction per
- * kind), and only then publishes the acks: chunk and descriptor ids on `down/ack`, outbox seqs on
- * `down/tx-ack`, one message per vehicle. A duplicate (a resend) is stored once and acknowledged
- * again, since the device is waiting for that ack. Anything that does not verify is counted and
- * logged and never acknowledged; garbage never stops the ingest.
+ * kind), and only then publishes the acks: chunk and descriptor ids on `down/ack`, (outbox seq,
+ * record id) pairs on `down/tx-ack`, one message per vehicle. A duplicate (a resend) is stored once
+ * and acknowledged again, since the device is waiting for that ack. Anything that does not verify
+ * is counted and logged and never acknowledged; garbage never stops the ingest.
+ *
+ * Every record is checked against the device key the node knows for the vehicle of its topic
+ * before it is stored or acknowledged (chunks and descriptors carry the device's signature; a
+ * queued transaction's envelope is signed by it too), and every ack is signed with the node's key
+ * (`ackSigner`), which devices are given: anyone else on the broker can publish on a vehicle's
+ * topics, and neither a forged record nor a forged ack may make a device delete what it queued.
  *
  * Order per stream: a chunk is taken when its seq is not past the highest stored for its stream,
  * or when the envelope's `prev` (the device's previous unacknowledged chunk of that stream) is
@@ -23,6 +29,7 @@ import {
   DEFAULT_TOPIC_PREFIX,
   decodeChunkEnvelope,
   descriptorTopicFilter,
+  type Ed25519Signer,
   encodeAck,
   encodeTxAck,
   MAX_ACK_IDS,
@@ -30,10 +37,10 @@ import {
   txAckTopic,
   txTopicFilter,
 } from '../../chain/index.js';
-import type { IngestChunk, IngestDescriptor, IngestStore, IngestTx } from './ingest-store.js';
+import type { IngestChunk, IngestDescriptor, IngestStore } from './ingest-store.js';
 import type { IngestLink } from './link.js';
-import { checkDescriptorMessage, checkTxMessage } from './record-checks.js';
-import type { VerifyChunk, VerifyDescriptor } from './verify.js';
+import { type CheckedTx, checkDescriptorMessage, checkTxMessage } from './record-checks.js';
+import type { VerifyChunk, VerifyDescriptor, VerifyTx } from './verify.js';
 
 /**
  * Counters the ingest keeps. `ingest.*` without a kind are about chunks; `ingest.garbage` counts
@@ -75,6 +82,10 @@ export interface ChunkIngestOptions {
   readonly verifyChunk: VerifyChunk;
   /** Checks descriptors, and transactions of kind `descriptor`. */
   readonly verifyDescriptor: VerifyDescriptor;
+  /** Checks the device's signature on every queued transaction. */
+  readonly verifyTx: VerifyTx;
+  /** The storage node's key: signs every ack (devices delete only on acks signed by a key they trust). */
+  readonly ackSigner: Ed25519Signer;
   readonly logger: IngestLogger;
   /** First topic levels (default `qood/v1`). */
   readonly topicPrefix?: string;
@@ -96,7 +107,7 @@ export class ChunkIngest {
   readonly #highest = new Map<string, number>();
   #batch: IngestChunk[] = [];
   #descriptors: IngestDescriptor[] = [];
-  #txs: IngestTx[] = [];
+  #txs: CheckedTx[] = [];
   #flushScheduled = false;
   #running = false;
 
@@ -170,7 +181,7 @@ export class ChunkIngest {
 
   #onTx(vehicleId: string, topic: string, payload: Uint8Array): void {
     this.#count('ingest.txs.received');
-    const r = checkTxMessage(vehicleId, topic, payload, this.#o.verifyDescriptor);
+    const r = checkTxMessage(vehicleId, topic, payload, this.#o.verifyDescriptor, this.#o.verifyTx);
     if (!r.ok) {
       this.#count(r.garbage ? 'ingest.garbage' : 'ingest.txs.rejected');
       this.#o.logger.warn({ topic, reason: r.reason }, 'rejected a queued transaction');
@@ -238,21 +249,28 @@ export class ChunkIngest {
     };
     for (const c of this.#storeChunks(nowMs)) add(c.vehicleId, c.id);
     for (const d of this.#storeDescriptors(nowMs)) add(d.vehicleId, d.id);
-    const txSeqs = new Map<string, number[]>();
+    const txAcked = new Map<string, { seq: number; id: string }[]>();
     for (const t of this.#storeTxs(nowMs)) {
-      const seqs = txSeqs.get(t.vehicleId) ?? [];
-      seqs.push(t.seq);
-      txSeqs.set(t.vehicleId, seqs);
+      const entries = txAcked.get(t.vehicleId) ?? [];
+      entries.push({ seq: t.seq, id: t.id });
+      txAcked.set(t.vehicleId, entries);
     }
+    // Signed, and naming content (chunk and descriptor ids, tx record ids), so a device can tell
+    // these acks from anyone else's and delete only what the node stored.
+    const signer = this.#o.ackSigner;
     for (const [vehicleId, ids] of acked)
       for (let i = 0; i < ids.length; i += MAX_ACK_IDS)
-        this.#ack('ingest.acks', ackTopic(this.#prefix, vehicleId), encodeAck(ids.slice(i, i + MAX_ACK_IDS)));
-    for (const [vehicleId, seqs] of txSeqs)
-      for (let i = 0; i < seqs.length; i += MAX_ACK_IDS)
+        this.#ack(
+          'ingest.acks',
+          ackTopic(this.#prefix, vehicleId),
+          encodeAck(vehicleId, ids.slice(i, i + MAX_ACK_IDS), signer),
+        );
+    for (const [vehicleId, entries] of txAcked)
+      for (let i = 0; i < entries.length; i += MAX_ACK_IDS)
         this.#ack(
           'ingest.txAcks',
           txAckTopic(this.#prefix, vehicleId),
-          encodeTxAck(seqs.slice(i, i + MAX_ACK_IDS)),
+          encodeTxAck(vehicleId, entries.slice(i, i + MAX_ACK_IDS), signer),
         );
   }
 
@@ -289,7 +307,7 @@ export class ChunkIngest {
     }
   }
 
-  #storeTxs(nowMs: number): readonly IngestTx[] {
+  #storeTxs(nowMs: number): readonly CheckedTx[] {
     const batch = this.#txs;
     if (batch.length === 0) return batch;
     this.#txs = [];

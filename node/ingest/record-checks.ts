@@ -5,13 +5,19 @@
  *
  * A descriptor must verify (`VerifyDescriptor`: device signature, the device key the node knows
  * for its vehicle, its Merkle root) and name the vehicle of the topic it came on, and the envelope
- * id must be its id. A transaction of kind `descriptor` carries a signed descriptor and is checked
- * the same way; other kinds are kept as queued (the chain validates them on submission).
+ * id must be its id. A transaction must carry the signature of the device key the node knows for
+ * the topic's vehicle over its record id (`VerifyTx`): without it, any client of the broker could
+ * queue a record under a car's topic and seq and have the node store and acknowledge it. One of
+ * kind `descriptor` carries a signed descriptor and is checked as one too; other kinds are kept as
+ * queued (the chain validates them on submission).
  */
 
-import { decodeDescriptorEnvelope, decodeTxEnvelope } from '../../chain/index.js';
+import { decodeDescriptorEnvelope, decodeTxEnvelope, outboxTxId } from '../../chain/index.js';
 import type { IngestDescriptor, IngestTx } from './ingest-store.js';
-import type { VerifyDescriptor } from './verify.js';
+import type { VerifyDescriptor, VerifyTx } from './verify.js';
+
+/** A checked transaction and its record id (`outboxTxId`, hex), which the tx ack names. */
+export type CheckedTx = IngestTx & { readonly id: string };
 
 /** What checking one message found. */
 export type RecordCheck<T> =
@@ -59,13 +65,16 @@ export function checkTxMessage(
   topic: string,
   payload: Uint8Array,
   verify: VerifyDescriptor,
-): RecordCheck<IngestTx> {
+  verifyTx: VerifyTx,
+): RecordCheck<CheckedTx> {
   const env = decodeTxEnvelope(payload);
   if (!env.ok) return { ok: false, garbage: true, reason: env.error };
   const { seq, kind, bytes } = env.value;
+  const signed = verifyTx(vehicleId, env.value);
+  if (!signed.ok) return { ok: false, garbage: false, reason: signed.reason };
   if (kind === 'descriptor') {
     const d = checkSigned(bytes, vehicleId, topic, verify, undefined);
     if (!d.ok) return { ok: false, garbage: false, reason: `tx ${seq} (descriptor): ${d.reason}` };
   }
-  return { ok: true, value: { vehicleId, seq, kind, bytes } };
+  return { ok: true, value: { vehicleId, seq, kind, bytes, id: outboxTxId(vehicleId, env.value) } };
 }

@@ -5,6 +5,9 @@
  * never holds chunk keys). A descriptor: the device signature (`openDescriptor`), that the key it
  * names is the one the node knows for its vehicle, that it lists at least one chunk, and that its
  * Merkle root is the root over the ids it lists (what the chain will anchor must describe them).
+ * A queued transaction: the device signature over its record id (`verifyTxEnvelope`), with the key
+ * the node knows for the vehicle of the topic; the transaction's own bytes may be signed by someone
+ * else (an owner's revoke) or by nobody (a revoke request), so this is what ties it to the device.
  */
 
 import {
@@ -16,9 +19,18 @@ import {
   fromHex,
   getPublicKey,
   openDescriptor,
+  type TxEnvelope,
   toHex,
+  verifyTxEnvelope,
 } from '../../chain/index.js';
-import type { ChunkVerdict, DescriptorVerdict, VerifyChunk, VerifyDescriptor } from './verify.js';
+import type {
+  ChunkVerdict,
+  DescriptorVerdict,
+  TxVerdict,
+  VerifyChunk,
+  VerifyDescriptor,
+  VerifyTx,
+} from './verify.js';
 
 /** The public key (hex) of a 32-byte ed25519 secret key. */
 export function devicePublicKeyHex(secretKey: Uint8Array): string {
@@ -76,5 +88,21 @@ export function sealedDescriptorVerifier(deviceKeys: Readonly<Record<string, str
       createdMs: d.createdMs,
       chunkIds: d.chunkIds.map(toHex),
     };
+  };
+}
+
+/** A queued-transaction verifier that knows each vehicle's device public key (hex, 32 bytes). */
+export function sealedTxVerifier(deviceKeys: Readonly<Record<string, string>>): VerifyTx {
+  const keys = new Map(Object.entries(deviceKeys).map(([v, k]) => [v, fromHex(k.toLowerCase())]));
+  return (vehicleId: string, e: TxEnvelope): TxVerdict => {
+    const key = keys.get(vehicleId);
+    if (key === undefined) return { ok: false, reason: `tx: no device key known for vehicle '${vehicleId}'` };
+    // Anyone on the broker may publish on this vehicle's up/tx: only the device's signature says it is its record.
+    if (!verifyTxEnvelope(vehicleId, e, key))
+      return {
+        ok: false,
+        reason: `tx ${e.seq}: not signed by the device key known for vehicle '${vehicleId}'`,
+      };
+    return { ok: true };
   };
 }

@@ -1,8 +1,10 @@
 /**
- * How the ingest checks a chunk or a descriptor: injected functions from the signed bytes to the
- * identity they prove (chunk: id, vehicle, stream, seq; descriptor: id, vehicle, chunk ids) or the
- * reason they do not. `sealed-verifier.ts` supplies the real ones, on the formats of chain/data.
+ * How the ingest checks a chunk, a descriptor or a queued transaction: injected functions from the
+ * signed bytes to the identity they prove (chunk: id, vehicle, stream, seq; descriptor: id,
+ * vehicle, chunk ids; transaction: that the device of the vehicle signed it) or the reason they do
+ * not. `sealed-verifier.ts` supplies the real ones, on the formats of chain/data and chain/wire.
  */
+import type { TxEnvelope } from '../../chain/index.js';
 
 /** What verifying a sealed chunk found. */
 export type ChunkVerdict =
@@ -35,3 +37,12 @@ export type DescriptorVerdict =
 
 /** Verifies a signed descriptor against the device key known for its vehicle; never throws. */
 export type VerifyDescriptor = (bytes: Uint8Array) => DescriptorVerdict;
+
+/** What verifying a queued transaction's device signature found. */
+export type TxVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Verifies that the device key known for `vehicleId` (the vehicle of the topic the envelope came
+ * on) signed the envelope; never throws.
+ */
+export type VerifyTx = (vehicleId: string, envelope: TxEnvelope) => TxVerdict;

@@ -1,9 +1,12 @@
 /**
  * The ingest role of a node (its config's `ingest` section): takes devices' chunks, descriptors and
  * queued transactions from the TSP's broker, verifies them against the devices' keys, stores them
- * in the ingest database and acknowledges them.
+ * in the ingest database and acknowledges them, signing each ack with the node's key
+ * (`ingest.keyFile`, else the chain role's `keyFile`). Devices delete what they queued only on
+ * acks that key signed, so the role does not start without one.
  */
 import { join } from 'node:path';
+import { toHex } from '../../chain/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
 import type { IngestConfig } from '../config.js';
 import {
@@ -14,7 +17,9 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
+  sealedTxVerifier,
 } from '../ingest/index.js';
+import { KeyFileError, readKeyFile } from '../runtime/local-genesis.js';
 import { NodeStartError } from './node-start-error.js';
 
 /** A started ingest role; the device link shares its broker connection and database. */
@@ -30,10 +35,13 @@ export function startIngestRole(o: {
   config: IngestConfig;
   /** Where the ingest database is by default (`<dataDir>/ingest.db`). */
   dataDir: string;
+  /** The chain role's key file: signs the acks when the ingest section names none. */
+  chainKeyFile?: string | undefined;
   logger: Logger;
   metrics: Metrics;
 }): IngestRole {
   const cfg = o.config;
+  const ackSigner = readAckKey(cfg.keyFile ?? o.chainKeyFile);
   const path = cfg.path ?? join(o.dataDir, 'ingest.db');
   let store: IngestStore;
   try {
@@ -68,14 +76,21 @@ export function startIngestRole(o: {
     store,
     verifyChunk: sealedChunkVerifier(cfg.deviceKeys),
     verifyDescriptor: sealedDescriptorVerifier(cfg.deviceKeys),
+    verifyTx: sealedTxVerifier(cfg.deviceKeys),
+    ackSigner,
     logger: o.logger.child({ role: 'ingest' }),
     topicPrefix: cfg.topicPrefix,
     onCount: (name, by) => o.metrics.inc(name, by),
   });
   ingest.start();
   o.logger.info(
-    { broker: cfg.broker, path, vehicles: Object.keys(cfg.deviceKeys).length },
-    'ingest role started',
+    {
+      broker: cfg.broker,
+      path,
+      vehicles: Object.keys(cfg.deviceKeys).length,
+      ackKey: toHex(ackSigner.publicKey),
+    },
+    'ingest role started; devices list ackKey in their sync.nodeKeys',
   );
   return {
     link,
@@ -86,4 +101,22 @@ export function startIngestRole(o: {
       store.close();
     },
   };
+}
+
+/** The key that signs acks; a missing or unreadable key file is the config's fault (`usage`). */
+function readAckKey(file: string | undefined) {
+  if (file === undefined)
+    throw new NodeStartError({
+      code: 'usage',
+      role: 'ingest',
+      message:
+        'acks must be signed: set ingest.keyFile (or add a chain section with its keyFile); devices list its public key in sync.nodeKeys',
+    });
+  try {
+    return readKeyFile(file);
+  } catch (err) {
+    if (err instanceof KeyFileError)
+      throw new NodeStartError({ code: 'usage', role: 'ingest', message: err.message, file, cause: err });
+    throw err;
+  }
 }

@@ -90,7 +90,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const ingest =
       config.ingest === undefined
         ? undefined
-        : startIngestRole({ config: config.ingest, dataDir, logger, metrics });
+        : startIngestRole({
+            config: config.ingest,
+            dataDir,
+            chainKeyFile: config.chain?.keyFile,
+            logger,
+            metrics,
+          });
     if (ingest !== undefined) stops.push(() => ingest.stop());
 
     if (config.chain !== undefined) {

@@ -24,6 +24,7 @@ import {
   type UnsignedTx,
 } from '../../chain/index.js';
 import { MarketClient } from '../../market/index.js';
+import { readKeyFile } from '../../node/runtime/local-genesis.js';
 import { callLocalApi } from '../../process/index.js';
 import { devnetNodePaths, writeDevnetFolder } from '../devnet/devnet-folder.js';
 
@@ -197,6 +198,11 @@ export class DemoChain {
       counters?: Record<string, number>;
     };
     return s.counters ?? {};
+  }
+
+  /** Node 0's public key (hex): it signs the storage node's acks, so the device's `sync.nodeKeys` names it. */
+  get storageNodeKey(): string {
+    return toHex(readKeyFile(devnetNodePaths(this.#dir, 0).key).publicKey);
   }
 
   /** Where node 0 keeps what it ingested. */

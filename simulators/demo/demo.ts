@@ -185,7 +185,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         obd: { transport: 'elm327', port: '/dev/ttyUSB0', pids: { '0105': 1, '012F': 0.5 } },
         gnss: { source: 'nmea', port: '/dev/ttyACM0' },
       },
-      sync: { broker: broker.url, ackTimeoutMs: 5000, protocolVersion: 4 },
+      sync: { broker: broker.url, ackTimeoutMs: 5000, protocolVersion: 4, nodeKeys: [chain.storageNodeKey] },
       chain: { checkpoint: join(dir, 'checkpoint.bin'), chainId: DEMO_CHAIN_ID },
       permissions: { profile: simFile('qood-sim.profile.yaml') },
       collect: {

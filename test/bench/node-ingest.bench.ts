@@ -15,9 +15,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { ackTopic, chunkTopic, decodeAck, encodeChunkEnvelope } from '../../chain/index.js';
+import { ackTopic, chunkTopic, Ed25519Signer, encodeChunkEnvelope, openAck } from '../../chain/index.js';
 import { devicePublicKeyHex } from '../../node/ingest/index.js';
-import { makeSignedRecord, TEST_DEVICE_KEY } from '../support/chunks.js';
+import { writeKeyFile } from '../../node/runtime/local-genesis.js';
+import { makeSignedRecord, TEST_DEVICE_KEY, TEST_NODE_KEY } from '../support/chunks.js';
 import { waitUntil } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { findProgram } from '../support/system.js';
@@ -103,6 +104,9 @@ async function setUp(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'qood-bench-node-ingest-'));
   broker = await Mosquitto.start();
   const key = devicePublicKeyHex(TEST_DEVICE_KEY);
+  // The node signs its acks with this key; each device checks the signature, as a real one does.
+  writeKeyFile(join(dir, 'node.key'), TEST_NODE_KEY);
+  const nodeKeys = [new Ed25519Signer(TEST_NODE_KEY).publicKey];
   writeFileSync(
     join(dir, 'node.yaml'),
     [
@@ -114,6 +118,7 @@ async function setUp(): Promise<void> {
       'ingest:',
       `  broker: ${broker.url}`,
       '  clientId: bench-node',
+      `  keyFile: ${join(dir, 'node.key')}`,
       '  deviceKeys:',
       ...Array.from({ length: DEVICES }, (_, i) => `    ${vehicle(i)}: ${key}`),
       '',
@@ -132,8 +137,8 @@ async function setUp(): Promise<void> {
     const seen = new Set<string>();
     acked.push(seen);
     c.on('message', (_t, payload) => {
-      const a = decodeAck(payload);
-      if (a.ok) for (const id of a.value) seen.add(id);
+      const a = openAck(payload, { vehicleId: vehicle(d), nodeKeys });
+      if (a.ok) for (const id of a.value.ids) seen.add(id);
     });
     clients.push(c);
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteChunkStore, type SealedChunkRecord } from '../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../agent/sync/index.js';
+import { Ed25519Signer } from '../../chain/index.js';
 import {
   ChunkIngest,
   devicePublicKeyHex,
@@ -18,10 +19,17 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
+  sealedTxVerifier,
 } from '../../node/ingest/index.js';
 import { silentLogger } from '../../process/log.js';
 import { Metrics } from '../../process/metrics.js';
-import { makeRecord, makeSignedRecord, TEST_DEVICE_KEY } from '../support/chunks.js';
+import {
+  makeRecord,
+  makeSignedRecord,
+  TEST_DEVICE_KEY,
+  TEST_NODE_KEY,
+  testSyncKeys,
+} from '../support/chunks.js';
 import { waitUntil } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { findProgram } from '../support/system.js';
@@ -68,9 +76,19 @@ async function syncRate(m: Mosquitto, run: number): Promise<number> {
     store: nodeStore,
     verifyChunk: sealedChunkVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
     verifyDescriptor: sealedDescriptorVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+    verifyTx: sealedTxVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+    ackSigner: new Ed25519Signer(TEST_NODE_KEY),
     logger: silentLogger,
   });
-  const sync = new ChunkSync({ store, uplink, vehicleId, metrics, logger: silentLogger, maxInFlight: 64 });
+  const sync = new ChunkSync({
+    store,
+    uplink,
+    vehicleId,
+    ...testSyncKeys(),
+    metrics,
+    logger: silentLogger,
+    maxInFlight: 64,
+  });
   try {
     ingest.start();
     await waitUntil(() => link.connected && uplink.connected, 10_000, 'clients connected');

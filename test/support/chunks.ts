@@ -55,6 +55,17 @@ export function makeRecord(
 /** A fixed device key for tests (an ed25519 secret key; never used outside tests). */
 export const TEST_DEVICE_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff);
 
+/** A fixed storage node key for tests: signs the ingest's acks (never used outside tests). */
+export const TEST_NODE_KEY = Uint8Array.from({ length: 32 }, (_, i) => (i * 11 + 5) & 0xff);
+
+/** The sync options that tie a test device to a test storage node: its signer and the node key it trusts. */
+export function testSyncKeys(): { device: Ed25519Signer; nodeKeys: Uint8Array[] } {
+  return {
+    device: new Ed25519Signer(TEST_DEVICE_KEY),
+    nodeKeys: [new Ed25519Signer(TEST_NODE_KEY).publicKey],
+  };
+}
+
 /**
  * A chunk in the real sealed format (chain/data/sealed-chunk), signed with `secretKey`; its
  * "ciphertext" is `ciphertext` as given (opaque to the store, the sync and the ingest, which never

@@ -66,6 +66,7 @@ describeSystem(
       // A one-producer chain whose genesis funds the owner (mana for fee-free transactions).
       const secret = newNodeSecret();
       const whale = newNodeSecret();
+      const devicePublicKey = ok(['keys', 'device', '--data-dir', data]).trim();
       writeKeyFile(join(dir, 'node.key'), secret);
       const g = localGenesis({
         chainId: CHAIN,
@@ -91,6 +92,9 @@ describeSystem(
           'ingest:',
           `  broker: ${broker.url}`,
           '  clientId: bridge-node',
+          // The node checks the device's signature on everything it queues.
+          '  deviceKeys:',
+          `    car-1: ${devicePublicKey}`,
           'chain:',
           `  keyFile: ${join(dir, 'node.key')}`,
           `  genesisFile: ${join(dir, 'genesis.yaml')}`,
@@ -205,6 +209,8 @@ describeSystem(
             `  path: ${join(dir, 'agent.db')}`,
             'sync:',
             `  broker: ${broker.url}`,
+            // The node signs its acks with its node key.
+            `  nodeKeys: [${toHex(new Ed25519Signer(secret).publicKey)}]`,
             'chain:',
             `  checkpoint: ${cpFile}`,
             'permissions:',

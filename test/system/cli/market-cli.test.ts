@@ -70,6 +70,9 @@ describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto'
       store,
       uplink,
       vehicleId: MARKET_VEHICLE,
+      // The storage node signs its acks with its node key (the producer's here).
+      device,
+      nodeKeys: [marketParties.producer.publicKey],
       metrics: new Metrics(),
       logger: silentLogger,
     });

@@ -11,9 +11,16 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openSqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink } from '../../../agent/sync/index.js';
 import { devicePublicKeyHex, IngestStore } from '../../../node/ingest/index.js';
+import { writeKeyFile } from '../../../node/runtime/local-genesis.js';
 import { silentLogger } from '../../../process/log.js';
 import { Metrics } from '../../../process/metrics.js';
-import { makeSignedDescriptor, makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
+import {
+  makeSignedDescriptor,
+  makeSignedRecord,
+  TEST_DEVICE_KEY,
+  TEST_NODE_KEY,
+  testSyncKeys,
+} from '../../support/chunks.js';
 import { collectOutput, runQood, startQood, waitExit, waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { describeSystem } from '../../support/system.js';
@@ -32,6 +39,9 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
 
   it('stores and acknowledges a device’s chunks, descriptor and transaction, and rejects a vehicle it has no key for', async () => {
     const socket = join(dir, 'node.sock');
+    // An ingest-only node signs its acks with the key its ingest section names.
+    const nodeKeyFile = join(dir, 'node.key');
+    writeKeyFile(nodeKeyFile, TEST_NODE_KEY);
     const config = join(dir, 'node.yaml');
     writeFileSync(
       config,
@@ -42,6 +52,7 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
         'ingest:',
         `  broker: ${broker.url}`,
         '  clientId: node-cli',
+        `  keyFile: ${nodeKeyFile}`,
         '  deviceKeys:',
         `    car-1: ${devicePublicKeyHex(TEST_DEVICE_KEY)}`,
         '',
@@ -52,7 +63,14 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
     const store = openSqliteChunkStore({ path: join(dir, 'device.db') });
     const uplink = openMqttUplink({ url: broker.url, clientId: 'car-1' });
     const metrics = new Metrics();
-    const sync = new ChunkSync({ store, uplink, vehicleId: 'car-1', metrics, logger: silentLogger });
+    const sync = new ChunkSync({
+      store,
+      uplink,
+      vehicleId: 'car-1',
+      ...testSyncKeys(),
+      metrics,
+      logger: silentLogger,
+    });
     const records = [...Array(50).keys()].map((q) => makeSignedRecord('can0/ENGINE', q, { size: 512 }));
     const d = makeSignedDescriptor(records);
     try {
@@ -80,6 +98,7 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
         store: strangerStore,
         uplink: stranger,
         vehicleId: 'car-2',
+        ...testSyncKeys(),
         metrics: new Metrics(),
         logger: silentLogger,
       });

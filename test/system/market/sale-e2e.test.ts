@@ -100,7 +100,12 @@ describeSystem(
         config: agentConfigSchema.parse({
           device: { vehicleId: MARKET_VEHICLE, dataDir: car, socketPath: join(car, 'agent.sock') },
           sources: { can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }] },
-          sync: { broker: broker.url, ackTimeoutMs: 3000 },
+          // The storage node signs its acks with its node key (the producer's here).
+          sync: {
+            broker: broker.url,
+            ackTimeoutMs: 3000,
+            nodeKeys: [toHex(marketParties.producer.publicKey)],
+          },
           chain: { checkpoint: join(car, 'checkpoint.bin'), chainId: CHAIN },
           collect: COLLECT,
         }),

@@ -22,6 +22,7 @@ import {
   checkSealedChunk,
   createBinding,
   decodeChunkBody,
+  Ed25519Signer,
   openChunkBody,
   openDescriptor,
   ownerEpochKey,
@@ -38,10 +39,12 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
+  sealedTxVerifier,
 } from '../../../node/ingest/index.js';
 import { silentLogger } from '../../../process/log.js';
 import { noopNotifier } from '../../../process/service.js';
 import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../../simulators/vehicle/can-frames.js';
+import { TEST_NODE_KEY } from '../../support/chunks.js';
 import { waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { SimCar } from '../../support/sim-car.js';
@@ -86,7 +89,9 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
         issuedMs: Date.now(),
       }),
     );
-    // The node: ingest into its own SQLite, checking chunks against the device key it was told.
+    // The node: ingest into its own SQLite, checking chunks against the device key it was told,
+    // and signing its acks with the key the agent's config names.
+    const nodeKey = new Ed25519Signer(TEST_NODE_KEY);
     const nodeStore = new IngestStore({ path: join(dir, 'node.db') });
     const link = openMqttIngestLink({ url: broker.url, clientId: 'node-e2e', reconnectMs: 300 });
     const ingest = new ChunkIngest({
@@ -94,6 +99,8 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       store: nodeStore,
       verifyChunk: sealedChunkVerifier({ 'e2e-car': toHex(device.publicKey) }),
       verifyDescriptor: sealedDescriptorVerifier({ 'e2e-car': toHex(device.publicKey) }),
+      verifyTx: sealedTxVerifier({ 'e2e-car': toHex(device.publicKey) }),
+      ackSigner: nodeKey,
       logger: silentLogger,
     });
     closers.push(
@@ -114,7 +121,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
       config: agentConfigSchema.parse({
         device: { vehicleId: 'e2e-car', dataDir: dir, socketPath: join(dir, 'agent.sock') },
         sources: { can: [{ interface: 'sim0', dbc: SIM_DBC_PATH, map: SIM_MAP_PATH }] },
-        sync: { broker: broker.url, ackTimeoutMs: 3000 },
+        sync: { broker: broker.url, ackTimeoutMs: 3000, nodeKeys: [toHex(nodeKey.publicKey)] },
         collect: COLLECT,
       }),
       logger: silentLogger,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { openSqliteChunkStore, type SqliteChunkStore } from '../../../agent/store/index.js';
 import { ChunkSync, openMqttUplink, type Uplink } from '../../../agent/sync/index.js';
+import { Ed25519Signer } from '../../../chain/index.js';
 import {
   ChunkIngest,
   devicePublicKeyHex,
@@ -19,10 +20,17 @@ import {
   openMqttIngestLink,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
+  sealedTxVerifier,
 } from '../../../node/ingest/index.js';
 import { silentLogger } from '../../../process/log.js';
 import { Metrics } from '../../../process/metrics.js';
-import { makeSignedDescriptor, makeSignedRecord, TEST_DEVICE_KEY } from '../../support/chunks.js';
+import {
+  makeSignedDescriptor,
+  makeSignedRecord,
+  TEST_DEVICE_KEY,
+  TEST_NODE_KEY,
+  testSyncKeys,
+} from '../../support/chunks.js';
 import { waitUntil } from '../../support/cli.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { describeSystem, findProgram } from '../../support/system.js';
@@ -67,6 +75,7 @@ describeSystem(
         store,
         uplink,
         vehicleId: `car-${run}`,
+        ...testSyncKeys(),
         metrics,
         logger: silentLogger,
         maxInFlight: 16,
@@ -83,6 +92,8 @@ describeSystem(
         store: nodeStore,
         verifyChunk: sealedChunkVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
         verifyDescriptor: sealedDescriptorVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+        verifyTx: sealedTxVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+        ackSigner: new Ed25519Signer(TEST_NODE_KEY),
         logger: silentLogger,
       });
       closers.push(

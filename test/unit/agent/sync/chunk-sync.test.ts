@@ -2,14 +2,17 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { backoffDelayMs, ChunkSync, MemoryBroker, topicMatches } from '../../../../agent/sync/index.js';
-import { decodeChunkEnvelope, encodeAck } from '../../../../chain/index.js';
+import { decodeChunkEnvelope, Ed25519Signer, encodeAck as encodeSignedAck } from '../../../../chain/index.js';
 import { silentLogger } from '../../../../process/log.js';
 import { Metrics } from '../../../../process/metrics.js';
-import { makeRecord } from '../../../support/chunks.js';
+import { makeRecord, TEST_NODE_KEY, testSyncKeys } from '../../../support/chunks.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 const ACKS = 'qood/v1/car-1/down/ack';
 const UP = 'qood/v1/car-1/up/chunk';
+const NODE = new Ed25519Signer(TEST_NODE_KEY);
+/** An ack of car-1's ids as the storage node signs it. */
+const encodeAck = (ids: string[], vehicleId = 'car-1') => encodeSignedAck(vehicleId, ids, NODE);
 
 function setup(options: { maxInFlight?: number; ackTimeoutMs?: number } = {}) {
   const broker = new MemoryBroker();
@@ -21,6 +24,7 @@ function setup(options: { maxInFlight?: number; ackTimeoutMs?: number } = {}) {
     store,
     uplink,
     vehicleId: 'car-1',
+    ...testSyncKeys(),
     metrics,
     logger: silentLogger,
     maxInFlight: options.maxInFlight ?? 4,
@@ -143,7 +147,7 @@ describe('ChunkSync', () => {
     ])
       t.broker.inject(ACKS, g);
     t.broker.inject(ACKS, encodeAck(['ee'.repeat(32)]));
-    t.broker.inject('qood/v1/other-car/down/ack', encodeAck([t.seen[0]!.id]));
+    t.broker.inject('qood/v1/other-car/down/ack', encodeAck([t.seen[0]!.id], 'other-car'));
     await tick();
     expect(t.store.usage().chunks).toBe(1);
     expect(t.metrics.counter('sync.garbage')).toBe(4);

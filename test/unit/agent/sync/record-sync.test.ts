@@ -13,22 +13,36 @@ import {
   decodeDescriptorEnvelope,
   decodeSignedTx,
   decodeTxEnvelope,
-  encodeAck,
-  encodeTxAck,
+  Ed25519Signer,
+  encodeAck as encodeSignedAck,
+  encodeTxAck as encodeSignedTxAck,
   getPublicKey,
   openDescriptor,
+  outboxTxId,
   type TxBodies,
   toHex,
   verify,
 } from '../../../../chain/index.js';
 import { silentLogger } from '../../../../process/log.js';
 import { Metrics } from '../../../../process/metrics.js';
-import { makeRecord, TEST_DEVICE_KEY } from '../../../support/chunks.js';
+import { makeRecord, TEST_DEVICE_KEY, TEST_NODE_KEY, testSyncKeys } from '../../../support/chunks.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 const ACKS = 'qood/v1/car-1/down/ack';
 const TX_ACKS = 'qood/v1/car-1/down/tx-ack';
 const id = (i: number) => i.toString(16).padStart(2, '0').repeat(32);
+const NODE = new Ed25519Signer(TEST_NODE_KEY);
+/** An ack of car-1's chunk and descriptor ids, signed by the storage node. */
+const encodeAck = (ids: string[]) => encodeSignedAck('car-1', ids, NODE);
+/** A tx ack, signed by the storage node, naming what `store` holds under each seq (any id for a seq it does not hold). */
+function encodeTxAck(store: MemoryChunkStore, seqs: number[]): Uint8Array {
+  const held = new Map(store.pendingTxs(1000).map((t) => [t.seq, outboxTxId('car-1', t)]));
+  return encodeSignedTxAck(
+    'car-1',
+    seqs.map((seq) => ({ seq, id: held.get(seq) ?? id(0xee) })),
+    NODE,
+  );
+}
 
 function setup(options: { maxRecordsInFlight?: number; ackTimeoutMs?: number } = {}) {
   const broker = new MemoryBroker();
@@ -39,6 +53,7 @@ function setup(options: { maxRecordsInFlight?: number; ackTimeoutMs?: number } =
     store,
     uplink: broker.connect('car-1'),
     vehicleId: 'car-1',
+    ...testSyncKeys(),
     metrics,
     logger: silentLogger,
     maxRecordsInFlight: options.maxRecordsInFlight ?? 2,
@@ -91,7 +106,7 @@ describe('ChunkSync with descriptors and queued transactions', () => {
     expect(t.store.pendingDescriptors(10)).toHaveLength(3); // a PUBACK deletes nothing
     // Descriptor ids share the chunk ack topic; transaction seqs have their own.
     t.broker.inject(ACKS, encodeAck([id(1)]));
-    t.broker.inject(TX_ACKS, encodeTxAck([1, 2]));
+    t.broker.inject(TX_ACKS, encodeTxAck(t.store, [1, 2]));
     await tick();
     expect(t.store.pendingDescriptors(10).map((d) => d.id)).toEqual([id(2), id(3)]);
     expect(t.store.pendingTxs(10).map((x) => x.seq)).toEqual([3]);
@@ -171,11 +186,11 @@ describe('ChunkSync with descriptors and queued transactions', () => {
     await tick();
     for (const g of [Buffer.from('nope'), encodeAck([id(1)]), Buffer.from([0x81, 0x20]), Buffer.alloc(0)])
       t.broker.inject(TX_ACKS, g);
-    t.broker.inject(TX_ACKS, encodeTxAck([99]));
+    t.broker.inject(TX_ACKS, encodeTxAck(t.store, [99]));
     await tick();
     expect(t.metrics.counter('sync.garbage')).toBe(4);
     expect(t.store.pendingTxs(10)).toHaveLength(1);
-    t.broker.inject(TX_ACKS, encodeTxAck([1]));
+    t.broker.inject(TX_ACKS, encodeTxAck(t.store, [1]));
     await tick();
     expect(t.store.pendingTxs(10)).toEqual([]);
     expect(t.metrics.counter('txs.synced')).toBe(1);

@@ -9,17 +9,24 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../../agent/sync/index.js';
-import { decodeAck, encodeChunkEnvelope } from '../../../../chain/index.js';
+import { Ed25519Signer, encodeChunkEnvelope, openAck } from '../../../../chain/index.js';
 import {
   ChunkIngest,
   devicePublicKeyHex,
   IngestStore,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
+  sealedTxVerifier,
 } from '../../../../node/ingest/index.js';
 import { silentLogger } from '../../../../process/log.js';
 import { Metrics } from '../../../../process/metrics.js';
-import { makeSignedRecord, sealTestChunk, TEST_DEVICE_KEY } from '../../../support/chunks.js';
+import {
+  makeSignedRecord,
+  sealTestChunk,
+  TEST_DEVICE_KEY,
+  TEST_NODE_KEY,
+  testSyncKeys,
+} from '../../../support/chunks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qood-ingest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +34,9 @@ let n = 0;
 const tick = () => new Promise((r) => setImmediate(r));
 const verifyChunk = sealedChunkVerifier({ 'car-1': devicePublicKeyHex(TEST_DEVICE_KEY) });
 const verifyDescriptor = sealedDescriptorVerifier({ 'car-1': devicePublicKeyHex(TEST_DEVICE_KEY) });
+const verifyTx = sealedTxVerifier({ 'car-1': devicePublicKeyHex(TEST_DEVICE_KEY) });
+const NODE = new Ed25519Signer(TEST_NODE_KEY);
+const TRUST = { vehicleId: 'car-1', nodeKeys: [NODE.publicKey] };
 
 function node(broker: MemoryBroker) {
   const store = new IngestStore({ path: join(dir, `i${n++}.db`) });
@@ -35,6 +45,8 @@ function node(broker: MemoryBroker) {
     store,
     verifyChunk,
     verifyDescriptor,
+    verifyTx,
+    ackSigner: NODE,
     logger: silentLogger,
   });
   return { store, ingest };
@@ -54,6 +66,7 @@ describe('ChunkIngest', () => {
       store: device,
       uplink: broker.connect('car-1'),
       vehicleId: 'car-1',
+      ...testSyncKeys(),
       metrics,
       logger: silentLogger,
       maxInFlight: 5,
@@ -81,8 +94,8 @@ describe('ChunkIngest', () => {
     await tick();
     const acks: string[][] = [];
     device.onMessage((_t, p) => {
-      const a = decodeAck(p);
-      if (a.ok) acks.push(a.value);
+      const a = openAck(p, TRUST);
+      if (a.ok) acks.push([...a.value.ids]);
     });
     await device.subscribe('qood/v1/car-1/down/ack');
     const r = makeSignedRecord('a', 0);

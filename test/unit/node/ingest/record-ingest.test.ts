@@ -11,12 +11,14 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../../agent/sync/index.js';
 import {
-  decodeAck,
-  decodeTxAck,
   descriptorRoot,
+  Ed25519Signer,
   encodeDescriptorEnvelope,
   encodeTxEnvelope,
   fromHex,
+  openAck,
+  openTxAck,
+  signTxEnvelope,
   toHex,
 } from '../../../../chain/index.js';
 import {
@@ -26,10 +28,17 @@ import {
   IngestStore,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
+  sealedTxVerifier,
 } from '../../../../node/ingest/index.js';
 import { silentLogger } from '../../../../process/log.js';
 import { Metrics } from '../../../../process/metrics.js';
-import { makeSignedDescriptor, makeSignedRecord, TEST_DEVICE_KEY } from '../../../support/chunks.js';
+import {
+  makeSignedDescriptor,
+  makeSignedRecord,
+  TEST_DEVICE_KEY,
+  TEST_NODE_KEY,
+  testSyncKeys,
+} from '../../../support/chunks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qood-records-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +49,18 @@ const settle = async () => {
 };
 const KEYS = { 'car-1': devicePublicKeyHex(TEST_DEVICE_KEY), 'car-2': devicePublicKeyHex(TEST_DEVICE_KEY) };
 const OTHER_KEY = new Uint8Array(32).fill(9);
+const NODE = new Ed25519Signer(TEST_NODE_KEY);
+
+/** A queued transaction as a device publishes it: signed with `secretKey` (default the device key) for `vehicleId`. */
+function txEnvelope(
+  vehicleId: string,
+  seq: number,
+  kind: string,
+  bytes: Uint8Array,
+  secretKey = TEST_DEVICE_KEY,
+) {
+  return encodeTxEnvelope(signTxEnvelope(vehicleId, { seq, kind, bytes }, new Ed25519Signer(secretKey)));
+}
 
 async function node(broker = new MemoryBroker()) {
   const store = new IngestStore({ path: join(dir, `r${n++}.db`) });
@@ -48,6 +69,8 @@ async function node(broker = new MemoryBroker()) {
     store,
     verifyChunk: sealedChunkVerifier(KEYS),
     verifyDescriptor: sealedDescriptorVerifier(KEYS),
+    verifyTx: sealedTxVerifier(KEYS),
+    ackSigner: NODE,
     logger: silentLogger,
   });
   await tick();
@@ -57,13 +80,15 @@ async function node(broker = new MemoryBroker()) {
   await tick();
   const acks: string[][] = [];
   const txAcks: number[][] = [];
+  // Recorded only when the storage node signed them for the vehicle of their topic.
   device.onMessage((topic, p) => {
+    const trust = { vehicleId: topic.split('/')[2]!, nodeKeys: [NODE.publicKey] };
     if (topic.endsWith('/down/ack')) {
-      const a = decodeAck(p);
-      if (a.ok) acks.push(a.value);
+      const a = openAck(p, trust);
+      if (a.ok) acks.push([...a.value.ids]);
     } else {
-      const a = decodeTxAck(p);
-      if (a.ok) txAcks.push(a.value);
+      const a = openTxAck(p, trust);
+      if (a.ok) txAcks.push(a.value.txs.map((t) => t.seq));
     }
   });
   await device.subscribe('qood/v1/+/down/#');
@@ -88,6 +113,7 @@ describe('descriptors and queued transactions through the ingest', () => {
       store: device,
       uplink: broker.connect('car-1'),
       vehicleId: 'car-1',
+      ...testSyncKeys(),
       metrics,
       logger: silentLogger,
       maxRecordsInFlight: 2,
@@ -157,7 +183,7 @@ describe('descriptors and queued transactions through the ingest', () => {
     const { broker, store, ingest, acks, txAcks } = await node();
     const d = makeSignedDescriptor([makeSignedRecord('a', 0)]);
     const denv = encodeDescriptorEnvelope(d);
-    const tenv = encodeTxEnvelope({ seq: 5, kind: 'descriptor', bytes: d.bytes });
+    const tenv = txEnvelope('car-1', 5, 'descriptor', d.bytes);
     for (let i = 0; i < 2; i++) {
       broker.inject('qood/v1/car-1/up/descriptor', denv);
       broker.inject('qood/v1/car-1/up/tx', tenv);
@@ -194,13 +220,10 @@ describe('descriptors and queued transactions through the ingest', () => {
     // Signed for car-1, published as car-2 (which has the same key here).
     broker.inject('qood/v1/car-2/up/descriptor', encodeDescriptorEnvelope(good));
     broker.inject('qood/v1/car-1/up/descriptor', Buffer.from('garbage'));
-    broker.inject('qood/v1/car-1/up/descriptor', encodeTxEnvelope({ seq: 1, kind: 'x', bytes: good.bytes }));
+    broker.inject('qood/v1/car-1/up/descriptor', txEnvelope('car-1', 1, 'x', good.bytes));
     // A descriptor transaction must carry a descriptor that verifies; other kinds are opaque.
-    broker.inject(
-      'qood/v1/car-1/up/tx',
-      encodeTxEnvelope({ seq: 1, kind: 'descriptor', bytes: Uint8Array.of(1) }),
-    );
-    broker.inject('qood/v1/car-2/up/tx', encodeTxEnvelope({ seq: 2, kind: 'descriptor', bytes: good.bytes }));
+    broker.inject('qood/v1/car-1/up/tx', txEnvelope('car-1', 1, 'descriptor', Uint8Array.of(1)));
+    broker.inject('qood/v1/car-2/up/tx', txEnvelope('car-2', 2, 'descriptor', good.bytes));
     broker.inject('qood/v1/car-1/up/tx', encodeDescriptorEnvelope(good));
     await settle();
     expect(ingest.counters()).toMatchObject({
@@ -256,10 +279,7 @@ describe('descriptors and queued transactions through the ingest', () => {
   it('keeps transactions of a device whose outbox numbering restarted, and lists them in pages', async () => {
     const { broker, store, ingest, txAcks } = await node();
     const tx = (vehicle: string, seq: number, byte: number) =>
-      broker.inject(
-        `qood/v1/${vehicle}/up/tx`,
-        encodeTxEnvelope({ seq, kind: 'revoke', bytes: Uint8Array.of(byte) }),
-      );
+      broker.inject(`qood/v1/${vehicle}/up/tx`, txEnvelope(vehicle, seq, 'revoke', Uint8Array.of(byte)));
     tx('car-1', 1, 1);
     tx('car-1', 2, 2);
     tx('car-2', 1, 1);
