@@ -5,7 +5,7 @@
  * The same attacks through a real mosquitto are in test/system/sync/forged-acks.test.ts.
  */
 import { Encoder } from 'cbor-x';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { MemoryChunkStore } from '../../../../agent/store/index.js';
 import { ChunkSync, MemoryBroker } from '../../../../agent/sync/index.js';
 import {
@@ -59,6 +59,7 @@ async function car(nodeKeys = testSyncKeys().nodeKeys) {
   await tick();
   await peer.subscribe('qood/v1/car-1/up/#');
   sync.start();
+  onTestFinished(() => sync.stop()); // its ack-timeout interval must not outlive the test
   await tick();
   const ids = [...chunks.map((c) => c.id), DESCRIPTOR_ID];
   const txs = store.pendingTxs(10).map((t) => ({ seq: t.seq, id: outboxTxId('car-1', t) }));
