@@ -34,6 +34,7 @@ export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';
 export { type CheckedTx, checkDescriptorMessage, checkTxMessage, type RecordCheck } from './record-checks.js';
 export {
   devicePublicKeyHex,
+  deviceVerifiers,
   sealedChunkVerifier,
   sealedDescriptorVerifier,
   sealedTxVerifier,

@@ -39,7 +39,7 @@ export function devicePublicKeyHex(secretKey: Uint8Array): string {
 
 /** A verifier that knows each vehicle's device public key (hex, 32 bytes). */
 export function sealedChunkVerifier(deviceKeys: Readonly<Record<string, string>>): VerifyChunk {
-  const keys = new Map(Object.entries(deviceKeys).map(([v, k]) => [v, fromHex(k.toLowerCase())]));
+  const keys = parseDeviceKeys(deviceKeys);
   return (bytes: Uint8Array): ChunkVerdict => {
     let vehicleId: string;
     try {
@@ -60,7 +60,7 @@ export function sealedChunkVerifier(deviceKeys: Readonly<Record<string, string>>
 
 /** A descriptor verifier that knows each vehicle's device public key (hex, 32 bytes). */
 export function sealedDescriptorVerifier(deviceKeys: Readonly<Record<string, string>>): VerifyDescriptor {
-  const keys = new Map(Object.entries(deviceKeys).map(([v, k]) => [v, fromHex(k.toLowerCase())]));
+  const keys = parseDeviceKeys(deviceKeys);
   return (bytes: Uint8Array): DescriptorVerdict => {
     let opened: ReturnType<typeof openDescriptor>;
     try {
@@ -93,7 +93,7 @@ export function sealedDescriptorVerifier(deviceKeys: Readonly<Record<string, str
 
 /** A queued-transaction verifier that knows each vehicle's device public key (hex, 32 bytes). */
 export function sealedTxVerifier(deviceKeys: Readonly<Record<string, string>>): VerifyTx {
-  const keys = new Map(Object.entries(deviceKeys).map(([v, k]) => [v, fromHex(k.toLowerCase())]));
+  const keys = parseDeviceKeys(deviceKeys);
   return (vehicleId: string, e: TxEnvelope): TxVerdict => {
     const key = keys.get(vehicleId);
     if (key === undefined) return { ok: false, reason: `tx: no device key known for vehicle '${vehicleId}'` };
@@ -105,4 +105,21 @@ export function sealedTxVerifier(deviceKeys: Readonly<Record<string, string>>): 
       };
     return { ok: true };
   };
+}
+
+/** The three checks of an ingest that knows each vehicle's device public key (hex, 32 bytes). */
+export function deviceVerifiers(deviceKeys: Readonly<Record<string, string>>): {
+  verifyChunk: VerifyChunk;
+  verifyDescriptor: VerifyDescriptor;
+  verifyTx: VerifyTx;
+} {
+  return {
+    verifyChunk: sealedChunkVerifier(deviceKeys),
+    verifyDescriptor: sealedDescriptorVerifier(deviceKeys),
+    verifyTx: sealedTxVerifier(deviceKeys),
+  };
+}
+
+function parseDeviceKeys(deviceKeys: Readonly<Record<string, string>>): Map<string, Uint8Array> {
+  return new Map(Object.entries(deviceKeys).map(([v, k]) => [v, fromHex(k.toLowerCase())]));
 }

@@ -11,13 +11,11 @@ import type { Logger, Metrics } from '../../process/index.js';
 import type { IngestConfig } from '../config.js';
 import {
   ChunkIngest,
+  deviceVerifiers,
   INGEST_COUNTERS,
   type IngestLink,
   IngestStore,
   openMqttIngestLink,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
-  sealedTxVerifier,
 } from '../ingest/index.js';
 import { KeyFileError, readKeyFile } from '../runtime/local-genesis.js';
 import { NodeStartError } from './node-start-error.js';
@@ -74,9 +72,7 @@ export function startIngestRole(o: {
   const ingest = new ChunkIngest({
     link,
     store,
-    verifyChunk: sealedChunkVerifier(cfg.deviceKeys),
-    verifyDescriptor: sealedDescriptorVerifier(cfg.deviceKeys),
-    verifyTx: sealedTxVerifier(cfg.deviceKeys),
+    ...deviceVerifiers(cfg.deviceKeys),
     ackSigner,
     logger: o.logger.child({ role: 'ingest' }),
     topicPrefix: cfg.topicPrefix,

@@ -15,11 +15,9 @@ import { Ed25519Signer } from '../../chain/index.js';
 import {
   ChunkIngest,
   devicePublicKeyHex,
+  deviceVerifiers,
   IngestStore,
   openMqttIngestLink,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
-  sealedTxVerifier,
 } from '../../node/ingest/index.js';
 import { silentLogger } from '../../process/log.js';
 import { Metrics } from '../../process/metrics.js';
@@ -74,9 +72,7 @@ async function syncRate(m: Mosquitto, run: number): Promise<number> {
   const ingest = new ChunkIngest({
     link,
     store: nodeStore,
-    verifyChunk: sealedChunkVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
-    verifyDescriptor: sealedDescriptorVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
-    verifyTx: sealedTxVerifier({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+    ...deviceVerifiers({ [vehicleId]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
     ackSigner: new Ed25519Signer(TEST_NODE_KEY),
     logger: silentLogger,
   });

@@ -33,14 +33,7 @@ import {
   vehicleDataRoot,
   verifyBatch,
 } from '../../../chain/index.js';
-import {
-  ChunkIngest,
-  IngestStore,
-  openMqttIngestLink,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
-  sealedTxVerifier,
-} from '../../../node/ingest/index.js';
+import { ChunkIngest, deviceVerifiers, IngestStore, openMqttIngestLink } from '../../../node/ingest/index.js';
 import { silentLogger } from '../../../process/log.js';
 import { noopNotifier } from '../../../process/service.js';
 import { SIM_DBC_PATH, SIM_MAP_PATH } from '../../../simulators/vehicle/can-frames.js';
@@ -97,9 +90,7 @@ describeSystem('the data path through a real mosquitto', [{ bin: 'mosquitto', pk
     const ingest = new ChunkIngest({
       link,
       store: nodeStore,
-      verifyChunk: sealedChunkVerifier({ 'e2e-car': toHex(device.publicKey) }),
-      verifyDescriptor: sealedDescriptorVerifier({ 'e2e-car': toHex(device.publicKey) }),
-      verifyTx: sealedTxVerifier({ 'e2e-car': toHex(device.publicKey) }),
+      ...deviceVerifiers({ 'e2e-car': toHex(device.publicKey) }),
       ackSigner: nodeKey,
       logger: silentLogger,
     });

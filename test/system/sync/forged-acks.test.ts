@@ -30,11 +30,9 @@ import {
 import {
   ChunkIngest,
   devicePublicKeyHex,
+  deviceVerifiers,
   IngestStore,
   openMqttIngestLink,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
-  sealedTxVerifier,
 } from '../../../node/ingest/index.js';
 import { silentLogger } from '../../../process/log.js';
 import { Metrics } from '../../../process/metrics.js';
@@ -127,9 +125,7 @@ describeSystem(
       const ingest = new ChunkIngest({
         link,
         store: nodeStore,
-        verifyChunk: sealedChunkVerifier(keys),
-        verifyDescriptor: sealedDescriptorVerifier(keys),
-        verifyTx: sealedTxVerifier(keys),
+        ...deviceVerifiers(keys),
         ackSigner: NODE,
         logger: silentLogger,
       });

@@ -15,12 +15,10 @@ import { Ed25519Signer } from '../../../chain/index.js';
 import {
   ChunkIngest,
   devicePublicKeyHex,
+  deviceVerifiers,
   type IngestLink,
   IngestStore,
   openMqttIngestLink,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
-  sealedTxVerifier,
 } from '../../../node/ingest/index.js';
 import { silentLogger } from '../../../process/log.js';
 import { Metrics } from '../../../process/metrics.js';
@@ -90,9 +88,7 @@ describeSystem(
       const ingest = new ChunkIngest({
         link,
         store: nodeStore,
-        verifyChunk: sealedChunkVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
-        verifyDescriptor: sealedDescriptorVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
-        verifyTx: sealedTxVerifier({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
+        ...deviceVerifiers({ [`car-${run}`]: devicePublicKeyHex(TEST_DEVICE_KEY) }),
         ackSigner: new Ed25519Signer(TEST_NODE_KEY),
         logger: silentLogger,
       });

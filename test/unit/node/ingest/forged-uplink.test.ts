@@ -22,9 +22,8 @@ import {
 import {
   ChunkIngest,
   devicePublicKeyHex,
+  deviceVerifiers,
   IngestStore,
-  sealedChunkVerifier,
-  sealedDescriptorVerifier,
   sealedTxVerifier,
 } from '../../../../node/ingest/index.js';
 import { silentLogger } from '../../../../process/log.js';
@@ -55,9 +54,7 @@ describe('forged uplink records (attack 9)', () => {
     const ingest = new ChunkIngest({
       link: broker.connect('node'),
       store,
-      verifyChunk: sealedChunkVerifier(KEYS),
-      verifyDescriptor: sealedDescriptorVerifier(KEYS),
-      verifyTx: sealedTxVerifier(KEYS),
+      ...deviceVerifiers(KEYS),
       ackSigner: NODE,
       logger: silentLogger,
     });

@@ -24,11 +24,10 @@ import {
 import {
   ChunkIngest,
   devicePublicKeyHex,
+  deviceVerifiers,
   INGEST_APPLICATION_ID,
   IngestStore,
-  sealedChunkVerifier,
   sealedDescriptorVerifier,
-  sealedTxVerifier,
 } from '../../../../node/ingest/index.js';
 import { silentLogger } from '../../../../process/log.js';
 import { Metrics } from '../../../../process/metrics.js';
@@ -67,9 +66,7 @@ async function node(broker = new MemoryBroker()) {
   const ingest = new ChunkIngest({
     link: broker.connect('node'),
     store,
-    verifyChunk: sealedChunkVerifier(KEYS),
-    verifyDescriptor: sealedDescriptorVerifier(KEYS),
-    verifyTx: sealedTxVerifier(KEYS),
+    ...deviceVerifiers(KEYS),
     ackSigner: NODE,
     logger: silentLogger,
   });
