@@ -342,10 +342,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       split: {},
       error: 'the run ended before the buyer came',
     };
-    // Close the open chunks and the batch, and give the sync a few seconds to deliver the chunks,
-    // the descriptor and its queued transaction before stopping.
+    // Close the open chunks and the batch, and give the sync time to deliver the chunks, the
+    // descriptor and its queued transaction before stopping (it ends as soon as the outbox is
+    // empty; the bound is for a node that stopped answering, and for a slow, loaded machine).
     agent.flush();
-    const until = Date.now() + 5000;
+    const until = Date.now() + 20_000;
     const onDevice = (): number =>
       agent.store === undefined
         ? 0

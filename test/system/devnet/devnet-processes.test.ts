@@ -115,13 +115,13 @@ describe('qood devnet start: 4 producer processes on loopback', () => {
       String(BASE),
     ]);
     out = collectOutput(devnet);
-    await waitUntil(() => out.stdout().includes('Ctrl-C stops the devnet'), 10_000, 'the devnet to start');
+    await waitUntil(() => out.stdout().includes('Ctrl-C stops the devnet'), 30_000, 'the devnet to start');
     await waitUntil(
       async () => {
         const s = await Promise.all([0, 1, 2, 3].map(status));
         return s.every((x) => x !== undefined && x.final.height >= 2);
       },
-      20_000,
+      60_000,
       'every node to finalize a block',
       250,
     );
