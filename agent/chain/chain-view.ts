@@ -23,9 +23,11 @@
  * (test/unit/agent/main/agent-chain.test.ts)
  */
 import {
+  type Account,
   type Checkpoint,
   CodecError,
   DEFAULT_TOPIC_PREFIX,
+  decodeAccount,
   decodeGrant,
   decodeStateProof,
   decodeUpdate,
@@ -71,6 +73,14 @@ export interface ChainViewOptions {
   readonly saveState?: (checkpoint: Checkpoint) => void;
   /** Least time between two saves without a schedule change, ms (default 60 s). */
   readonly saveIntervalMs?: number;
+  /**
+   * The device's own chain account (hex address) and what to do with its record when an update
+   * proves it (the agent seeds its transaction counter from it: device-nonce.ts).
+   */
+  readonly deviceAccount?: {
+    readonly address: string;
+    readonly onProven: (account: Account, height: number) => void;
+  };
   /** How the way out of a stale view is put to the user (a command line), for `status()`. */
   readonly freshCheckpointHint?: string;
 }
@@ -271,6 +281,17 @@ export class ChainView {
   }
 
   #onProven(key: string, value: Uint8Array | null, height: number): void {
+    const own = this.#o.deviceAccount;
+    if (own !== undefined && key === stateKey.account(own.address)) {
+      if (value === null) return; // never touched: the counter starts at 0 anyway
+      try {
+        own.onProven(decodeAccount(value), height);
+      } catch (e) {
+        if (!(e instanceof CodecError)) throw e;
+        this.#refused(new LightError('MALFORMED', height, `proven '${key}': ${e.message}`));
+      }
+      return;
+    }
     const prefix = stateKey.grant('');
     if (!key.startsWith(prefix)) return;
     let grant: Grant | null;

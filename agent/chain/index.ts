@@ -19,6 +19,7 @@ export {
   readTrustedCheckpoint,
   type TrustedCheckpoint,
 } from './checkpoint-file.js';
+export { type NonceCursorStore, seedDeviceNonce } from './device-nonce.js';
 export {
   chooseStart,
   decodeLightState,

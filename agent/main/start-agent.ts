@@ -173,7 +173,7 @@ async function startStages(options: AgentOptions, metrics: Metrics, teardown: Te
   let chain: StartedChain | undefined;
   if (trusted !== undefined) {
     const { startChain } = await import('./start-chain.js');
-    chain = startChain({ ...common, trusted, sink, permissions: permissions?.permissions });
+    chain = startChain({ ...common, trusted, sink, device, permissions: permissions?.permissions });
   }
 
   // 6. Everything downstream exists: the sources start.

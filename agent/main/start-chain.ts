@@ -10,14 +10,17 @@
  * it); the view starts stale, refuses only chain-proven input, and `chain.status` / `qood status`
  * say so with the way out.
  */
+import { type Account, toHex } from '../../chain/index.js';
 import type { LocalMethod, Logger, Metrics } from '../../process/index.js';
 import { ChainView, type ChainViewStatus } from '../chain/chain-view.js';
 import type { TrustedCheckpoint } from '../chain/checkpoint-file.js';
+import { seedDeviceNonce } from '../chain/device-nonce.js';
 import { chooseStart, lightStatePath, saveLightState } from '../chain/light-state-file.js';
 import { OrderDesk } from '../chain/order-desk.js';
 import type { AgentConfig } from '../config/index.js';
 import { AgentError } from '../errors.js';
 import type { Permissions } from '../permissions/permissions.js';
+import type { DeviceState } from './load-device.js';
 import type { Sink } from './start-sink.js';
 import type { Teardown } from './teardown.js';
 
@@ -26,6 +29,8 @@ export interface StartChainOptions {
   /** The checkpoint of the `chain` section, read once at start. */
   readonly trusted: TrustedCheckpoint;
   readonly sink: Sink;
+  /** The device's key (its chain account), when the config keeps chunks. */
+  readonly device: DeviceState | undefined;
   readonly permissions: Permissions | undefined;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -66,6 +71,16 @@ export function startChain(o: StartChainOptions): StartedChain {
     maxCheckpointAgeMs: chain.maxCheckpointAgeDays * 86_400_000,
     nowMs: o.nowMs,
     saveState: (cp) => saveLightState(stateFile, cp, o.nowMs()),
+    // A recreated store would number the device's records from 0 again: seed from the chain.
+    ...(o.device === undefined || sink.store === undefined
+      ? {}
+      : {
+          deviceAccount: {
+            address: toHex(o.device.publicKey),
+            onProven: (account: Account, height: number) =>
+              seedDeviceNonce(sink.store!, account, height, chainLogger),
+          },
+        }),
     freshCheckpointHint: `qood node checkpoint --api <a trusted node's URL> --out ${chain.checkpoint}, then restart the agent`,
     ...(o.permissions === undefined ? {} : { grants: o.permissions.registry }),
     ...(config.sync?.topicPrefix === undefined ? {} : { topicPrefix: config.sync.topicPrefix }),
