@@ -97,7 +97,7 @@ export interface StartPoint {
 export function chooseStart(configured: Checkpoint, file: string, logger: Logger, nowMs: number): StartPoint {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = new Uint8Array(readFileSync(file)); // a plain Uint8Array: decoded fields are views of it
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
       return { checkpoint: configured, from: 'checkpoint' };
