@@ -75,7 +75,9 @@ export type SaleRefusal =
   | 'WRONG_DESCRIPTOR'
   | 'NOT_MINE'
   | 'NOTHING_TO_SELL'
-  | 'TOO_MANY_KEYS';
+  | 'TOO_MANY_KEYS'
+  /** The chain view is stale (its head is older than the trust window): nothing it proves is taken. */
+  | 'STALE_CHAIN';
 
 const saleCursor = (orderId: string) => `sale/${orderId}`;
 
@@ -140,6 +142,11 @@ export class OrderDesk {
   #handle(n: OrderNotice, sinceMs = this.#o.nowMs()): 'filled' | 'waiting' | 'done' | SaleRefusal {
     const { store, view, identity } = this.#o;
     if (store.cursor(saleCursor(n.orderId)) !== undefined) return 'done';
+    // Issue 14, attack 8: a stale view's proofs come from a schedule that may have unbonded; a sale
+    // wraps the data keys to the buyer, so it waits for a fresh checkpoint (the node announces the
+    // order again while it is open).
+    if (view.stale)
+      return this.#refuse('STALE_CHAIN', n.orderId, 'the chain view is stale; install a fresh checkpoint');
     const client = view.client;
     if (n.orderProof.height > client.head.height) {
       this.#waiting.set(n.orderId, { notice: n, sinceMs });

@@ -33,6 +33,7 @@ import type { ChunkSync } from '../sync/chunk-sync.js';
 import { type OpenCanBus, type OpenGnss, type OpenUplink, pickAdapters } from './adapters.js';
 import { loadDevice } from './load-device.js';
 import { openSources, type SampleSink } from './open-sources.js';
+import type { StartedChain } from './start-chain.js';
 import type { StartedPermissions } from './start-permissions.js';
 import { keepsChunks, type Sink, startSink } from './start-sink.js';
 import { Teardown } from './teardown.js';
@@ -169,10 +170,10 @@ async function startStages(options: AgentOptions, metrics: Metrics, teardown: Te
     const { startPermissions } = await import('./start-permissions.js');
     permissions = await startPermissions({ ...common, device, sink, latest, buses: sources.buses, adapters });
   }
-  let chainMethods: Record<string, LocalMethod> = {};
+  let chain: StartedChain | undefined;
   if (trusted !== undefined) {
     const { startChain } = await import('./start-chain.js');
-    chainMethods = startChain({ ...common, trusted, sink, permissions: permissions?.permissions });
+    chain = startChain({ ...common, trusted, sink, device, permissions: permissions?.permissions });
   }
 
   // 6. Everything downstream exists: the sources start.
@@ -189,10 +190,12 @@ async function startStages(options: AgentOptions, metrics: Metrics, teardown: Te
         ...(sink.store === undefined
           ? {}
           : { store: { ...sink.store.usage(), counters: sink.store.counters() } }),
+        // Following or stale (issue 14, attack 8): `qood status` prints its message.
+        ...(chain === undefined ? {} : { chain: chain.status() }),
       }),
       latest: () => latest.snapshot(),
       ...permissions?.methods,
-      ...chainMethods,
+      ...chain?.methods,
     },
     teardown,
   );

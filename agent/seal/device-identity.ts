@@ -6,11 +6,15 @@
  *   <dataDir>/binding.cbor  the owner-signed binding (chain/data/binding) that names this key and
  *                           carries the vehicle's data root wrapped to it
  *
- * The key file is created with O_EXCL through a temporary name and renamed into place, so a power
- * cut leaves either no key or a whole one, and two processes never make two keys.
+ * The key file is written to a temporary name, fsynced, hard-linked into place (so two processes
+ * never make two keys) and its folder fsynced: a power cut leaves either no key or a whole one.
+ * Defence (issue 14, item 13): the key used to be written without fsync, so a power cut could leave
+ * a zero-length device.key. A key file that is empty or not a key is an error naming the file; it
+ * is never replaced by a new key, which would orphan the device's binding and its chain account
+ * (test/unit/agent/main/load-device.test.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BindingError,
@@ -21,6 +25,7 @@ import {
   toHex,
   unwrapDataRoot,
 } from '../../chain/index.js';
+import { writeFileAtomic } from '../../process/index.js';
 
 export const DEVICE_KEY_FILE = 'device.key';
 export const BINDING_FILE = 'binding.cbor';
@@ -45,19 +50,18 @@ export function loadOrCreateDeviceKey(dataDir: string): {
 } {
   const file = join(dataDir, DEVICE_KEY_FILE);
   let created = false;
-  if (!existsSync(file)) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${toHex(new Uint8Array(randomBytes(32)))}\n`, { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(tmp, file); // fails if another process made the key first
-      created = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      unlinkSync(tmp);
-    }
-  }
+  if (!existsSync(file))
+    created = writeFileAtomic(file, `${toHex(new Uint8Array(randomBytes(32)))}\n`, {
+      mode: 0o600,
+      exclusive: true,
+    });
   const text = readFileSync(file, 'utf8').trim();
+  if (text === '')
+    throw new DeviceIdentityError(
+      'BAD_KEY_FILE',
+      file,
+      'the device key file is empty (a power cut while it was written?); restore it from a backup. It is not replaced by a new key: the binding and the chain account name this one (to start over with a new key, remove the file and pair the device again)',
+    );
   if (!/^[0-9a-f]{64}$/.test(text))
     throw new DeviceIdentityError(
       'BAD_KEY_FILE',
@@ -110,7 +114,7 @@ export function loadBinding(
   return checkBinding(readFileSync(file), device, vehicleId, file);
 }
 
-/** Checks a binding against this device, then writes it in place atomically (it holds no secret in clear). */
+/** Checks a binding against this device, then writes it in place atomically and durably (it holds no secret in clear). */
 export function installBinding(
   dataDir: string,
   bytes: Uint8Array,
@@ -119,8 +123,6 @@ export function installBinding(
 ): DeviceBinding {
   const file = join(dataDir, BINDING_FILE);
   const { binding } = checkBinding(bytes, device, vehicleId, file);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes, { mode: 0o644 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, bytes, { mode: 0o644 });
   return binding;
 }

@@ -34,6 +34,7 @@ export function registerAgent(program: Command): void {
         import('../../process/sd-notify.js'),
       ]);
       const { CanBusError } = await import('../../firmware-bridge/index.js');
+      const { LocalApiError } = await import('../../process/index.js');
       const config = loadAgentConfig(opts.config);
       const level = parseLogLevel(opts.logLevel, config.log.level);
       const logger = createLogger(level, 'agent');
@@ -60,6 +61,13 @@ export function registerAgent(program: Command): void {
         });
       } catch (err) {
         notifier.close();
+        // An owner group the service user cannot give the socket to: exit 2 naming the group
+        // (the local API refused to listen rather than listen with the default mode).
+        if (err instanceof LocalApiError && err.gid !== undefined)
+          throw new CliExit(
+            EXIT.usage,
+            `qood agent: ${opts.config}: device.ownerGroup "${config.device.ownerGroup}": ${err.message}`,
+          );
         // A missing CAN interface may appear later (a driver loading): exit 1 so systemd retries.
         // A DBC or map that does not load is a configuration problem: exit 2, which it does not retry.
         throw new CliExit(

@@ -11,7 +11,7 @@ export function registerStatus(program: Command): void {
     .option('--socket <path>', 'local API socket', '/run/qood/agent.sock')
     .option('--json', 'print one JSON object')
     .action(async (opts: { socket: string; json?: boolean }) => {
-      let status: MetricsSnapshot & { role?: string; vehicleId?: string };
+      let status: StatusReply;
       try {
         status = (await callLocalApi(opts.socket, 'status')) as typeof status;
       } catch (err) {
@@ -21,14 +21,28 @@ export function registerStatus(program: Command): void {
         process.stdout.write(`${JSON.stringify(status)}\n`);
         return;
       }
-      const lines = [
-        `${status.role ?? 'process'}${status.vehicleId ? ` ${status.vehicleId}` : ''}, up ${formatUptime(status.uptimeMs)}`,
-      ];
-      const rows = [...Object.entries(status.counters), ...Object.entries(status.gauges)];
-      const width = Math.max(0, ...rows.map(([k]) => k.length));
-      for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stdout.write(formatStatus(status));
     });
+}
+
+/** What `status` answers: the counters and, from an agent with a chain section, the chain view. */
+export type StatusReply = MetricsSnapshot & {
+  role?: string;
+  vehicleId?: string;
+  chain?: { state?: string; message?: string };
+};
+
+/** The text `qood status` prints for a status reply (one line per counter, after the summary). */
+export function formatStatus(status: StatusReply): string {
+  const lines = [
+    `${status.role ?? 'process'}${status.vehicleId ? ` ${status.vehicleId}` : ''}, up ${formatUptime(status.uptimeMs)}`,
+  ];
+  // The agent's chain view: following, or stale with what it refuses and the way out (issue 14, attack 8).
+  if (typeof status.chain?.message === 'string') lines.push(`chain: ${status.chain.message}`);
+  const rows = [...Object.entries(status.counters), ...Object.entries(status.gauges)];
+  const width = Math.max(0, ...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
+  return `${lines.join('\n')}\n`;
 }
 
 function formatUptime(ms: number): string {

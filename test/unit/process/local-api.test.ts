@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,61 @@ describe('local API over a unix socket', () => {
     const err = await callLocalApi(join(dir, 'none.sock'), 'status').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LocalApiCallError);
     expect((err as Error).message).toContain('is the service running');
+  });
+});
+
+describe('owner group of the local socket (issue 14, item 13)', () => {
+  it('an owner group the process is not in refuses the start before listening, and leaves no socket file', async () => {
+    const sub = mkdtempSync(join(dir, 'group-'));
+    const path = join(sub, 'g.sock');
+    // A non-root process, in group 1000 only: gid 4242 is not its group (nor, here, any group).
+    for (const gid of [4242, 0]) {
+      const err = await startLocalApi({
+        socketPath: path,
+        methods: {},
+        ownerGid: gid,
+        identity: { uid: 1000, gids: [1000] },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LocalApiError);
+      expect(err).toMatchObject({ code: 'NOT_IN_GROUP', gid });
+      expect((err as Error).message).toContain(`the owner group (gid ${gid}) is not a group this process`);
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
+  it('a real non-root service user whose chown is refused: start fails, nothing listens, no socket file', () => {
+    // The real case: a process that is not root asks for a group it is not in. Run as `nobody`
+    // (65534) when the tests run as root, against the built module; as ourselves otherwise.
+    const server = join(import.meta.dirname, '..', '..', '..', 'dist', 'process', 'local-api', 'server.js');
+    const asRoot = process.geteuid?.() === 0;
+    const sub = mkdtempSync(join(dir, 'real-'));
+    chmodSync(dir, 0o711);
+    chmodSync(sub, 0o777);
+    const path = join(sub, 'r.sock');
+    const script = `
+      const { existsSync } = await import('node:fs');
+      const { startLocalApi } = await import(${JSON.stringify(server)});
+      let out;
+      try {
+        await startLocalApi({ socketPath: ${JSON.stringify(path)}, methods: {}, ownerGid: 0 });
+        out = { started: true };
+      } catch (e) {
+        out = { code: e.code, message: e.message };
+      }
+      out.socketFile = existsSync(${JSON.stringify(path)});
+      console.log(JSON.stringify(out));
+      process.exit(0);
+    `;
+    if (!asRoot && (process.getgroups?.() ?? []).includes(0)) return; // in group 0 already: nothing to refuse
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { started?: boolean; code?: string; socketFile: boolean };
+    expect(out).toMatchObject({ code: 'NOT_IN_GROUP', socketFile: false });
+    expect(readdirSync(sub)).toEqual([]);
   });
 });
 

@@ -122,3 +122,77 @@ describe('ChainView over the memory uplink', () => {
     expect(counter(metrics, 'chain.updates')).toBe(1);
   });
 });
+
+describe('ChainView state and trust window (issue 14, attack 8)', () => {
+  const DAY = 86_400_000;
+
+  function view(nowMs: () => number, saveState?: (cp: unknown) => void) {
+    const rig = chainViewRig();
+    const metrics = new Metrics();
+    const v = new ChainView({
+      checkpoint: checkpointAt(rig.chain, 1),
+      uplink: new MemoryBroker().connect('device'),
+      metrics,
+      logger: silentLogger,
+      grants: rig.registry,
+      nowMs,
+      maxCheckpointAgeMs: 30 * DAY,
+      saveIntervalMs: 60_000,
+      ...(saveState === undefined ? {} : { saveState }),
+    });
+    return { rig, v, metrics };
+  }
+
+  it('a stale view refuses updates and state proofs, counts them, and moves again only within the window', () => {
+    let now = LIGHT_T0 + 31 * DAY;
+    const { rig, v, metrics } = view(() => now);
+    expect(v.stale).toBe(true);
+    expect(v.status()).toMatchObject({ state: 'stale', finalHeight: 1, maxCheckpointAgeDays: 30 });
+    expect(v.receive(rig.updateBytes(4))).toMatchObject({ code: 'STALE_CHECKPOINT' });
+    const state = rig.chain.states[1]!;
+    const p = proveKey(state, stateKey.grant(rig.grantId));
+    const proof = encodeStateProof({
+      height: 1,
+      proof: { key: stateKey.grant(rig.grantId), value: p.value, proof: p.proof },
+    });
+    expect(v.checkGrant(rig.grantId, proof, now)).toMatchObject({ code: 'STALE_CHECKPOINT' });
+    expect(counter(metrics, 'chain.refused.STALE_CHECKPOINT')).toBe(1);
+    expect(metrics.snapshot().gauges['chain.stale']).toBe(1);
+    expect(v.finalHeight).toBe(1);
+    // Within the window (a device whose clock was wrong, corrected), it follows again.
+    now = LIGHT_T0 + 60_000;
+    expect(v.stale).toBe(false);
+    expect(v.receive(rig.updateBytes(4))).toBeUndefined();
+    expect(v.status()).toMatchObject({ state: 'following', finalHeight: 4 });
+  });
+
+  it('saves at once on a schedule change, otherwise at most every saveIntervalMs, and at stop; a failed save is counted', () => {
+    let now = LIGHT_T0 + 60_000;
+    const saved: number[] = [];
+    let fail = false;
+    const { rig, v, metrics } = view(
+      () => now,
+      (cp) => {
+        if (fail) throw new Error('EROFS');
+        saved.push((cp as { header: { height: number } }).header.height);
+      },
+    );
+    expect(v.receive(rig.updateBytes(2))).toBeUndefined(); // first accepted update: saved
+    expect(v.receive(rig.updateBytes(3))).toBeUndefined(); // within the interval: not yet
+    expect(saved).toEqual([2]);
+    expect(v.receive(rig.updateBytes(4))).toBeUndefined(); // proves the next round's new schedule: at once
+    expect(v.receive(rig.updateBytes(8))).toBeUndefined(); // the new schedule activates: at once
+    expect(saved).toEqual([2, 4, 8]);
+    now += 60_000;
+    expect(v.receive(rig.updateBytes(9))).toBeUndefined(); // the interval passed
+    expect(v.receive(rig.updateBytes(10))).toBeUndefined();
+    expect(saved).toEqual([2, 4, 8, 9]);
+    fail = true;
+    v.stop(); // 10 is not saved yet: tried at stop, and the failure only counted
+    expect(counter(metrics, 'chain.stateSaveErrors')).toBe(1);
+    fail = false;
+    v.stop();
+    expect(saved).toEqual([2, 4, 8, 9, 10]);
+    expect(counter(metrics, 'chain.stateSaves')).toBe(5);
+  });
+});

@@ -183,7 +183,8 @@ function saleChain() {
   };
 }
 
-async function rig() {
+/** `viewNowMs`: the chain view's clock, with a 30-day trust window (default: no window). */
+async function rig(viewNowMs?: () => number) {
   const sale = saleChain();
   const broker = new MemoryBroker();
   const uplink = broker.connect(VEHICLE);
@@ -197,6 +198,7 @@ async function rig() {
     uplink,
     metrics,
     logger: silentLogger,
+    ...(viewNowMs === undefined ? {} : { nowMs: viewNowMs, maxCheckpointAgeMs: 30 * 86_400_000 }),
   });
   view.start();
   const desk = new OrderDesk({
@@ -370,5 +372,25 @@ describe('a sale from the device side', () => {
     expect(r.store.pendingTxs(10).map((t) => t.kind)).toEqual(['fill']);
     expect(r.metrics.counter('sales.refused')).toBe(8);
     expect(decodeOrderNotice(encodeOrderNotice(good)).orderId).toBe(r.orderId);
+  });
+
+  it('a stale chain view fills no order: the keys are never wrapped on proofs it cannot trust (issue 14, attack 8)', async () => {
+    let now = LIGHT_T0 + 10_000;
+    const r = await rig(() => now);
+    await r.finalize(6);
+    const s6 = r.chain.states[6]!;
+    const notice = encodeOrderNotice({
+      orderId: r.orderId,
+      descriptorId: r.anchorId,
+      orderProof: proofAt(s6, stateKey.order(r.orderId)),
+      descriptorProof: proofAt(s6, stateKey.descriptor(r.anchorId)),
+      signedDescriptor: signed.bytes,
+    });
+    now = s6.timeMs + 31 * 86_400_000;
+    expect(r.desk.receive(notice)).toBe('STALE_CHAIN');
+    expect(r.store.pendingTxs(10)).toEqual([]);
+    expect(r.metrics.counter('sales.refused.STALE_CHAIN')).toBe(1);
+    now = LIGHT_T0 + 10_000;
+    expect(r.desk.receive(notice)).toBe('filled');
   });
 });
