@@ -5,6 +5,7 @@
  * devices' queued chain transactions from the ingest database to the node's mempool
  * (tx-forwarder.ts). Counters go to `onCount`; `status()` is what `qood status` shows.
  */
+import { stateKey } from '../../chain/index.js';
 import type { IngestLink } from '../ingest/link.js';
 import type { FullNode } from '../runtime/full-node.js';
 import { DEVICE_LINK_COUNTERS, type DeviceLinkCounter, type DeviceLinkLogger } from './counters.js';
@@ -97,6 +98,7 @@ export class DeviceLink {
       ...(o.inclusionTimeoutBlocks === undefined ? {} : { inclusionTimeoutBlocks: o.inclusionTimeoutBlocks }),
       ...(o.gapWaitBlocks === undefined ? {} : { gapWaitBlocks: o.gapWaitBlocks }),
       ...(o.nowMs === undefined ? {} : { nowMs: o.nowMs }),
+      onSender: (sender) => this.publisher.prove(stateKey.account(sender)),
     });
   }
 

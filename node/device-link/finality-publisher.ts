@@ -110,7 +110,16 @@ export class FinalityPublisher {
     return this.#published;
   }
 
-  /** Grant proofs waiting for the next update. */
+  /**
+   * Asks for a proof of `key` in the next update. The device link asks for the account of every
+   * device that queues a transaction: a device whose store was recreated learns its chain nonce from
+   * it instead of numbering its records from 0 again (agent/chain/device-nonce.ts).
+   */
+  prove(key: string): void {
+    this.#keys.add(key);
+  }
+
+  /** Proofs waiting for the next update. */
   get pendingProofs(): number {
     return this.#keys.size;
   }

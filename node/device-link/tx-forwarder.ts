@@ -57,6 +57,8 @@ export interface TxForwarderOptions {
   readonly maxScanBlocks?: number;
   /** Wall clock for the records, ms (default Date.now). */
   readonly nowMs?: () => number;
+  /** Called with the sender (hex) of every transaction a device queued here. */
+  readonly onSender?: (sender: string) => void;
 }
 
 /** A queued chain transaction not settled yet. */
@@ -194,6 +196,7 @@ export class TxForwarder {
         };
         this.#add(e);
         this.#record(e);
+        this.#o.onSender?.(tx.tx.sender);
       }
       if (rows.length < PAGE) return;
     }

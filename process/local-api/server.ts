@@ -155,10 +155,18 @@ export async function startLocalApi(options: LocalApiServerOptions): Promise<Loc
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    // The socket file is created at bind, before the chmod below: created under umask 0177 it is
+    // never, even for that moment, connectable by anyone but the owner (bind happens inside
+    // listen(), synchronously for a path).
+    const umask = process.umask(0o177);
+    try {
+      server.listen(options.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
   const close = (): Promise<void> =>
     new Promise<void>((resolve) => {

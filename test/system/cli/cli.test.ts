@@ -84,8 +84,7 @@ describe('qood agent and qood status', () => {
         role: string;
         counters: Record<string, number>;
       };
-      // Checked once the API has answered: the file appears when the server binds, a moment before
-      // the server restricts it, and a loaded machine can let this test look in between.
+      // The socket is created under umask 0177: never more open than 0600, even before its chmod.
       expect(statSync(sock).mode & 0o777).toBe(0o600);
       expect(status.role).toBe('agent');
       expect(status.counters).toEqual({ 'frames.in': 0, 'frames.errors': 0, 'samples.out': 0 });

@@ -92,6 +92,15 @@ describe('local API over a unix socket', () => {
     await second.close();
   });
 
+  it('binds the socket 0600 under a restrictive umask and gives the process its umask back', async () => {
+    const path = join(dir, 'd.sock');
+    const before = process.umask();
+    const api = await startLocalApi({ socketPath: path, methods: {} });
+    expect(process.umask()).toBe(before);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    await api.close();
+  });
+
   it('the client names the cause when the socket is missing', async () => {
     const err = await callLocalApi(join(dir, 'none.sock'), 'status').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LocalApiCallError);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainVehicleId } from '../../../../agent/permissions/index.js';
 import {
+  decodeAccount,
   decodeCheckpoint,
   decodeGrant,
   decodeUpdate,
@@ -244,16 +245,23 @@ describe('TxForwarder with a real FullNode and ingest file', () => {
 
     // The device follows every update the bridge published from there, and learns the revocation.
     expect(r.published.length).toBeGreaterThan(0);
+    // It also learns its own account (the link proves the account of every device that queued a
+    // record), which is how a device with a recreated store continues its nonces.
     let revokedSeen = false;
+    let provenNonce = -1;
     for (const p of r.published) {
       expect(p).toMatchObject({ topic: 'qood/v1/chain/finality', retain: true });
       const u = device.apply(decodeUpdate(p.payload));
       if (!u.ok) throw u.error;
-      for (const k of u.proven)
+      for (const k of u.proven) {
         if (k.key === stateKey.grant(grantId) && k.value !== null)
           revokedSeen ||= decodeGrant(k.value).revoked;
+        if (k.key === stateKey.account(hex(deviceKey())) && k.value !== null)
+          provenNonce = decodeAccount(k.value).nonce;
+      }
     }
     expect(revokedSeen).toBe(true);
+    expect(provenNonce).toBeGreaterThan(0);
     expect(r.bridge.status().publishedHeight).toBe(device.head.height);
 
     // A restart reads nothing again and submits nothing.
