@@ -200,13 +200,51 @@ export function applyFill(d: Draft, sender: string, b: TxBodies['fill'], ctx: Tx
   d.setOrder(b.order, { ...o, open: false, delivery: b.wrappedKey, filledHeight: ctx.height });
 }
 
+const HOUR_MS = 3_600_000n;
+
+/**
+ * QDD base units an extension of a listen grant from `fromMs` to `toMs` costs at `pricePerHour`,
+ * rounded up (an extension is never cheaper than the owner's price). 0 when toMs <= fromMs.
+ */
+export function extensionCost(pricePerHour: bigint, fromMs: number, toMs: number): bigint {
+  if (toMs <= fromMs) return 0n;
+  return (pricePerHour * BigInt(toMs - fromMs) + HOUR_MS - 1n) / HOUR_MS;
+}
+
+/**
+ * The latest end of a listen grant that its owner-signed terms allow for `paid` base units paid in
+ * total: the signed end plus the time `paid` buys at the price, never past the latest end. The
+ * device uses it to clamp what a chain record claims (agent/permissions/grant-registry.ts).
+ */
+export function paidEndMs(
+  grant: { readonly toMs: number; readonly extension?: { pricePerHour: bigint; latestEndMs: number } },
+  paid: bigint,
+): number {
+  const x = grant.extension;
+  if (x === undefined || x.latestEndMs <= grant.toMs) return grant.toMs;
+  if (x.pricePerHour === 0n) return x.latestEndMs;
+  const bought = (paid * HOUR_MS) / x.pricePerHour;
+  const room = BigInt(x.latestEndMs - grant.toMs);
+  return grant.toMs + Number(bought < room ? bought : room);
+}
+
 export function applyGrant(d: Draft, sender: string, b: TxBodies['grant'], txId: string): void {
   const v = vehicleOf(d, b.vehicle, 'body.vehicle');
   if (v.owner !== sender) throw new TxError('NOT_OWNER', 'sender', 'only the vehicle owner may grant access');
   if (b.scope.length === 0)
     throw new TxError('MALFORMED', 'body.scope', 'must name at least one signal or command');
   if (b.fromMs >= b.toMs) throw new TxError('MALFORMED', 'body.toMs', 'must be after fromMs');
-  d.setGrant(txId, { ...b, paid: 0n, revoked: false, revokedMs: 0 });
+  if (b.extension !== undefined && b.extension.latestEndMs < b.toMs)
+    throw new TxError('MALFORMED', 'body.extension.latestEndMs', 'must not be before toMs');
+  const { extension, ...rest } = b;
+  d.setGrant(txId, {
+    ...rest,
+    latestEndMs: extension?.latestEndMs ?? b.toMs,
+    pricePerHour: extension?.pricePerHour ?? 0n,
+    paid: 0n,
+    revoked: false,
+    revokedMs: 0,
+  });
 }
 
 export function applyRevoke(d: Draft, sender: string, b: TxBodies['revoke'], ctx: TxContext): void {
@@ -249,6 +287,24 @@ export function applyListenerPay(d: Draft, sender: string, b: TxBodies['listener
   const payer = d.account(sender);
   if (payer.qdd < b.amount)
     throw new TxError('INSUFFICIENT_FUNDS', 'body.amount', `has ${payer.qdd} QDD units`);
+  // Issue 14, attack 3: the grantee moves the end only within what the owner signed into the grant
+  // (applyGrant stored it): never past the latest end, and paying the owner's price for the added
+  // time. Before, one base unit moved the end to any date. The device clamps to the same terms.
+  if (b.extendToMs > g.toMs) {
+    if (b.extendToMs > g.latestEndMs)
+      throw new TxError(
+        'BEYOND_TERMS',
+        'body.extendToMs',
+        `the owner allows this grant to run until ${g.latestEndMs} at the latest`,
+      );
+    const cost = extensionCost(g.pricePerHour, g.toMs, b.extendToMs);
+    if (b.amount < cost)
+      throw new TxError(
+        'UNDERPAID',
+        'body.amount',
+        `extending to ${b.extendToMs} costs ${cost} QDD units at ${g.pricePerHour} an hour`,
+      );
+  }
   const owner = vehicleOf(d, g.vehicle, 'grant.vehicle').owner;
   d.setAccount(sender, { ...payer, qdd: payer.qdd - b.amount });
   const o = d.account(owner);

@@ -95,6 +95,10 @@ export interface Grant {
   readonly paid: bigint;
   /** Hash of the off-chain terms (rate, granularity, conditions). */
   readonly termsHash: Uint8Array;
+  /** The latest end the owner signed (the grant's own end when it offered no extension). */
+  readonly latestEndMs: number;
+  /** QDD base units per hour of extension the owner asks (0 when it offered no extension). */
+  readonly pricePerHour: bigint;
   readonly revoked: boolean;
   /** Block time of the revocation, 0 while not revoked. */
   readonly revokedMs: number;
@@ -163,6 +167,8 @@ export const encodeRecord = {
     g.toMs,
     g.paid,
     g.termsHash,
+    g.latestEndMs,
+    g.pricePerHour,
     g.revoked,
     g.revokedMs,
   ],
@@ -189,7 +195,7 @@ export function decodeAccount(bytes: Uint8Array): Account {
 
 /** Decodes a grant from its committed bytes. */
 export function decodeGrant(bytes: Uint8Array): Grant {
-  const g = readArray(decodeCanonical(bytes), 'grant', 10);
+  const g = readArray(decodeCanonical(bytes), 'grant', 12);
   return {
     vehicle: toHex(readBytes(g[0], 'grant.vehicle', 32)),
     grantee: toHex(readBytes(g[1], 'grant.grantee', 32)),
@@ -199,8 +205,10 @@ export function decodeGrant(bytes: Uint8Array): Grant {
     toMs: readUint(g[5], 'grant.toMs'),
     paid: readAmount(g[6], 'grant.paid'),
     termsHash: readBytes(g[7], 'grant.termsHash', 32),
-    revoked: readBool(g[8], 'grant.revoked'),
-    revokedMs: readUint(g[9], 'grant.revokedMs'),
+    latestEndMs: readUint(g[8], 'grant.latestEndMs'),
+    pricePerHour: readAmount(g[9], 'grant.pricePerHour'),
+    revoked: readBool(g[10], 'grant.revoked'),
+    revokedMs: readUint(g[11], 'grant.revokedMs'),
   };
 }
 

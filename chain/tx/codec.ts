@@ -112,6 +112,8 @@ export function bodyValue(tx: UnsignedTx): CanonicalValue {
         g.fromMs,
         g.toMs,
         g.termsHash,
+        // Only present when the owner offers an extension, so grants without one keep their bytes.
+        ...(g.extension === undefined ? [] : [[g.extension.pricePerHour, g.extension.latestEndMs]]),
       ];
     }
     case 'revoke':
@@ -204,7 +206,10 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
         };
       }
       case 'grant': {
-        const a = body(7);
+        const a = readArray(v, p);
+        if (a.length !== 7 && a.length !== 8)
+          throw new CodecError('SHAPE', p, `expected 7 or 8 items, got ${a.length}`);
+        const x = a.length === 8 ? readArray(a[7], `${p}.extension`, 2) : undefined;
         return {
           vehicle: addr(a[0], `${p}.vehicle`),
           grantee: addr(a[1], `${p}.grantee`),
@@ -213,6 +218,14 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
           fromMs: readUint(a[4], `${p}.fromMs`),
           toMs: readUint(a[5], `${p}.toMs`),
           termsHash: readBytes(a[6], `${p}.termsHash`, 32),
+          ...(x === undefined
+            ? {}
+            : {
+                extension: {
+                  pricePerHour: readAmount(x[0], `${p}.extension.pricePerHour`),
+                  latestEndMs: readUint(x[1], `${p}.extension.latestEndMs`),
+                },
+              }),
         };
       }
       case 'revoke':

@@ -47,6 +47,16 @@ export interface AgreementTerms {
   readonly split: readonly { readonly party: string; readonly bps: number }[];
 }
 
+/**
+ * What the owner signs into a listen grant about extending it (issue 14, attack 3): the grantee may
+ * move the end later with `listenerPay`, up to `latestEndMs`, paying at least `pricePerHour` QDD
+ * base units per hour added (rounded up to the millisecond). A grant without it cannot be extended.
+ */
+export interface GrantExtension {
+  readonly pricePerHour: bigint;
+  readonly latestEndMs: number;
+}
+
 /** Every body, keyed by kind. Amounts are base units (bigint); times are ms since the epoch. */
 export interface TxBodies {
   transfer: { to: string; token: Token; amount: bigint; memo: Uint8Array };
@@ -86,11 +96,16 @@ export interface TxBodies {
     fromMs: number;
     toMs: number;
     termsHash: Uint8Array;
+    /** The owner's extension terms; absent (encoded as a 7-item body): the end is fixed. */
+    extension?: GrantExtension;
   };
   revoke: { grant: string };
   /** A device records one executed command under a control grant. */
   controlExec: { grant: string; command: string; argsHash: Uint8Array; resultCode: number };
-  /** The grantee pays the owner for a listen grant, optionally extending it to `extendToMs`. */
+  /**
+   * The grantee pays the owner for a listen grant, optionally extending it to `extendToMs` (within
+   * the grant's extension terms; an `extendToMs` not after the current end extends nothing).
+   */
   listenerPay: { grant: string; amount: bigint; extendToMs: number };
 }
 

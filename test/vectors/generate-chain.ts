@@ -202,6 +202,28 @@ export function generateTxVectors(): Record<string, unknown> {
     const s = signTx(tx, signer);
     return { kind, id: toHex(s.id), signed: toHex(encodeSignedTx(s)) };
   });
+  // Bodies with an optional part, in the form that carries it (a grant with the owner's extension
+  // terms: 8 items instead of 7).
+  const variants = [
+    {
+      name: 'grant with extension terms',
+      kind: 'grant' as const,
+      body: { ...bodies.grant, extension: { pricePerHour: 5n, latestEndMs: 9 } },
+    },
+  ].map((v) => {
+    const s = signTx(
+      {
+        chainId: 'qood-vectors',
+        kind: v.kind,
+        sender: toHex(signer.publicKey),
+        nonce: txs.length,
+        fee: 0n,
+        body: v.body,
+      },
+      signer,
+    );
+    return { name: v.name, kind: v.kind, id: toHex(s.id), signed: toHex(encodeSignedTx(s)) };
+  });
   // A fixed two-producer genesis and one block with one transfer: pins state roots and header ids.
   const prod = new Ed25519Signer(fixed('vector/chain/producer'));
   const alice = new Ed25519Signer(fixed('vector/chain/alice'));
@@ -255,6 +277,7 @@ export function generateTxVectors(): Record<string, unknown> {
     },
     agreementTermsHash: toHex(agreementTermsHash(terms)),
     txs,
+    variants,
     chain: {
       genesisStateRoot: toHex(stateRoot(g)),
       genesisId: toHex(g.blockId),

@@ -33,6 +33,7 @@ import { addr, block, genesis, keyOf, keys, reason, T0, tx } from '../chain-fixt
 const { alice, bob, oem, device, carol } = keys;
 const VEHICLE = toHex(sha256(new TextEncoder().encode('VIN 1HGCM82633A004352')));
 const ROOT = sha256(Uint8Array.of(1));
+const HOUR = 3_600_000;
 
 function terms(
   version = 1,
@@ -301,7 +302,12 @@ describe('grants, revocations, control executions and listener payments', () => 
       s,
       tx(s, alice, 'transfer', { to: addr(bob), token: 'QDD', amount: 20n, memo: new Uint8Array() }),
     );
-    const g = tx(s, alice, 'grant', grantBody('listen', ['Vehicle.Speed']));
+    // The owner offers an extension to T0 + 2 h at 5 units an hour (attack 3: without extension
+    // terms a grant's end is fixed).
+    const g = tx(s, alice, 'grant', {
+      ...grantBody('listen', ['Vehicle.Speed']),
+      extension: { pricePerHour: 5n, latestEndMs: T0 + 7_200_000 },
+    });
     const c = tx(s, alice, 'grant', grantBody('control', ['lock']), { nonceOffset: 1 });
     s = block(s, g, c);
     const pay = (who: typeof bob, grant: Uint8Array, amount: bigint) =>
@@ -317,6 +323,52 @@ describe('grants, revocations, control executions and listener payments', () => 
     const grant = decodeGrant(proof.value!);
     expect(grant).toMatchObject({ paid: 5n, toMs: T0 + 7_200_000, revoked: false, kind: 'listen' });
     expect(proof.wireBytes).toBeLessThan(1024);
+  });
+
+  it('a grantee paying one base unit cannot extend its grant past what the owner signed', () => {
+    let { s } = market();
+    s = block(
+      s,
+      tx(s, alice, 'transfer', { to: addr(bob), token: 'QDD', amount: 100n, memo: new Uint8Array() }),
+    );
+    // One grant the owner signed without extension terms, one at 10 units an hour up to T0 + 3 h.
+    const fixed = tx(s, alice, 'grant', grantBody('listen', ['Vehicle.Speed']));
+    const priced = tx(
+      s,
+      alice,
+      'grant',
+      {
+        ...grantBody('listen', ['Vehicle.Speed']),
+        extension: { pricePerHour: 10n, latestEndMs: T0 + 3 * HOUR },
+      },
+      { nonceOffset: 1 },
+    );
+    s = block(s, fixed, priced);
+    const pay = (grant: Uint8Array, amount: bigint, extendToMs: number) =>
+      tx(s, bob, 'listenerPay', { grant: toHex(grant), amount, extendToMs });
+    // The attack: one base unit, an end in 2096.
+    expect(reason(s, pay(fixed.id, 1n, 4e12))).toBe('BEYOND_TERMS');
+    expect(reason(s, pay(priced.id, 1n, 4e12))).toBe('BEYOND_TERMS');
+    expect(reason(s, pay(priced.id, 50n, T0 + 3 * HOUR + 1))).toBe('BEYOND_TERMS');
+    // Within the owner's latest end, the payment must cover the price of the added time.
+    expect(reason(s, pay(priced.id, 1n, T0 + 2 * HOUR))).toBe('UNDERPAID');
+    expect(reason(s, pay(priced.id, 9n, T0 + 2 * HOUR))).toBe('UNDERPAID');
+    s = block(s, pay(priced.id, 10n, T0 + 2 * HOUR));
+    s = block(s, pay(fixed.id, 1n, 0));
+    const record = (g: Uint8Array) => decodeGrant(proveKey(s, stateKey.grant(toHex(g))).value!);
+    expect(record(priced.id)).toMatchObject({ toMs: T0 + 2 * HOUR, paid: 10n, latestEndMs: T0 + 3 * HOUR });
+    // A payment that does not extend is still a payment; the end the owner signed stays.
+    expect(record(fixed.id)).toMatchObject({ toMs: T0 + HOUR, paid: 1n, latestEndMs: T0 + HOUR });
+    // An owner cannot sign a latest end before the grant's own end.
+    expect(
+      reason(
+        s,
+        tx(s, alice, 'grant', {
+          ...grantBody('listen', ['Vehicle.Speed']),
+          extension: { pricePerHour: 1n, latestEndMs: T0 },
+        }),
+      ),
+    ).toBe('MALFORMED');
   });
 
   it('a light client proves a revocation and a balance against the state root', () => {
