@@ -85,6 +85,8 @@ export function sealMarketBatch(
     coarseLocation?: string;
     vehicleId?: string;
     t0Us?: number;
+    /** The streams' privacy (default normal; `private` batches are never sold nor listed). */
+    privacy?: 'normal' | 'private';
   } = {},
 ): SealedBatch {
   const vehicleId = options.vehicleId ?? MARKET_VEHICLE;
@@ -124,7 +126,13 @@ export function sealMarketBatch(
       }));
       samples.push(...part);
       const sealed = sealer.seal({
-        stream: { id: s.id, scheme: s.id, dataClass: 'owner', privacy: 'normal', priority: 1 },
+        stream: {
+          id: s.id,
+          scheme: s.id,
+          dataClass: 'owner',
+          privacy: options.privacy ?? 'normal',
+          priority: 1,
+        },
         seq,
         tStartUs: part[0]!.tUs,
         tEndUs: part.at(-1)!.tUs,
