@@ -226,18 +226,21 @@ export class MarketClient {
     };
   }
 
-  /** Polls until the order is filled in a final block; throws TIMEOUT, or NOT_FILLED when cancelled. */
+  /**
+   * Polls until the order is filled and its keys revealed in final blocks (the fill pays, the
+   * reveal that follows it delivers the keys); throws TIMEOUT, or NOT_FILLED when cancelled.
+   */
   async waitForFill(orderId: string, timeoutMs: number, pollMs = 500): Promise<Order> {
     const end = this.#nowMs() + timeoutMs;
     for (;;) {
       const { order } = await this.orderStatus(orderId);
-      if (order !== undefined && order.filledHeight > 0) return order;
-      if (order !== undefined && !order.open)
+      if (order !== undefined && order.filledHeight > 0 && order.delivery.length > 0) return order;
+      if (order !== undefined && !order.open && order.filledHeight === 0)
         throw new MarketError('NOT_FILLED', `order ${orderId.slice(0, 16)}... was cancelled`);
       if (this.#nowMs() >= end)
         throw new MarketError(
           'TIMEOUT',
-          `order ${orderId.slice(0, 16)}... is ${order === undefined ? 'not final yet' : 'not filled'} after ${timeoutMs} ms`,
+          `order ${orderId.slice(0, 16)}... is ${order === undefined ? 'not final yet' : order.filledHeight > 0 ? 'paid but its keys are not revealed yet' : 'not filled'} after ${timeoutMs} ms`,
         );
       await this.#sleep(pollMs);
     }
@@ -371,10 +374,10 @@ function checkOrder(r: PurchaseRecords, buyer: string): void {
       'NOT_THE_BUYER',
       `order ${r.orderId.slice(0, 16)}... is not a buy order of ${buyer.slice(0, 16)}...`,
     );
-  if (r.order.filledHeight === 0)
+  if (r.order.filledHeight === 0 || r.order.delivery.length === 0)
     throw new MarketError(
       'NOT_FILLED',
-      `order ${r.orderId.slice(0, 16)}... is ${r.order.open ? 'not filled yet' : 'cancelled'}`,
+      `order ${r.orderId.slice(0, 16)}... is ${r.order.filledHeight > 0 ? 'paid but its keys are not revealed yet' : r.order.open ? 'not filled yet' : 'cancelled'}`,
     );
 }
 

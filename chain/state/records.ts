@@ -75,10 +75,16 @@ export interface Order {
   /** Price in QDD base units; a buy order's price is held in escrow until filled or cancelled. */
   readonly price: bigint;
   readonly expiresHeight: number;
+  /**
+   * The seller still owes something: a fill (filledHeight 0) or the reveal of a filled order's
+   * keys. False once revealed, or cancelled.
+   */
   readonly open: boolean;
-  /** The key bundle the fill delivered (chain/data/key-bundle.ts); empty until filled. */
+  /** The fill's commitment to the key bundle (fillCommitment); empty until filled. */
+  readonly commitment: Uint8Array;
+  /** The key bundle the reveal delivered (chain/data/key-bundle.ts); empty until revealed. */
   readonly delivery: Uint8Array;
-  /** Height of the fill; 0 until filled. */
+  /** Height of the fill (the payment); 0 until filled. */
   readonly filledHeight: number;
 }
 
@@ -155,6 +161,7 @@ export const encodeRecord = {
     o.price,
     o.expiresHeight,
     o.open,
+    o.commitment,
     o.delivery,
     o.filledHeight,
   ],
@@ -265,7 +272,7 @@ export function decodeDescriptor(bytes: Uint8Array): Descriptor {
 
 /** Decodes an order record. */
 export function decodeOrder(bytes: Uint8Array): Order {
-  const o = readArray(decodeCanonical(bytes), 'order', 8);
+  const o = readArray(decodeCanonical(bytes), 'order', 9);
   return {
     side: readUint(o[0], 'order.side', 1) === 0 ? 'buy' : 'sell',
     maker: toHex(readBytes(o[1], 'order.maker', 32)),
@@ -273,8 +280,9 @@ export function decodeOrder(bytes: Uint8Array): Order {
     price: readAmount(o[3], 'order.price'),
     expiresHeight: readUint(o[4], 'order.expiresHeight'),
     open: readBool(o[5], 'order.open'),
-    delivery: readBytes(o[6], 'order.delivery'),
-    filledHeight: readUint(o[7], 'order.filledHeight'),
+    commitment: readBytes(o[6], 'order.commitment'),
+    delivery: readBytes(o[7], 'order.delivery'),
+    filledHeight: readUint(o[8], 'order.filledHeight'),
   };
 }
 

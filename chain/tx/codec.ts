@@ -101,6 +101,8 @@ export function bodyValue(tx: UnsignedTx): CanonicalValue {
     case 'cancelOrder':
       return [b32(tx.body.order)];
     case 'fill':
+      return [b32(tx.body.order), tx.body.commitment];
+    case 'reveal':
       return [b32(tx.body.order), tx.body.wrappedKey];
     case 'grant': {
       const g = tx.body;
@@ -199,6 +201,10 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
       case 'cancelOrder':
         return { order: addr(body(1)[0], `${p}.order`) };
       case 'fill': {
+        const a = body(2);
+        return { order: addr(a[0], `${p}.order`), commitment: readBytes(a[1], `${p}.commitment`, 32) };
+      }
+      case 'reveal': {
         const a = body(2);
         return {
           order: addr(a[0], `${p}.order`),

@@ -29,6 +29,7 @@ export const TX_KINDS = {
   revoke: 17,
   controlExec: 18,
   listenerPay: 19,
+  reveal: 20,
 } as const;
 
 export type TxKind = keyof typeof TX_KINDS;
@@ -84,10 +85,15 @@ export interface TxBodies {
   order: { side: 'buy' | 'sell'; descriptor: string; price: bigint; expiresHeight: number };
   cancelOrder: { order: string };
   /**
-   * The seller fills a buy order by delivering the keys wrapped to the buyer: a key bundle
-   * (chain/data/key-bundle.ts), at most MAX_KEY_BUNDLE_BYTES.
+   * The seller fills a buy order: it commits to the key bundle it will reveal (fillCommitment of
+   * the wrapped bundle, 32 bytes) and the escrow pays the agreement's parties. No key travels.
    */
-  fill: { order: string; wrappedKey: Uint8Array };
+  fill: { order: string; commitment: Uint8Array };
+  /**
+   * After the fill is final the seller reveals the keys wrapped to the buyer: the key bundle
+   * (chain/data/key-bundle.ts, at most MAX_KEY_BUNDLE_BYTES) whose commitment the fill carries.
+   */
+  reveal: { order: string; wrappedKey: Uint8Array };
   grant: {
     vehicle: string;
     grantee: string;

@@ -176,7 +176,7 @@ export function generateTxVectors(): Record<string, unknown> {
     },
     order: { side: 'buy', descriptor: a('desc'), price: 10n, expiresHeight: 100 },
     cancelOrder: { order: a('order') },
-    fill: { order: a('order'), wrappedKey: new Uint8Array(80).fill(3) },
+    fill: { order: a('order'), commitment: h32 },
     grant: {
       vehicle: a('veh'),
       grantee: a('grantee'),
@@ -189,6 +189,7 @@ export function generateTxVectors(): Record<string, unknown> {
     revoke: { grant: a('grant') },
     controlExec: { grant: a('grant'), command: 'lock', argsHash: h32, resultCode: 0 },
     listenerPay: { grant: a('grant'), amount: 7n, extendToMs: 3 },
+    reveal: { order: a('order'), wrappedKey: new Uint8Array(80).fill(3) },
   };
   const txs = (Object.keys(bodies) as TxKind[]).map((kind, i) => {
     const tx = {

@@ -85,7 +85,7 @@ interface Listing {
 
 describe('GET /market/descriptors', () => {
   it('lists stored descriptors with their public fields and the final anchor of their root', () => {
-    expect(node.lastFinal.height).toBe(4);
+    expect(node.lastFinal.height).toBe(5);
     const r = get('/market/descriptors');
     expect(r.status).toBe(200);
     const body = r.body as Listing;
@@ -102,7 +102,7 @@ describe('GET /market/descriptors', () => {
       merkleRoot: toHex(sold.batch.descriptor.merkleRoot),
       anchorHeight: 2,
     });
-    expect(body).toMatchObject({ next: null, finalHeight: 4, indexedHeight: 4 });
+    expect(body).toMatchObject({ next: null, finalHeight: 5, indexedHeight: 5 });
   });
 
   it('narrows by location prefix, time overlap, root and vehicle, and pages with after', () => {
@@ -244,7 +244,7 @@ describe('the storage role', () => {
       block: (h) => node.block(h),
       finalState: () => node.lastFinal.state,
     });
-    expect(again.height).toBe(4);
+    expect(again.height).toBe(5);
     expect(again.catchUp(4)).toBe(0);
     expect(store.anchorsOfRoot(toHex(sold.batch.descriptor.merkleRoot)).map((a) => a.chainId)).toEqual([
       ids.anchor,
