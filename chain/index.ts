@@ -76,7 +76,7 @@ export {
   scheduleForBlock,
 } from './state/active-schedule.js';
 export { type ApplyOptions, applyTx, MAX_NONCE_GAP, type TxResult, validateTx } from './state/apply.js';
-export { agreementId, MAX_DEVICES } from './state/apply-market.js';
+export { agreementId, extensionCost, MAX_DEVICES, paidEndMs } from './state/apply-market.js';
 export type { TxContext } from './state/apply-tokens.js';
 export {
   applyBlock,
@@ -172,6 +172,7 @@ export {
 export { SignatureCache, type SignatureCacheStats } from './tx/signature-cache.js';
 export {
   type AgreementTerms,
+  type GrantExtension,
   type SignedTx,
   TOKENS,
   type Token,

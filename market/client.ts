@@ -3,20 +3,36 @@
  * in QDD), waits for the owner's or device's fill, fetches the sealed chunks with a purchase proof,
  * checks and decrypts them (purchase.ts), and reports how the payment was split.
  *
- * Chain records are read from the node's last final state (GET /state/<key>); the client trusts
- * the node for them (it does not check the state proofs against a finality certificate).
+ * Chain records (orders, anchored descriptors, agreements, vehicles, accounts) are read from the
+ * node's last final state with proofs (GET /light/state, node/http/proven-state.ts) and checked by
+ * an embedded light client (chain/light) before anything is believed (issue 14: the client used to
+ * trust its node's `/state` answers, so a node could report a fill that never happened or change
+ * an amount). The light client starts from `checkpoint`, a checkpoint the buyer trusts (from
+ * `qood node checkpoint` on a node of its own, say); without one it takes the node's
+ * GET /checkpoint at first use (trust on first use: a node that lies from the very first answer
+ * is not caught, one that lies later is). Each answer is a finality update: the certificate must
+ * be signed by a quorum of the schedule the client follows and every proof must hold under the
+ * certified state root, else MarketError UNPROVEN. Only hints stay unproven: `/status` (the chain
+ * id) and the next nonce and mana (a wrong one gets the order refused, nothing worse).
  */
 import {
+  type Checkpoint,
   CodecError,
+  decodeAccount,
   decodeAgreement,
   decodeAnchoredDescriptor,
   decodeCanonical,
+  decodeCheckpoint,
   decodeOrder,
+  decodeUpdate,
   decodeVehicle,
   Ed25519Signer,
   encodeSignedTx,
+  type FinalityUpdate,
   fetchProofHeaders,
   fromHex,
+  LightClient,
+  LightError,
   type Order,
   signTx,
   stateKey,
@@ -39,6 +55,11 @@ export interface MarketClientOptions {
   readonly timeoutMs?: number;
   readonly nowMs?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * A light-client checkpoint the buyer trusts (chain/light/codec.ts bytes). Without it the
+   * client takes the node's GET /checkpoint at first use.
+   */
+  readonly checkpoint?: Uint8Array;
 }
 
 /** What to list descriptors by; every field narrows. */
@@ -126,11 +147,10 @@ export interface SplitReport {
   readonly height: number;
 }
 
-interface StateAnswer {
-  key: string;
-  height: number;
-  value: string | null;
-  decoded?: { nonce?: number; qdd?: string };
+/** State records as the light client proved them, at a final height. */
+interface Proven {
+  readonly height: number;
+  readonly values: ReadonlyMap<string, Uint8Array | null>;
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -143,6 +163,8 @@ export class MarketClient {
   readonly #key: { signer: Ed25519Signer; secret: Uint8Array } | undefined;
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #checkpoint: Uint8Array | undefined;
+  #light: LightClient | undefined;
 
   constructor(options: MarketClientOptions) {
     this.#http = new NodeHttp({
@@ -157,6 +179,7 @@ export class MarketClient {
     this.address = this.#key === undefined ? '' : toHex(this.#key.signer.publicKey);
     this.#nowMs = options.nowMs ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#checkpoint = options.checkpoint;
   }
 
   /** Stored descriptors matching `query`, with their chain anchors. */
@@ -185,20 +208,24 @@ export class MarketClient {
     const { signer } = this.#needKey('placing an order');
     if (!HEX32.test(descriptorChainId))
       throw new MarketError('MISSING_RECORD', `'${descriptorChainId}' is not a chain descriptor id (64 hex)`);
-    if ((await this.#state(stateKey.descriptor(descriptorChainId))).value === null)
-      throw new MarketError(
-        'MISSING_RECORD',
-        `no descriptor ${descriptorChainId.slice(0, 16)}... is anchored in the final chain`,
-      );
-    const [status, acct, free] = await Promise.all([
+    const descKey = stateKey.descriptor(descriptorChainId);
+    const acctKey = stateKey.account(this.address);
+    const [proven, status, free] = await Promise.all([
+      this.#proven([descKey, acctKey]),
       this.#http.getJson<{ chainId: string }>('/status'),
-      this.#state(stateKey.account(this.address)),
       this.#http.getJson<{ nonce: number; height: number; mana: string; manaPerTx: string; minFee: string }>(
         `/accounts/${this.address}/next-free-tx`,
       ),
     ]);
+    if (proven.values.get(descKey) === null)
+      throw new MarketError(
+        'MISSING_RECORD',
+        `no descriptor ${descriptorChainId.slice(0, 16)}... is anchored in the final chain`,
+      );
+    const acct = proven.values.get(acctKey);
+    const finalNonce = acct === null || acct === undefined ? 0 : record(decodeAccount, acct, 'account').nonce;
     // The final account's nonce, or the head's when a transaction of ours is already in a block.
-    const nonce = Math.max(acct.decoded?.nonce ?? 0, free.nonce);
+    const nonce = Math.max(finalNonce, free.nonce);
     const fee = BigInt(free.mana) < BigInt(free.manaPerTx) ? BigInt(free.minFee) : 0n;
     const expiresHeight = free.height + expiresInBlocks;
     const tx = signTx(
@@ -218,26 +245,31 @@ export class MarketClient {
 
   /** The order in the last final state. */
   async orderStatus(orderId: string): Promise<OrderStatus> {
-    const s = await this.#state(stateKey.order(orderId));
+    const key = stateKey.order(orderId);
+    const s = await this.#proven([key]);
+    const v = s.values.get(key);
     return {
       orderId,
       height: s.height,
-      order: s.value === null ? undefined : record(decodeOrder, s.value, 'order'),
+      order: v === null || v === undefined ? undefined : record(decodeOrder, v, 'order'),
     };
   }
 
-  /** Polls until the order is filled in a final block; throws TIMEOUT, or NOT_FILLED when cancelled. */
+  /**
+   * Polls until the order is filled and its keys revealed in final blocks (the fill pays, the
+   * reveal that follows it delivers the keys); throws TIMEOUT, or NOT_FILLED when cancelled.
+   */
   async waitForFill(orderId: string, timeoutMs: number, pollMs = 500): Promise<Order> {
     const end = this.#nowMs() + timeoutMs;
     for (;;) {
       const { order } = await this.orderStatus(orderId);
-      if (order !== undefined && order.filledHeight > 0) return order;
-      if (order !== undefined && !order.open)
+      if (order !== undefined && order.filledHeight > 0 && order.delivery.length > 0) return order;
+      if (order !== undefined && !order.open && order.filledHeight === 0)
         throw new MarketError('NOT_FILLED', `order ${orderId.slice(0, 16)}... was cancelled`);
       if (this.#nowMs() >= end)
         throw new MarketError(
           'TIMEOUT',
-          `order ${orderId.slice(0, 16)}... is ${order === undefined ? 'not final yet' : 'not filled'} after ${timeoutMs} ms`,
+          `order ${orderId.slice(0, 16)}... is ${order === undefined ? 'not final yet' : order.filledHeight > 0 ? 'paid but its keys are not revealed yet' : 'not filled'} after ${timeoutMs} ms`,
         );
       await this.#sleep(pollMs);
     }
@@ -309,20 +341,18 @@ export class MarketClient {
     const amounts = agreement.split.map((s) => (order.price * BigInt(s.bps)) / 10_000n);
     amounts[0] = amounts[0]! + order.price - amounts.reduce((x, y) => x + y, 0n);
     const filled = order.filledHeight > 0;
-    let height = 0;
-    const shares = await Promise.all(
-      agreement.split.map(async (s, i) => {
-        const a = await this.#state(stateKey.account(s.party));
-        height = a.height;
-        return {
-          party: s.party,
-          role: s.party === agreement.owner ? 'owner' : s.party === agreement.oem ? 'oem' : 'party',
-          bps: s.bps,
-          amount: filled ? amounts[i]! : 0n,
-          balance: BigInt(a.decoded?.qdd ?? '0'),
-        } as SplitShare;
-      }),
-    );
+    const accounts = await this.#proven(agreement.split.map((s) => stateKey.account(s.party)));
+    const height = accounts.height;
+    const shares = agreement.split.map((s, i): SplitShare => {
+      const a = accounts.values.get(stateKey.account(s.party));
+      return {
+        party: s.party,
+        role: s.party === agreement.owner ? 'owner' : s.party === agreement.oem ? 'oem' : 'party',
+        bps: s.bps,
+        amount: filled ? amounts[i]! : 0n,
+        balance: a === null || a === undefined ? 0n : record(decodeAccount, a, 'account').qdd,
+      };
+    });
     return {
       orderId,
       price: order.price,
@@ -339,24 +369,83 @@ export class MarketClient {
     return this.#key;
   }
 
-  async #state(key: string): Promise<StateAnswer> {
-    return this.#http.getJson<StateAnswer>(`/state/${key}`);
+  /** The light client, started from the trusted checkpoint (or the node's, at first use). */
+  async #lightClient(): Promise<LightClient> {
+    if (this.#light !== undefined) return this.#light;
+    const bytes =
+      this.#checkpoint ?? fromHex((await this.#http.getJson<{ bytes: string }>('/checkpoint')).bytes ?? '');
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = decodeCheckpoint(bytes);
+    } catch (err) {
+      throw new MarketError('BAD_RESPONSE', `the checkpoint does not decode: ${(err as Error).message}`);
+    }
+    try {
+      this.#light ??= new LightClient({ checkpoint });
+    } catch (err) {
+      if (err instanceof LightError) throw new MarketError('UNPROVEN', `checkpoint refused: ${err.message}`);
+      throw err;
+    }
+    return this.#light;
+  }
+
+  /**
+   * Reads `keys` from the node's last final state and believes them only as the light client
+   * proves them: the answer's certificate against the schedule it follows, each key's Merkle proof
+   * under the certified state root (or, at a height it already holds, under the header it has).
+   * Throws MarketError UNPROVEN for anything that does not check.
+   */
+  async #proven(keys: readonly string[]): Promise<Proven> {
+    const client = await this.#lightClient();
+    const q = keys.map((k) => `key=${encodeURIComponent(k)}`).join('&');
+    const r = await this.#http.getBytes(`/light/state?${q}`);
+    let u: FinalityUpdate;
+    try {
+      u = decodeUpdate(r.bytes);
+    } catch (err) {
+      throw new MarketError(
+        'BAD_RESPONSE',
+        `the proven state answer does not decode: ${(err as Error).message}`,
+      );
+    }
+    const h = u.header.height;
+    const unproven = (why: string) =>
+      new MarketError(
+        'UNPROVEN',
+        `the node's answer for ${keys.join(', ')} at height ${h} does not check: ${why}`,
+      );
+    const values = new Map<string, Uint8Array | null>();
+    if (h > client.head.height) {
+      const applied = client.apply(u);
+      if (!applied.ok) throw unproven(applied.error.message);
+      for (const p of applied.proven) values.set(p.key, p.value);
+    } else {
+      for (const proof of u.proofs) {
+        const v = client.verify({ height: h, proof });
+        if (v instanceof LightError) throw unproven(v.message);
+        values.set(v.key, v.value);
+      }
+    }
+    const missing = keys.find((k) => !values.has(k));
+    if (missing !== undefined) throw unproven(`no proof of ${missing}`);
+    return { height: h, values };
   }
 
   async #record<T>(key: string, decode: (b: Uint8Array) => T, what: string): Promise<T> {
-    const s = await this.#state(key);
-    if (s.value === null)
+    const s = await this.#proven([key]);
+    const v = s.values.get(key);
+    if (v === null || v === undefined)
       throw new MarketError(
         'MISSING_RECORD',
         `no ${what} record ${key} in the final state (height ${s.height})`,
       );
-    return record(decode, s.value, what);
+    return record(decode, v, what);
   }
 }
 
-function record<T>(decode: (b: Uint8Array) => T, hex: string, what: string): T {
+function record<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array, what: string): T {
   try {
-    return decode(fromHex(hex));
+    return decode(bytes);
   } catch (err) {
     throw new MarketError(
       'BAD_RESPONSE',
@@ -371,10 +460,10 @@ function checkOrder(r: PurchaseRecords, buyer: string): void {
       'NOT_THE_BUYER',
       `order ${r.orderId.slice(0, 16)}... is not a buy order of ${buyer.slice(0, 16)}...`,
     );
-  if (r.order.filledHeight === 0)
+  if (r.order.filledHeight === 0 || r.order.delivery.length === 0)
     throw new MarketError(
       'NOT_FILLED',
-      `order ${r.orderId.slice(0, 16)}... is ${r.order.open ? 'not filled yet' : 'cancelled'}`,
+      `order ${r.orderId.slice(0, 16)}... is ${r.order.filledHeight > 0 ? 'paid but its keys are not revealed yet' : r.order.open ? 'not filled yet' : 'cancelled'}`,
     );
 }
 

@@ -10,6 +10,11 @@ export const MARKET_ERROR_CODES = [
   'NODE_REFUSED',
   /** The node's answer does not decode. */
   'BAD_RESPONSE',
+  /**
+   * A state answer of the node does not check against a finality certificate with the light
+   * client (a changed value, an invented or hidden record, a header no quorum signed).
+   */
+  'UNPROVEN',
   /** No such order in the final state. */
   'UNKNOWN_ORDER',
   /** The order is not this buyer's buy order. */

@@ -2,8 +2,8 @@
  * What a buyer checks before trusting a purchase, as a pure function of the chain records and the
  * bytes the storage node served (the client gathers them: client.ts):
  *
- * 1. the order is this buyer's buy order and it was filled;
- * 2. the delivered key bundle opens with the buyer's key, bound to this order id;
+ * 1. the order is this buyer's buy order, it was filled (paid) and its keys revealed;
+ * 2. the revealed key bundle opens with the buyer's key, bound to this order id;
  * 3. the signed descriptor's device signature holds, and its Merkle root, chunk count and
  *    dictionary are the chain anchor's (the descriptor the order names);
  * 4. the descriptor's vehicle is the anchor agreement's vehicle, and its device key is bound to
@@ -88,10 +88,10 @@ export function checkPurchase(input: {
   const buyer = toHex(getPublicKey(input.buyerSecretKey));
   if (r.order.side !== 'buy' || r.order.maker !== buyer)
     throw new MarketError('NOT_THE_BUYER', `order ${short(r.orderId)} is not a buy order of ${short(buyer)}`);
-  if (r.order.filledHeight === 0)
+  if (r.order.filledHeight === 0 || r.order.delivery.length === 0)
     throw new MarketError(
       'NOT_FILLED',
-      `order ${short(r.orderId)} is ${r.order.open ? 'not filled yet' : 'cancelled'}`,
+      `order ${short(r.orderId)} is ${r.order.filledHeight > 0 ? 'paid but its keys are not revealed yet' : r.order.open ? 'not filled yet' : 'cancelled'}`,
     );
   checks.push(`order: a buy order of this buyer, filled at height ${r.order.filledHeight}`);
 

@@ -11,9 +11,18 @@
  *
  * Then it derives the keys of every stream and epoch the descriptor lists (except streams of privacy
  * `private`, which a sale never includes), wraps them to the buyer (chain/data/key-bundle.ts) and
- * queues a device-signed `fill` transaction; the chain pays the agreement's parties when it applies.
+ * queues a device-signed `fill` that carries only the commitment to that wrapped bundle; the chain
+ * pays the agreement's parties when it applies. The wrapped bundle stays in the device's store
+ * (`reveal/<order>` cursor) until a notice proves, at a final height, that the order was filled
+ * with this very commitment; only then does the desk queue the `reveal` with the bundle. So no key
+ * leaves the device before the payment is final (issue 14: a storage node colluding with the buyer
+ * reads everything the device uplinks and could withhold a fill until the order expires; the
+ * protocol is at the top of chain/state/apply-market.ts). The node announces an order again while
+ * it is open, and a filled order stays open until its keys are revealed.
+ *
  * A notice whose proof is at a height the light client has not reached yet waits for the next
- * finality update (up to `pendingMs`). Each order is filled once (`sale/<order>` cursor).
+ * finality update (up to `pendingMs`). Each order is filled once (`sale/<order>` cursor) and
+ * revealed once.
  */
 import {
   type BundleKey,
@@ -23,6 +32,7 @@ import {
   decodeOrderNotice,
   type Ed25519Signer,
   encodeSignedTx,
+  fillCommitment,
   fromHex,
   LightError,
   type OrderNotice,
@@ -30,7 +40,9 @@ import {
   orderTopic,
   sealKeyBundle,
   signTx,
+  type TxBodies,
   toHex,
+  type UnsignedTx,
 } from '../../chain/index.js';
 import type { Logger, Metrics } from '../../process/index.js';
 import { deviceEpochKey, type SealingIdentity } from '../seal/index.js';
@@ -39,7 +51,12 @@ import { followTopic, type Uplink } from '../sync/uplink.js';
 import type { ChainView } from './chain-view.js';
 
 /** Counters the desk declares. */
-export const ORDER_DESK_COUNTERS = ['sales.filled', 'sales.refused', 'sales.waiting'] as const;
+export const ORDER_DESK_COUNTERS = [
+  'sales.filled',
+  'sales.revealed',
+  'sales.refused',
+  'sales.waiting',
+] as const;
 
 /**
  * Blocks an order must still have before it expires for the device to fill it (one minute): a buy
@@ -62,7 +79,7 @@ export interface OrderDeskOptions {
   readonly nowMs: () => number;
   /** How long a notice waits for the light client to reach its height (default 60 s). */
   readonly pendingMs?: number;
-  /** Called after a fill was queued (the sync's `notify`, so it goes out at once). */
+  /** Called after a fill or a reveal was queued (the sync's `notify`, so it goes out at once). */
   readonly onQueued?: () => void;
 }
 
@@ -80,6 +97,12 @@ export type SaleRefusal =
   | 'STALE_CHAIN';
 
 const saleCursor = (orderId: string) => `sale/${orderId}`;
+/** The wrapped bundle a fill committed to, hex, until revealed; then REVEALED. */
+const revealCursor = (orderId: string) => `reveal/${orderId}`;
+const REVEALED = 'revealed';
+
+/** What handling a notice did. */
+export type NoticeOutcome = 'filled' | 'revealed' | 'waiting' | 'done' | SaleRefusal;
 
 export class OrderDesk {
   readonly #o: OrderDeskOptions;
@@ -112,8 +135,11 @@ export class OrderDesk {
     if (this.#timer !== undefined) clearInterval(this.#timer);
   }
 
-  /** Handles one notice; returns 'filled', 'waiting', 'done' (filled before) or the refusal. */
-  receive(payload: Uint8Array): 'filled' | 'waiting' | 'done' | SaleRefusal {
+  /**
+   * Handles one notice; returns 'filled' (fill queued), 'revealed' (reveal queued), 'waiting',
+   * 'done' (nothing to do now: filled and not yet final, or revealed before) or the refusal.
+   */
+  receive(payload: Uint8Array): NoticeOutcome {
     let notice: OrderNotice;
     try {
       notice = decodeOrderNotice(payload);
@@ -139,9 +165,11 @@ export class OrderDesk {
     this.#o.metrics.set('sales.waiting', this.#waiting.size);
   }
 
-  #handle(n: OrderNotice, sinceMs = this.#o.nowMs()): 'filled' | 'waiting' | 'done' | SaleRefusal {
+  #handle(n: OrderNotice, sinceMs = this.#o.nowMs()): NoticeOutcome {
     const { store, view, identity } = this.#o;
-    if (store.cursor(saleCursor(n.orderId)) !== undefined) return 'done';
+    const filled = store.cursor(saleCursor(n.orderId)) !== undefined;
+    const pending = store.cursor(revealCursor(n.orderId));
+    if (filled && (pending === undefined || pending === REVEALED)) return 'done';
     // Issue 14, attack 8: a stale view's proofs come from a schedule that may have unbonded; a sale
     // wraps the data keys to the buyer, so it waits for a fresh checkpoint (the node announces the
     // order again while it is open).
@@ -154,6 +182,9 @@ export class OrderDesk {
     }
     const order = client.order(n.orderId, n.orderProof);
     if (order instanceof LightError) return this.#refuse('UNPROVEN', n.orderId, order.message);
+    if (filled) return pending === undefined ? 'done' : this.#reveal(n.orderId, order, pending);
+    if (order !== null && order.filledHeight > 0)
+      return this.#refuse('NOT_OPEN', n.orderId, 'the order was filled by someone else');
     if (order === null || order.side !== 'buy' || !order.open)
       return this.#refuse('NOT_OPEN', n.orderId, 'the chain has no open buy order of that id');
     if (order.expiresHeight < client.head.height + EXPIRY_MARGIN_BLOCKS)
@@ -200,35 +231,73 @@ export class OrderDesk {
       if (!(e instanceof CodecError)) throw e;
       return this.#refuse('TOO_MANY_KEYS', n.orderId, e.message);
     }
-    const signer = this.#o.signer;
     const nowMs = this.#o.nowMs();
-    // The mark that the order is filled is written in the same store transaction as the fill.
+    const commitment = fillCommitment(fromHex(n.orderId), wrappedKey);
+    // The mark that the order is filled and the bundle to reveal later are written in the same
+    // store transaction as the fill; the fill itself carries only the commitment.
     store.enqueueDeviceTx((nonce) => {
       store.setCursor(saleCursor(n.orderId), String(nowMs));
-      return {
-        kind: 'fill',
-        bytes: encodeSignedTx(
-          signTx(
-            {
-              chainId: this.#o.chainId,
-              kind: 'fill',
-              sender: toHex(signer.publicKey),
-              nonce,
-              fee: 0n,
-              body: { order: n.orderId, wrappedKey },
-            },
-            signer,
-          ),
-        ),
-      };
+      store.setCursor(revealCursor(n.orderId), toHex(wrappedKey));
+      return { kind: 'fill', bytes: this.#signed(nonce, 'fill', { order: n.orderId, commitment }) };
     }, nowMs);
     this.#o.onQueued?.();
     this.#o.metrics.inc('sales.filled');
     this.#o.logger.info(
       { order: n.orderId, buyer: order.maker, price: order.price.toString(), keys: keys.length },
-      'order filled: keys wrapped to the buyer, fill queued for the chain',
+      'order filled: keys wrapped to the buyer and kept; the fill (a commitment) queued for the chain',
     );
     return 'filled';
+  }
+
+  /**
+   * Queues the reveal of a bundle this device committed to, once `order` (proven at a final height
+   * by the caller) shows the fill applied with that commitment: the payment is then final.
+   */
+  #reveal(
+    orderId: string,
+    order: ReturnType<ChainView['client']['order']>,
+    pendingHex: string,
+  ): NoticeOutcome {
+    if (order instanceof LightError || order === null || order.filledHeight === 0) return 'done';
+    const wrappedKey = fromHex(pendingHex);
+    if (!bytesEqual(order.commitment, fillCommitment(fromHex(orderId), wrappedKey))) {
+      // Someone else (the owner) filled it; this device's bundle is not the one paid for.
+      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+      return this.#refuse('NOT_OPEN', orderId, 'the order was filled with another commitment');
+    }
+    if (!order.open) {
+      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+      return 'done';
+    }
+    const nowMs = this.#o.nowMs();
+    this.#o.store.enqueueDeviceTx((nonce) => {
+      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+      return { kind: 'reveal', bytes: this.#signed(nonce, 'reveal', { order: orderId, wrappedKey }) };
+    }, nowMs);
+    this.#o.onQueued?.();
+    this.#o.metrics.inc('sales.revealed');
+    this.#o.logger.info(
+      { order: orderId, filledHeight: order.filledHeight },
+      'fill final: keys revealed to the buyer, reveal queued for the chain',
+    );
+    return 'revealed';
+  }
+
+  #signed<K extends 'fill' | 'reveal'>(nonce: number, kind: K, body: TxBodies[K]): Uint8Array {
+    const signer = this.#o.signer;
+    return encodeSignedTx(
+      signTx(
+        {
+          chainId: this.#o.chainId,
+          kind,
+          sender: toHex(signer.publicKey),
+          nonce,
+          fee: 0n,
+          body,
+        } as UnsignedTx,
+        signer,
+      ),
+    );
   }
 
   #refuse(code: SaleRefusal, orderId: string | undefined, detail: string): SaleRefusal {

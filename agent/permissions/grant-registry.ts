@@ -11,7 +11,7 @@
  * order; a store moved aside as damaged holds no grants until the broker sends them again), and
  * that bundle must not install as active when it comes. Every install checks the tombstones.
  */
-import { chainVehicleId, toHex } from '../../chain/index.js';
+import { chainVehicleId, paidEndMs, toHex } from '../../chain/index.js';
 import type { Logger } from '../../process/index.js';
 import type { AuditEntry, GrantRow, PermissionStore } from '../store/index.js';
 import { GrantError, type GrantRefusalCode, type VerifiedGrant, verifyGrantBundle } from './grant.js';
@@ -28,9 +28,16 @@ export interface HeldGrant extends VerifiedGrant {
 /** A grant's state at a time. */
 export type GrantState = 'active' | 'pending' | 'expired' | 'revoked' | 'unpaid';
 
-/** The end of a grant's validity: the chain's (extended by payments) when known. */
+/**
+ * The end of a grant's validity: the chain's (extended by payments) when known, but never past
+ * what the owner signed (issue 14, attack 3): the chain record is clamped to the grant's latest end
+ * and to the time its recorded payment buys at the owner's price, both from the owner-signed grant
+ * the device holds. A proven record made under an older rule, or by a chain gone wrong, that says
+ * "paid 1 unit, valid until 2096" thus ends where the owner's terms say.
+ */
 export function grantEndMs(g: HeldGrant): number {
-  return g.chainToMs ?? g.body.toMs;
+  if (g.chainToMs === null) return g.body.toMs;
+  return Math.min(g.chainToMs, paidEndMs(g.body, g.chainPaid ?? 0n));
 }
 
 /** The state of a grant at `nowMs`. */

@@ -4,7 +4,7 @@
  * the owner's signed `revoke` transaction. The chain id and the owner account's nonce are the
  * chain's business; the device checks neither (it checks the owner's signature).
  */
-import { Ed25519Signer, encodeSignedTx, signTx, toHex } from '../../chain/index.js';
+import { Ed25519Signer, encodeSignedTx, type GrantExtension, signTx, toHex } from '../../chain/index.js';
 import { chainVehicleId, encodeGrantBundle } from './grant.js';
 import { encodeTerms, type GrantTerms, termsHash } from './terms.js';
 
@@ -22,6 +22,8 @@ export interface IssueGrantOptions {
   readonly fromMs: number;
   readonly toMs: number;
   readonly terms: GrantTerms;
+  /** Listen grants: how far and at what price the grantee may extend it (default: not at all). */
+  readonly extension?: GrantExtension;
   readonly chainId?: string;
   /** The owner account's chain nonce (default 0). */
   readonly nonce?: number;
@@ -46,6 +48,7 @@ export function issueGrant(o: IssueGrantOptions): { id: string; bundle: Uint8Arr
         fromMs: o.fromMs,
         toMs: o.toMs,
         termsHash: termsHash(terms),
+        ...(o.extension === undefined ? {} : { extension: o.extension }),
       },
     },
     owner,

@@ -9,6 +9,14 @@
  * FETCH_PROOF_WINDOW_MS of its own clock, so a captured request is good for minutes only; it is
  * bound to one order, so it opens nothing else. The chunks are ciphertext and the keys went to the
  * buyer alone, so the proof guards bandwidth and metadata, not secrecy.
+ *
+ * The owner's read proof opens what a storage node shows nobody else (descriptors of privacy
+ * `private`, issue 14): the vehicle's owner account signs the vehicle, the resource and the time.
+ *
+ *   message   = taggedHash("qood/owner-read/v1", canonical CBOR [vehicleId, resource, timeMs])
+ *
+ * `resource` is `descriptors` for the listing or a descriptor id (hex). Its headers are
+ * OWNER_HEADERS, with the same time window.
  */
 import { encodeCanonical } from '../codec/canonical.js';
 import { type Ed25519Signer, verify } from '../crypto/ed25519.js';
@@ -50,4 +58,41 @@ export function checkFetchProof(
   signatureHex: string,
 ): boolean {
   return verify(fromHex(signatureHex), fetchProofMessage(fromHex(orderIdHex), timeMs), fromHex(buyerHex));
+}
+
+/** The request headers of an owner's read proof. */
+export const OWNER_HEADERS = {
+  owner: 'x-qood-owner',
+  time: 'x-qood-time',
+  signature: 'x-qood-signature',
+} as const;
+
+/** What the vehicle's owner signs to read `resource` of vehicle `vehicleId` at `timeMs`. */
+export function ownerReadMessage(vehicleId: string, resource: string, timeMs: number): Uint8Array {
+  return taggedHash('qood/owner-read/v1', encodeCanonical([vehicleId, resource, timeMs]));
+}
+
+/** The three header values of an owner's read proof. */
+export function ownerReadHeaders(
+  signer: Ed25519Signer,
+  vehicleId: string,
+  resource: string,
+  timeMs: number,
+): Record<string, string> {
+  return {
+    [OWNER_HEADERS.owner]: toHex(signer.publicKey),
+    [OWNER_HEADERS.time]: String(timeMs),
+    [OWNER_HEADERS.signature]: toHex(signer.sign(ownerReadMessage(vehicleId, resource, timeMs))),
+  };
+}
+
+/** True when `signatureHex` is `ownerHex`'s signature of the owner's read message. */
+export function checkOwnerRead(
+  ownerHex: string,
+  vehicleId: string,
+  resource: string,
+  timeMs: number,
+  signatureHex: string,
+): boolean {
+  return verify(fromHex(signatureHex), ownerReadMessage(vehicleId, resource, timeMs), fromHex(ownerHex));
 }

@@ -1,8 +1,10 @@
 /**
  * Key bundles: how a sale delivers keys ("encrypt once, authorise many"). A descriptor's chunks are
  * sealed under per-stream, per-epoch keys; the seller lists the keys the descriptor needs and wraps
- * the list to the buyer's account key (chain/crypto/x25519-wrap `wrapBytes`), bound to the order id,
- * and puts the result in the `fill` transaction. Nothing is re-encrypted.
+ * the list to the buyer's account key (chain/crypto/x25519-wrap `wrapBytes`), bound to the order id.
+ * Nothing is re-encrypted. The sale is commit-then-reveal (chain/state/apply-market.ts): the `fill`
+ * carries only `fillCommitment(orderId, wrapped)` and pays; the wrapped bundle itself goes out in a
+ * `reveal` once the fill is final.
  *
  *   bundle  = [1, [[stream, dataClass, epoch, key (32)], ...]]      (canonical CBOR, sorted, unique)
  *   wrapped = wrapBytes(bundle, x25519(buyer), context = orderId)
@@ -11,7 +13,7 @@
  */
 import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
-import { fromHex } from '../crypto/hash.js';
+import { fromHex, taggedHash } from '../crypto/hash.js';
 import {
   unwrapBytes,
   wrapBytes,
@@ -20,8 +22,17 @@ import {
 } from '../crypto/x25519-wrap.js';
 import { CHUNK_DATA_CLASSES, type ChunkDataClass } from './sealed-chunk.js';
 
-/** The largest wrapped bundle a `fill` may carry. */
+/** The largest wrapped bundle a `reveal` may carry. */
 export const MAX_KEY_BUNDLE_BYTES = 16 * 1024;
+
+/**
+ * What a `fill` commits to: taggedHash("qood/fill-commit/v1", canonical [orderId (32), wrapped]).
+ * It says nothing about the keys (the wrap is randomised and encrypted to the buyer); the `reveal`
+ * must carry bytes with this hash.
+ */
+export function fillCommitment(orderId: Uint8Array, wrapped: Uint8Array): Uint8Array {
+  return taggedHash('qood/fill-commit/v1', encodeCanonical([orderId, wrapped]));
+}
 const BUNDLE_VERSION = 1;
 
 /** One key of a bundle: what decrypts the chunks of `stream` and `dataClass` in `epoch`. */

@@ -1,16 +1,32 @@
 /**
  * Transaction rules for the market's records: vehicles and their devices, QoodShares agreements,
- * data descriptors, orders and fills (payment split by the agreement, wrapped key delivered), listen
- * and control grants, revocations, control executions and listener payments.
+ * data descriptors, orders, fills and reveals (payment split by the agreement, then the wrapped key
+ * delivered), listen and control grants, revocations, control executions and listener payments.
+ *
+ * A sale is commit-then-reveal (issue 14: a storage node colluding with a buyer could read the key
+ * bundle from a fill still travelling in gossip and withhold the fill until the order expired, so
+ * the buyer got the keys and the escrow back):
+ *
+ *   1. `order` (buyer): escrows the price; the escrow is locked until `expiresHeight`.
+ *   2. `fill` (owner or bound device): carries only `commitment` = fillCommitment(orderId, wrapped
+ *      bundle), a hash that opens nothing. Applying it pays the agreement's parties from the escrow
+ *      at once; the order stays `open` (keys owed) and can no longer be cancelled or filled again.
+ *   3. `reveal` (owner or bound device), in a later block: the wrapped bundle, accepted only if it
+ *      hashes to the commitment; it lands in the order record (`delivery`) and closes the order.
+ *
+ * The device sends the reveal only once its light client has proven the fill in a final block
+ * (agent/chain/order-desk.ts), so by the time any key is outside the device the payment is final
+ * and irrevocable: withholding the fill yields no keys, and withholding the reveal yields no refund.
  */
 import { encodeCanonical } from '../codec/canonical.js';
 import { verify } from '../crypto/ed25519.js';
-import { taggedHash, toHex } from '../crypto/hash.js';
+import { bytesEqual, taggedHash, toHex } from '../crypto/hash.js';
+import { fillCommitment } from '../data/key-bundle.js';
 import { agreementTermsHash } from '../tx/codec.js';
 import { TxError } from '../tx/errors.js';
 import type { TxBodies } from '../tx/types.js';
 import type { TxContext } from './apply-tokens.js';
-import type { Agreement, Grant, Vehicle } from './records.js';
+import type { Agreement, Grant, Order, Vehicle } from './records.js';
 import type { Draft } from './state.js';
 
 /** Bytes a wrap adds to what it wraps (ephemeral key and tag). */
@@ -141,6 +157,7 @@ export function applyOrder(
     price: b.price,
     expiresHeight: b.expiresHeight,
     open: true,
+    commitment: new Uint8Array(0),
     delivery: new Uint8Array(0),
     filledHeight: 0,
   });
@@ -150,7 +167,8 @@ export function applyCancelOrder(d: Draft, sender: string, b: TxBodies['cancelOr
   const o = d.order(b.order);
   if (o === undefined) throw new TxError('UNKNOWN', 'body.order', 'no such order');
   if (o.maker !== sender) throw new TxError('NOT_OWNER', 'sender', 'only the maker may cancel an order');
-  if (!o.open) throw new TxError('CLOSED', 'body.order', 'order already filled or cancelled');
+  if (!o.open || o.filledHeight > 0)
+    throw new TxError('CLOSED', 'body.order', 'order already filled or cancelled');
   // A buy order's escrow stays locked until the order expires: a seller who delivers the keys in
   // time is paid, and a buyer cannot take them from a pending fill and cancel under it.
   if (o.side === 'buy' && ctx.height <= o.expiresHeight)
@@ -170,15 +188,26 @@ export function applyFill(d: Draft, sender: string, b: TxBodies['fill'], ctx: Tx
   const o = d.order(b.order);
   if (o === undefined || o.side !== 'buy')
     throw new TxError('UNKNOWN', 'body.order', 'no matching buy order to fill');
-  if (!o.open) throw new TxError('CLOSED', 'body.order', 'order already filled or cancelled');
+  if (!o.open || o.filledHeight > 0)
+    throw new TxError('CLOSED', 'body.order', 'order already filled or cancelled');
   if (o.expiresHeight < ctx.height)
     throw new TxError('EXPIRED', 'body.order', `expired at height ${o.expiresHeight}`);
-  if (b.wrappedKey.length <= WRAP_OVERHEAD)
-    throw new TxError(
-      'MALFORMED',
-      'body.wrappedKey',
-      `a wrapped key bundle is longer than ${WRAP_OVERHEAD} bytes`,
-    );
+  if (b.commitment.length !== 32)
+    throw new TxError('MALFORMED', 'body.commitment', 'a commitment is 32 bytes');
+  const agreement = sellerAgreement(d, o, sender);
+  // Each party gets floor(price * bps / 10000); the rounding remainder goes to the first party.
+  const shares = agreement.split.map((s) => (o.price * BigInt(s.bps)) / 10_000n);
+  shares[0] = shares[0]! + o.price - shares.reduce((x, y) => x + y, 0n);
+  agreement.split.forEach((s, i) => {
+    const acct = d.account(s.party);
+    d.setAccount(s.party, { ...acct, qdd: acct.qdd + shares[i]! });
+  });
+  // Paid now, keys later: the order stays open until the reveal (see the top of this file).
+  d.setOrder(b.order, { ...o, commitment: b.commitment, filledHeight: ctx.height });
+}
+
+/** The agreement of a buy order's descriptor, when `sender` may sell under it (owner or bound device). */
+function sellerAgreement(d: Draft, o: Order, sender: string): Agreement {
   const agreement = agreementOf(d, d.descriptor(o.descriptor)!.agreement, 'descriptor.agreement');
   // The owner, or a device bound to the vehicle (it holds the data root), delivers the keys.
   if (
@@ -190,14 +219,54 @@ export function applyFill(d: Draft, sender: string, b: TxBodies['fill'], ctx: Tx
       'sender',
       'only the data owner or a device bound to the vehicle may fill and deliver keys',
     );
-  // Each party gets floor(price * bps / 10000); the rounding remainder goes to the first party.
-  const shares = agreement.split.map((s) => (o.price * BigInt(s.bps)) / 10_000n);
-  shares[0] = shares[0]! + o.price - shares.reduce((x, y) => x + y, 0n);
-  agreement.split.forEach((s, i) => {
-    const acct = d.account(s.party);
-    d.setAccount(s.party, { ...acct, qdd: acct.qdd + shares[i]! });
-  });
-  d.setOrder(b.order, { ...o, open: false, delivery: b.wrappedKey, filledHeight: ctx.height });
+  return agreement;
+}
+
+export function applyReveal(d: Draft, sender: string, b: TxBodies['reveal'], ctx: TxContext): void {
+  const o = d.order(b.order);
+  if (o === undefined || o.side !== 'buy') throw new TxError('UNKNOWN', 'body.order', 'no such buy order');
+  if (o.filledHeight === 0 || ctx.height <= o.filledHeight)
+    throw new TxError('NOT_YET', 'body.order', 'the keys are revealed in a block after the fill');
+  if (!o.open) throw new TxError('CLOSED', 'body.order', 'the keys were revealed already');
+  sellerAgreement(d, o, sender);
+  if (b.wrappedKey.length <= WRAP_OVERHEAD)
+    throw new TxError(
+      'MALFORMED',
+      'body.wrappedKey',
+      `a wrapped key bundle is longer than ${WRAP_OVERHEAD} bytes`,
+    );
+  // The seller cannot swap the bundle after being paid: it must be the one the fill committed to.
+  if (!bytesEqual(fillCommitment(hexBytes(b.order), b.wrappedKey), o.commitment))
+    throw new TxError('MALFORMED', 'body.wrappedKey', "does not match the fill's commitment");
+  d.setOrder(b.order, { ...o, open: false, delivery: b.wrappedKey });
+}
+
+const HOUR_MS = 3_600_000n;
+
+/**
+ * QDD base units an extension of a listen grant from `fromMs` to `toMs` costs at `pricePerHour`,
+ * rounded up (an extension is never cheaper than the owner's price). 0 when toMs <= fromMs.
+ */
+export function extensionCost(pricePerHour: bigint, fromMs: number, toMs: number): bigint {
+  if (toMs <= fromMs) return 0n;
+  return (pricePerHour * BigInt(toMs - fromMs) + HOUR_MS - 1n) / HOUR_MS;
+}
+
+/**
+ * The latest end of a listen grant that its owner-signed terms allow for `paid` base units paid in
+ * total: the signed end plus the time `paid` buys at the price, never past the latest end. The
+ * device uses it to clamp what a chain record claims (agent/permissions/grant-registry.ts).
+ */
+export function paidEndMs(
+  grant: { readonly toMs: number; readonly extension?: { pricePerHour: bigint; latestEndMs: number } },
+  paid: bigint,
+): number {
+  const x = grant.extension;
+  if (x === undefined || x.latestEndMs <= grant.toMs) return grant.toMs;
+  if (x.pricePerHour === 0n) return x.latestEndMs;
+  const bought = (paid * HOUR_MS) / x.pricePerHour;
+  const room = BigInt(x.latestEndMs - grant.toMs);
+  return grant.toMs + Number(bought < room ? bought : room);
 }
 
 export function applyGrant(d: Draft, sender: string, b: TxBodies['grant'], txId: string): void {
@@ -206,7 +275,17 @@ export function applyGrant(d: Draft, sender: string, b: TxBodies['grant'], txId:
   if (b.scope.length === 0)
     throw new TxError('MALFORMED', 'body.scope', 'must name at least one signal or command');
   if (b.fromMs >= b.toMs) throw new TxError('MALFORMED', 'body.toMs', 'must be after fromMs');
-  d.setGrant(txId, { ...b, paid: 0n, revoked: false, revokedMs: 0 });
+  if (b.extension !== undefined && b.extension.latestEndMs < b.toMs)
+    throw new TxError('MALFORMED', 'body.extension.latestEndMs', 'must not be before toMs');
+  const { extension, ...rest } = b;
+  d.setGrant(txId, {
+    ...rest,
+    latestEndMs: extension?.latestEndMs ?? b.toMs,
+    pricePerHour: extension?.pricePerHour ?? 0n,
+    paid: 0n,
+    revoked: false,
+    revokedMs: 0,
+  });
 }
 
 export function applyRevoke(d: Draft, sender: string, b: TxBodies['revoke'], ctx: TxContext): void {
@@ -249,6 +328,24 @@ export function applyListenerPay(d: Draft, sender: string, b: TxBodies['listener
   const payer = d.account(sender);
   if (payer.qdd < b.amount)
     throw new TxError('INSUFFICIENT_FUNDS', 'body.amount', `has ${payer.qdd} QDD units`);
+  // Issue 14, attack 3: the grantee moves the end only within what the owner signed into the grant
+  // (applyGrant stored it): never past the latest end, and paying the owner's price for the added
+  // time. Before, one base unit moved the end to any date. The device clamps to the same terms.
+  if (b.extendToMs > g.toMs) {
+    if (b.extendToMs > g.latestEndMs)
+      throw new TxError(
+        'BEYOND_TERMS',
+        'body.extendToMs',
+        `the owner allows this grant to run until ${g.latestEndMs} at the latest`,
+      );
+    const cost = extensionCost(g.pricePerHour, g.toMs, b.extendToMs);
+    if (b.amount < cost)
+      throw new TxError(
+        'UNDERPAID',
+        'body.amount',
+        `extending to ${b.extendToMs} costs ${cost} QDD units at ${g.pricePerHour} an hour`,
+      );
+  }
   const owner = vehicleOf(d, g.vehicle, 'grant.vehicle').owner;
   d.setAccount(sender, { ...payer, qdd: payer.qdd - b.amount });
   const o = d.account(owner);

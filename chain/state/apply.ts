@@ -132,6 +132,9 @@ export function applyTx(d: Draft, s: SignedTx, ctx: TxContext, opts: ApplyOption
     case 'fill':
       market.applyFill(d, from, tx.body, ctx);
       break;
+    case 'reveal':
+      market.applyReveal(d, from, tx.body, ctx);
+      break;
     case 'grant':
       market.applyGrant(d, from, tx.body, id);
       break;

@@ -75,10 +75,16 @@ export interface Order {
   /** Price in QDD base units; a buy order's price is held in escrow until filled or cancelled. */
   readonly price: bigint;
   readonly expiresHeight: number;
+  /**
+   * The seller still owes something: a fill (filledHeight 0) or the reveal of a filled order's
+   * keys. False once revealed, or cancelled.
+   */
   readonly open: boolean;
-  /** The key bundle the fill delivered (chain/data/key-bundle.ts); empty until filled. */
+  /** The fill's commitment to the key bundle (fillCommitment); empty until filled. */
+  readonly commitment: Uint8Array;
+  /** The key bundle the reveal delivered (chain/data/key-bundle.ts); empty until revealed. */
   readonly delivery: Uint8Array;
-  /** Height of the fill; 0 until filled. */
+  /** Height of the fill (the payment); 0 until filled. */
   readonly filledHeight: number;
 }
 
@@ -95,6 +101,10 @@ export interface Grant {
   readonly paid: bigint;
   /** Hash of the off-chain terms (rate, granularity, conditions). */
   readonly termsHash: Uint8Array;
+  /** The latest end the owner signed (the grant's own end when it offered no extension). */
+  readonly latestEndMs: number;
+  /** QDD base units per hour of extension the owner asks (0 when it offered no extension). */
+  readonly pricePerHour: bigint;
   readonly revoked: boolean;
   /** Block time of the revocation, 0 while not revoked. */
   readonly revokedMs: number;
@@ -151,6 +161,7 @@ export const encodeRecord = {
     o.price,
     o.expiresHeight,
     o.open,
+    o.commitment,
     o.delivery,
     o.filledHeight,
   ],
@@ -163,6 +174,8 @@ export const encodeRecord = {
     g.toMs,
     g.paid,
     g.termsHash,
+    g.latestEndMs,
+    g.pricePerHour,
     g.revoked,
     g.revokedMs,
   ],
@@ -189,7 +202,7 @@ export function decodeAccount(bytes: Uint8Array): Account {
 
 /** Decodes a grant from its committed bytes. */
 export function decodeGrant(bytes: Uint8Array): Grant {
-  const g = readArray(decodeCanonical(bytes), 'grant', 10);
+  const g = readArray(decodeCanonical(bytes), 'grant', 12);
   return {
     vehicle: toHex(readBytes(g[0], 'grant.vehicle', 32)),
     grantee: toHex(readBytes(g[1], 'grant.grantee', 32)),
@@ -199,8 +212,10 @@ export function decodeGrant(bytes: Uint8Array): Grant {
     toMs: readUint(g[5], 'grant.toMs'),
     paid: readAmount(g[6], 'grant.paid'),
     termsHash: readBytes(g[7], 'grant.termsHash', 32),
-    revoked: readBool(g[8], 'grant.revoked'),
-    revokedMs: readUint(g[9], 'grant.revokedMs'),
+    latestEndMs: readUint(g[8], 'grant.latestEndMs'),
+    pricePerHour: readAmount(g[9], 'grant.pricePerHour'),
+    revoked: readBool(g[10], 'grant.revoked'),
+    revokedMs: readUint(g[11], 'grant.revokedMs'),
   };
 }
 
@@ -257,7 +272,7 @@ export function decodeDescriptor(bytes: Uint8Array): Descriptor {
 
 /** Decodes an order record. */
 export function decodeOrder(bytes: Uint8Array): Order {
-  const o = readArray(decodeCanonical(bytes), 'order', 8);
+  const o = readArray(decodeCanonical(bytes), 'order', 9);
   return {
     side: readUint(o[0], 'order.side', 1) === 0 ? 'buy' : 'sell',
     maker: toHex(readBytes(o[1], 'order.maker', 32)),
@@ -265,8 +280,9 @@ export function decodeOrder(bytes: Uint8Array): Order {
     price: readAmount(o[3], 'order.price'),
     expiresHeight: readUint(o[4], 'order.expiresHeight'),
     open: readBool(o[5], 'order.open'),
-    delivery: readBytes(o[6], 'order.delivery'),
-    filledHeight: readUint(o[7], 'order.filledHeight'),
+    commitment: readBytes(o[6], 'order.commitment'),
+    delivery: readBytes(o[7], 'order.delivery'),
+    filledHeight: readUint(o[8], 'order.filledHeight'),
   };
 }
 

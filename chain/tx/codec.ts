@@ -101,6 +101,8 @@ export function bodyValue(tx: UnsignedTx): CanonicalValue {
     case 'cancelOrder':
       return [b32(tx.body.order)];
     case 'fill':
+      return [b32(tx.body.order), tx.body.commitment];
+    case 'reveal':
       return [b32(tx.body.order), tx.body.wrappedKey];
     case 'grant': {
       const g = tx.body;
@@ -112,6 +114,8 @@ export function bodyValue(tx: UnsignedTx): CanonicalValue {
         g.fromMs,
         g.toMs,
         g.termsHash,
+        // Only present when the owner offers an extension, so grants without one keep their bytes.
+        ...(g.extension === undefined ? [] : [[g.extension.pricePerHour, g.extension.latestEndMs]]),
       ];
     }
     case 'revoke':
@@ -198,13 +202,20 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
         return { order: addr(body(1)[0], `${p}.order`) };
       case 'fill': {
         const a = body(2);
+        return { order: addr(a[0], `${p}.order`), commitment: readBytes(a[1], `${p}.commitment`, 32) };
+      }
+      case 'reveal': {
+        const a = body(2);
         return {
           order: addr(a[0], `${p}.order`),
           wrappedKey: readBytes(a[1], `${p}.wrappedKey`, undefined, MAX_KEY_BUNDLE_BYTES),
         };
       }
       case 'grant': {
-        const a = body(7);
+        const a = readArray(v, p);
+        if (a.length !== 7 && a.length !== 8)
+          throw new CodecError('SHAPE', p, `expected 7 or 8 items, got ${a.length}`);
+        const x = a.length === 8 ? readArray(a[7], `${p}.extension`, 2) : undefined;
         return {
           vehicle: addr(a[0], `${p}.vehicle`),
           grantee: addr(a[1], `${p}.grantee`),
@@ -213,6 +224,14 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
           fromMs: readUint(a[4], `${p}.fromMs`),
           toMs: readUint(a[5], `${p}.toMs`),
           termsHash: readBytes(a[6], `${p}.termsHash`, 32),
+          ...(x === undefined
+            ? {}
+            : {
+                extension: {
+                  pricePerHour: readAmount(x[0], `${p}.extension.pricePerHour`),
+                  latestEndMs: readUint(x[1], `${p}.extension.latestEndMs`),
+                },
+              }),
         };
       }
       case 'revoke':

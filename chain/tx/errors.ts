@@ -22,7 +22,11 @@ export type TxErrorCode =
   | 'REVOKED'
   | 'OUT_OF_SCOPE'
   | 'BAD_EVIDENCE'
-  | 'NOT_YET';
+  | 'NOT_YET'
+  /** Past what the owner signed (a listen grant extended beyond its latest end). */
+  | 'BEYOND_TERMS'
+  /** A payment smaller than the owner's price for what it asks. */
+  | 'UNDERPAID';
 
 export class TxError extends Error {
   constructor(

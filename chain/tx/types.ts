@@ -29,6 +29,7 @@ export const TX_KINDS = {
   revoke: 17,
   controlExec: 18,
   listenerPay: 19,
+  reveal: 20,
 } as const;
 
 export type TxKind = keyof typeof TX_KINDS;
@@ -45,6 +46,16 @@ export interface AgreementTerms {
   readonly version: number;
   readonly classes: readonly { readonly name: string; readonly holder: number; readonly privacy: number }[];
   readonly split: readonly { readonly party: string; readonly bps: number }[];
+}
+
+/**
+ * What the owner signs into a listen grant about extending it (issue 14, attack 3): the grantee may
+ * move the end later with `listenerPay`, up to `latestEndMs`, paying at least `pricePerHour` QDD
+ * base units per hour added (rounded up to the millisecond). A grant without it cannot be extended.
+ */
+export interface GrantExtension {
+  readonly pricePerHour: bigint;
+  readonly latestEndMs: number;
 }
 
 /** Every body, keyed by kind. Amounts are base units (bigint); times are ms since the epoch. */
@@ -74,10 +85,15 @@ export interface TxBodies {
   order: { side: 'buy' | 'sell'; descriptor: string; price: bigint; expiresHeight: number };
   cancelOrder: { order: string };
   /**
-   * The seller fills a buy order by delivering the keys wrapped to the buyer: a key bundle
-   * (chain/data/key-bundle.ts), at most MAX_KEY_BUNDLE_BYTES.
+   * The seller fills a buy order: it commits to the key bundle it will reveal (fillCommitment of
+   * the wrapped bundle, 32 bytes) and the escrow pays the agreement's parties. No key travels.
    */
-  fill: { order: string; wrappedKey: Uint8Array };
+  fill: { order: string; commitment: Uint8Array };
+  /**
+   * After the fill is final the seller reveals the keys wrapped to the buyer: the key bundle
+   * (chain/data/key-bundle.ts, at most MAX_KEY_BUNDLE_BYTES) whose commitment the fill carries.
+   */
+  reveal: { order: string; wrappedKey: Uint8Array };
   grant: {
     vehicle: string;
     grantee: string;
@@ -86,11 +102,16 @@ export interface TxBodies {
     fromMs: number;
     toMs: number;
     termsHash: Uint8Array;
+    /** The owner's extension terms; absent (encoded as a 7-item body): the end is fixed. */
+    extension?: GrantExtension;
   };
   revoke: { grant: string };
   /** A device records one executed command under a control grant. */
   controlExec: { grant: string; command: string; argsHash: Uint8Array; resultCode: number };
-  /** The grantee pays the owner for a listen grant, optionally extending it to `extendToMs`. */
+  /**
+   * The grantee pays the owner for a listen grant, optionally extending it to `extendToMs` (within
+   * the grant's extension terms; an `extendToMs` not after the current end extends nothing).
+   */
   listenerPay: { grant: string; amount: bigint; extendToMs: number };
 }
 

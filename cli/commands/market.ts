@@ -249,7 +249,12 @@ export function registerMarket(program: Command): void {
         process.exitCode = EXIT.failure;
         return;
       }
-      const state = o.filledHeight > 0 ? `filled at height ${o.filledHeight}` : o.open ? 'open' : 'cancelled';
+      const state =
+        o.filledHeight > 0
+          ? `filled at height ${o.filledHeight} (${o.delivery.length > 0 ? 'keys revealed' : 'paid; keys not revealed yet'})`
+          : o.open
+            ? 'open'
+            : 'cancelled';
       out(
         `order ${opts.order}: ${o.side} ${formatQdd(o.price)} QDD for descriptor ${o.descriptor}, ${state}; expires at height ${o.expiresHeight}; maker ${o.maker}\n`,
       );

@@ -69,6 +69,9 @@ export class OrderNotices {
   onFinalTxs(txs: readonly SignedTx[], final: ChainState): void {
     for (const t of txs)
       if (t.tx.kind === 'order' && t.tx.body.side === 'buy') this.announce(toHex(t.id), final);
+      // A final fill leaves its order open until the keys are revealed: tell the device at once,
+      // so it reveals them (commit-then-reveal, chain/state/apply-market.ts).
+      else if (t.tx.kind === 'fill') this.announce(t.tx.body.order, final);
     const every = this.#o.reannounceBlocks ?? 60;
     for (const [id, at] of [...this.#open])
       if (final.height - at >= every && this.announce(id, final) !== undefined) this.#open.delete(id);

@@ -5,6 +5,7 @@
  *
  *   POST /tx                          submit: body = signed tx bytes (application/cbor) or {"tx":"<hex>"}
  *   GET  /state/<key>                 value and proof of a state key (acct/<hex>, grant/<id>, ...) at the last final block
+ *   GET  /light/state?key=..          the same keys as a light-client update: header, certificate votes, proofs (proven-state.ts)
  *   GET  /blocks/<height>             a final block
  *   GET  /finality                    the last final header and its certificate
  *   GET  /checkpoint                  a light-client checkpoint of the last final block (for devices' `chain` config)
@@ -34,6 +35,7 @@ import { nodeCheckpoint } from '../device-link/checkpoint.js';
 import { nodeSource } from '../device-link/source.js';
 import type { FullNode } from '../runtime/full-node.js';
 import { handleMarket, type MarketContext } from './market-api.js';
+import { provenState } from './proven-state.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
 /** Largest request body accepted (a signed transaction is far smaller). */
@@ -55,6 +57,7 @@ export function handleApi(node: FullNode, req: ApiRequest, market?: MarketContex
   if (path === '/status') return { status: 200, body: status(node) };
   if (path === '/finality') return finality(node);
   if (path === '/checkpoint') return checkpoint(node);
+  if (path === '/light/state') return provenState(node, req.query ?? '');
   let m = /^\/blocks\/([^/]+)$/.exec(path);
   if (m !== null) return block(node, m[1]!);
   m = /^\/accounts\/([^/]+)\/next-free-tx$/.exec(path);

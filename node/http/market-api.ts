@@ -7,6 +7,13 @@
  *       stored descriptors with their public fields and `anchor`: the chain descriptor id whose
  *       final anchor carries the descriptor's root (same vehicle, same chunk count), or null
  *   GET /market/descriptors/<id>              the signed descriptor (application/cbor; public)
+ *
+ * Descriptors of privacy `private` (batches of streams the owner marked private: never sold) are
+ * neither listed nor served to anyone but the vehicle's owner (issue 14): a request without the
+ * owner's read proof (chain/data/fetch-proof.ts, OWNER_HEADERS; the signer must be the vehicle's
+ * owner in the last final state) does not see them, and one by id says 404 as for an unknown id,
+ * so their existence does not leak either. The listing shows a vehicle's private descriptors only
+ * with `vehicle=` and that vehicle owner's proof.
  *   GET /market/orders/<orderId>/chunks?after=&limit=
  *       the order's sealed chunks, to the buyer only (a purchase proof: chain/data/fetch-proof.ts):
  *       canonical CBOR [[chunkId (32 bytes), sealed bytes | null], ...] in the descriptor's order,
@@ -24,14 +31,17 @@ import {
   bytesEqual,
   chainVehicleId,
   checkFetchProof,
+  checkOwnerRead,
   encodeCanonical,
   FETCH_HEADERS,
   FETCH_PROOF_WINDOW_MS,
   fromHex,
   getRecord,
   type Order,
+  OWNER_HEADERS,
   stateKey,
   toHex,
+  type Vehicle,
 } from '../../chain/index.js';
 import type { DescriptorListing, IngestStore } from '../ingest/ingest-store.js';
 import type { FullNode } from '../runtime/full-node.js';
@@ -94,11 +104,12 @@ export function handleMarket(node: FullNode, req: ApiRequest, ctx: MarketContext
   if (req.method !== 'GET') return err(405, 'METHOD_NOT_ALLOWED', `${req.method} ${req.path}: use GET`);
   const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
   const query = new URLSearchParams(req.query ?? '');
-  if (path === '/market/descriptors') return list(node, ctx, query);
+  const headers = req.headers ?? {};
+  if (path === '/market/descriptors') return list(node, ctx, query, headers);
   let m = /^\/market\/descriptors\/([^/]+)$/.exec(path);
-  if (m !== null) return descriptor(ctx, m[1]!);
+  if (m !== null) return descriptor(node, ctx, m[1]!, headers);
   m = /^\/market\/orders\/([^/]+)\/chunks$/.exec(path);
-  if (m !== null) return chunks(node, ctx, m[1]!, query, req.headers ?? {});
+  if (m !== null) return chunks(node, ctx, m[1]!, query, headers);
   return err(404, 'NOT_FOUND', `no route GET ${path}`);
 }
 
@@ -133,7 +144,51 @@ function anchorOf(ctx: MarketContext, d: DescriptorListing) {
     .find((a) => a.vehicle === vehicle && a.chunkCount === d.chunkCount);
 }
 
-function list(node: FullNode, ctx: MarketContext, q: URLSearchParams): ApiResponse {
+type Headers = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Whether the request carries a valid read proof of vehicle `vehicleId`'s owner for `resource`:
+ * the signature checks, its time is within the window of the node's clock, and the signer is the
+ * vehicle's owner in the last final state. Undefined when no proof was sent.
+ */
+function ownerProof(
+  node: FullNode,
+  ctx: MarketContext,
+  headers: Headers,
+  vehicleId: string,
+  resource: string,
+): { ok: boolean; why: string } | undefined {
+  const owner = headers[OWNER_HEADERS.owner];
+  const time = headers[OWNER_HEADERS.time];
+  const signature = headers[OWNER_HEADERS.signature];
+  if (owner === undefined && signature === undefined) return undefined;
+  if (
+    owner === undefined ||
+    !HEX32.test(owner) ||
+    time === undefined ||
+    !/^\d{1,16}$/.test(time) ||
+    signature === undefined ||
+    !/^[0-9a-f]{128}$/.test(signature)
+  )
+    return {
+      ok: false,
+      why: `send ${OWNER_HEADERS.owner} (64 hex), ${OWNER_HEADERS.time} (ms) and ${OWNER_HEADERS.signature} (128 hex)`,
+    };
+  const timeMs = Number(time);
+  if (!checkOwnerRead(owner, vehicleId, resource, timeMs, signature))
+    return {
+      ok: false,
+      why: `the signature is not ${owner.slice(0, 16)}...'s over ${vehicleId} ${resource}`,
+    };
+  if (Math.abs((ctx.nowMs ?? Date.now)() - timeMs) > FETCH_PROOF_WINDOW_MS)
+    return { ok: false, why: `proof time ${timeMs} is more than ${FETCH_PROOF_WINDOW_MS / 1000} s off` };
+  const v = getRecord<Vehicle>(node.lastFinal.state.tree, stateKey.vehicle(chainVehicleId(vehicleId)));
+  if (v?.owner !== owner)
+    return { ok: false, why: `${owner.slice(0, 16)}... is not the owner of ${vehicleId} in the final state` };
+  return { ok: true, why: '' };
+}
+
+function list(node: FullNode, ctx: MarketContext, q: URLSearchParams, headers: Headers): ApiResponse {
   for (const k of q.keys())
     if (!LIST_PARAMS.includes(k))
       return err(400, 'BAD_QUERY', `unknown parameter '${k}'; expected ${LIST_PARAMS.join(', ')}`);
@@ -148,7 +203,13 @@ function list(node: FullNode, ctx: MarketContext, q: URLSearchParams): ApiRespon
   for (const p of [vehicle, dictionary, location, root, from, to, after, limit]) if (!p.ok) return p.response;
   const v = <T>(p: Parsed<T>) => (p.ok ? p.value : undefined);
   const n = v(limit) ?? 100;
+  // Private descriptors stay out of the listing unless the owner of the named vehicle proves it.
+  const vehicleId = v(vehicle);
+  const proof =
+    vehicleId === undefined ? undefined : ownerProof(node, ctx, headers, vehicleId, 'descriptors');
+  if (proof?.ok === false) return err(401, 'BAD_OWNER_PROOF', proof.why);
   const rows = ctx.store.listDescriptors({
+    hidePrivate: proof?.ok === true && vehicleId !== undefined ? { exceptVehicle: vehicleId } : {},
     ...opt('vehicleId', v(vehicle)),
     ...opt('dictionary', v(dictionary)),
     ...opt('location', v(location)),
@@ -193,15 +254,21 @@ function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
   return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
-function descriptor(ctx: MarketContext, id: string): ApiResponse {
+function descriptor(node: FullNode, ctx: MarketContext, id: string, headers: Headers): ApiResponse {
   if (!HEX32.test(id))
     return err(400, 'BAD_DESCRIPTOR_ID', `'${shown(id)}': expected 64 lowercase hex digits`);
+  const unknown = err(404, 'UNKNOWN_DESCRIPTOR', `no stored descriptor ${id}`);
+  const access = ctx.store.descriptorAccess(id);
+  if (access === undefined) return unknown;
+  // A private descriptor answers as an unknown one to all but its vehicle's owner.
+  if (access.privacy === 'private' && ownerProof(node, ctx, headers, access.vehicleId, id)?.ok !== true)
+    return unknown;
   const bytes = ctx.store.descriptorBytes(id);
-  if (bytes === undefined) return err(404, 'UNKNOWN_DESCRIPTOR', `no stored descriptor ${id}`);
+  if (bytes === undefined) return unknown;
   return { status: 200, body: bytes, contentType: 'application/cbor' };
 }
 
-function header(h: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+function header(h: Headers, name: string): string | undefined {
   return h[name];
 }
 
@@ -210,7 +277,7 @@ function chunks(
   ctx: MarketContext,
   orderId: string,
   q: URLSearchParams,
-  headers: Readonly<Record<string, string | undefined>>,
+  headers: Headers,
 ): ApiResponse {
   if (!HEX32.test(orderId))
     return refuse('BAD_ORDER_ID', `'${shown(orderId)}': expected 64 lowercase hex digits`);

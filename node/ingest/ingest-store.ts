@@ -133,7 +133,8 @@ function insertFields(insert: { run(...a: unknown[]): unknown }, id: string, byt
     toHex(d.merkleRoot),
     d.dictionaryId,
     d.streams[0]?.dataClass ?? 'owner',
-    d.streams[0]?.privacy ?? 'normal',
+    // Private if any stream is (a batch holds one privacy level; this keeps a mixed one unlisted).
+    d.streams.some((s) => s.privacy === 'private') ? 'private' : (d.streams[0]?.privacy ?? 'normal'),
     Math.floor(d.tStartUs / 1000),
     Math.ceil(d.tEndUs / 1000),
     d.coarseLocation,
@@ -233,6 +234,11 @@ export interface DescriptorQuery {
   /** Past this arrival position (paging), at most `limit` (default 100, at most 1000). */
   readonly afterOrd?: number;
   readonly limit?: number;
+  /**
+   * Leaves out descriptors of privacy `private`, except those of vehicle `exceptVehicle` (what the
+   * HTTP listing asks: private data is shown to nobody but its owner, who proves it per request).
+   */
+  readonly hidePrivate?: { readonly exceptVehicle?: string };
 }
 
 /** A descriptor the chain anchored in a final block. */
@@ -305,6 +311,10 @@ export class IngestStore {
         'INSERT INTO descriptor_chunks (descriptor_id, pos, chunk_id) VALUES (?, ?, ?)',
       ),
       descriptorBytes: this.#db.prepare('SELECT bytes FROM descriptors WHERE id = ?').pluck(),
+      descriptorAccess: this.#db.prepare(
+        `SELECT d.vehicle_id AS vehicleId, coalesce(f.privacy, 'private') AS privacy
+         FROM descriptors d LEFT JOIN descriptor_fields f ON f.id = d.id WHERE d.id = ?`,
+      ),
       insertFields: this.#db.prepare('INSERT INTO descriptor_fields VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       listDescriptors: this.#db.prepare(
         `SELECT d.ord AS ord, ${d.replaceAll(/(^|, )/g, '$1d.')}, f.merkle_root AS merkleRoot, f.dictionary AS dictionary,
@@ -318,6 +328,7 @@ export class IngestStore {
            AND (@to IS NULL OR f.t_start_ms <= @to)
            AND (@location IS NULL OR substr(f.coarse_location, 1, length(@location)) = @location)
            AND (@root IS NULL OR f.merkle_root = @root)
+           AND (@hide = 0 OR f.privacy <> 'private' OR d.vehicle_id = @except)
          ORDER BY d.ord LIMIT @limit`,
       ),
       descriptorRows: this.#db.prepare(`SELECT ${d} FROM descriptors ORDER BY ord`),
@@ -460,6 +471,11 @@ export class IngestStore {
   }
 
   /** The signed bytes of a stored descriptor, or undefined. */
+  /** A stored descriptor's vehicle and privacy (what decides who may read it), or undefined. */
+  descriptorAccess(id: string): { readonly vehicleId: string; readonly privacy: string } | undefined {
+    return this.#q.descriptorAccess.get(id) as { vehicleId: string; privacy: string } | undefined;
+  }
+
   descriptorBytes(id: string): Uint8Array | undefined {
     const b = this.#q.descriptorBytes.get(id) as Buffer | undefined;
     return b === undefined ? undefined : new Uint8Array(b);
@@ -515,6 +531,8 @@ export class IngestStore {
       to: query.toMs ?? null,
       location: query.location ?? null,
       root: query.merkleRoot ?? null,
+      hide: query.hidePrivate === undefined ? 0 : 1,
+      except: query.hidePrivate?.exceptVehicle ?? null,
       limit: Math.min(Math.max(query.limit ?? 100, 1), 1000),
     }) as (DescriptorListing & { ord: number })[];
   }

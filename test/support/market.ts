@@ -20,6 +20,7 @@ import {
   createGenesis,
   descriptorAnchorBody,
   Ed25519Signer,
+  fillCommitment,
   fromHex,
   type GenesisSpec,
   getAccount,
@@ -85,6 +86,8 @@ export function sealMarketBatch(
     coarseLocation?: string;
     vehicleId?: string;
     t0Us?: number;
+    /** The streams' privacy (default normal; `private` batches are never sold nor listed). */
+    privacy?: 'normal' | 'private';
   } = {},
 ): SealedBatch {
   const vehicleId = options.vehicleId ?? MARKET_VEHICLE;
@@ -124,7 +127,13 @@ export function sealMarketBatch(
       }));
       samples.push(...part);
       const sealed = sealer.seal({
-        stream: { id: s.id, scheme: s.id, dataClass: 'owner', privacy: 'normal', priority: 1 },
+        stream: {
+          id: s.id,
+          scheme: s.id,
+          dataClass: 'owner',
+          privacy: options.privacy ?? 'normal',
+          priority: 1,
+        },
         seq,
         tStartUs: part[0]!.tUs,
         tEndUs: part.at(-1)!.tUs,
@@ -195,9 +204,20 @@ export function anchorBody(batch: Batch): TxBodies['descriptor'] {
   return descriptorAnchorBody(batch.descriptor, marketAgreementId(batch.descriptor.vehicleId));
 }
 
-/** The owner's fill of `orderId`: the key bundle wrapped to `buyer`. */
-export function fillBody(batch: Batch, orderId: string, buyer: Uint8Array): TxBodies['fill'] {
-  return { order: orderId, wrappedKey: sealKeyBundle(ownerBundleKeys(batch), buyer, fromHex(orderId)) };
+/**
+ * The owner's sale of `orderId`: the key bundle wrapped to `buyer`, as the `fill` (its commitment,
+ * which pays) and the `reveal` (the bundle, in a later block).
+ */
+export function saleBodies(
+  batch: Batch,
+  orderId: string,
+  buyer: Uint8Array,
+): { fill: TxBodies['fill']; reveal: TxBodies['reveal'] } {
+  const wrappedKey = sealKeyBundle(ownerBundleKeys(batch), buyer, fromHex(orderId));
+  return {
+    fill: { order: orderId, commitment: fillCommitment(fromHex(orderId), wrappedKey) },
+    reveal: { order: orderId, wrappedKey },
+  };
 }
 
 /** The story's genesis: one producer, and every party funded (the buyer with 1000 QDD). */
@@ -293,7 +313,8 @@ export interface MarketSaleIds {
 /**
  * A sale on a MarketChain: block 1 registers the vehicle, binds the device and records the
  * agreement; block 2 anchors `sold` (by the device) and a ghost root (by the owner); block 3 holds
- * the buyer's three orders at 10 QDD and an owner's sell order; block 4 the owner's fills.
+ * the buyer's three orders at 10 QDD and an owner's sell order; block 4 the owner's fills (which
+ * pay) and block 5 the reveals of their keys.
  */
 export function buildMarketSale(batch: { chunksPerStream?: number; samplesPerChunk?: number } = {}): {
   chain: MarketChain;
@@ -335,10 +356,9 @@ export function buildMarketSale(batch: { chunksPerStream?: number; samplesPerChu
     ghostOrder: toHex(o[2]!.id),
     sell: toHex(sell.id),
   };
-  chain.block([
-    chain.tx(owner, 'fill', fillBody(sold.batch, ids.order, buyer.publicKey)),
-    chain.tx(owner, 'fill', fillBody(sold.batch, ids.ghostOrder, buyer.publicKey), 1),
-  ]);
+  const sales = [ids.order, ids.ghostOrder].map((id) => saleBodies(sold.batch, id, buyer.publicKey));
+  chain.block(sales.map((s, i) => chain.tx(owner, 'fill', s.fill, i)));
+  chain.block(sales.map((s, i) => chain.tx(owner, 'reveal', s.reveal, i)));
   return { chain, sold, unanchored, ids };
 }
 

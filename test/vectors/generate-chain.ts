@@ -176,7 +176,7 @@ export function generateTxVectors(): Record<string, unknown> {
     },
     order: { side: 'buy', descriptor: a('desc'), price: 10n, expiresHeight: 100 },
     cancelOrder: { order: a('order') },
-    fill: { order: a('order'), wrappedKey: new Uint8Array(80).fill(3) },
+    fill: { order: a('order'), commitment: h32 },
     grant: {
       vehicle: a('veh'),
       grantee: a('grantee'),
@@ -189,6 +189,7 @@ export function generateTxVectors(): Record<string, unknown> {
     revoke: { grant: a('grant') },
     controlExec: { grant: a('grant'), command: 'lock', argsHash: h32, resultCode: 0 },
     listenerPay: { grant: a('grant'), amount: 7n, extendToMs: 3 },
+    reveal: { order: a('order'), wrappedKey: new Uint8Array(80).fill(3) },
   };
   const txs = (Object.keys(bodies) as TxKind[]).map((kind, i) => {
     const tx = {
@@ -201,6 +202,28 @@ export function generateTxVectors(): Record<string, unknown> {
     } as UnsignedTx;
     const s = signTx(tx, signer);
     return { kind, id: toHex(s.id), signed: toHex(encodeSignedTx(s)) };
+  });
+  // Bodies with an optional part, in the form that carries it (a grant with the owner's extension
+  // terms: 8 items instead of 7).
+  const variants = [
+    {
+      name: 'grant with extension terms',
+      kind: 'grant' as const,
+      body: { ...bodies.grant, extension: { pricePerHour: 5n, latestEndMs: 9 } },
+    },
+  ].map((v) => {
+    const s = signTx(
+      {
+        chainId: 'qood-vectors',
+        kind: v.kind,
+        sender: toHex(signer.publicKey),
+        nonce: txs.length,
+        fee: 0n,
+        body: v.body,
+      },
+      signer,
+    );
+    return { name: v.name, kind: v.kind, id: toHex(s.id), signed: toHex(encodeSignedTx(s)) };
   });
   // A fixed two-producer genesis and one block with one transfer: pins state roots and header ids.
   const prod = new Ed25519Signer(fixed('vector/chain/producer'));
@@ -255,6 +278,7 @@ export function generateTxVectors(): Record<string, unknown> {
     },
     agreementTermsHash: toHex(agreementTermsHash(terms)),
     txs,
+    variants,
     chain: {
       genesisStateRoot: toHex(stateRoot(g)),
       genesisId: toHex(g.blockId),

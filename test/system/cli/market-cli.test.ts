@@ -10,10 +10,10 @@ import { Metrics } from '../../../process/metrics.js';
 import { runQood, waitUntil } from '../../support/cli.js';
 import {
   anchorBody,
-  fillBody,
   MARKET_VEHICLE,
   marketAgreement,
   marketParties,
+  saleBodies,
   sealMarketBatch,
 } from '../../support/market.js';
 import { Mosquitto } from '../../support/mosquitto.js';
@@ -141,12 +141,21 @@ describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto'
     ]);
     expect(early.status).toBe(1);
     expect(early.stderr).toMatch(/NOT_FILLED/);
-    await submit(owner, 'fill', fillBody(sold.batch, orderId, Buffer.from(buyer, 'hex')));
+    // Commit-then-reveal: the fill (a commitment) pays; once it is final, the reveal delivers the keys.
+    const sale = saleBodies(sold.batch, orderId, Buffer.from(buyer, 'hex'));
+    await submit(owner, 'fill', sale.fill);
     await waitUntil(
       () =>
         runQood(['market', 'status', '--node', api, '--order', orderId]).stdout.includes('filled at height'),
       15_000,
       'the fill to be final',
+      200,
+    );
+    await submit(owner, 'reveal', sale.reveal);
+    await waitUntil(
+      () => runQood(['market', 'status', '--node', api, '--order', orderId]).stdout.includes('keys revealed'),
+      15_000,
+      'the reveal to be final',
       200,
     );
 

@@ -124,7 +124,7 @@ describe('MarketClient over HTTP', () => {
   it('places a buy order with the next nonce; refuses an unknown descriptor before sending', async () => {
     const before = node.mempoolSize;
     const placed = await client.order(ids.anchor, 5n * UNIT, 100);
-    expect(placed).toMatchObject({ nonce: 3, fee: 0n, expiresHeight: 104 });
+    expect(placed).toMatchObject({ nonce: 3, fee: 0n, expiresHeight: 105 });
     expect(node.mempoolSize).toBe(before + 1);
     expect(await codeOf(client.order('ab'.repeat(32), UNIT))).toBe('MISSING_RECORD');
     // Not final yet: waiting runs out of time.

@@ -20,6 +20,8 @@ import {
   buildBlock,
   bundleLookup,
   chainVehicleId,
+  decodeCanonical,
+  decodeOrder,
   decodeOrderNotice,
   decodeSignedTx,
   descriptorAnchorBody,
@@ -74,7 +76,8 @@ const signed = makeSignedDescriptor(records, { vehicleId: VEHICLE });
 const foreign = makeSignedDescriptor(records, { vehicleId: VEHICLE, secretKey: sha256(Uint8Array.of(9)) });
 const described = openDescriptor(signed.bytes).descriptor;
 
-function saleChain() {
+/** The sale's chain; `fill`, when given, is included in block 7 (a device fill made on an earlier run). */
+function saleChain(options: { fill?: SignedTx } = {}) {
   const terms = {
     vehicle: chainVehicleId(VEHICLE),
     owner: toHex(owner.publicKey),
@@ -141,7 +144,11 @@ function saleChain() {
         orderId = toHex(t.id);
         return [t];
       }
-      if (height === 7) return [lightTx(s, evil, 'registerVehicle', { vehicle: evilTerms.vehicle })];
+      if (height === 7)
+        return [
+          lightTx(s, evil, 'registerVehicle', { vehicle: evilTerms.vehicle }),
+          ...(options.fill === undefined ? [] : [options.fill]),
+        ];
       if (height === 8)
         return [
           lightTx(s, evil, 'agreement', {
@@ -184,15 +191,16 @@ function saleChain() {
 }
 
 /** `viewNowMs`: the chain view's clock, with a 30-day trust window (default: no window). */
-async function rig(viewNowMs?: () => number) {
-  const sale = saleChain();
+async function rig(options: { fill?: SignedTx; store?: MemoryChunkStore; viewNowMs?: () => number } = {}) {
+  const viewNowMs = options.viewNowMs;
+  const sale = saleChain(options.fill === undefined ? {} : { fill: options.fill });
   const broker = new MemoryBroker();
   const uplink = broker.connect(VEHICLE);
   const node = broker.connect('node');
   await tick();
   const metrics = new Metrics();
-  const store = new MemoryChunkStore();
-  store.setCursor(DEVICE_TX_NONCE_CURSOR, '1'); // nonce 0 went to the anchor of block 5
+  const store = options.store ?? new MemoryChunkStore();
+  if (options.store === undefined) store.setCursor(DEVICE_TX_NONCE_CURSOR, '1'); // nonce 0: the anchor of block 5
   const view = new ChainView({
     checkpoint: checkpointAt(sale.chain, 1),
     uplink,
@@ -241,7 +249,7 @@ const proofAt = (state: Parameters<typeof proveKey>[0], key: string) => {
 };
 
 describe('a sale from the device side', () => {
-  it('the node announces a final buy order; the device fills it once; the buyer opens exactly the sealing keys', async () => {
+  it('the node announces a final buy order; the device fills it once, and the fill pays the parties', async () => {
     const r = await rig();
     const ingest = new IngestStore({ path: join(dir, 'ingest.db') });
     ingest.putDescriptors(
@@ -286,7 +294,7 @@ describe('a sale from the device side', () => {
     expect(queued.map((q) => q.kind)).toEqual(['fill']);
     const fill = decodeSignedTx(queued[0]!.bytes);
     expect([fill.tx.kind, fill.tx.sender, fill.tx.nonce]).toEqual(['fill', toHex(device.publicKey), 1]);
-    // The chain applies it: the escrow is split 80/20, the order keeps the delivery.
+    // The chain applies it: the escrow is split 80/20; the keys come later, in the reveal.
     const s6 = r.chain.states[6]!;
     const producer = r.chain.signers.get(r.chain.active[7]![0]!)!;
     const built = buildBlock(s6, [fill], producer, s6.timeMs + 500);
@@ -297,13 +305,7 @@ describe('a sale from the device side', () => {
     expect(getAccount(s7, toHex(owner.publicKey)).qdd).toBe(8n * UNIT);
     expect(getAccount(s7, toHex(oem.publicKey)).qdd).toBe(2n * UNIT);
     const body = fill.tx.body as TxBodies['fill'];
-    const keys = openKeyBundle(
-      body.wrappedKey,
-      sha256(new TextEncoder().encode('light-key/buyer')),
-      Buffer.from(r.orderId, 'hex'),
-    );
-    expect(bundleLookup(keys)('drive', 'owner', 0)).toEqual(ownerEpochKey(DATA_ROOT, 'drive', 0));
-    expect(keys).toHaveLength(1);
+    expect(body.commitment).toHaveLength(32);
     // While the order stays open it is announced again with fresh proofs (for a device that was
     // offline longer than its light client keeps headers); the other vehicle's order never is.
     notices.onFinalTxs([], r.chain.states[7]!);
@@ -316,6 +318,53 @@ describe('a sale from the device side', () => {
     // An order that does not exist is not announced.
     expect(notices.announce('00'.repeat(32), final)).toBe('not-open');
     ingest.close();
+  });
+
+  it('a fill the device queues carries no key; it reveals the keys only once a final block proves its fill paid', async () => {
+    const buyerSecret = sha256(new TextEncoder().encode('light-key/buyer'));
+    const r = await rig();
+    await r.finalize(6);
+    const s6 = r.chain.states[6]!;
+    const notice = (state: typeof s6) =>
+      encodeOrderNotice({
+        orderId: r.orderId,
+        descriptorId: r.anchorId,
+        orderProof: proofAt(state, stateKey.order(r.orderId)),
+        descriptorProof: proofAt(state, stateKey.descriptor(r.anchorId)),
+        signedDescriptor: signed.bytes,
+      });
+    expect(r.desk.receive(notice(s6))).toBe('filled');
+    // What goes up to the storage node (and into gossip): nothing in it opens with the buyer's key.
+    const [queuedFill] = r.store.pendingTxs(10);
+    expect(queuedFill!.kind).toBe('fill');
+    for (const part of byteStrings(decodeCanonical(queuedFill!.bytes)))
+      expect(() => openKeyBundle(part, buyerSecret, Buffer.from(r.orderId, 'hex'))).toThrow();
+    // The same device later, on the chain where its fill landed in block 7.
+    const fill = decodeSignedTx(queuedFill!.bytes);
+    const b = await rig({ fill, store: r.store });
+    await b.finalize(6);
+    // Before the fill is proven final the keys stay on the device.
+    expect(b.desk.receive(notice(b.chain.states[6]!))).toBe('done');
+    expect(b.store.pendingTxs(10).map((t) => t.kind)).toEqual(['fill']);
+    await b.finalize(8);
+    const s8 = b.chain.states[8]!;
+    expect(decodeOrder(proveKey(s8, stateKey.order(r.orderId)).value!)).toMatchObject({ filledHeight: 7 });
+    expect(b.desk.receive(notice(s8))).toBe('revealed');
+    expect(b.desk.receive(notice(s8))).toBe('done');
+    const queued = b.store.pendingTxs(10);
+    expect(queued.map((q) => q.kind)).toEqual(['fill', 'reveal']);
+    const reveal = decodeSignedTx(queued[1]!.bytes);
+    const producer = b.chain.signers.get(b.chain.active[9]![0]!)!;
+    const built = buildBlock(s8, [reveal], producer, s8.timeMs + 500);
+    expect(built.rejected).toEqual([]);
+    const applied = applyBlock(s8, built.block);
+    if (!applied.ok) throw applied.error;
+    const order = decodeOrder(proveKey(applied.state, stateKey.order(r.orderId)).value!);
+    expect(order.open).toBe(false);
+    const keys = openKeyBundle(order.delivery, buyerSecret, Buffer.from(r.orderId, 'hex'));
+    expect(bundleLookup(keys)('drive', 'owner', 0)).toEqual(ownerEpochKey(DATA_ROOT, 'drive', 0));
+    expect(keys).toHaveLength(1);
+    expect(b.metrics.counter('sales.revealed')).toBe(1);
   });
 
   it('refuses notices that do not check out, each with its code, and queues nothing', async () => {
@@ -376,7 +425,7 @@ describe('a sale from the device side', () => {
 
   it('a stale chain view fills no order: the keys are never wrapped on proofs it cannot trust (issue 14, attack 8)', async () => {
     let now = LIGHT_T0 + 10_000;
-    const r = await rig(() => now);
+    const r = await rig({ viewNowMs: () => now });
     await r.finalize(6);
     const s6 = r.chain.states[6]!;
     const notice = encodeOrderNotice({
@@ -394,3 +443,10 @@ describe('a sale from the device side', () => {
     expect(r.desk.receive(notice)).toBe('filled');
   });
 });
+
+/** Every byte string inside a decoded canonical value. */
+function byteStrings(v: unknown): Uint8Array[] {
+  if (v instanceof Uint8Array) return [v];
+  if (Array.isArray(v)) return v.flatMap(byteStrings);
+  return [];
+}

@@ -6,9 +6,12 @@ import {
   bundleLookup,
   type ChainState,
   decodeAnchoredDescriptor,
+  decodeCanonical,
   decodeGrant,
   decodeOrder,
   decodeVehicle,
+  encodeSignedTx,
+  fillCommitment,
   getAccount,
   getRecord,
   keyHash,
@@ -33,6 +36,12 @@ import { addr, block, genesis, keyOf, keys, reason, T0, tx } from '../chain-fixt
 const { alice, bob, oem, device, carol } = keys;
 const VEHICLE = toHex(sha256(new TextEncoder().encode('VIN 1HGCM82633A004352')));
 const ROOT = sha256(Uint8Array.of(1));
+/** A fill's body: the commitment to the wrapped bundle it will reveal. */
+const commit = (order: Uint8Array, wrapped: Uint8Array) => ({
+  order: toHex(order),
+  commitment: fillCommitment(order, wrapped),
+});
+const HOUR = 3_600_000;
 
 function terms(
   version = 1,
@@ -135,16 +144,19 @@ describe('descriptors, orders and fills', () => {
     const dataKey = sha256(Uint8Array.of(42));
     const wrapped = wrapKey(dataKey, x25519PublicFromEd25519(carol.publicKey), buy.id);
     const aliceBefore = getAccount(s, addr(alice)).qdd;
-    s = block(s, tx(s, alice, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }));
+    s = block(s, tx(s, alice, 'fill', commit(buy.id, wrapped)));
     // 70 / 20 / 10 percent; the rounding remainder goes to the first party.
     expect(getAccount(s, addr(alice)).qdd - aliceBefore).toBe(7n * UNIT + 1n);
     expect(getAccount(s, addr(oem)).qdd).toBe(2n * UNIT);
     expect(getAccount(s, addr(carol)).qdd).toBe(90n * UNIT - 1n + 1n * UNIT);
+    // Paid, keys owed: the order stays open until the reveal, which closes it.
+    expect(getRecord<Order>(s.tree, stateKey.order(toHex(buy.id)))!.open).toBe(true);
+    s = block(s, tx(s, alice, 'reveal', { order: toHex(buy.id), wrappedKey: wrapped }));
     expect(getRecord<Order>(s.tree, stateKey.order(toHex(buy.id)))!.open).toBe(false);
     expect(
       unwrapKey(wrapped, x25519SecretFromEd25519(sha256(new TextEncoder().encode('test-key/carol'))), buy.id),
     ).toEqual(dataKey);
-    expect(reason(s, tx(s, alice, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }))).toBe('CLOSED');
+    expect(reason(s, tx(s, alice, 'fill', commit(buy.id, wrapped)))).toBe('CLOSED');
   });
 
   it('a bound device delivers a key bundle: kept in the order record, proven, and opened by the buyer only', () => {
@@ -164,16 +176,19 @@ describe('descriptors, orders and fills', () => {
       { stream: 'can', dataClass: 'owner' as const, epoch: 8, key: sha256(Uint8Array.of(3)) },
     ];
     const bundle = sealKeyBundle(keys, carol.publicKey, buy.id);
-    expect(reason(s, tx(s, bob, 'fill', { order: toHex(buy.id), wrappedKey: bundle }))).toBe('NOT_OWNER');
-    expect(
-      reason(s, tx(s, device, 'fill', { order: toHex(buy.id), wrappedKey: bundle.subarray(0, 48) })),
-    ).toBe('MALFORMED');
-    s = block(s, tx(s, device, 'fill', { order: toHex(buy.id), wrappedKey: bundle }));
+    expect(reason(s, tx(s, bob, 'fill', commit(buy.id, bundle)))).toBe('NOT_OWNER');
+    s = block(s, tx(s, device, 'fill', commit(buy.id, bundle)));
+    const filledAt = s.height;
+    const reveal = (who: typeof device, wrappedKey: Uint8Array) =>
+      tx(s, who, 'reveal', { order: toHex(buy.id), wrappedKey });
+    expect(reason(s, reveal(bob, bundle))).toBe('NOT_OWNER');
+    expect(reason(s, reveal(device, bundle.subarray(0, 48)))).toBe('MALFORMED');
+    s = block(s, reveal(device, bundle));
     const key = stateKey.order(toHex(buy.id));
     const proof = proveKey(s, key);
     expect(smtVerify(stateRoot(s), keyHash(key), proof.value, proof.proof)).toBe(true);
     const order = decodeOrder(proof.value!);
-    expect([order.open, order.filledHeight, order.maker]).toEqual([false, s.height, addr(carol)]);
+    expect([order.open, order.filledHeight, order.maker]).toEqual([false, filledAt, addr(carol)]);
     const carolSecret = sha256(new TextEncoder().encode('test-key/carol'));
     const opened = openKeyBundle(order.delivery, carolSecret, buy.id);
     expect(opened).toHaveLength(3);
@@ -190,6 +205,53 @@ describe('descriptors, orders and fills', () => {
     expect(anchored.chunkCount).toBe(12);
   });
 
+  it('a fill travelling in gossip opens nothing, and once the keys are public the order cannot expire unpaid', () => {
+    let { s, agreement } = market();
+    const d = tx(s, device, 'descriptor', descriptorBody(agreement));
+    s = block(s, d);
+    const buy = tx(s, carol, 'order', {
+      side: 'buy',
+      descriptor: toHex(d.id),
+      price: UNIT,
+      expiresHeight: s.height + 3,
+    });
+    s = block(s, buy);
+    const carolSecret = sha256(new TextEncoder().encode('test-key/carol'));
+    const keys = [{ stream: 'can', dataClass: 'owner' as const, epoch: 7, key: sha256(Uint8Array.of(9)) }];
+    const bundle = sealKeyBundle(keys, carol.publicKey, buy.id);
+    // What a storage node relays and gossips: the fill's bytes. No part of it opens with the
+    // buyer's key, nor carries the key or the wrapped bundle.
+    const fill = tx(s, device, 'fill', commit(buy.id, bundle));
+    const bytes = encodeSignedTx(fill);
+    for (const part of byteStrings(decodeCanonical(bytes)))
+      expect(() => openKeyBundle(part, carolSecret, buy.id)).toThrow();
+    expect(Buffer.from(bytes).includes(Buffer.from(keys[0]!.key))).toBe(false);
+    expect(Buffer.from(bytes).includes(Buffer.from(bundle.subarray(0, 32)))).toBe(false);
+    // Keys cannot come before the payment: a reveal needs the fill in an earlier block.
+    expect(reason(s, tx(s, device, 'reveal', { order: toHex(buy.id), wrappedKey: bundle }))).toBe('NOT_YET');
+    const ownerBefore = getAccount(s, addr(alice)).qdd;
+    s = block(s, fill);
+    expect(getAccount(s, addr(alice)).qdd - ownerBefore).toBe((UNIT * 7000n) / 10_000n);
+    // The order expires with the keys still owed: the buyer cannot take the escrow back.
+    s = block(block(block(s)));
+    expect(s.height).toBeGreaterThan(
+      decodeOrder(proveKey(s, stateKey.order(toHex(buy.id))).value!).expiresHeight,
+    );
+    expect(reason(s, tx(s, carol, 'cancelOrder', { order: toHex(buy.id) }))).toBe('CLOSED');
+    // The reveal still lands after expiry, only with the committed bundle.
+    const other = sealKeyBundle(keys, carol.publicKey, buy.id);
+    expect(reason(s, tx(s, device, 'reveal', { order: toHex(buy.id), wrappedKey: other }))).toBe('MALFORMED');
+    s = block(s, tx(s, device, 'reveal', { order: toHex(buy.id), wrappedKey: bundle }));
+    const order = decodeOrder(proveKey(s, stateKey.order(toHex(buy.id))).value!);
+    expect(bundleLookup(openKeyBundle(order.delivery, carolSecret, buy.id))('can', 'owner', 7)).toEqual(
+      keys[0]!.key,
+    );
+    expect(reason(s, tx(s, device, 'reveal', { order: toHex(buy.id), wrappedKey: bundle }))).toBe('CLOSED');
+    expect(reason(s, tx(s, carol, 'cancelOrder', { order: toHex(buy.id) }))).toBe('CLOSED');
+    // Carol paid the price (and, a party of the agreement, got her 10 % share of it back).
+    expect(getAccount(s, addr(carol)).qdd).toBe(99n * UNIT + UNIT / 10n);
+  });
+
   it('refuses fills without a matching order, by someone else, after expiry; and bad descriptors and orders', () => {
     let { s, agreement } = market();
     expect(reason(s, tx(s, bob, 'descriptor', descriptorBody(agreement)))).toBe('NOT_OWNER');
@@ -203,7 +265,7 @@ describe('descriptors, orders and fills', () => {
     const d = tx(s, alice, 'descriptor', descriptorBody(agreement));
     s = block(s, d);
     const wrapped = new Uint8Array(80);
-    expect(reason(s, tx(s, alice, 'fill', { order: toHex(d.id), wrappedKey: wrapped }))).toBe('UNKNOWN');
+    expect(reason(s, tx(s, alice, 'fill', commit(d.id, wrapped)))).toBe('UNKNOWN');
     expect(
       reason(
         s,
@@ -245,11 +307,11 @@ describe('descriptors, orders and fills', () => {
       expiresHeight: s.height + 2,
     });
     s = block(s, buy);
-    expect(reason(s, tx(s, bob, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }))).toBe('NOT_OWNER');
+    expect(reason(s, tx(s, bob, 'fill', commit(buy.id, wrapped)))).toBe('NOT_OWNER');
     // Until it expires, the buyer's escrow is locked: no cancelling under a pending fill.
     expect(reason(s, tx(s, carol, 'cancelOrder', { order: toHex(buy.id) }))).toBe('LOCKED');
     s = block(block(s));
-    expect(reason(s, tx(s, alice, 'fill', { order: toHex(buy.id), wrappedKey: wrapped }))).toBe('EXPIRED');
+    expect(reason(s, tx(s, alice, 'fill', commit(buy.id, wrapped)))).toBe('EXPIRED');
     // Once expired, the buyer gets the escrow back by cancelling; nobody else may cancel.
     expect(reason(s, tx(s, bob, 'cancelOrder', { order: toHex(buy.id) }))).toBe('NOT_OWNER');
     s = block(s, tx(s, carol, 'cancelOrder', { order: toHex(buy.id) }));
@@ -301,7 +363,12 @@ describe('grants, revocations, control executions and listener payments', () => 
       s,
       tx(s, alice, 'transfer', { to: addr(bob), token: 'QDD', amount: 20n, memo: new Uint8Array() }),
     );
-    const g = tx(s, alice, 'grant', grantBody('listen', ['Vehicle.Speed']));
+    // The owner offers an extension to T0 + 2 h at 5 units an hour (attack 3: without extension
+    // terms a grant's end is fixed).
+    const g = tx(s, alice, 'grant', {
+      ...grantBody('listen', ['Vehicle.Speed']),
+      extension: { pricePerHour: 5n, latestEndMs: T0 + 7_200_000 },
+    });
     const c = tx(s, alice, 'grant', grantBody('control', ['lock']), { nonceOffset: 1 });
     s = block(s, g, c);
     const pay = (who: typeof bob, grant: Uint8Array, amount: bigint) =>
@@ -317,6 +384,52 @@ describe('grants, revocations, control executions and listener payments', () => 
     const grant = decodeGrant(proof.value!);
     expect(grant).toMatchObject({ paid: 5n, toMs: T0 + 7_200_000, revoked: false, kind: 'listen' });
     expect(proof.wireBytes).toBeLessThan(1024);
+  });
+
+  it('a grantee paying one base unit cannot extend its grant past what the owner signed', () => {
+    let { s } = market();
+    s = block(
+      s,
+      tx(s, alice, 'transfer', { to: addr(bob), token: 'QDD', amount: 100n, memo: new Uint8Array() }),
+    );
+    // One grant the owner signed without extension terms, one at 10 units an hour up to T0 + 3 h.
+    const fixed = tx(s, alice, 'grant', grantBody('listen', ['Vehicle.Speed']));
+    const priced = tx(
+      s,
+      alice,
+      'grant',
+      {
+        ...grantBody('listen', ['Vehicle.Speed']),
+        extension: { pricePerHour: 10n, latestEndMs: T0 + 3 * HOUR },
+      },
+      { nonceOffset: 1 },
+    );
+    s = block(s, fixed, priced);
+    const pay = (grant: Uint8Array, amount: bigint, extendToMs: number) =>
+      tx(s, bob, 'listenerPay', { grant: toHex(grant), amount, extendToMs });
+    // The attack: one base unit, an end in 2096.
+    expect(reason(s, pay(fixed.id, 1n, 4e12))).toBe('BEYOND_TERMS');
+    expect(reason(s, pay(priced.id, 1n, 4e12))).toBe('BEYOND_TERMS');
+    expect(reason(s, pay(priced.id, 50n, T0 + 3 * HOUR + 1))).toBe('BEYOND_TERMS');
+    // Within the owner's latest end, the payment must cover the price of the added time.
+    expect(reason(s, pay(priced.id, 1n, T0 + 2 * HOUR))).toBe('UNDERPAID');
+    expect(reason(s, pay(priced.id, 9n, T0 + 2 * HOUR))).toBe('UNDERPAID');
+    s = block(s, pay(priced.id, 10n, T0 + 2 * HOUR));
+    s = block(s, pay(fixed.id, 1n, 0));
+    const record = (g: Uint8Array) => decodeGrant(proveKey(s, stateKey.grant(toHex(g))).value!);
+    expect(record(priced.id)).toMatchObject({ toMs: T0 + 2 * HOUR, paid: 10n, latestEndMs: T0 + 3 * HOUR });
+    // A payment that does not extend is still a payment; the end the owner signed stays.
+    expect(record(fixed.id)).toMatchObject({ toMs: T0 + HOUR, paid: 1n, latestEndMs: T0 + HOUR });
+    // An owner cannot sign a latest end before the grant's own end.
+    expect(
+      reason(
+        s,
+        tx(s, alice, 'grant', {
+          ...grantBody('listen', ['Vehicle.Speed']),
+          extension: { pricePerHour: 1n, latestEndMs: T0 },
+        }),
+      ),
+    ).toBe('MALFORMED');
   });
 
   it('a light client proves a revocation and a balance against the state root', () => {
@@ -343,4 +456,11 @@ function encodeUnrevoked(bytes: Uint8Array): Uint8Array {
   const i = b.lastIndexOf(0xf5);
   b[i] = 0xf4;
   return b;
+}
+
+/** Every byte string inside a decoded canonical value. */
+function byteStrings(v: unknown): Uint8Array[] {
+  if (v instanceof Uint8Array) return [v];
+  if (Array.isArray(v)) return v.flatMap(byteStrings);
+  return [];
 }

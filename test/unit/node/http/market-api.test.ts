@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCanonical, FETCH_HEADERS, fetchProofHeaders, toHex } from '../../../../chain/index.js';
+import {
+  decodeCanonical,
+  decodeUpdate,
+  FETCH_HEADERS,
+  fetchProofHeaders,
+  toHex,
+} from '../../../../chain/index.js';
 import { type ApiResponse, handleApi, type MarketContext } from '../../../../node/http/index.js';
 import { AnchorIndex, IngestStore } from '../../../../node/ingest/index.js';
 import { tcpTransport } from '../../../../node/p2p/index.js';
@@ -85,7 +91,7 @@ interface Listing {
 
 describe('GET /market/descriptors', () => {
   it('lists stored descriptors with their public fields and the final anchor of their root', () => {
-    expect(node.lastFinal.height).toBe(4);
+    expect(node.lastFinal.height).toBe(5);
     const r = get('/market/descriptors');
     expect(r.status).toBe(200);
     const body = r.body as Listing;
@@ -102,7 +108,7 @@ describe('GET /market/descriptors', () => {
       merkleRoot: toHex(sold.batch.descriptor.merkleRoot),
       anchorHeight: 2,
     });
-    expect(body).toMatchObject({ next: null, finalHeight: 4, indexedHeight: 4 });
+    expect(body).toMatchObject({ next: null, finalHeight: 5, indexedHeight: 5 });
   });
 
   it('narrows by location prefix, time overlap, root and vehicle, and pages with after', () => {
@@ -244,7 +250,7 @@ describe('the storage role', () => {
       block: (h) => node.block(h),
       finalState: () => node.lastFinal.state,
     });
-    expect(again.height).toBe(4);
+    expect(again.height).toBe(5);
     expect(again.catchUp(4)).toBe(0);
     expect(store.anchorsOfRoot(toHex(sold.batch.descriptor.merkleRoot)).map((a) => a.chainId)).toEqual([
       ids.anchor,
@@ -261,5 +267,23 @@ describe('the storage role', () => {
     expect(fresh.height).toBe(0);
     expect(fresh.catchUp(4)).toBe(2);
     other.close();
+  });
+});
+
+describe('GET /light/state', () => {
+  it('answers a light-client update that proves each asked key, and refuses bad queries', () => {
+    const r = get('/light/state', `key=order/${ids.order}&key=acct/${'ab'.repeat(32)}`);
+    expect(r.status).toBe(200);
+    expect(r.contentType).toBe('application/cbor');
+    const u = decodeUpdate(r.body as Uint8Array);
+    expect(u.header.height).toBe(node.lastFinal.height);
+    expect(u.proofs.map((p) => [p.key, p.value === null])).toEqual([
+      [`order/${ids.order}`, false],
+      [`acct/${'ab'.repeat(32)}`, true],
+    ]);
+    expect(errorOf(get('/light/state', ''))).toEqual([400, 'BAD_QUERY']);
+    expect(errorOf(get('/light/state', 'colour=red'))).toEqual([400, 'BAD_QUERY']);
+    expect(errorOf(get('/light/state', 'key=../etc'))).toEqual([400, 'BAD_KEY']);
+    expect(errorOf(get('/light/state', Array(17).fill('key=supply').join('&')))).toEqual([400, 'BAD_QUERY']);
   });
 });
