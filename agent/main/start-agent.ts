@@ -189,6 +189,8 @@ async function startStages(options: AgentOptions, metrics: Metrics, teardown: Te
         ...(sink.store === undefined
           ? {}
           : { store: { ...sink.store.usage(), counters: sink.store.counters() } }),
+        // Whether control may run: the wall clock against GNSS and chain time (issue 14, attack 6).
+        ...(permissions === undefined ? {} : { clock: permissions.permissions.clock.status() }),
       }),
       latest: () => latest.snapshot(),
       ...permissions?.methods,

@@ -76,9 +76,12 @@ export async function startPermissions(o: StartPermissionsOptions): Promise<Star
     ...(actuator === undefined ? {} : { actuator }),
     live: (path) => {
       const v = o.latest.get(path);
-      return v === undefined ? undefined : { value: v.value, tMs: v.tUs / 1000 };
+      return v === undefined
+        ? undefined
+        : { value: v.value, tMs: v.tUs / 1000, receivedMonoMs: v.receivedMonoMs };
     },
     nowMs: o.nowMs,
+    clockBoundMs: cfg.clockBoundMs,
     policy: { skewMs: cfg.skewMs, maxSignalAgeMs: cfg.maxSignalAgeMs },
     maxRateHz: cfg.maxListenRateHz,
     tickMs: cfg.tickMs,

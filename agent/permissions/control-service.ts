@@ -17,6 +17,13 @@
  *   nothing (`refused`), one between frames stops the sequence there (`failed`, with the frames
  *   written, recorded on chain like any started execution).
  * Time in the queue is measured on a monotonic clock, so a wall clock step cannot stretch it.
+ *
+ * The wall clock (issue 14, attack 6: after it stepped back, quiet signals looked fresh, pruned
+ * nonces replayed and ended grants came back): signal ages are monotonic (checks.ts); the nonce
+ * window hangs on each grant's high-water mark of issue times, kept in the store, and is pruned on
+ * a monotonic cadence; `nowMs` is the DeviceClock's time, which never goes back; and while the
+ * DeviceClock finds the wall clock unsound, every command is refused (CLOCK_UNSOUND), at arrival
+ * and again before each frame.
  */
 import {
   CodecError,
@@ -46,6 +53,7 @@ import {
   type LiveSignal,
   type Refusal,
 } from './checks.js';
+import type { DeviceClock } from './device-clock.js';
 import type { GrantRegistry } from './grant-registry.js';
 
 /** Counters the control service reports. */
@@ -81,8 +89,10 @@ export interface ControlServiceOptions {
   /** The latest value of a signal. */
   readonly live: (path: string) => LiveSignal;
   readonly policy: CheckPolicy;
-  /** Wall clock, ms since the epoch. */
+  /** The device's time, ms since the epoch (DeviceClock.nowMs: never goes back). */
   readonly nowMs: () => number;
+  /** Whether the wall clock is sound; absent: always taken as sound. */
+  readonly clock?: Pick<DeviceClock, 'status'>;
   /** Signs receipts and `controlExec` transactions. */
   readonly device: Ed25519Signer;
   /** Chain id the device's transactions name. */
@@ -114,7 +124,7 @@ export class ControlService {
   /** Commands queued or on the bus, per grant and in total. */
   readonly #queued = new Map<string, number>();
   #queuedTotal = 0;
-  #lastPruneMs = 0;
+  #lastPruneMono = Number.NEGATIVE_INFINITY;
 
   constructor(options: ControlServiceOptions) {
     this.#o = options;
@@ -134,7 +144,7 @@ export class ControlService {
     const arrivedMono = this.#mono();
     o.metrics.inc('control.received');
     const nowMs = o.nowMs();
-    this.#prune(nowMs);
+    this.#prune(arrivedMono);
     const topicGrant = /^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null;
     if (payload.length > MAX_COMMAND_BYTES)
       return this.#finish(nowMs, topicGrant, undefined, rawMessageId(payload), 'refused', {
@@ -159,10 +169,13 @@ export class ControlService {
       });
     const grant = o.registry.get(cmd.grantId);
     const refusal =
-      checkSignedRequest(grant, cmd, 'control', nowMs, o.policy) ??
-      (o.store.recordNonce(cmd.grantId, cmd.nonce, cmd.issuedMs)
+      checkSignedRequest(grant, cmd, 'control', nowMs, o.policy, nowMs, () => this.#clockRefusal()) ??
+      (o.store.recordNonce(cmd.grantId, cmd.nonce, cmd.issuedMs, this.#nonceWindowMs())
         ? undefined
-        : { code: 'REPLAYED' as const, detail: `nonce ${cmd.nonce} was seen before` });
+        : {
+            code: 'REPLAYED' as const,
+            detail: `nonce ${cmd.nonce} was seen before, or the command was issued more than ${this.#nonceWindowMs()} ms before a later one of this grant`,
+          });
     if (refusal !== undefined || grant === undefined)
       return this.#finish(nowMs, topicGrant, cmd, id, 'refused', refusal!);
     const profileCommand = o.actuator.command(cmd.command);
@@ -175,7 +188,7 @@ export class ControlService {
         profileCommand!,
         o.actuator.profile.engineRunningPath,
         o.live,
-        nowMs,
+        this.#mono(),
         o.policy.maxSignalAgeMs,
       );
     if (refusal2 !== undefined) return this.#finish(nowMs, topicGrant, cmd, id, 'refused', refusal2);
@@ -201,15 +214,18 @@ export class ControlService {
             detail: `waited ${Math.round(waitedMs)} ms for the bus; at most ${this.#queue.maxWaitMs} ms`,
           };
       }
-      stop ??= checkAtBus(
-        o.registry.get(cmd.grantId) ?? grant,
-        cmd,
-        o.actuator.command(cmd.command),
-        o.actuator.profile.engineRunningPath,
-        o.live,
-        o.nowMs(),
-        o.policy.maxSignalAgeMs,
-      );
+      stop ??=
+        this.#clockRefusal() ??
+        checkAtBus(
+          o.registry.get(cmd.grantId) ?? grant,
+          cmd,
+          o.actuator.command(cmd.command),
+          o.actuator.profile.engineRunningPath,
+          o.live,
+          o.nowMs(),
+          this.#mono(),
+          o.policy.maxSignalAgeMs,
+        );
       return stop?.code;
     };
     try {
@@ -279,10 +295,29 @@ export class ControlService {
     return h;
   }
 
-  #prune(nowMs: number): void {
-    if (nowMs - this.#lastPruneMs < 60_000) return;
-    this.#lastPruneMs = nowMs;
-    this.#o.store.pruneNonces(nowMs - 2 * this.#o.policy.skewMs);
+  /**
+   * Issue times more than this before a grant's latest are refused: twice the skew, since both
+   * ends of the accepted +-skew may be used.
+   */
+  #nonceWindowMs(): number {
+    return 2 * this.#o.policy.skewMs;
+  }
+
+  /** Forgets nonces the high-water marks refuse anyway, at most once a minute (monotonic). */
+  #prune(monoMs: number): void {
+    if (monoMs - this.#lastPruneMono < 60_000) return;
+    this.#lastPruneMono = monoMs;
+    this.#o.store.pruneNonces(this.#nonceWindowMs());
+  }
+
+  /** CLOCK_UNSOUND while the DeviceClock does not trust the wall clock (attack 6). */
+  #clockRefusal(): Refusal | undefined {
+    const s = this.#o.clock?.status();
+    if (s === undefined || s.sound) return undefined;
+    return {
+      code: 'CLOCK_UNSOUND',
+      detail: `control is off while the device's time is unsound: ${s.reasons.join('; ')}`,
+    };
   }
 
   #finish(

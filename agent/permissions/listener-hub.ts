@@ -52,8 +52,12 @@ export interface ListenerHubOptions {
   readonly store: PermissionStore;
   /** The latest value of a signal. */
   readonly live: (path: string) => LiveSignal;
-  /** Wall clock, ms since the epoch. */
+  /** The device's time, ms since the epoch (DeviceClock.nowMs). */
   readonly nowMs: () => number;
+  /** The time grant validity is judged at (DeviceClock.validityNowMs; default `nowMs`). */
+  readonly validityNowMs?: () => number;
+  /** Monotonic clock, ms: signal ages for conditions (default performance.now). */
+  readonly monoMs?: () => number;
   /** The device key: it signs each session's key, so a grantee can tell the car's messages from forgeries. */
   readonly device: Ed25519Signer;
   /** Sends a sealed message (MQTT: `<prefix>/<vehicle>/listen/<grantId>`). */
@@ -166,8 +170,8 @@ export class ListenerHub {
         (req.grantId !== topicGrantId
           ? { code: 'TOPIC_MISMATCH' as const, detail: 'the request names another grant than its topic' }
           : undefined) ??
-        checkSignedRequest(grant, req, 'listen', nowMs, o.policy) ??
-        (o.store.recordNonce(req.grantId, req.nonce, req.issuedMs)
+        checkSignedRequest(grant, req, 'listen', nowMs, o.policy, o.validityNowMs?.()) ??
+        (o.store.recordNonce(req.grantId, req.nonce, req.issuedMs, 2 * o.policy.skewMs)
           ? undefined
           : { code: 'REPLAYED' as const, detail: `nonce ${req.nonce} was seen before` }) ??
         (grant!.terms.pull
@@ -206,8 +210,11 @@ export class ListenerHub {
   }
 
   /** Opens streams for grants that became active and closes those that stopped being. */
-  #sync(nowMs: number): void {
+  #sync(wallNowMs: number): void {
     const o = this.#o;
+    // Grant validity at the DeviceClock's conservative time: while the wall clock is in doubt a
+    // grant ending within the doubt has ended (attack 6).
+    const nowMs = o.validityNowMs?.() ?? wallNowMs;
     for (const [id, s] of this.#streams)
       if (grantState(o.registry.get(id) ?? s.grant, nowMs) !== 'active') {
         this.#streams.delete(id);
@@ -226,7 +233,7 @@ export class ListenerHub {
         conditionKey: g.terms.conditions.map((c) => `${c.path} ${c.op} ${c.value}`).join(','),
         heldSinceMs: Number.POSITIVE_INFINITY,
         held: false,
-        nextMs: nowMs,
+        nextMs: wallNowMs,
         lastPushedTMs: Number.NEGATIVE_INFINITY,
         lastPullMs: Number.NEGATIVE_INFINITY,
       });
@@ -246,7 +253,7 @@ export class ListenerHub {
       r = checkRules(
         s.grant.terms.conditions,
         this.#o.live,
-        nowMs,
+        (this.#o.monoMs ?? performance.now)(),
         this.#o.policy.maxSignalAgeMs,
         'CONDITION',
       );

@@ -101,10 +101,23 @@ export interface PermissionStore {
   /** Appends an audit entry, with the transaction `tx` builds queued in the same commit. */
   appendAudit(entry: AuditEntry, tx?: TxBuilder): number;
   audit(query: AuditQuery): AuditRow[];
-  /** Records a nonce; false when (grant, nonce) was seen before. */
-  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean;
-  /** Forgets nonces issued before `beforeMs` (commands that old are refused as stale anyway). */
-  pruneNonces(beforeMs: number): number;
+  /**
+   * Records a nonce and raises the grant's high-water mark of issue times; false when (grant,
+   * nonce) was seen before, or (with `windowMs`) when `issuedMs` is more than `windowMs` before the
+   * highest issue time this grant's requests have had. The mark is kept as long as the store, so a
+   * nonce the window forgot is still refused after the wall clock stepped back or a restart
+   * (issue 14, attack 6: a captured command used to replay once its nonce had been pruned).
+   */
+  recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean;
+  /**
+   * Forgets nonces issued more than `windowMs` before their grant's high-water mark: recordNonce
+   * refuses those by the mark. Independent of the wall clock. Returns how many were forgotten.
+   */
+  pruneNonces(windowMs: number): number;
+  /** The saved floor of the device's time, ms (DeviceClock), if any. */
+  clockFloor(): number | undefined;
+  /** Saves the floor of the device's time, ms. */
+  saveClockFloor(ms: number): void;
   /** Times of the grant's executed commands at or after `sinceMs`, oldest first. */
   executionsSince(grantId: string, sinceMs: number): number[];
   close(): void;
@@ -113,12 +126,17 @@ export interface PermissionStore {
 /** The cursor that holds the device's next chain transaction nonce. */
 export const DEVICE_TX_NONCE_CURSOR = 'permissions.deviceTxNonce';
 
+/** The cursor that holds the floor of the device's time (DeviceClock), ms. */
+export const CLOCK_FLOOR_CURSOR = 'permissions.clockFloorMs';
+
 /** The in-memory double (also the outbox it writes to, for assertions). */
 export class MemoryPermissionStore implements PermissionStore {
   readonly #grants = new Map<string, GrantRow>();
   readonly #revocations = new Map<string, RevocationRow>();
   readonly #audit: AuditRow[] = [];
-  readonly #nonces = new Map<string, number>();
+  readonly #nonces = new Map<string, { grantId: string; issuedMs: number }>();
+  readonly #marks = new Map<string, number>();
+  #floor: number | undefined;
   readonly outbox: { kind: string; bytes: Uint8Array }[] = [];
   #txNonce = 0;
 
@@ -173,21 +191,32 @@ export class MemoryPermissionStore implements PermissionStore {
     return rows.slice(-q.limit);
   }
 
-  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean {
+  recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean {
+    const mark = this.#marks.get(grantId);
+    if (windowMs !== undefined && mark !== undefined && issuedMs < mark - windowMs) return false;
     const k = `${grantId}/${nonce}`;
     if (this.#nonces.has(k)) return false;
-    this.#nonces.set(k, issuedMs);
+    this.#nonces.set(k, { grantId, issuedMs });
+    if (mark === undefined || issuedMs > mark) this.#marks.set(grantId, issuedMs);
     return true;
   }
 
-  pruneNonces(beforeMs: number): number {
+  pruneNonces(windowMs: number): number {
     let n = 0;
     for (const [k, t] of this.#nonces)
-      if (t < beforeMs) {
+      if (t.issuedMs < (this.#marks.get(t.grantId) ?? Number.NEGATIVE_INFINITY) - windowMs) {
         this.#nonces.delete(k);
         n++;
       }
     return n;
+  }
+
+  clockFloor(): number | undefined {
+    return this.#floor;
+  }
+
+  saveClockFloor(ms: number): void {
+    this.#floor = ms;
   }
 
   executionsSince(grantId: string, sinceMs: number): number[] {

@@ -95,6 +95,18 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX nonces_by_time ON nonces (issued_ms);
     `);
   },
+  // 3: each grant's high-water mark of issue times (issue 14, attack 6): nonces older than the
+  // window below it are refused by the mark, so the window no longer depends on the wall clock.
+  (db) => {
+    db.exec(`
+      CREATE TABLE nonce_marks (
+        grant_id       TEXT    PRIMARY KEY,
+        high_issued_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO nonce_marks (grant_id, high_issued_ms)
+        SELECT grant_id, MAX(issued_ms) FROM nonces GROUP BY grant_id;
+    `);
+  },
 ];
 
 /** The version this build writes. */

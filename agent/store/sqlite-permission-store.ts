@@ -1,5 +1,5 @@
 /**
- * `SqlitePermissionStore`: the permissions' state in the agent's database file (schema version 2),
+ * `SqlitePermissionStore`: the permissions' state in the agent's database file (schema version 3),
  * on its own connection beside the chunk store's. Every method is one transaction; the audit table
  * refuses UPDATE and DELETE by trigger, so the log is append-only even for a careless query.
  *
@@ -26,6 +26,7 @@ import {
   type AuditEntry,
   type AuditQuery,
   type AuditRow,
+  CLOCK_FLOOR_CURSOR,
   DEVICE_TX_NONCE_CURSOR,
   type GrantRow,
   type PermissionStore,
@@ -159,7 +160,13 @@ export class SqlitePermissionStore implements PermissionStore {
       nonce: db.prepare(
         'INSERT INTO nonces (grant_id, nonce, issued_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       ),
-      prune: db.prepare('DELETE FROM nonces WHERE issued_ms < ?'),
+      mark: db.prepare('SELECT high_issued_ms FROM nonce_marks WHERE grant_id = ?').pluck(),
+      setMark: db.prepare(
+        'INSERT INTO nonce_marks (grant_id, high_issued_ms) VALUES (?, ?) ON CONFLICT (grant_id) DO UPDATE SET high_issued_ms = MAX(high_issued_ms, excluded.high_issued_ms)',
+      ),
+      prune: db.prepare(
+        'DELETE FROM nonces WHERE issued_ms < (SELECT m.high_issued_ms FROM nonce_marks m WHERE m.grant_id = nonces.grant_id) - ?',
+      ),
       executions: db
         .prepare(
           "SELECT at_ms FROM audit WHERE grant_id = ? AND kind = 'control' AND outcome = 'executed' AND at_ms >= ? ORDER BY seq",
@@ -266,14 +273,32 @@ export class SqlitePermissionStore implements PermissionStore {
     return (rows as AuditDbRow[]).map(auditRow);
   }
 
-  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean {
+  recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean {
     this.#open();
-    return this.#s.nonce!.run(grantId, nonce, issuedMs).changes === 1;
+    return this.#db.transaction(() => {
+      const mark = this.#s.mark!.get(grantId) as number | undefined;
+      // Behind the grant's mark by more than the window: its nonce may have been forgotten.
+      if (windowMs !== undefined && mark !== undefined && issuedMs < mark - windowMs) return false;
+      if (this.#s.nonce!.run(grantId, nonce, issuedMs).changes === 0) return false;
+      this.#s.setMark!.run(grantId, issuedMs);
+      return true;
+    })();
   }
 
-  pruneNonces(beforeMs: number): number {
+  pruneNonces(windowMs: number): number {
     this.#open();
-    return this.#s.prune!.run(beforeMs).changes;
+    return this.#s.prune!.run(windowMs).changes;
+  }
+
+  clockFloor(): number | undefined {
+    this.#open();
+    const v = this.#s.cursor!.get(CLOCK_FLOOR_CURSOR) as string | undefined;
+    return v === undefined ? undefined : Number(v);
+  }
+
+  saveClockFloor(ms: number): void {
+    this.#open();
+    this.#s.setCursor!.run(CLOCK_FLOOR_CURSOR, String(Math.floor(ms)));
   }
 
   executionsSince(grantId: string, sinceMs: number): number[] {
