@@ -227,7 +227,8 @@ export class ListenerHub {
       const paths = [...g.body.scope].sort();
       this.#streams.set(g.id, {
         grant: g,
-        session: new ListenerSession(g.id, g.body.grantee, o.device),
+        // Ordered session numbers, kept in the store: the grantee's reader refuses older ones.
+        session: new ListenerSession(g.id, g.body.grantee, o.device, o.store.nextListenSession(wallNowMs)),
         periodMs: 1000 / rateHz,
         shape: paths.map((p) => `${p}=${g.terms.granularity.get(p) ?? ''}`).join(','),
         conditionKey: g.terms.conditions.map((c) => `${c.path} ${c.op} ${c.value}`).join(','),

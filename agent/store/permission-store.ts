@@ -114,6 +114,11 @@ export interface PermissionStore {
    * refuses those by the mark. Independent of the wall clock. Returns how many were forgotten.
    */
   pruneNonces(windowMs: number): number;
+  /**
+   * The number of a new listener session: max(`nowMs`, the last one + 1), kept, so sessions are
+   * ordered even when the clock stepped back (grantees' readers refuse older sessions).
+   */
+  nextListenSession(nowMs: number): number;
   /** The saved floor of the device's time, ms (DeviceClock), if any. */
   clockFloor(): number | undefined;
   /** Saves the floor of the device's time, ms. */
@@ -128,6 +133,9 @@ export const DEVICE_TX_NONCE_CURSOR = 'permissions.deviceTxNonce';
 
 /** The cursor that holds the floor of the device's time (DeviceClock), ms. */
 export const CLOCK_FLOOR_CURSOR = 'permissions.clockFloorMs';
+
+/** The cursor that holds the last listener session number started. */
+export const LISTEN_SESSION_CURSOR = 'permissions.listenSession';
 
 /** The in-memory double (also the outbox it writes to, for assertions). */
 export class MemoryPermissionStore implements PermissionStore {
@@ -209,6 +217,13 @@ export class MemoryPermissionStore implements PermissionStore {
         n++;
       }
     return n;
+  }
+
+  #lastSession = 0;
+
+  nextListenSession(nowMs: number): number {
+    this.#lastSession = Math.max(Math.floor(nowMs), this.#lastSession + 1);
+    return this.#lastSession;
   }
 
   clockFloor(): number | undefined {

@@ -29,6 +29,7 @@ import {
   CLOCK_FLOOR_CURSOR,
   DEVICE_TX_NONCE_CURSOR,
   type GrantRow,
+  LISTEN_SESSION_CURSOR,
   type PermissionStore,
   type RevocationRow,
   type TxBuilder,
@@ -288,6 +289,16 @@ export class SqlitePermissionStore implements PermissionStore {
   pruneNonces(windowMs: number): number {
     this.#open();
     return this.#s.prune!.run(windowMs).changes;
+  }
+
+  nextListenSession(nowMs: number): number {
+    this.#open();
+    return this.#db.transaction(() => {
+      const last = Number((this.#s.cursor!.get(LISTEN_SESSION_CURSOR) as string | undefined) ?? '0');
+      const next = Math.max(Math.floor(nowMs), last + 1);
+      this.#s.setCursor!.run(LISTEN_SESSION_CURSOR, String(next));
+      return next;
+    })();
   }
 
   clockFloor(): number | undefined {

@@ -109,6 +109,22 @@ describe('DeviceClock', () => {
   });
 });
 
+describe('listener session numbers in the SQLite permission store', () => {
+  it('rise across a reopen even when the clock stepped back, so the grantee reader takes the new session', () => {
+    dir = mkdtempSync(join(tmpdir(), 'qood-sessions-'));
+    const path = join(dir, 'agent.db');
+    let store = new SqlitePermissionStore({ path });
+    const a = store.nextListenSession(T);
+    const b = store.nextListenSession(T);
+    store.close();
+    store = new SqlitePermissionStore({ path });
+    const c = store.nextListenSession(T - 3_600_000);
+    expect([a, b, c]).toEqual([T, T + 1, T + 2]);
+    expect(store.nextListenSession(T + 60_000)).toBe(T + 60_000);
+    store.close();
+  });
+});
+
 describe('the nonce high-water mark in the SQLite permission store', () => {
   it('survives a reopen: a command issued before the window under the mark is refused after pruning', () => {
     dir = mkdtempSync(join(tmpdir(), 'qood-marks-'));
