@@ -65,6 +65,7 @@ export async function startPermissions(o: StartPermissionsOptions): Promise<Star
   const store = new SqlitePermissionStore({
     path: storagePath(o.config),
     synchronous: o.config.storage?.synchronous ?? 'full',
+    auditMaxRows: cfg.auditMaxRows,
   });
   o.teardown.add(() => store.close());
   const permissions = new Permissions({

@@ -55,6 +55,7 @@ import {
 } from './checks.js';
 import type { DeviceClock } from './device-clock.js';
 import type { GrantRegistry } from './grant-registry.js';
+import { RefusalSummary } from './refusal-summary.js';
 
 /** Counters the control service reports. */
 export const CONTROL_COUNTERS = [
@@ -101,6 +102,11 @@ export interface ControlServiceOptions {
   readonly queue?: Partial<ControlQueuePolicy>;
   /** Monotonic ms clock for the time in the queue (default performance.now). */
   readonly monoMs?: () => number;
+  /**
+   * Counts refusals of unauthenticated messages instead of auditing each (attack 10); default: one
+   * of its own on the store, per minute.
+   */
+  readonly summary?: RefusalSummary;
   /** Sends a receipt (MQTT: `<prefix>/<vehicle>/control/<grantId>/receipt`). */
   readonly publishReceipt?: (grantId: string, bytes: Uint8Array) => void;
   readonly metrics: Metrics;
@@ -121,6 +127,7 @@ export class ControlService {
   readonly #executions = new Map<string, number[]>();
   readonly #queue: ControlQueuePolicy;
   readonly #mono: () => number;
+  readonly #summary: RefusalSummary;
   /** Commands queued or on the bus, per grant and in total. */
   readonly #queued = new Map<string, number>();
   #queuedTotal = 0;
@@ -130,6 +137,9 @@ export class ControlService {
     this.#o = options;
     this.#queue = { ...CONTROL_QUEUE_DEFAULTS, ...options.queue };
     this.#mono = options.monoMs ?? (() => performance.now());
+    this.#summary =
+      options.summary ??
+      new RefusalSummary({ append: (e) => options.store.appendAudit(e), monoMs: this.#mono });
     options.metrics.declare(...CONTROL_COUNTERS);
   }
 
@@ -348,34 +358,39 @@ export class ControlService {
       framesWritten,
     };
     const records = outcome !== 'refused' && cmd !== undefined;
-    o.store.appendAudit(
-      entry,
-      records
-        ? (nonce) => ({
-            kind: 'controlExec',
-            bytes: encodeSignedTx(
-              signTx(
-                {
-                  chainId: o.chainId,
-                  kind: 'controlExec',
-                  sender: Buffer.from(o.device.publicKey).toString('hex'),
-                  nonce,
-                  fee: 0n,
-                  body: {
-                    grant: cmd.grantId,
-                    command: cmd.command,
-                    argsHash: sha256(
-                      encodeCanonical(Object.entries(cmd.args).sort(([a], [b]) => (a < b ? -1 : 1))),
-                    ),
-                    resultCode: RESULT_CODES[outcome as 'executed' | 'failed'],
+    // Attack 10: what nobody proved a grantee sent is counted per window, not written row by row.
+    if (refusal !== undefined && outcome === 'refused' && RefusalSummary.unauthenticated(refusal.code)) {
+      const held = entry.grantId !== null && o.registry.get(entry.grantId) !== undefined;
+      this.#summary.note('control', held ? entry.grantId : null, refusal, messageId, atMs);
+    } else
+      o.store.appendAudit(
+        entry,
+        records
+          ? (nonce) => ({
+              kind: 'controlExec',
+              bytes: encodeSignedTx(
+                signTx(
+                  {
+                    chainId: o.chainId,
+                    kind: 'controlExec',
+                    sender: Buffer.from(o.device.publicKey).toString('hex'),
+                    nonce,
+                    fee: 0n,
+                    body: {
+                      grant: cmd.grantId,
+                      command: cmd.command,
+                      argsHash: sha256(
+                        encodeCanonical(Object.entries(cmd.args).sort(([a], [b]) => (a < b ? -1 : 1))),
+                      ),
+                      resultCode: RESULT_CODES[outcome as 'executed' | 'failed'],
+                    },
                   },
-                },
-                o.device,
+                  o.device,
+                ),
               ),
-            ),
-          })
-        : undefined,
-    );
+            })
+          : undefined,
+      );
     o.metrics.inc(`control.${outcome}`);
     const receipt: Receipt = {
       grantId: entry.grantId,

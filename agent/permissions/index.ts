@@ -58,5 +58,11 @@ export {
 export { LISTEN_COUNTERS, ListenerHub, type ListenerHubOptions } from './listener-hub.js';
 export { GNSS_TIME_PATH, PERMISSION_COUNTERS, Permissions, type PermissionsOptions } from './permissions.js';
 export { dbcEncoder, type LoadedProfile, loadProfileFile } from './profile-file.js';
+export {
+  RefusalSummary,
+  type RefusalSummaryOptions,
+  SUMMARY_WINDOW_MS,
+  UNAUTHENTICATED_CODES,
+} from './refusal-summary.js';
 export { decodeTerms, encodeTerms, type GrantTerms, quantize, termsHash } from './terms.js';
 export { type PermissionTopics, permissionTopics } from './topics.js';

@@ -36,6 +36,7 @@ import type { Logger, Metrics } from '../../process/index.js';
 import type { PermissionStore } from '../store/index.js';
 import { type CheckPolicy, checkRules, checkSignedRequest, type LiveSignal, type Refusal } from './checks.js';
 import { type GrantRegistry, grantState, type HeldGrant } from './grant-registry.js';
+import { RefusalSummary } from './refusal-summary.js';
 import { quantize } from './terms.js';
 
 /** Counters the hub reports. */
@@ -58,6 +59,8 @@ export interface ListenerHubOptions {
   readonly validityNowMs?: () => number;
   /** Monotonic clock, ms: signal ages for conditions (default performance.now). */
   readonly monoMs?: () => number;
+  /** Counts refusals of unauthenticated pulls instead of auditing each (attack 10). */
+  readonly summary?: RefusalSummary;
   /** The device key: it signs each session's key, so a grantee can tell the car's messages from forgeries. */
   readonly device: Ed25519Signer;
   /** Sends a sealed message (MQTT: `<prefix>/<vehicle>/listen/<grantId>`). */
@@ -95,10 +98,17 @@ export class ListenerHub {
   readonly #o: ListenerHubOptions;
   readonly #streams = new Map<string, Stream>();
   readonly #offRevoke: () => void;
+  readonly #summary: RefusalSummary;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: ListenerHubOptions) {
     this.#o = options;
+    this.#summary =
+      options.summary ??
+      new RefusalSummary({
+        append: (e) => options.store.appendAudit(e),
+        monoMs: options.monoMs ?? (() => performance.now()),
+      });
     options.metrics.declare(...LISTEN_COUNTERS);
     this.#offRevoke = options.registry.onRevoke((g) => {
       if (this.#streams.delete(g.id)) options.metrics.inc('listen.stopped');
@@ -184,15 +194,25 @@ export class ListenerHub {
     if (refusal === undefined && stream === undefined)
       refusal = { code: 'EXPIRED', detail: 'the grant has no live stream' };
     if (refusal === undefined) refusal = this.#conditionsRefuse(stream!, nowMs);
+    const topicGrant = /^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null;
+    const messageId = req === undefined ? rawMessageId(payload) : Buffer.from(req.hash).toString('hex');
+    if (refusal !== undefined && RefusalSummary.unauthenticated(refusal.code)) {
+      // Attack 10: a pull nobody proved a grantee sent is counted, not written row by row.
+      const named = req?.grantId ?? topicGrant;
+      const held = named !== null && o.registry.get(named) !== undefined ? named : null;
+      this.#summary.note('pull', held, refusal, messageId, nowMs);
+      o.metrics.inc('listen.pulls.refused');
+      return refusal;
+    }
     o.store.appendAudit({
       atMs: nowMs,
       kind: 'pull',
-      grantId: req?.grantId ?? (/^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null),
+      grantId: req?.grantId ?? topicGrant,
       actor: req?.signer ?? '',
       command: 'pull',
       args: '{}',
       nonce: req?.nonce ?? '',
-      messageId: req === undefined ? rawMessageId(payload) : Buffer.from(req.hash).toString('hex'),
+      messageId,
       outcome: refusal === undefined ? 'executed' : 'refused',
       reason: refusal?.code ?? 'OK',
       detail: refusal?.detail ?? 'answered',

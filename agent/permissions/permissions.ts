@@ -20,6 +20,7 @@ import { DeviceClock, type ReferenceTime } from './device-clock.js';
 import { GrantError, verifyOwnerRevoke } from './grant.js';
 import { GrantRegistry, grantEndMs, grantState, type HeldGrant } from './grant-registry.js';
 import { ListenerHub } from './listener-hub.js';
+import { RefusalSummary } from './refusal-summary.js';
 import { type PermissionTopics, permissionTopics } from './topics.js';
 
 /** Counters of the broker side. */
@@ -72,6 +73,8 @@ export class Permissions {
   readonly control: ControlService | undefined;
   readonly hub: ListenerHub;
   readonly topics: PermissionTopics;
+  /** Refusals of unauthenticated commands and pulls, counted per minute (attack 10). */
+  readonly summary: RefusalSummary;
   readonly #o: PermissionsOptions;
   readonly #offs: (() => void)[] = [];
   /** Control commands being handled (tests and shutdown wait on them). */
@@ -92,6 +95,7 @@ export class Permissions {
     });
     // Everything below judges time by the DeviceClock, which never goes back (attack 6).
     const nowMs = () => this.clock.nowMs();
+    this.summary = new RefusalSummary({ append: (e) => options.store.appendAudit(e), monoMs });
     this.registry = new GrantRegistry({
       store: options.store,
       ownerPublicKey: options.ownerPublicKey,
@@ -116,6 +120,7 @@ export class Permissions {
             nowMs,
             monoMs,
             clock: this.clock,
+            summary: this.summary,
             device: options.device,
             chainId: options.chainId,
             publishReceipt: (id, bytes) => publish(this.topics.receipt(id), bytes),
@@ -131,6 +136,7 @@ export class Permissions {
       nowMs,
       validityNowMs: () => this.clock.validityNowMs(),
       monoMs,
+      summary: this.summary,
       publish: (id, bytes) => publish(this.topics.listen(id), bytes),
       policy: options.policy,
       metrics: options.metrics,
@@ -164,6 +170,7 @@ export class Permissions {
     for (const off of this.#offs.splice(0)) off();
     this.hub.stop();
     await Promise.allSettled([...this.inFlight]);
+    this.summary.flush();
     this.clock.save();
   }
 
@@ -314,10 +321,16 @@ export class Permissions {
       },
       'grants.revoke': (p) =>
         this.revoke(str(p, 'id'), p.signedTx === undefined ? undefined : hexParam(p, 'signedTx')),
+      'audit.verify': () => {
+        this.summary.flush();
+        return this.#o.store.verifyAudit();
+      },
       audit: (p) => {
         const limit = typeof p.limit === 'number' ? Math.min(Math.max(1, p.limit), 10_000) : 100;
         const afterSeq = typeof p.afterSeq === 'number' ? p.afterSeq : 0;
         const grantId = p.grant === undefined ? undefined : this.#find(str(p, 'grant')).id;
+        // The owner sees the counts of unauthenticated messages up to now.
+        this.summary.flush();
         return this.#o.store.audit({ limit, afterSeq, ...(grantId === undefined ? {} : { grantId }) });
       },
     };

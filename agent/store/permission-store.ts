@@ -12,7 +12,13 @@
  * (issue 14, attack 2: a revocation that arrives before its grant must refuse the grant when it
  * comes). `SqlitePermissionStore` keeps them in a small file of their own beside the agent's
  * database, so they are not lost when a damaged database is moved aside with everything in it.
+ *
+ * The audit log is a hash chain (issue 14, attack 10): each row's hash covers the previous row's
+ * hash and the row, from an anchor. It is bounded: past its bound the oldest rows are deleted and
+ * the anchor becomes the hash of the last deleted row, so `verifyAudit` still proves the rows that
+ * remain unbroken and unaltered from there.
  */
+import { taggedHash, toHex } from '../../chain/index.js';
 
 /** A stored grant. */
 export interface GrantRow {
@@ -38,8 +44,8 @@ export interface RevocationRow {
   readonly by: string;
 }
 
-/** What the audit log records. */
-export const AUDIT_KINDS = ['control', 'pull', 'grant', 'revoke'] as const;
+/** What the audit log records (`rotate`: the log's own rotation, see verifyAudit). */
+export const AUDIT_KINDS = ['control', 'pull', 'grant', 'revoke', 'rotate'] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 /** One audit entry before it has its sequence number. */
@@ -73,6 +79,77 @@ export interface AuditQuery {
   readonly grantId?: string;
   readonly afterSeq?: number;
   readonly limit: number;
+}
+
+/** The anchor of an empty log: 32 zero bytes, hex. */
+export const AUDIT_GENESIS = '00'.repeat(32);
+
+/**
+ * A row's place in the audit chain: taggedHash("qood/audit/v1", prev || JSON of the row's fields
+ * with its seq), hex. JSON of strings and numbers in a fixed order is deterministic.
+ */
+export function auditHash(prevHex: string, row: AuditRow): string {
+  const fields = [
+    row.seq,
+    row.atMs,
+    row.kind,
+    row.grantId,
+    row.actor,
+    row.command,
+    row.args,
+    row.nonce,
+    row.messageId,
+    row.outcome,
+    row.reason,
+    row.detail,
+    row.framesWritten,
+  ];
+  return toHex(taggedHash('qood/audit/v1', Buffer.from(prevHex, 'hex'), Buffer.from(JSON.stringify(fields))));
+}
+
+/** What checking the audit chain found. */
+export interface AuditVerification {
+  /** True when every remaining row's hash follows from the anchor. */
+  readonly ok: boolean;
+  /** Rows checked. */
+  readonly rows: number;
+  /** The last deleted row's seq (0 when nothing was rotated away) and hash (the chain's anchor). */
+  readonly anchorSeq: number;
+  readonly anchorHash: string;
+  /** The newest row's hash (what an owner may note down to check the log later). */
+  readonly headHash: string;
+  /** The first row that does not follow, and why. */
+  readonly badSeq?: number;
+  readonly problem?: string;
+}
+
+/** Checks rows (oldest first) against an anchor. */
+export function verifyAuditRows(
+  rows: Iterable<AuditRow & { readonly hash: string }>,
+  anchorSeq: number,
+  anchorHash: string,
+): AuditVerification {
+  let prev = anchorHash;
+  let expectSeq = anchorSeq + 1;
+  let n = 0;
+  for (const r of rows) {
+    n++;
+    const bad = (problem: string): AuditVerification => ({
+      ok: false,
+      rows: n,
+      anchorSeq,
+      anchorHash,
+      headHash: prev,
+      badSeq: r.seq,
+      problem,
+    });
+    if (r.seq !== expectSeq) return bad(`row ${expectSeq} is missing (found ${r.seq})`);
+    if (auditHash(prev, r) !== r.hash)
+      return bad(`row ${r.seq} does not match its hash: altered, or a row before it was`);
+    prev = r.hash;
+    expectSeq++;
+  }
+  return { ok: true, rows: n, anchorSeq, anchorHash, headHash: prev };
 }
 
 /** A chain transaction to queue, built with the device's next transaction nonce. */
@@ -123,6 +200,8 @@ export interface PermissionStore {
   clockFloor(): number | undefined;
   /** Saves the floor of the device's time, ms. */
   saveClockFloor(ms: number): void;
+  /** Checks the audit log's hash chain from its anchor. */
+  verifyAudit(): AuditVerification;
   /** Times of the grant's executed commands at or after `sinceMs`, oldest first. */
   executionsSince(grantId: string, sinceMs: number): number[];
   close(): void;
@@ -141,7 +220,7 @@ export const LISTEN_SESSION_CURSOR = 'permissions.listenSession';
 export class MemoryPermissionStore implements PermissionStore {
   readonly #grants = new Map<string, GrantRow>();
   readonly #revocations = new Map<string, RevocationRow>();
-  readonly #audit: AuditRow[] = [];
+  readonly #audit: (AuditRow & { hash: string })[] = [];
   readonly #nonces = new Map<string, { grantId: string; issuedMs: number }>();
   readonly #marks = new Map<string, number>();
   #floor: number | undefined;
@@ -187,7 +266,8 @@ export class MemoryPermissionStore implements PermissionStore {
 
   appendAudit(entry: AuditEntry, tx?: TxBuilder): number {
     const seq = this.#audit.length + 1;
-    this.#audit.push({ ...entry, seq });
+    const row = { ...entry, seq };
+    this.#audit.push({ ...row, hash: auditHash(this.#audit.at(-1)?.hash ?? AUDIT_GENESIS, row) });
     if (tx !== undefined) this.outbox.push(tx(this.#txNonce++));
     return seq;
   }
@@ -196,7 +276,11 @@ export class MemoryPermissionStore implements PermissionStore {
     const rows = this.#audit.filter(
       (r) => (q.grantId === undefined || r.grantId === q.grantId) && r.seq > (q.afterSeq ?? 0),
     );
-    return rows.slice(-q.limit);
+    return rows.slice(-q.limit).map(({ hash: _, ...r }) => r);
+  }
+
+  verifyAudit(): AuditVerification {
+    return verifyAuditRows(this.#audit, 0, AUDIT_GENESIS);
   }
 
   recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean {
