@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GNSS_TIME_PATH } from '../../../../agent/permissions/index.js';
 import { SqlitePermissionStore } from '../../../../agent/store/index.js';
-import type { Receipt } from '../../../../chain/index.js';
+import type { Uplink } from '../../../../agent/sync/index.js';
+import { ListenerReader, type Receipt } from '../../../../chain/index.js';
 import { type PermissionRig, parked, permissionRig } from '../../../support/permissions.js';
 
 const HOUR = 3_600_000;
@@ -150,5 +151,37 @@ describe('attack 6: control stops while the wall clock is unsound', () => {
     const states = rig.perms.registry.list().map((g) => [g.id, rig.perms.describe(g).state]);
     expect(Object.fromEntries(states)).toEqual({ [long]: 'active', [short]: 'expired' });
     expect(rig.perms.hub.activeStreams).toBe(1);
+  });
+});
+
+describe('attack 6: listening after a clock step', () => {
+  it('a listen stream goes on after the clock steps back: new samples with older stamps are pushed', () => {
+    const sent: Uint8Array[] = [];
+    const uplink = {
+      connected: true,
+      publish: async (_: string, bytes: Uint8Array) => {
+        sent.push(bytes);
+      },
+      subscribe: async () => {},
+      onMessage: () => () => {},
+      onConnect: () => () => {},
+      onDisconnect: () => () => {},
+      close: async () => {},
+    } as unknown as Uplink;
+    const rig = permissionRig({ uplink });
+    rig.grant(
+      'listen',
+      ['Vehicle.Speed'],
+      { rateHz: 1 },
+      { fromMs: rig.clock.nowMs - 2 * HOUR, toMs: rig.clock.nowMs + 3 * HOUR },
+    );
+    rig.setSignal('Vehicle.Speed', 10);
+    expect(rig.perms.hub.tick()).toBe(1);
+    stepBackConfirmed(rig, HOUR);
+    rig.clock.nowMs += 1000;
+    rig.setSignal('Vehicle.Speed', 20);
+    expect(rig.perms.hub.tick()).toBe(1);
+    const reader = new ListenerReader(rig.grantee.secretKey, rig.device.publicKey);
+    expect(sent.map((b) => reader.open(b).values[0]![1])).toEqual([10, 20]);
   });
 });
