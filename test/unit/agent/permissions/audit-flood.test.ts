@@ -5,13 +5,18 @@
  * and grant, and the audit log is bounded by a rotation that keeps its hash chain verifiable. Real
  * SQLite files throughout; the flood's file size is measured on disk.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuditEntry, SqlitePermissionStore } from '../../../../agent/store/index.js';
+import {
+  AUDIT_GENESIS,
+  type AuditEntry,
+  auditHash,
+  SqlitePermissionStore,
+} from '../../../../agent/store/index.js';
 import { toHex } from '../../../../chain/index.js';
 import { keyPair, parked, permissionRig } from '../../../support/permissions.js';
 
@@ -165,6 +170,34 @@ describe('attack 10: the audit log is bounded and stays verifiable', () => {
     store = new SqlitePermissionStore({ path, synchronous: 'normal', auditMaxRows: 100 });
     expect(store.verifyAudit()).toMatchObject({ ok: false, badSeq: victim });
     store.close();
+  });
+
+  it('a row hash is SHA-256 of "qood/audit/v1", a zero byte, the previous hash and the JSON of the row (pinned)', () => {
+    const row = { ...entry(0), seq: 1 };
+    const fields = [
+      1,
+      row.atMs,
+      'control',
+      row.grantId,
+      row.actor,
+      'unlock',
+      '{}',
+      row.nonce,
+      row.messageId,
+      'executed',
+      'OK',
+      'command 0',
+      2,
+    ];
+    const independent = createHash('sha256')
+      .update(Buffer.from('qood/audit/v1\0'))
+      .update(Buffer.alloc(32))
+      .update(JSON.stringify(fields))
+      .digest('hex');
+    expect(auditHash(AUDIT_GENESIS, row)).toBe(independent);
+    // Pinned (also recomputed with Python's hashlib and json): a change to the chain's bytes
+    // breaks every log already written.
+    expect(independent).toBe('d321ac4edd25f51889bf595f2456d0574fd5b90630b44eb2666f748c8f2bd628');
   });
 
   it('only the rotation deletes: a careless DELETE or UPDATE is refused', () => {
