@@ -11,7 +11,11 @@ export function registerStatus(program: Command): void {
     .option('--socket <path>', 'local API socket', '/run/qood/agent.sock')
     .option('--json', 'print one JSON object')
     .action(async (opts: { socket: string; json?: boolean }) => {
-      let status: MetricsSnapshot & { role?: string; vehicleId?: string };
+      let status: MetricsSnapshot & {
+        role?: string;
+        vehicleId?: string;
+        clock?: { sound: boolean; reasons: string[] };
+      };
       try {
         status = (await callLocalApi(opts.socket, 'status')) as typeof status;
       } catch (err) {
@@ -27,6 +31,13 @@ export function registerStatus(program: Command): void {
       const rows = [...Object.entries(status.counters), ...Object.entries(status.gauges)];
       const width = Math.max(0, ...rows.map(([k]) => k.length));
       for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
+      // The agent's device clock: control is refused while it is unsound (issue 14, attack 6).
+      if (status.clock !== undefined)
+        lines.push(
+          status.clock.sound
+            ? '  clock: sound'
+            : `  clock: UNSOUND, control refused: ${status.clock.reasons.join('; ')}`,
+        );
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
