@@ -16,8 +16,18 @@ export const permissionsSchema = z
     chainId: z.string().min(1).max(64).default('qood-1'),
     /** A command's or pull's issue time may differ from the device clock by this much, ms. */
     skewMs: z.number().int().min(1000).max(600_000).default(30_000),
-    /** Interlocks need a value of their signal at most this old, ms. */
+    /**
+     * Control stops while the wall clock disagrees with GNSS time or the chain's latest final block
+     * by more than this, or has stepped back by more than this, ms.
+     */
+    clockBoundMs: z.number().int().min(500).max(600_000).default(5000),
+    /** Interlocks need a value of their signal received at most this long ago, ms. */
     maxSignalAgeMs: z.number().int().min(100).max(60_000).default(2000),
+    /**
+     * Most rows the audit log keeps; past it the oldest are deleted and the hash chain continues
+     * from the last deleted row's hash (`qood audit --verify` checks it).
+     */
+    auditMaxRows: z.number().int().min(100).max(10_000_000).default(50_000),
     /** Cap on any listen grant's rate, Hz. */
     maxListenRateHz: z.number().positive().max(100).default(10),
     /** Listener tick, ms: a stream stops within this much of expiry. */

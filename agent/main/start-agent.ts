@@ -192,6 +192,8 @@ async function startStages(options: AgentOptions, metrics: Metrics, teardown: Te
           : { store: { ...sink.store.usage(), counters: sink.store.counters() } }),
         // Following or stale (issue 14, attack 8): `qood status` prints its message.
         ...(chain === undefined ? {} : { chain: chain.status() }),
+        // Whether control may run: the wall clock against GNSS and chain time (issue 14, attack 6).
+        ...(permissions === undefined ? {} : { clock: permissions.permissions.clock.status() }),
       }),
       latest: () => latest.snapshot(),
       ...permissions?.methods,

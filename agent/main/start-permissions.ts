@@ -65,6 +65,7 @@ export async function startPermissions(o: StartPermissionsOptions): Promise<Star
   const store = new SqlitePermissionStore({
     path: storagePath(o.config),
     synchronous: o.config.storage?.synchronous ?? 'full',
+    auditMaxRows: cfg.auditMaxRows,
   });
   o.teardown.add(() => store.close());
   const permissions = new Permissions({
@@ -76,9 +77,12 @@ export async function startPermissions(o: StartPermissionsOptions): Promise<Star
     ...(actuator === undefined ? {} : { actuator }),
     live: (path) => {
       const v = o.latest.get(path);
-      return v === undefined ? undefined : { value: v.value, tMs: v.tUs / 1000 };
+      return v === undefined
+        ? undefined
+        : { value: v.value, tMs: v.tUs / 1000, receivedMonoMs: v.receivedMonoMs };
     },
     nowMs: o.nowMs,
+    clockBoundMs: cfg.clockBoundMs,
     policy: { skewMs: cfg.skewMs, maxSignalAgeMs: cfg.maxSignalAgeMs },
     maxRateHz: cfg.maxListenRateHz,
     tickMs: cfg.tickMs,

@@ -9,7 +9,10 @@
  *   -> rate limit -> the profile's interlocks, the engine rule, the grant's conditions
  *
  * Live signals must be recent (`maxSignalAgeMs`): an interlock on a signal that has gone quiet
- * refuses, since "no news" is not "not moving".
+ * refuses, since "no news" is not "not moving". Their age is measured on the monotonic clock from
+ * when the value was received, never from the sample's own wall-clock stamp (issue 14, attack 6:
+ * after the wall clock stepped back an hour, a `Speed=0` sample stamped before the step looked an
+ * hour younger than now, so it passed every interlock long after the speed signal went quiet).
  *
  * A command that passed may still wait for the bus behind others (ControlService's queue): what
  * was true when it arrived may not be when its frames go out. `checkAtBus` repeats the checks that
@@ -49,6 +52,11 @@ export const REFUSAL_CODES = [
   'RATE_LIMITED',
   'INTERLOCK',
   'CONDITION',
+  /**
+   * The device's wall clock is known to be unsound (it stepped back, or disagrees with GNSS or
+   * chain time): control is refused until it is sound again (issue 14, attack 6).
+   */
+  'CLOCK_UNSOUND',
   /** The control queue holds as many commands as it may (for the grant, or in total). */
   'QUEUE_FULL',
   /** The command waited longer than the queue's bound for its turn on the bus. */
@@ -62,26 +70,38 @@ export interface Refusal {
   readonly detail: string;
 }
 
-/** The latest value of a signal and its wall time in ms. */
-export type LiveSignal = { readonly value: SampleValue; readonly tMs: number } | undefined;
+/**
+ * The latest value of a signal: its sample's wall time in ms (what a grantee is told) and the
+ * monotonic time in ms at which the device received it (what freshness is judged on).
+ */
+export type LiveSignal =
+  | { readonly value: SampleValue; readonly tMs: number; readonly receivedMonoMs: number }
+  | undefined;
 
 /** The device's policy for checks. */
 export interface CheckPolicy {
   /** A command's issue time may differ from the device clock by this much, ms. */
   readonly skewMs: number;
-  /** An interlock's signal must have a value at most this old, ms. */
+  /** An interlock's signal must have been received at most this long ago (monotonic), ms. */
   readonly maxSignalAgeMs: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Checks shared by commands and pulls: grant, signature, grantee, kind, state, issue time. */
+/**
+ * Checks shared by commands and pulls: grant, signature, grantee, kind, state, `clock` (the
+ * control service's CLOCK_UNSOUND: an issue time means nothing against a clock in doubt), issue
+ * time. The grant's state is judged at `validityNowMs` (DeviceClock.validityNowMs: later than
+ * `nowMs` while the clock is in doubt), the issue time against `nowMs`.
+ */
 export function checkSignedRequest(
   grant: HeldGrant | undefined,
   m: ControlCommand | PullRequest,
   kind: 'control' | 'listen',
   nowMs: number,
   policy: CheckPolicy,
+  validityNowMs = nowMs,
+  clock?: () => Refusal | undefined,
 ): Refusal | undefined {
   if (grant === undefined) return { code: 'UNKNOWN_GRANT', detail: `no grant ${m.grantId} on this device` };
   if (!signatureValid(m))
@@ -96,7 +116,7 @@ export function checkSignedRequest(
     };
   if (grant.body.kind !== kind)
     return { code: 'WRONG_KIND', detail: `a ${grant.body.kind} grant, not ${kind}` };
-  return checkGrantState(grant, nowMs) ?? checkIssueTime(m, nowMs, policy);
+  return checkGrantState(grant, validityNowMs) ?? clock?.() ?? checkIssueTime(m, nowMs, policy);
 }
 
 /** The grant's state at `nowMs` as a refusal (revoked, not yet valid, expired, unpaid). */
@@ -179,7 +199,11 @@ export function checkRate(
 const asNumber = (v: SampleValue): number | undefined =>
   typeof v === 'number' ? v : typeof v === 'boolean' ? (v ? 1 : 0) : undefined;
 
-/** Each rule `path op value` against live signals; the first that fails (or has no recent value). */
+/**
+ * Each rule `path op value` against live signals; the first that fails (or has no recent value).
+ * `monoNowMs` is the monotonic clock now: a value's age is `monoNowMs - receivedMonoMs`, so a wall
+ * clock step (or a sample stamped in the future) cannot make a quiet signal look fresh.
+ */
 export function checkRules(
   rules: readonly {
     readonly path: string;
@@ -187,13 +211,14 @@ export function checkRules(
     readonly value: number;
   }[],
   live: (path: string) => LiveSignal,
-  nowMs: number,
+  monoNowMs: number,
   maxSignalAgeMs: number,
   code: 'INTERLOCK' | 'CONDITION',
 ): Refusal | undefined {
   for (const r of rules) {
     const s = live(r.path);
-    if (s === undefined || nowMs - s.tMs > maxSignalAgeMs)
+    // Attack 6: the age is the monotonic time since the value arrived, not the sample's stamp.
+    if (s === undefined || !(monoNowMs - s.receivedMonoMs <= maxSignalAgeMs))
       return {
         code,
         detail: `${r.path} ${r.op} ${r.value} cannot be checked: no value in the last ${maxSignalAgeMs} ms`,
@@ -205,21 +230,24 @@ export function checkRules(
   return undefined;
 }
 
-/** Interlocks: the profile's, the engine rule (unless the grant allows it), then the grant's conditions. */
+/**
+ * Interlocks: the profile's, the engine rule (unless the grant allows it), then the grant's
+ * conditions. `monoNowMs`: the monotonic clock now (see checkRules).
+ */
 export function checkInterlocks(
   grant: HeldGrant,
   profileCommand: ProfileCommand,
   engineRunningPath: string,
   live: (path: string) => LiveSignal,
-  nowMs: number,
+  monoNowMs: number,
   maxSignalAgeMs: number,
 ): Refusal | undefined {
   const engineRule = grant.terms.whileEngineRunning
     ? []
     : [{ path: engineRunningPath, op: 'eq' as const, value: 0 }];
   return (
-    checkRules([...profileCommand.interlocks, ...engineRule], live, nowMs, maxSignalAgeMs, 'INTERLOCK') ??
-    checkRules(grant.terms.conditions, live, nowMs, maxSignalAgeMs, 'CONDITION')
+    checkRules([...profileCommand.interlocks, ...engineRule], live, monoNowMs, maxSignalAgeMs, 'INTERLOCK') ??
+    checkRules(grant.terms.conditions, live, monoNowMs, maxSignalAgeMs, 'CONDITION')
   );
 }
 
@@ -227,6 +255,7 @@ export function checkInterlocks(
  * What must still hold immediately before a frame of an accepted command goes out: the grant's
  * state (a revocation or the end of validity while the command waited), the command in scope and
  * in the profile, the interlocks and the grant's conditions on signals at most `maxSignalAgeMs` old.
+ * `nowMs` is the device's time for the grant's validity, `monoNowMs` the monotonic clock.
  */
 export function checkAtBus(
   grant: HeldGrant,
@@ -235,11 +264,12 @@ export function checkAtBus(
   engineRunningPath: string,
   live: (path: string) => LiveSignal,
   nowMs: number,
+  monoNowMs: number,
   maxSignalAgeMs: number,
 ): Refusal | undefined {
   return (
     checkGrantState(grant, nowMs) ??
     checkScope(grant, cmd, profileCommand) ??
-    checkInterlocks(grant, profileCommand!, engineRunningPath, live, nowMs, maxSignalAgeMs)
+    checkInterlocks(grant, profileCommand!, engineRunningPath, live, monoNowMs, maxSignalAgeMs)
   );
 }

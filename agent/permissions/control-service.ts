@@ -17,6 +17,13 @@
  *   nothing (`refused`), one between frames stops the sequence there (`failed`, with the frames
  *   written, recorded on chain like any started execution).
  * Time in the queue is measured on a monotonic clock, so a wall clock step cannot stretch it.
+ *
+ * The wall clock (issue 14, attack 6: after it stepped back, quiet signals looked fresh, pruned
+ * nonces replayed and ended grants came back): signal ages are monotonic (checks.ts); the nonce
+ * window hangs on each grant's high-water mark of issue times, kept in the store, and is pruned on
+ * a monotonic cadence; `nowMs` is the DeviceClock's time, which never goes back; and while the
+ * DeviceClock finds the wall clock unsound, every command is refused (CLOCK_UNSOUND), at arrival
+ * and again before each frame.
  */
 import {
   CodecError,
@@ -46,7 +53,9 @@ import {
   type LiveSignal,
   type Refusal,
 } from './checks.js';
+import type { DeviceClock } from './device-clock.js';
 import type { GrantRegistry } from './grant-registry.js';
+import { RefusalSummary } from './refusal-summary.js';
 
 /** Counters the control service reports. */
 export const CONTROL_COUNTERS = [
@@ -81,8 +90,10 @@ export interface ControlServiceOptions {
   /** The latest value of a signal. */
   readonly live: (path: string) => LiveSignal;
   readonly policy: CheckPolicy;
-  /** Wall clock, ms since the epoch. */
+  /** The device's time, ms since the epoch (DeviceClock.nowMs: never goes back). */
   readonly nowMs: () => number;
+  /** Whether the wall clock is sound; absent: always taken as sound. */
+  readonly clock?: Pick<DeviceClock, 'status'>;
   /** Signs receipts and `controlExec` transactions. */
   readonly device: Ed25519Signer;
   /** Chain id the device's transactions name. */
@@ -91,6 +102,11 @@ export interface ControlServiceOptions {
   readonly queue?: Partial<ControlQueuePolicy>;
   /** Monotonic ms clock for the time in the queue (default performance.now). */
   readonly monoMs?: () => number;
+  /**
+   * Counts refusals of unauthenticated messages instead of auditing each (attack 10); default: one
+   * of its own on the store, per minute.
+   */
+  readonly summary?: RefusalSummary;
   /** Sends a receipt (MQTT: `<prefix>/<vehicle>/control/<grantId>/receipt`). */
   readonly publishReceipt?: (grantId: string, bytes: Uint8Array) => void;
   readonly metrics: Metrics;
@@ -111,15 +127,19 @@ export class ControlService {
   readonly #executions = new Map<string, number[]>();
   readonly #queue: ControlQueuePolicy;
   readonly #mono: () => number;
+  readonly #summary: RefusalSummary;
   /** Commands queued or on the bus, per grant and in total. */
   readonly #queued = new Map<string, number>();
   #queuedTotal = 0;
-  #lastPruneMs = 0;
+  #lastPruneMono = Number.NEGATIVE_INFINITY;
 
   constructor(options: ControlServiceOptions) {
     this.#o = options;
     this.#queue = { ...CONTROL_QUEUE_DEFAULTS, ...options.queue };
     this.#mono = options.monoMs ?? (() => performance.now());
+    this.#summary =
+      options.summary ??
+      new RefusalSummary({ append: (e) => options.store.appendAudit(e), monoMs: this.#mono });
     options.metrics.declare(...CONTROL_COUNTERS);
   }
 
@@ -134,7 +154,7 @@ export class ControlService {
     const arrivedMono = this.#mono();
     o.metrics.inc('control.received');
     const nowMs = o.nowMs();
-    this.#prune(nowMs);
+    this.#prune(arrivedMono);
     const topicGrant = /^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null;
     if (payload.length > MAX_COMMAND_BYTES)
       return this.#finish(nowMs, topicGrant, undefined, rawMessageId(payload), 'refused', {
@@ -159,10 +179,13 @@ export class ControlService {
       });
     const grant = o.registry.get(cmd.grantId);
     const refusal =
-      checkSignedRequest(grant, cmd, 'control', nowMs, o.policy) ??
-      (o.store.recordNonce(cmd.grantId, cmd.nonce, cmd.issuedMs)
+      checkSignedRequest(grant, cmd, 'control', nowMs, o.policy, nowMs, () => this.#clockRefusal()) ??
+      (o.store.recordNonce(cmd.grantId, cmd.nonce, cmd.issuedMs, this.#nonceWindowMs())
         ? undefined
-        : { code: 'REPLAYED' as const, detail: `nonce ${cmd.nonce} was seen before` });
+        : {
+            code: 'REPLAYED' as const,
+            detail: `nonce ${cmd.nonce} was seen before, or the command was issued more than ${this.#nonceWindowMs()} ms before a later one of this grant`,
+          });
     if (refusal !== undefined || grant === undefined)
       return this.#finish(nowMs, topicGrant, cmd, id, 'refused', refusal!);
     const profileCommand = o.actuator.command(cmd.command);
@@ -175,7 +198,7 @@ export class ControlService {
         profileCommand!,
         o.actuator.profile.engineRunningPath,
         o.live,
-        nowMs,
+        this.#mono(),
         o.policy.maxSignalAgeMs,
       );
     if (refusal2 !== undefined) return this.#finish(nowMs, topicGrant, cmd, id, 'refused', refusal2);
@@ -201,15 +224,18 @@ export class ControlService {
             detail: `waited ${Math.round(waitedMs)} ms for the bus; at most ${this.#queue.maxWaitMs} ms`,
           };
       }
-      stop ??= checkAtBus(
-        o.registry.get(cmd.grantId) ?? grant,
-        cmd,
-        o.actuator.command(cmd.command),
-        o.actuator.profile.engineRunningPath,
-        o.live,
-        o.nowMs(),
-        o.policy.maxSignalAgeMs,
-      );
+      stop ??=
+        this.#clockRefusal() ??
+        checkAtBus(
+          o.registry.get(cmd.grantId) ?? grant,
+          cmd,
+          o.actuator.command(cmd.command),
+          o.actuator.profile.engineRunningPath,
+          o.live,
+          o.nowMs(),
+          this.#mono(),
+          o.policy.maxSignalAgeMs,
+        );
       return stop?.code;
     };
     try {
@@ -279,10 +305,29 @@ export class ControlService {
     return h;
   }
 
-  #prune(nowMs: number): void {
-    if (nowMs - this.#lastPruneMs < 60_000) return;
-    this.#lastPruneMs = nowMs;
-    this.#o.store.pruneNonces(nowMs - 2 * this.#o.policy.skewMs);
+  /**
+   * Issue times more than this before a grant's latest are refused: twice the skew, since both
+   * ends of the accepted +-skew may be used.
+   */
+  #nonceWindowMs(): number {
+    return 2 * this.#o.policy.skewMs;
+  }
+
+  /** Forgets nonces the high-water marks refuse anyway, at most once a minute (monotonic). */
+  #prune(monoMs: number): void {
+    if (monoMs - this.#lastPruneMono < 60_000) return;
+    this.#lastPruneMono = monoMs;
+    this.#o.store.pruneNonces(this.#nonceWindowMs());
+  }
+
+  /** CLOCK_UNSOUND while the DeviceClock does not trust the wall clock (attack 6). */
+  #clockRefusal(): Refusal | undefined {
+    const s = this.#o.clock?.status();
+    if (s === undefined || s.sound) return undefined;
+    return {
+      code: 'CLOCK_UNSOUND',
+      detail: `control is off while the device's time is unsound: ${s.reasons.join('; ')}`,
+    };
   }
 
   #finish(
@@ -313,34 +358,39 @@ export class ControlService {
       framesWritten,
     };
     const records = outcome !== 'refused' && cmd !== undefined;
-    o.store.appendAudit(
-      entry,
-      records
-        ? (nonce) => ({
-            kind: 'controlExec',
-            bytes: encodeSignedTx(
-              signTx(
-                {
-                  chainId: o.chainId,
-                  kind: 'controlExec',
-                  sender: Buffer.from(o.device.publicKey).toString('hex'),
-                  nonce,
-                  fee: 0n,
-                  body: {
-                    grant: cmd.grantId,
-                    command: cmd.command,
-                    argsHash: sha256(
-                      encodeCanonical(Object.entries(cmd.args).sort(([a], [b]) => (a < b ? -1 : 1))),
-                    ),
-                    resultCode: RESULT_CODES[outcome as 'executed' | 'failed'],
+    // Attack 10: what nobody proved a grantee sent is counted per window, not written row by row.
+    if (refusal !== undefined && outcome === 'refused' && RefusalSummary.unauthenticated(refusal.code)) {
+      const held = entry.grantId !== null && o.registry.get(entry.grantId) !== undefined;
+      this.#summary.note('control', held ? entry.grantId : null, refusal, messageId, atMs);
+    } else
+      o.store.appendAudit(
+        entry,
+        records
+          ? (nonce) => ({
+              kind: 'controlExec',
+              bytes: encodeSignedTx(
+                signTx(
+                  {
+                    chainId: o.chainId,
+                    kind: 'controlExec',
+                    sender: Buffer.from(o.device.publicKey).toString('hex'),
+                    nonce,
+                    fee: 0n,
+                    body: {
+                      grant: cmd.grantId,
+                      command: cmd.command,
+                      argsHash: sha256(
+                        encodeCanonical(Object.entries(cmd.args).sort(([a], [b]) => (a < b ? -1 : 1))),
+                      ),
+                      resultCode: RESULT_CODES[outcome as 'executed' | 'failed'],
+                    },
                   },
-                },
-                o.device,
+                  o.device,
+                ),
               ),
-            ),
-          })
-        : undefined,
-    );
+            })
+          : undefined,
+      );
     o.metrics.inc(`control.${outcome}`);
     const receipt: Receipt = {
       grantId: entry.grantId,

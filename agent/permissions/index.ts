@@ -21,6 +21,14 @@ export {
   type ControlServiceOptions,
 } from './control-service.js';
 export {
+  type ClockFloorStore,
+  type ClockStatus,
+  DEVICE_CLOCK_DEFAULTS,
+  DeviceClock,
+  type DeviceClockOptions,
+  type ReferenceTime,
+} from './device-clock.js';
+export {
   chainVehicleId,
   decodeGrantBundle,
   encodeGrantBundle,
@@ -48,7 +56,13 @@ export {
   signOwnerRevoke,
 } from './issue.js';
 export { LISTEN_COUNTERS, ListenerHub, type ListenerHubOptions } from './listener-hub.js';
-export { PERMISSION_COUNTERS, Permissions, type PermissionsOptions } from './permissions.js';
+export { GNSS_TIME_PATH, PERMISSION_COUNTERS, Permissions, type PermissionsOptions } from './permissions.js';
 export { dbcEncoder, type LoadedProfile, loadProfileFile } from './profile-file.js';
+export {
+  RefusalSummary,
+  type RefusalSummaryOptions,
+  SUMMARY_WINDOW_MS,
+  UNAUTHENTICATED_CODES,
+} from './refusal-summary.js';
 export { decodeTerms, encodeTerms, type GrantTerms, quantize, termsHash } from './terms.js';
 export { type PermissionTopics, permissionTopics } from './topics.js';

@@ -12,12 +12,16 @@
  *   sealed for it after `revoke` returns.
  * - PULL: a signed request on `.../listen/<grantId>/pull` is checked like a command (signature,
  *   grantee, validity, skew, nonce, the terms' `pull` and rate) and answered on the push topic
- *   with the request's nonce in the message; every pull attempt goes to the audit log.
+ *   with the request's nonce in the message; every pull attempt a grantee signed goes to the audit
+ *   log, the others are counted per minute (RefusalSummary, issue 14 attack 10).
+ * - Time (issue 14, attack 6): signal ages, the conditions' "held since" and whether anything
+ *   changed since the last push go by the monotonic time values were received, so a wall clock
+ *   step neither makes quiet signals fresh nor stalls a stream whose new samples carry older stamps.
  * - Conditions (issue 14, attack 4: they used to be ignored, so a grant for the location "only while
  *   `Vehicle.Speed le 0`" pushed it at 90 km/h): a grant's conditions are checked on the live signals
  *   at every push and every pull, as a control command's are (a signal with no value in the last
  *   `maxSignalAgeMs` fails its rule). While they do not hold nothing is pushed and a pull is refused
- *   (CONDITION). Values sampled before the conditions were last seen holding after a failure (or
+ *   (CONDITION). Values received before the conditions were last seen holding after a failure (or
  *   before the stream's first check) are withheld, so the location taken while the car still
  *   moved is not delivered when it stops. Grants that share their conditions share the check
  *   within a tick.
@@ -36,6 +40,7 @@ import type { Logger, Metrics } from '../../process/index.js';
 import type { PermissionStore } from '../store/index.js';
 import { type CheckPolicy, checkRules, checkSignedRequest, type LiveSignal, type Refusal } from './checks.js';
 import { type GrantRegistry, grantState, type HeldGrant } from './grant-registry.js';
+import { RefusalSummary } from './refusal-summary.js';
 import { quantize } from './terms.js';
 
 /** Counters the hub reports. */
@@ -52,8 +57,14 @@ export interface ListenerHubOptions {
   readonly store: PermissionStore;
   /** The latest value of a signal. */
   readonly live: (path: string) => LiveSignal;
-  /** Wall clock, ms since the epoch. */
+  /** The device's time, ms since the epoch (DeviceClock.nowMs). */
   readonly nowMs: () => number;
+  /** The time grant validity is judged at (DeviceClock.validityNowMs; default `nowMs`). */
+  readonly validityNowMs?: () => number;
+  /** Monotonic clock, ms: signal ages for conditions (default performance.now). */
+  readonly monoMs?: () => number;
+  /** Counts refusals of unauthenticated pulls instead of auditing each (attack 10). */
+  readonly summary?: RefusalSummary;
   /** The device key: it signs each session's key, so a grantee can tell the car's messages from forgeries. */
   readonly device: Ed25519Signer;
   /** Sends a sealed message (MQTT: `<prefix>/<vehicle>/listen/<grantId>`). */
@@ -76,25 +87,36 @@ interface Stream {
   /** Cache key of the grant's conditions ('' when it has none). */
   readonly conditionKey: string;
   /**
-   * With conditions: values sampled before this wall time (ms) are withheld. The time of the
-   * first check that found them holding after a failure, or at the stream's start.
+   * With conditions: values received before this monotonic time (ms) are withheld. The time of
+   * the first check that found them holding after a failure, or at the stream's start.
    */
-  heldSinceMs: number;
+  heldSinceMono: number;
   /** Whether the conditions held at the last check. */
   held: boolean;
-  nextMs: number;
-  lastPushedTMs: number;
-  lastPullMs: number;
+  /** Monotonic ms of the next push (periods and the pull rate run on the monotonic clock). */
+  nextMono: number;
+  /** When the newest value pushed was received (monotonic ms): a push needs a newer one. */
+  lastPushedMono: number;
+  lastPullMono: number;
 }
 
 export class ListenerHub {
   readonly #o: ListenerHubOptions;
   readonly #streams = new Map<string, Stream>();
   readonly #offRevoke: () => void;
+  readonly #summary: RefusalSummary;
+  readonly #mono: () => number;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: ListenerHubOptions) {
     this.#o = options;
+    this.#mono = options.monoMs ?? (() => performance.now());
+    this.#summary =
+      options.summary ??
+      new RefusalSummary({
+        append: (e) => options.store.appendAudit(e),
+        monoMs: this.#mono,
+      });
     options.metrics.declare(...LISTEN_COUNTERS);
     this.#offRevoke = options.registry.onRevoke((g) => {
       if (this.#streams.delete(g.id)) options.metrics.inc('listen.stopped');
@@ -126,21 +148,24 @@ export class ListenerHub {
     const o = this.#o;
     const nowMs = o.nowMs();
     this.#sync(nowMs);
-    const shared = new Map<string, { values: ListenedValue[]; tMs: number }>();
+    const shared = new Map<string, Snapshot>();
     const conditions = new Map<string, Refusal | undefined>();
     let sent = 0;
     for (const s of this.#streams.values()) {
-      if (nowMs < s.nextMs) continue;
-      s.nextMs = Math.max(s.nextMs + s.periodMs, nowMs);
-      if (this.#conditionsRefuse(s, nowMs, conditions) !== undefined) continue;
+      const mono = this.#mono();
+      if (mono < s.nextMono) continue;
+      s.nextMono = Math.max(s.nextMono + s.periodMs, mono);
+      if (this.#conditionsRefuse(s, conditions) !== undefined) continue;
       let snap = shared.get(s.shape);
       if (snap === undefined) {
         snap = this.#snapshot(s.grant);
         shared.set(s.shape, snap);
       }
-      if (s.conditionKey !== '') snap = since(snap, s.heldSinceMs);
-      if (snap.values.length === 0 || snap.tMs <= s.lastPushedTMs) continue;
-      s.lastPushedTMs = snap.tMs;
+      if (s.conditionKey !== '') snap = since(snap, s.heldSinceMono);
+      // Changes are told by when values arrived, not by their stamps: after the wall clock steps
+      // back, new samples carry older stamps than those already pushed (issue 14, attack 6).
+      if (snap.values.length === 0 || snap.monoMs <= s.lastPushedMono) continue;
+      s.lastPushedMono = snap.monoMs;
       this.#send(s, encodeListenerPayload(nowMs, snap.values), null);
       sent++;
     }
@@ -166,8 +191,8 @@ export class ListenerHub {
         (req.grantId !== topicGrantId
           ? { code: 'TOPIC_MISMATCH' as const, detail: 'the request names another grant than its topic' }
           : undefined) ??
-        checkSignedRequest(grant, req, 'listen', nowMs, o.policy) ??
-        (o.store.recordNonce(req.grantId, req.nonce, req.issuedMs)
+        checkSignedRequest(grant, req, 'listen', nowMs, o.policy, o.validityNowMs?.()) ??
+        (o.store.recordNonce(req.grantId, req.nonce, req.issuedMs, 2 * o.policy.skewMs)
           ? undefined
           : { code: 'REPLAYED' as const, detail: `nonce ${req.nonce} was seen before` }) ??
         (grant!.terms.pull
@@ -175,20 +200,30 @@ export class ListenerHub {
           : { code: 'OUT_OF_SCOPE' as const, detail: 'the grant does not allow pulls' });
     }
     const stream = grant === undefined ? undefined : this.#streams.get(grant.id);
-    if (refusal === undefined && stream !== undefined && nowMs - stream.lastPullMs < stream.periodMs)
+    if (refusal === undefined && stream !== undefined && this.#mono() - stream.lastPullMono < stream.periodMs)
       refusal = { code: 'RATE_LIMITED', detail: `one pull per ${stream.periodMs} ms` };
     if (refusal === undefined && stream === undefined)
       refusal = { code: 'EXPIRED', detail: 'the grant has no live stream' };
-    if (refusal === undefined) refusal = this.#conditionsRefuse(stream!, nowMs);
+    if (refusal === undefined) refusal = this.#conditionsRefuse(stream!);
+    const topicGrant = /^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null;
+    const messageId = req === undefined ? rawMessageId(payload) : Buffer.from(req.hash).toString('hex');
+    if (refusal !== undefined && RefusalSummary.unauthenticated(refusal.code)) {
+      // Attack 10: a pull nobody proved a grantee sent is counted, not written row by row.
+      const named = req?.grantId ?? topicGrant;
+      const held = named !== null && o.registry.get(named) !== undefined ? named : null;
+      this.#summary.note('pull', held, refusal, messageId, nowMs);
+      o.metrics.inc('listen.pulls.refused');
+      return refusal;
+    }
     o.store.appendAudit({
       atMs: nowMs,
       kind: 'pull',
-      grantId: req?.grantId ?? (/^[0-9a-f]{64}$/.test(topicGrantId) ? topicGrantId : null),
+      grantId: req?.grantId ?? topicGrant,
       actor: req?.signer ?? '',
       command: 'pull',
       args: '{}',
       nonce: req?.nonce ?? '',
-      messageId: req === undefined ? rawMessageId(payload) : Buffer.from(req.hash).toString('hex'),
+      messageId,
       outcome: refusal === undefined ? 'executed' : 'refused',
       reason: refusal?.code ?? 'OK',
       detail: refusal?.detail ?? 'answered',
@@ -198,16 +233,19 @@ export class ListenerHub {
       o.metrics.inc('listen.pulls.refused');
       return refusal;
     }
-    stream!.lastPullMs = nowMs;
+    stream!.lastPullMono = this.#mono();
     const all = this.#snapshot(stream!.grant);
-    const snap = stream!.conditionKey === '' ? all : since(all, stream!.heldSinceMs);
+    const snap = stream!.conditionKey === '' ? all : since(all, stream!.heldSinceMono);
     this.#send(stream!, encodeListenerPayload(nowMs, snap.values), req!.nonce);
     return undefined;
   }
 
   /** Opens streams for grants that became active and closes those that stopped being. */
-  #sync(nowMs: number): void {
+  #sync(wallNowMs: number): void {
     const o = this.#o;
+    // Grant validity at the DeviceClock's conservative time: while the wall clock is in doubt a
+    // grant ending within the doubt has ended (attack 6).
+    const nowMs = o.validityNowMs?.() ?? wallNowMs;
     for (const [id, s] of this.#streams)
       if (grantState(o.registry.get(id) ?? s.grant, nowMs) !== 'active') {
         this.#streams.delete(id);
@@ -220,15 +258,16 @@ export class ListenerHub {
       const paths = [...g.body.scope].sort();
       this.#streams.set(g.id, {
         grant: g,
-        session: new ListenerSession(g.id, g.body.grantee, o.device),
+        // Ordered session numbers, kept in the store: the grantee's reader refuses older ones.
+        session: new ListenerSession(g.id, g.body.grantee, o.device, o.store.nextListenSession(wallNowMs)),
         periodMs: 1000 / rateHz,
         shape: paths.map((p) => `${p}=${g.terms.granularity.get(p) ?? ''}`).join(','),
         conditionKey: g.terms.conditions.map((c) => `${c.path} ${c.op} ${c.value}`).join(','),
-        heldSinceMs: Number.POSITIVE_INFINITY,
+        heldSinceMono: Number.POSITIVE_INFINITY,
         held: false,
-        nextMs: nowMs,
-        lastPushedTMs: Number.NEGATIVE_INFINITY,
-        lastPullMs: Number.NEGATIVE_INFINITY,
+        nextMono: this.#mono(),
+        lastPushedMono: Number.NEGATIVE_INFINITY,
+        lastPullMono: Number.NEGATIVE_INFINITY,
       });
       o.logger.info({ grant: g.id, rateHz, paths: paths.length }, 'listener stream started');
     }
@@ -236,17 +275,19 @@ export class ListenerHub {
 
   /**
    * The grant's conditions on the live signals now (`cache`: results of this tick by condition
-   * key). Keeps `held` and `heldSinceMs` up to date. Undefined when they hold (or there are none).
+   * key). Keeps `held` and `heldSinceMono` up to date. Undefined when they hold (or there are none).
    */
-  #conditionsRefuse(s: Stream, nowMs: number, cache?: Map<string, Refusal | undefined>): Refusal | undefined {
+  #conditionsRefuse(s: Stream, cache?: Map<string, Refusal | undefined>): Refusal | undefined {
     if (s.conditionKey === '') return undefined;
+    const mono = this.#mono();
     let r: Refusal | undefined;
     if (cache?.has(s.conditionKey)) r = cache.get(s.conditionKey);
     else {
+      // Signal ages on the monotonic clock (attack 6), as for control interlocks.
       r = checkRules(
         s.grant.terms.conditions,
         this.#o.live,
-        nowMs,
+        mono,
         this.#o.policy.maxSignalAgeMs,
         'CONDITION',
       );
@@ -255,23 +296,25 @@ export class ListenerHub {
     if (r !== undefined) s.held = false;
     else if (!s.held) {
       s.held = true;
-      s.heldSinceMs = nowMs;
+      s.heldSinceMono = mono;
     }
     return r;
   }
 
-  #snapshot(g: HeldGrant): { values: ListenedValue[]; tMs: number } {
+  #snapshot(g: HeldGrant): Snapshot {
     const values: ListenedValue[] = [];
-    let tMs = Number.NEGATIVE_INFINITY;
+    const received: number[] = [];
+    let monoMs = Number.NEGATIVE_INFINITY;
     for (const path of g.body.scope) {
       const s = this.#o.live(path);
       if (s === undefined) continue;
       const step = g.terms.granularity.get(path);
       const v = step !== undefined && typeof s.value === 'number' ? quantize(s.value, step) : s.value;
       values.push([path, v, s.tMs]);
-      if (s.tMs > tMs) tMs = s.tMs;
+      received.push(s.receivedMonoMs);
+      if (s.receivedMonoMs > monoMs) monoMs = s.receivedMonoMs;
     }
-    return { values, tMs };
+    return { values, received, monoMs };
   }
 
   #send(s: Stream, plaintext: Uint8Array, pullNonce: string | null): void {
@@ -282,14 +325,18 @@ export class ListenerHub {
   }
 }
 
-/** The values of `snap` sampled at or after `sinceMs`. */
-function since(
-  snap: { values: ListenedValue[]; tMs: number },
-  sinceMs: number,
-): { values: ListenedValue[]; tMs: number } {
-  const values = snap.values.filter((v) => v[2] >= sinceMs);
-  if (values.length === snap.values.length) return snap;
-  let tMs = Number.NEGATIVE_INFINITY;
-  for (const v of values) if (v[2] > tMs) tMs = v[2];
-  return { values, tMs };
+/** A grant's values now, with when each was received and the newest of those (monotonic ms). */
+interface Snapshot {
+  readonly values: ListenedValue[];
+  readonly received: number[];
+  readonly monoMs: number;
+}
+
+/** The values of `snap` received at or after `sinceMono` (monotonic ms). */
+function since(snap: Snapshot, sinceMono: number): Snapshot {
+  const keep = snap.received.map((t) => t >= sinceMono);
+  if (keep.every(Boolean)) return snap;
+  const values = snap.values.filter((_, i) => keep[i]);
+  const received = snap.received.filter((_, i) => keep[i]);
+  return { values, received, monoMs: Math.max(Number.NEGATIVE_INFINITY, ...received) };
 }

@@ -16,9 +16,11 @@ import type { PermissionStore } from '../store/index.js';
 import type { Uplink } from '../sync/index.js';
 import type { CheckPolicy, LiveSignal } from './checks.js';
 import { type ControlQueuePolicy, ControlService } from './control-service.js';
+import { DeviceClock, type ReferenceTime } from './device-clock.js';
 import { GrantError, verifyOwnerRevoke } from './grant.js';
 import { GrantRegistry, grantEndMs, grantState, type HeldGrant } from './grant-registry.js';
 import { ListenerHub } from './listener-hub.js';
+import { RefusalSummary } from './refusal-summary.js';
 import { type PermissionTopics, permissionTopics } from './topics.js';
 
 /** Counters of the broker side. */
@@ -41,6 +43,12 @@ export interface PermissionsOptions {
   readonly live: (path: string) => LiveSignal;
   /** Wall clock, ms since the epoch. */
   readonly nowMs: () => number;
+  /** Monotonic clock, ms (default performance.now): signal ages, queue waits, clock steps. */
+  readonly monoMs?: () => number;
+  /** The time of the light client's latest final header, ms (a reference for the wall clock). */
+  readonly chainTimeMs?: () => number | undefined;
+  /** Largest disagreement between the wall clock and GNSS or chain time before control stops, ms. */
+  readonly clockBoundMs?: number;
   readonly policy: CheckPolicy;
   readonly maxRateHz?: number;
   readonly tickMs?: number;
@@ -52,11 +60,21 @@ export interface PermissionsOptions {
   readonly logger: Logger;
 }
 
+/**
+ * The live signal that carries the GNSS receiver's UTC time (agent/decode/gnss: the fix's time as
+ * ISO 8601): the DeviceClock's GNSS reference, read with the monotonic time it arrived.
+ */
+export const GNSS_TIME_PATH = 'Vehicle.CurrentLocation.Timestamp';
+
 export class Permissions {
   readonly registry: GrantRegistry;
+  /** The device's time and whether the wall clock is sound (issue 14, attack 6). */
+  readonly clock: DeviceClock;
   readonly control: ControlService | undefined;
   readonly hub: ListenerHub;
   readonly topics: PermissionTopics;
+  /** Refusals of unauthenticated commands and pulls, counted per minute (attack 10). */
+  readonly summary: RefusalSummary;
   readonly #o: PermissionsOptions;
   readonly #offs: (() => void)[] = [];
   /** Control commands being handled (tests and shutdown wait on them). */
@@ -66,11 +84,23 @@ export class Permissions {
     this.#o = options;
     options.metrics.declare(...PERMISSION_COUNTERS);
     this.topics = permissionTopics(options.topicPrefix ?? 'qood/v1', options.vehicleId);
+    const monoMs = options.monoMs ?? (() => performance.now());
+    this.clock = new DeviceClock({
+      wallMs: options.nowMs,
+      monoMs,
+      gnssTime: () => gnssTime(options.live(GNSS_TIME_PATH)),
+      ...(options.chainTimeMs === undefined ? {} : { chainTimeMs: options.chainTimeMs }),
+      ...(options.clockBoundMs === undefined ? {} : { boundMs: options.clockBoundMs }),
+      floor: options.store,
+    });
+    // Everything below judges time by the DeviceClock, which never goes back (attack 6).
+    const nowMs = () => this.clock.nowMs();
+    this.summary = new RefusalSummary({ append: (e) => options.store.appendAudit(e), monoMs });
     this.registry = new GrantRegistry({
       store: options.store,
       ownerPublicKey: options.ownerPublicKey,
       vehicleId: options.vehicleId,
-      nowMs: options.nowMs,
+      nowMs,
       logger: options.logger,
     });
     const publish = (topic: string, bytes: Uint8Array) => {
@@ -87,7 +117,10 @@ export class Permissions {
             actuator: options.actuator,
             live: options.live,
             policy: options.policy,
-            nowMs: options.nowMs,
+            nowMs,
+            monoMs,
+            clock: this.clock,
+            summary: this.summary,
             device: options.device,
             chainId: options.chainId,
             publishReceipt: (id, bytes) => publish(this.topics.receipt(id), bytes),
@@ -100,7 +133,10 @@ export class Permissions {
       device: options.device,
       store: options.store,
       live: options.live,
-      nowMs: options.nowMs,
+      nowMs,
+      validityNowMs: () => this.clock.validityNowMs(),
+      monoMs,
+      summary: this.summary,
       publish: (id, bytes) => publish(this.topics.listen(id), bytes),
       policy: options.policy,
       metrics: options.metrics,
@@ -134,6 +170,8 @@ export class Permissions {
     for (const off of this.#offs.splice(0)) off();
     this.hub.stop();
     await Promise.allSettled([...this.inFlight]);
+    this.summary.flush();
+    this.clock.save();
   }
 
   /** Handles a control command as if it came from the broker (tests, benches). */
@@ -195,7 +233,7 @@ export class Permissions {
     const tx =
       signedTx !== undefined
         ? { kind: 'revoke', bytes: signedTx }
-        : { kind: 'revoke-request', bytes: encodeCanonical([1, fromHex(id), this.#o.nowMs()]) };
+        : { kind: 'revoke-request', bytes: encodeCanonical([1, fromHex(id), this.clock.nowMs()]) };
     if (!this.registry.revoke(id, 'owner', tx)) {
       const t = this.registry.revocation(id) ?? { by: this.registry.get(id)?.revokedBy ?? 'owner' };
       throw new LocalApiError('FAILED', `grant ${id} is already revoked (by ${t.by})`);
@@ -229,7 +267,7 @@ export class Permissions {
   }
   /** A grant as the local API shows it. */
   describe(g: HeldGrant, full = false): Record<string, unknown> {
-    const nowMs = this.#o.nowMs();
+    const nowMs = this.clock.validityNowMs();
     return {
       id: g.id,
       kind: g.body.kind,
@@ -273,6 +311,7 @@ export class Permissions {
       return fromHex(v.toLowerCase());
     };
     return {
+      'permissions.clock': () => this.clock.status(),
       'grants.list': () => this.registry.list().map((g) => this.describe(g)),
       'grants.show': (p) => this.describe(this.#find(str(p, 'id')), true),
       'grants.install': (p) => {
@@ -282,12 +321,25 @@ export class Permissions {
       },
       'grants.revoke': (p) =>
         this.revoke(str(p, 'id'), p.signedTx === undefined ? undefined : hexParam(p, 'signedTx')),
+      'audit.verify': () => {
+        this.summary.flush();
+        return this.#o.store.verifyAudit();
+      },
       audit: (p) => {
         const limit = typeof p.limit === 'number' ? Math.min(Math.max(1, p.limit), 10_000) : 100;
         const afterSeq = typeof p.afterSeq === 'number' ? p.afterSeq : 0;
         const grantId = p.grant === undefined ? undefined : this.#find(str(p, 'grant')).id;
+        // The owner sees the counts of unauthenticated messages up to now.
+        this.summary.flush();
         return this.#o.store.audit({ limit, afterSeq, ...(grantId === undefined ? {} : { grantId }) });
       },
     };
   }
+}
+
+/** The GNSS time of a `Vehicle.CurrentLocation.Timestamp` value, with when it arrived. */
+function gnssTime(s: LiveSignal): ReferenceTime | undefined {
+  if (s === undefined || typeof s.value !== 'string') return undefined;
+  const utcMs = Date.parse(s.value);
+  return Number.isFinite(utcMs) ? { utcMs, atMonoMs: s.receivedMonoMs } : undefined;
 }

@@ -12,7 +12,13 @@
  * (issue 14, attack 2: a revocation that arrives before its grant must refuse the grant when it
  * comes). `SqlitePermissionStore` keeps them in a small file of their own beside the agent's
  * database, so they are not lost when a damaged database is moved aside with everything in it.
+ *
+ * The audit log is a hash chain (issue 14, attack 10): each row's hash covers the previous row's
+ * hash and the row, from an anchor. It is bounded: past its bound the oldest rows are deleted and
+ * the anchor becomes the hash of the last deleted row, so `verifyAudit` still proves the rows that
+ * remain unbroken and unaltered from there.
  */
+import { taggedHash, toHex } from '../../chain/index.js';
 
 /** A stored grant. */
 export interface GrantRow {
@@ -38,8 +44,8 @@ export interface RevocationRow {
   readonly by: string;
 }
 
-/** What the audit log records. */
-export const AUDIT_KINDS = ['control', 'pull', 'grant', 'revoke'] as const;
+/** What the audit log records (`rotate`: the log's own rotation, see verifyAudit). */
+export const AUDIT_KINDS = ['control', 'pull', 'grant', 'revoke', 'rotate'] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 /** One audit entry before it has its sequence number. */
@@ -75,6 +81,77 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/** The anchor of an empty log: 32 zero bytes, hex. */
+export const AUDIT_GENESIS = '00'.repeat(32);
+
+/**
+ * A row's place in the audit chain: taggedHash("qood/audit/v1", prev || JSON of the row's fields
+ * with its seq), hex. JSON of strings and numbers in a fixed order is deterministic.
+ */
+export function auditHash(prevHex: string, row: AuditRow): string {
+  const fields = [
+    row.seq,
+    row.atMs,
+    row.kind,
+    row.grantId,
+    row.actor,
+    row.command,
+    row.args,
+    row.nonce,
+    row.messageId,
+    row.outcome,
+    row.reason,
+    row.detail,
+    row.framesWritten,
+  ];
+  return toHex(taggedHash('qood/audit/v1', Buffer.from(prevHex, 'hex'), Buffer.from(JSON.stringify(fields))));
+}
+
+/** What checking the audit chain found. */
+export interface AuditVerification {
+  /** True when every remaining row's hash follows from the anchor. */
+  readonly ok: boolean;
+  /** Rows checked. */
+  readonly rows: number;
+  /** The last deleted row's seq (0 when nothing was rotated away) and hash (the chain's anchor). */
+  readonly anchorSeq: number;
+  readonly anchorHash: string;
+  /** The newest row's hash (what an owner may note down to check the log later). */
+  readonly headHash: string;
+  /** The first row that does not follow, and why. */
+  readonly badSeq?: number;
+  readonly problem?: string;
+}
+
+/** Checks rows (oldest first) against an anchor. */
+export function verifyAuditRows(
+  rows: Iterable<AuditRow & { readonly hash: string }>,
+  anchorSeq: number,
+  anchorHash: string,
+): AuditVerification {
+  let prev = anchorHash;
+  let expectSeq = anchorSeq + 1;
+  let n = 0;
+  for (const r of rows) {
+    n++;
+    const bad = (problem: string): AuditVerification => ({
+      ok: false,
+      rows: n,
+      anchorSeq,
+      anchorHash,
+      headHash: prev,
+      badSeq: r.seq,
+      problem,
+    });
+    if (r.seq !== expectSeq) return bad(`row ${expectSeq} is missing (found ${r.seq})`);
+    if (auditHash(prev, r) !== r.hash)
+      return bad(`row ${r.seq} does not match its hash: altered, or a row before it was`);
+    prev = r.hash;
+    expectSeq++;
+  }
+  return { ok: true, rows: n, anchorSeq, anchorHash, headHash: prev };
+}
+
 /** A chain transaction to queue, built with the device's next transaction nonce. */
 export type TxBuilder = (deviceTxNonce: number) => { readonly kind: string; readonly bytes: Uint8Array };
 
@@ -101,10 +178,30 @@ export interface PermissionStore {
   /** Appends an audit entry, with the transaction `tx` builds queued in the same commit. */
   appendAudit(entry: AuditEntry, tx?: TxBuilder): number;
   audit(query: AuditQuery): AuditRow[];
-  /** Records a nonce; false when (grant, nonce) was seen before. */
-  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean;
-  /** Forgets nonces issued before `beforeMs` (commands that old are refused as stale anyway). */
-  pruneNonces(beforeMs: number): number;
+  /**
+   * Records a nonce and raises the grant's high-water mark of issue times; false when (grant,
+   * nonce) was seen before, or (with `windowMs`) when `issuedMs` is more than `windowMs` before the
+   * highest issue time this grant's requests have had. The mark is kept as long as the store, so a
+   * nonce the window forgot is still refused after the wall clock stepped back or a restart
+   * (issue 14, attack 6: a captured command used to replay once its nonce had been pruned).
+   */
+  recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean;
+  /**
+   * Forgets nonces issued more than `windowMs` before their grant's high-water mark: recordNonce
+   * refuses those by the mark. Independent of the wall clock. Returns how many were forgotten.
+   */
+  pruneNonces(windowMs: number): number;
+  /**
+   * The number of a new listener session: max(`nowMs`, the last one + 1), kept, so sessions are
+   * ordered even when the clock stepped back (grantees' readers refuse older sessions).
+   */
+  nextListenSession(nowMs: number): number;
+  /** The saved floor of the device's time, ms (DeviceClock), if any. */
+  clockFloor(): number | undefined;
+  /** Saves the floor of the device's time, ms. */
+  saveClockFloor(ms: number): void;
+  /** Checks the audit log's hash chain from its anchor. */
+  verifyAudit(): AuditVerification;
   /** Times of the grant's executed commands at or after `sinceMs`, oldest first. */
   executionsSince(grantId: string, sinceMs: number): number[];
   close(): void;
@@ -113,12 +210,20 @@ export interface PermissionStore {
 /** The cursor that holds the device's next chain transaction nonce. */
 export const DEVICE_TX_NONCE_CURSOR = 'permissions.deviceTxNonce';
 
+/** The cursor that holds the floor of the device's time (DeviceClock), ms. */
+export const CLOCK_FLOOR_CURSOR = 'permissions.clockFloorMs';
+
+/** The cursor that holds the last listener session number started. */
+export const LISTEN_SESSION_CURSOR = 'permissions.listenSession';
+
 /** The in-memory double (also the outbox it writes to, for assertions). */
 export class MemoryPermissionStore implements PermissionStore {
   readonly #grants = new Map<string, GrantRow>();
   readonly #revocations = new Map<string, RevocationRow>();
-  readonly #audit: AuditRow[] = [];
-  readonly #nonces = new Map<string, number>();
+  readonly #audit: (AuditRow & { hash: string })[] = [];
+  readonly #nonces = new Map<string, { grantId: string; issuedMs: number }>();
+  readonly #marks = new Map<string, number>();
+  #floor: number | undefined;
   readonly outbox: { kind: string; bytes: Uint8Array }[] = [];
   #txNonce = 0;
 
@@ -161,7 +266,8 @@ export class MemoryPermissionStore implements PermissionStore {
 
   appendAudit(entry: AuditEntry, tx?: TxBuilder): number {
     const seq = this.#audit.length + 1;
-    this.#audit.push({ ...entry, seq });
+    const row = { ...entry, seq };
+    this.#audit.push({ ...row, hash: auditHash(this.#audit.at(-1)?.hash ?? AUDIT_GENESIS, row) });
     if (tx !== undefined) this.outbox.push(tx(this.#txNonce++));
     return seq;
   }
@@ -170,24 +276,46 @@ export class MemoryPermissionStore implements PermissionStore {
     const rows = this.#audit.filter(
       (r) => (q.grantId === undefined || r.grantId === q.grantId) && r.seq > (q.afterSeq ?? 0),
     );
-    return rows.slice(-q.limit);
+    return rows.slice(-q.limit).map(({ hash: _, ...r }) => r);
   }
 
-  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean {
+  verifyAudit(): AuditVerification {
+    return verifyAuditRows(this.#audit, 0, AUDIT_GENESIS);
+  }
+
+  recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean {
+    const mark = this.#marks.get(grantId);
+    if (windowMs !== undefined && mark !== undefined && issuedMs < mark - windowMs) return false;
     const k = `${grantId}/${nonce}`;
     if (this.#nonces.has(k)) return false;
-    this.#nonces.set(k, issuedMs);
+    this.#nonces.set(k, { grantId, issuedMs });
+    if (mark === undefined || issuedMs > mark) this.#marks.set(grantId, issuedMs);
     return true;
   }
 
-  pruneNonces(beforeMs: number): number {
+  pruneNonces(windowMs: number): number {
     let n = 0;
     for (const [k, t] of this.#nonces)
-      if (t < beforeMs) {
+      if (t.issuedMs < (this.#marks.get(t.grantId) ?? Number.NEGATIVE_INFINITY) - windowMs) {
         this.#nonces.delete(k);
         n++;
       }
     return n;
+  }
+
+  #lastSession = 0;
+
+  nextListenSession(nowMs: number): number {
+    this.#lastSession = Math.max(Math.floor(nowMs), this.#lastSession + 1);
+    return this.#lastSession;
+  }
+
+  clockFloor(): number | undefined {
+    return this.#floor;
+  }
+
+  saveClockFloor(ms: number): void {
+    this.#floor = ms;
   }
 
   executionsSince(grantId: string, sinceMs: number): number[] {

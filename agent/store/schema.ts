@@ -13,6 +13,7 @@ import {
   type SqliteMigration,
   type SqliteSynchronous,
 } from '../../process/index.js';
+import { AUDIT_GENESIS, type AuditRow, auditHash } from './permission-store.js';
 import { STORE_COUNTERS, StoreError } from './types.js';
 
 /** 'QooD' as a 32-bit integer: the file's application id. */
@@ -93,6 +94,65 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
         PRIMARY KEY (grant_id, nonce)
       ) WITHOUT ROWID;
       CREATE INDEX nonces_by_time ON nonces (issued_ms);
+    `);
+  },
+  // 3: each grant's high-water mark of issue times (issue 14, attack 6): nonces older than the
+  // window below it are refused by the mark, so the window no longer depends on the wall clock.
+  (db) => {
+    db.exec(`
+      CREATE TABLE nonce_marks (
+        grant_id       TEXT    PRIMARY KEY,
+        high_issued_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO nonce_marks (grant_id, high_issued_ms)
+        SELECT grant_id, MAX(issued_ms) FROM nonces GROUP BY grant_id;
+    `);
+  },
+  // 4: the audit log becomes a bounded hash chain (issue 14, attack 10). Each row gets its hash
+  // (rows already there are chained in seq order from the genesis anchor); `audit_anchor` holds
+  // the hash of the last row a rotation deleted; DELETE is refused unless `audit_rotating` says a
+  // rotation is under way (set and cleared inside the rotation's own transaction).
+  (db) => {
+    db.exec(`
+      DROP TRIGGER audit_no_update;
+      DROP TRIGGER audit_no_delete;
+      ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+      CREATE TABLE audit_anchor (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        after_seq  INTEGER NOT NULL,   -- the last deleted row's seq (0: none)
+        hash       TEXT    NOT NULL,   -- its hash: the chain's anchor
+        rotated_ms INTEGER NOT NULL,
+        deleted    INTEGER NOT NULL    -- rows deleted by rotations, in all
+      ) WITHOUT ROWID;
+      INSERT INTO audit_anchor VALUES (1, 0, '${AUDIT_GENESIS}', 0, 0);
+      CREATE TABLE audit_rotating (id INTEGER PRIMARY KEY CHECK (id = 1), active INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO audit_rotating VALUES (1, 0);
+    `);
+    const set = db.prepare('UPDATE audit SET hash = ? WHERE seq = ?');
+    let prev = AUDIT_GENESIS;
+    for (const r of db.prepare('SELECT * FROM audit ORDER BY seq').all() as Record<string, unknown>[]) {
+      const row = {
+        seq: r.seq,
+        atMs: r.at_ms,
+        kind: r.kind,
+        grantId: r.grant_id,
+        actor: r.actor,
+        command: r.command,
+        args: r.args,
+        nonce: r.nonce,
+        messageId: r.message_id,
+        outcome: r.outcome,
+        reason: r.reason,
+        detail: r.detail,
+        framesWritten: r.frames,
+      } as AuditRow;
+      prev = auditHash(prev, row);
+      set.run(prev, row.seq);
+    }
+    db.exec(`
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN (SELECT active FROM audit_rotating) = 0
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only; only its rotation deletes rows'); END;
     `);
   },
 ];

@@ -1,7 +1,15 @@
 /**
- * `SqlitePermissionStore`: the permissions' state in the agent's database file (schema version 2),
+ * `SqlitePermissionStore`: the permissions' state in the agent's database file (schema version 4),
  * on its own connection beside the chunk store's. Every method is one transaction; the audit table
  * refuses UPDATE and DELETE by trigger, so the log is append-only even for a careless query.
+ *
+ * The audit log is bounded (issue 14, attack 10: it grew without end, outside the chunk quota).
+ * Each row carries a hash chained from the previous row's (auditHash). When the log holds more than
+ * `auditMaxRows`, the oldest rows are deleted down to 90 % of the bound, in one transaction that
+ * also records the last deleted row's seq and hash as the chain's new anchor and appends a
+ * `rotate` row saying what went; `verifyAudit` then proves the remaining rows unbroken and
+ * unaltered from that anchor. Only the rotation may delete: the trigger refuses DELETE unless the
+ * rotation's flag is set, which it sets and clears inside its own transaction.
  *
  * Revocation tombstones live in a second, small SQLite file (`<database>.revocations` unless told
  * otherwise), always with `synchronous = FULL`. Why a file of their own: when the agent's database
@@ -24,13 +32,19 @@ import {
 } from '../../process/index.js';
 import {
   type AuditEntry,
+  type AuditEntry as AuditEntryType,
   type AuditQuery,
   type AuditRow,
+  type AuditVerification,
+  auditHash,
+  CLOCK_FLOOR_CURSOR,
   DEVICE_TX_NONCE_CURSOR,
   type GrantRow,
+  LISTEN_SESSION_CURSOR,
   type PermissionStore,
   type RevocationRow,
   type TxBuilder,
+  verifyAuditRows,
 } from './permission-store.js';
 import { openStoreDatabase } from './schema.js';
 import { StoreError } from './types.js';
@@ -63,7 +77,12 @@ export interface SqlitePermissionStoreOptions {
   readonly synchronous?: SqliteSynchronous;
   /** The revocation file (default `revocationsPathOf(path)`). */
   readonly revocationsPath?: string;
+  /** Most rows the audit log keeps before its oldest are rotated away (default AUDIT_MAX_ROWS). */
+  readonly auditMaxRows?: number;
 }
+
+/** The default bound of the audit log: about 20 MB of typical rows. */
+export const AUDIT_MAX_ROWS = 50_000;
 
 interface GrantDbRow {
   id: string;
@@ -114,12 +133,14 @@ export class SqlitePermissionStore implements PermissionStore {
   readonly #db: SqliteDatabase;
   readonly #rdb: SqliteDatabase;
   readonly #s: Record<string, SqliteStatement>;
+  readonly #auditMaxRows: number;
   #closed = false;
 
   /** Throws StoreError when either file cannot be used (a damaged revocation file is never replaced). */
   constructor(options: SqlitePermissionStoreOptions) {
     this.path = options.path;
     this.revocationsPath = options.revocationsPath ?? revocationsPathOf(options.path);
+    this.#auditMaxRows = options.auditMaxRows ?? AUDIT_MAX_ROWS;
     this.#rdb = openRevocationFile(this.revocationsPath);
     try {
       this.#db = openStoreDatabase({
@@ -148,8 +169,17 @@ export class SqlitePermissionStore implements PermissionStore {
       ),
       chain: db.prepare('UPDATE grants SET chain_paid = ?, chain_to_ms = ? WHERE id = ?'),
       audit: db.prepare(
-        'INSERT INTO audit (at_ms, kind, grant_id, actor, command, args, nonce, message_id, outcome, reason, detail, frames) VALUES (@atMs, @kind, @grantId, @actor, @command, @args, @nonce, @messageId, @outcome, @reason, @detail, @framesWritten)',
+        'INSERT INTO audit (seq, at_ms, kind, grant_id, actor, command, args, nonce, message_id, outcome, reason, detail, frames, hash) VALUES (@seq, @atMs, @kind, @grantId, @actor, @command, @args, @nonce, @messageId, @outcome, @reason, @detail, @framesWritten, @hash)',
       ),
+      auditHead: db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
+      anchor: db.prepare('SELECT after_seq, hash, deleted FROM audit_anchor WHERE id = 1'),
+      setAnchor: db.prepare(
+        'UPDATE audit_anchor SET after_seq = ?, hash = ?, rotated_ms = ?, deleted = deleted + ? WHERE id = 1',
+      ),
+      auditAt: db.prepare('SELECT seq, hash FROM audit WHERE seq = ?'),
+      rotating: db.prepare('UPDATE audit_rotating SET active = ? WHERE id = 1'),
+      rotateDelete: db.prepare('DELETE FROM audit WHERE seq <= ?'),
+      auditChain: db.prepare('SELECT * FROM audit ORDER BY seq'),
       auditAll: db.prepare(
         'SELECT * FROM (SELECT * FROM audit WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
       ),
@@ -159,7 +189,13 @@ export class SqlitePermissionStore implements PermissionStore {
       nonce: db.prepare(
         'INSERT INTO nonces (grant_id, nonce, issued_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       ),
-      prune: db.prepare('DELETE FROM nonces WHERE issued_ms < ?'),
+      mark: db.prepare('SELECT high_issued_ms FROM nonce_marks WHERE grant_id = ?').pluck(),
+      setMark: db.prepare(
+        'INSERT INTO nonce_marks (grant_id, high_issued_ms) VALUES (?, ?) ON CONFLICT (grant_id) DO UPDATE SET high_issued_ms = MAX(high_issued_ms, excluded.high_issued_ms)',
+      ),
+      prune: db.prepare(
+        'DELETE FROM nonces WHERE issued_ms < (SELECT m.high_issued_ms FROM nonce_marks m WHERE m.grant_id = nonces.grant_id) - ?',
+      ),
       executions: db
         .prepare(
           "SELECT at_ms FROM audit WHERE grant_id = ? AND kind = 'control' AND outcome = 'executed' AND at_ms >= ? ORDER BY seq",
@@ -195,7 +231,7 @@ export class SqlitePermissionStore implements PermissionStore {
         row.chainToMs,
       );
       if (r.changes === 0) return false;
-      this.#s.audit!.run(audit);
+      this.#appendChained(audit);
       return true;
     })();
   }
@@ -225,7 +261,7 @@ export class SqlitePermissionStore implements PermissionStore {
     if (this.#s.tombstone!.run(id, atMs, by).changes === 0) return false;
     this.#db.transaction(() => {
       this.#s.revoke!.run(atMs, by, id);
-      this.#s.audit!.run(audit);
+      this.#appendChained(audit);
       if (tx !== undefined) this.#s.enqueueTx!.run(tx.kind, asBlob(tx.bytes), atMs);
     })();
     return true;
@@ -246,7 +282,7 @@ export class SqlitePermissionStore implements PermissionStore {
   appendAudit(entry: AuditEntry, tx?: TxBuilder): number {
     this.#open();
     return this.#db.transaction(() => {
-      const seq = Number(this.#s.audit!.run(entry).lastInsertRowid);
+      const seq = this.#appendChained(entry);
       if (tx !== undefined) {
         const nonce = Number((this.#s.cursor!.get(DEVICE_TX_NONCE_CURSOR) as string | undefined) ?? '0');
         const t = tx(nonce);
@@ -266,14 +302,115 @@ export class SqlitePermissionStore implements PermissionStore {
     return (rows as AuditDbRow[]).map(auditRow);
   }
 
-  recordNonce(grantId: string, nonce: string, issuedMs: number): boolean {
+  verifyAudit(): AuditVerification {
     this.#open();
-    return this.#s.nonce!.run(grantId, nonce, issuedMs).changes === 1;
+    // One read transaction, so a concurrent rotation cannot move the anchor under the scan.
+    return this.#db.transaction(() => {
+      const a = this.#s.anchor!.get() as { after_seq: number; hash: string };
+      const rows = this.#s.auditChain!.iterate() as Iterable<AuditDbRow & { hash: string }>;
+      // A generator over for-of, so stopping at a bad row also closes the statement's iterator.
+      const mapped = {
+        *[Symbol.iterator]() {
+          for (const r of rows) yield { ...auditRow(r), hash: r.hash };
+        },
+      };
+      return verifyAuditRows(mapped, a.after_seq, a.hash);
+    })();
   }
 
-  pruneNonces(beforeMs: number): number {
+  /** Appends a row with its seq and chained hash (inside the caller's transaction); rotates past the bound. */
+  #appendChained(entry: AuditEntryType): number {
+    const seq = this.#insertChained(entry);
+    const anchor = this.#s.anchor!.get() as { after_seq: number };
+    if (seq - anchor.after_seq > this.#auditMaxRows) this.#rotate(seq, entry.atMs);
+    return seq;
+  }
+
+  #insertChained(entry: AuditEntryType): number {
+    const head = this.#s.auditHead!.get() as { seq: number; hash: string } | undefined;
+    const anchor =
+      head ??
+      (() => {
+        const a = this.#s.anchor!.get() as { after_seq: number; hash: string };
+        return { seq: a.after_seq, hash: a.hash };
+      })();
+    const row: AuditRow = { ...entry, seq: anchor.seq + 1 };
+    this.#s.audit!.run({ ...row, hash: auditHash(anchor.hash, row) });
+    return row.seq;
+  }
+
+  /**
+   * Deletes the oldest rows down to 90 % of the bound; the last deleted row's hash becomes the
+   * anchor, and a `rotate` row (chained like any other) says what went. Inside the caller's
+   * transaction, so the rows, the anchor and the note commit together or not at all.
+   */
+  #rotate(headSeq: number, atMs: number): void {
+    const keep = Math.max(1, Math.floor(this.#auditMaxRows * 0.9));
+    const cutSeq = headSeq - keep;
+    const cut = this.#s.auditAt!.get(cutSeq) as { seq: number; hash: string } | undefined;
+    if (cut === undefined) return;
+    const before = this.#s.anchor!.get() as { after_seq: number };
+    this.#s.rotating!.run(1);
+    const deleted = this.#s.rotateDelete!.run(cutSeq).changes;
+    this.#s.rotating!.run(0);
+    this.#s.setAnchor!.run(cutSeq, cut.hash, atMs, deleted);
+    this.#insertChained({
+      atMs,
+      kind: 'rotate',
+      grantId: null,
+      actor: 'device',
+      command: '',
+      args: JSON.stringify({
+        deleted,
+        fromSeq: before.after_seq + 1,
+        toSeq: cutSeq,
+        maxRows: this.#auditMaxRows,
+      }),
+      nonce: '',
+      messageId: cut.hash,
+      outcome: 'rotated',
+      reason: 'OK',
+      detail: `rows ${before.after_seq + 1}..${cutSeq} deleted (bound ${this.#auditMaxRows} rows); the chain continues from row ${cutSeq}'s hash ${cut.hash}`,
+      framesWritten: 0,
+    });
+  }
+
+  recordNonce(grantId: string, nonce: string, issuedMs: number, windowMs?: number): boolean {
     this.#open();
-    return this.#s.prune!.run(beforeMs).changes;
+    return this.#db.transaction(() => {
+      const mark = this.#s.mark!.get(grantId) as number | undefined;
+      // Behind the grant's mark by more than the window: its nonce may have been forgotten.
+      if (windowMs !== undefined && mark !== undefined && issuedMs < mark - windowMs) return false;
+      if (this.#s.nonce!.run(grantId, nonce, issuedMs).changes === 0) return false;
+      this.#s.setMark!.run(grantId, issuedMs);
+      return true;
+    })();
+  }
+
+  pruneNonces(windowMs: number): number {
+    this.#open();
+    return this.#s.prune!.run(windowMs).changes;
+  }
+
+  nextListenSession(nowMs: number): number {
+    this.#open();
+    return this.#db.transaction(() => {
+      const last = Number((this.#s.cursor!.get(LISTEN_SESSION_CURSOR) as string | undefined) ?? '0');
+      const next = Math.max(Math.floor(nowMs), last + 1);
+      this.#s.setCursor!.run(LISTEN_SESSION_CURSOR, String(next));
+      return next;
+    })();
+  }
+
+  clockFloor(): number | undefined {
+    this.#open();
+    const v = this.#s.cursor!.get(CLOCK_FLOOR_CURSOR) as string | undefined;
+    return v === undefined ? undefined : Number(v);
+  }
+
+  saveClockFloor(ms: number): void {
+    this.#open();
+    this.#s.setCursor!.run(CLOCK_FLOOR_CURSOR, String(Math.floor(ms)));
   }
 
   executionsSince(grantId: string, sinceMs: number): number[] {

@@ -291,22 +291,40 @@ export function registerGrants(program: Command): void {
     .option('--grant <id>', 'only this grant')
     .option('--limit <n>', 'the latest n entries', '100')
     .option('--json', 'print JSON lines')
-    .action(async (o: { socket: string; grant?: string; limit: string; json?: boolean }) => {
-      const rows = (await call(o.socket, 'audit', {
-        limit: num(o.limit, '--limit', 1),
-        ...(o.grant === undefined ? {} : { grant: o.grant }),
-      })) as Record<string, unknown>[];
-      for (const r of rows)
-        process.stdout.write(
-          o.json
-            ? `${JSON.stringify(r)}\n`
-            : `${fmtTime(r.atMs)}  ${String(r.kind).padEnd(7)}  ${String(r.grantId ?? '-')
-                .slice(0, 16)
-                .padEnd(16)}  ${String(r.actor || '-')
-                .slice(0, 16)
-                .padEnd(
-                  16,
-                )}  ${String(r.command || '-').padEnd(12)}  ${String(r.outcome).padEnd(8)}  ${r.reason}  ${r.detail}\n`,
-        );
-    });
+    .option(
+      '--verify',
+      "check the log's hash chain from its anchor instead of listing it (exit 1 when broken)",
+    )
+    .action(
+      async (o: { socket: string; grant?: string; limit: string; json?: boolean; verify?: boolean }) => {
+        if (o.verify) {
+          const v = (await call(o.socket, 'audit.verify', {})) as Record<string, unknown>;
+          process.stdout.write(
+            o.json
+              ? `${JSON.stringify(v)}\n`
+              : v.ok
+                ? `audit log intact: ${v.rows} rows after row ${v.anchorSeq} (anchor ${v.anchorHash}); head ${v.headHash}\n`
+                : `audit log BROKEN at row ${v.badSeq}: ${v.problem}\n`,
+          );
+          if (!v.ok) process.exitCode = 1;
+          return;
+        }
+        const rows = (await call(o.socket, 'audit', {
+          limit: num(o.limit, '--limit', 1),
+          ...(o.grant === undefined ? {} : { grant: o.grant }),
+        })) as Record<string, unknown>[];
+        for (const r of rows)
+          process.stdout.write(
+            o.json
+              ? `${JSON.stringify(r)}\n`
+              : `${fmtTime(r.atMs)}  ${String(r.kind).padEnd(7)}  ${String(r.grantId ?? '-')
+                  .slice(0, 16)
+                  .padEnd(16)}  ${String(r.actor || '-')
+                  .slice(0, 16)
+                  .padEnd(
+                    16,
+                  )}  ${String(r.command || '-').padEnd(12)}  ${String(r.outcome).padEnd(8)}  ${r.reason}  ${r.detail}\n`,
+          );
+      },
+    );
 }

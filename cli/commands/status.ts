@@ -30,6 +30,7 @@ export type StatusReply = MetricsSnapshot & {
   role?: string;
   vehicleId?: string;
   chain?: { state?: string; message?: string };
+  clock?: { sound: boolean; reasons: string[] };
 };
 
 /** The text `qood status` prints for a status reply (one line per counter, after the summary). */
@@ -39,6 +40,13 @@ export function formatStatus(status: StatusReply): string {
   ];
   // The agent's chain view: following, or stale with what it refuses and the way out (issue 14, attack 8).
   if (typeof status.chain?.message === 'string') lines.push(`chain: ${status.chain.message}`);
+  // The agent's device clock: control is refused while it is unsound (issue 14, attack 6).
+  if (status.clock !== undefined)
+    lines.push(
+      status.clock.sound
+        ? 'clock: sound'
+        : `clock: UNSOUND, control refused: ${status.clock.reasons.join('; ')}`,
+    );
   const rows = [...Object.entries(status.counters), ...Object.entries(status.gauges)];
   const width = Math.max(0, ...rows.map(([k]) => k.length));
   for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);

@@ -1,7 +1,7 @@
 /**
  * A device with permissions for tests: owner, device and grantee keys, the simulated car's profile
- * on a recording memory CAN wire, a fake wall clock, live signals the test sets, and helpers to
- * issue grants and sign commands.
+ * on a recording memory CAN wire, fake wall and monotonic clocks, live signals the test sets (in
+ * the agent's own LatestValues), and helpers to issue grants and sign commands.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   loadProfileFile,
   Permissions,
 } from '../../agent/permissions/index.js';
+import { LatestValues } from '../../agent/pipeline/latest-values.js';
 import { MemoryPermissionStore, type PermissionStore } from '../../agent/store/index.js';
 import type { Uplink } from '../../agent/sync/index.js';
 import { Ed25519Signer, getPublicKey, type SampleValue, signCommand, toHex } from '../../chain/index.js';
@@ -44,10 +45,15 @@ export interface PermissionRig {
   readonly store: PermissionStore;
   readonly perms: Permissions;
   readonly metrics: Metrics;
-  /** The fake wall clock, ms; tests move it. */
-  clock: { nowMs: number };
-  /** Sets a live signal at the current clock time. */
-  setSignal(path: string, value: SampleValue): void;
+  /**
+   * The fake clocks, ms. Setting `nowMs` forward moves the monotonic clock by as much (time
+   * passes); `stepWall` moves only the wall clock (a step: NTP, GNSS, no RTC battery).
+   */
+  clock: { nowMs: number; readonly monoMs: number; stepWall(deltaMs: number): void };
+  /** The live signals (the agent's LatestValues on the rig's monotonic clock). */
+  readonly latest: LatestValues;
+  /** Sets a live signal, stamped at the current wall time (or `tMs`), received now. */
+  setSignal(path: string, value: SampleValue, tMs?: number): void;
   /** Issues and installs a grant; returns its id. */
   grant(
     kind: 'listen' | 'control',
@@ -84,7 +90,23 @@ export function permissionRig(
     profile,
     ...(encodeMessage ? { encodeMessage } : {}),
   });
-  const fake = { nowMs: Date.UTC(2025, 0, 1) };
+  let wall = Date.UTC(2025, 0, 1);
+  let mono = 1_000_000;
+  const fake = {
+    get nowMs() {
+      return wall;
+    },
+    set nowMs(v: number) {
+      if (v > wall) mono += v - wall;
+      wall = v;
+    },
+    get monoMs() {
+      return mono;
+    },
+    stepWall(deltaMs: number) {
+      wall += deltaMs;
+    },
+  };
   const clock = options.realClock
     ? {
         get nowMs() {
@@ -93,9 +115,15 @@ export function permissionRig(
         set nowMs(_: number) {
           throw new Error('a rig on the real clock cannot move it');
         },
+        get monoMs() {
+          return performance.now();
+        },
+        stepWall(_: number) {
+          throw new Error('a rig on the real clock cannot move it');
+        },
       }
     : fake;
-  const live = new Map<string, { value: SampleValue; tMs: number }>();
+  const latest = new LatestValues({ monoMs: () => clock.monoMs });
   const store = options.store ?? new MemoryPermissionStore();
   const metrics = new Metrics();
   const perms = new Permissions({
@@ -105,8 +133,14 @@ export function permissionRig(
     device: device.signer,
     chainId: 'qood-test',
     actuator,
-    live: (p) => live.get(p),
+    live: (p) => {
+      const v = latest.get(p);
+      return v === undefined
+        ? undefined
+        : { value: v.value, tMs: v.tUs / 1000, receivedMonoMs: v.receivedMonoMs };
+    },
     nowMs: () => clock.nowMs,
+    monoMs: () => clock.monoMs,
     policy: { skewMs: 30_000, maxSignalAgeMs: 2000 },
     metrics,
     logger: silentLogger,
@@ -124,8 +158,9 @@ export function permissionRig(
     perms,
     metrics,
     clock,
-    setSignal(path, value) {
-      live.set(path, { value, tMs: clock.nowMs });
+    latest,
+    setSignal(path, value, tMs) {
+      latest.add([{ path, value, tUs: (tMs ?? clock.nowMs) * 1000 }]);
     },
     grant(kind, scope, terms = {}, window = {}) {
       const { bundle } = issueGrant({

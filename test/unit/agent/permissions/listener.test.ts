@@ -163,12 +163,20 @@ describe('listener: pull', () => {
     expect(rig.perms.hub.handlePull(noPull, np)?.code).toBe('OUT_OF_SCOPE');
     expect(rig.perms.hub.handlePull(id, new Uint8Array([1, 2, 3]))?.code).toBe('MALFORMED');
     expect(sent).toHaveLength(1);
-    expect(
-      rig.store
-        .audit({ limit: 10 })
-        .filter((r) => r.kind === 'pull')
-        .map((r) => r.reason),
-    ).toEqual(['OK', 'REPLAYED', 'WRONG_GRANTEE', 'OUT_OF_SCOPE', 'MALFORMED']);
+    // The stranger's and the malformed pulls prove no grantee sent them: counted in one summary
+    // row of the grant's window (issue 14, attack 10), written out when the owner reads the log.
+    rig.perms.summary.flush();
+    const pulls = rig.store.audit({ limit: 10 }).filter((r) => r.kind === 'pull');
+    expect(pulls.map((r) => [r.outcome, r.reason])).toEqual([
+      ['executed', 'OK'],
+      ['refused', 'REPLAYED'],
+      ['refused', 'OUT_OF_SCOPE'],
+      ['summarised', 'WRONG_GRANTEE'],
+    ]);
+    expect(JSON.parse(pulls[3]!.args)).toMatchObject({
+      count: 2,
+      reasons: { WRONG_GRANTEE: 1, MALFORMED: 1 },
+    });
   });
 });
 

@@ -4,6 +4,8 @@
  * who wrapped it (the grantee's public key is public), so anyone who knows a grant id and the
  * grantee's key could make a message the grantee would take for the car's. The device now signs
  * each session's wrapped key, and the reader checks that signature against the device keys it knows.
+ * And a genuine message replayed later (within its session or after a newer one) is refused: the
+ * reader keeps a high-water mark of signed session numbers and sequence numbers per grant.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +14,7 @@ import {
   Ed25519Signer,
   encodeCanonical,
   encodeListenerPayload,
+  ListenerError,
   ListenerReader,
   ListenerSession,
   toHex,
@@ -39,7 +42,7 @@ function refusal(bytes: Uint8Array): string {
 
 describe('listener messages', () => {
   it('the grantee opens what the device sealed to it, push and pull', () => {
-    const s = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device);
+    const s = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device, 1);
     const reader = new ListenerReader(GRANTEE_SECRET, [device.publicKey]);
     const push = reader.open(s.seal(parkedAtHome));
     expect(push).toMatchObject({
@@ -54,7 +57,7 @@ describe('listener messages', () => {
 
   it('attack 11: a message forged with the grant id and the grantee’s public key is refused by the reader', () => {
     // Everything the attacker uses is public: the grant id, the grantee's key, the code.
-    const forged = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), attacker).seal(parkedAtHome);
+    const forged = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), attacker, 1).seal(parkedAtHome);
     expect(refusal(forged)).toBe('BAD_SIGNATURE');
   });
 
@@ -78,7 +81,7 @@ describe('listener messages', () => {
   it('a session signed for one grant does not open as another grant’s', () => {
     const other = toHex(fixed('listen/other-grant'));
     const msg = decodeCanonical(
-      new ListenerSession(other, toHex(grantee.publicKey), device).seal(parkedAtHome),
+      new ListenerSession(other, toHex(grantee.publicKey), device, 1).seal(parkedAtHome),
     ) as unknown[];
     msg[1] = fixed('listen/grant-id');
     expect(refusal(encodeCanonical(msg as never))).not.toBe('opened');
@@ -86,9 +89,66 @@ describe('listener messages', () => {
 
   it('refuses the unsigned messages of the first version', () => {
     const m = decodeCanonical(
-      new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device).seal(parkedAtHome),
+      new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device, 1).seal(parkedAtHome),
     ) as unknown[];
     const v1 = [1, m[1], m[2], m[3], m[5], m[6], m[7]];
     expect(refusal(encodeCanonical(v1 as never))).toBe('CodecError');
+  });
+});
+
+/** What opening gives with `reader`: 'opened' or the error's code. */
+function openWith(reader: ListenerReader, bytes: Uint8Array): string {
+  try {
+    reader.open(bytes);
+    return 'opened';
+  } catch (err) {
+    return err instanceof CryptoError || err instanceof ListenerError ? err.code : (err as Error).name;
+  }
+}
+
+describe('replay of genuine listener messages', () => {
+  const driving = encodeListenerPayload(1_760_000_600_000, [['Vehicle.Speed', 90, 1_760_000_600_000]]);
+
+  it('a genuine listener message replayed later is refused by the reader', () => {
+    const reader = new ListenerReader(GRANTEE_SECRET, [device.publicKey]);
+    const first = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device, 1000);
+    const parked0 = first.seal(parkedAtHome);
+    const parked1 = first.seal(parkedAtHome);
+    expect(openWith(reader, parked0)).toBe('opened');
+    expect(openWith(reader, parked1)).toBe('opened');
+    // Within the session: a message already passed.
+    expect(openWith(reader, parked0)).toBe('REPLAYED');
+    expect(openWith(reader, parked1)).toBe('REPLAYED');
+    // The device restarts (a later session number, whatever its clock says) and the car drives.
+    const second = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device, 1001);
+    expect(openWith(reader, second.seal(driving))).toBe('opened');
+    // Across sessions: the old session's "parked at home" is refused.
+    expect(openWith(reader, parked1)).toBe('REPLAYED');
+    // The grantee restarts with the marks it saved: still refused.
+    const again = new ListenerReader(GRANTEE_SECRET, [device.publicKey], reader.marks);
+    expect(openWith(again, parked1)).toBe('REPLAYED');
+    expect(openWith(again, second.seal(driving))).toBe('opened');
+  });
+
+  it('a forged session with a higher number does not move the mark: the genuine stream goes on', () => {
+    const reader = new ListenerReader(GRANTEE_SECRET, [device.publicKey]);
+    const genuine = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device, 5000);
+    expect(openWith(reader, genuine.seal(parkedAtHome))).toBe('opened');
+    const forged = new ListenerSession(GRANT_ID, toHex(grantee.publicKey), attacker, 9_000_000);
+    expect(openWith(reader, forged.seal(parkedAtHome))).toBe('BAD_SIGNATURE');
+    // An altered sequence number fails the AEAD and changes nothing either.
+    const m = decodeCanonical(genuine.seal(driving)) as unknown[];
+    m[5] = 99;
+    expect(openWith(reader, encodeCanonical(m as never))).toBe('AUTH_FAILED');
+    expect(openWith(reader, genuine.seal(driving))).toBe('opened');
+    expect(reader.marks.get(GRANT_ID)).toEqual({ session: 5000, seq: 2 });
+  });
+
+  it('refuses the random-session messages of version 2', () => {
+    const m = decodeCanonical(
+      new ListenerSession(GRANT_ID, toHex(grantee.publicKey), device, 1).seal(parkedAtHome),
+    ) as unknown[];
+    m[0] = 2;
+    expect(refusal(encodeCanonical(m as never))).toBe('CodecError');
   });
 });
