@@ -87,6 +87,8 @@ export const chainConfigSchema = z
         maxPeers: z.number().int().min(0).max(10_000).optional(),
         /** Inbound connections still in their handshake (default 8). */
         maxHandshakes: z.number().int().min(1).max(1000).optional(),
+        /** Of them, from one IP address (default 2). */
+        maxHandshakesPerAddress: z.number().int().min(1).max(1000).optional(),
         /** Inbound connections from one IP address (default 8). */
         maxPerAddress: z.number().int().min(1).max(1000).optional(),
       })

@@ -6,10 +6,12 @@
  *
  * Admission (issue 14, attack 12: idle sockets used to fill every slot until their handshake
  * deadline, cutting producers off from each other). Slots are counted in three budgets:
- * - inbound connections still in handshake: at most `maxHandshakes`; when they are all taken, a
- *   newcomer takes the slot of the oldest one that has sent nothing yet (an honest node says hello
- *   at once), else it is refused; a silent one is also dropped after `silentInboundTimeoutMs`;
- * - connections from one IP address, in handshake or established, at most `maxPerAddress`;
+ * - inbound connections still in handshake: at most `maxHandshakes`, of which at most
+ *   `maxHandshakesPerAddress` from one IP address; when they are all taken, a newcomer takes the
+ *   slot of the oldest one whose hello has not arrived (an honest node says hello the moment it
+ *   connects, so that one is idle or dribbling bytes), else it is refused; one without a hello is
+ *   also dropped after `inboundHelloTimeoutMs` (peer.ts);
+ * - inbound connections from one IP address, in handshake or established, at most `maxPerAddress`;
  * - established peers that are neither configured nor priority (the scheduled producers, through
  *   `isPriority`): at most `maxPeers`. Configured peers (dialed by this node) and priority keys are
  *   admitted past every limit once authenticated, and count against none of them, so a table full
@@ -36,11 +38,18 @@ export interface AdmissionLimits {
   readonly maxPeers: number;
   /** Inbound connections still in handshake. */
   readonly maxHandshakes: number;
+  /** Inbound connections still in handshake from one IP address. */
+  readonly maxHandshakesPerAddress: number;
   /** Inbound connections from one IP address, in handshake or established (priority peers aside). */
   readonly maxPerAddress: number;
 }
 
-export const DEFAULT_ADMISSION: AdmissionLimits = { maxPeers: 64, maxHandshakes: 8, maxPerAddress: 8 };
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  maxPeers: 64,
+  maxHandshakes: 8,
+  maxHandshakesPerAddress: 2,
+  maxPerAddress: 8,
+};
 
 /** A peer address from the config. */
 export interface PeerAddress {
@@ -90,12 +99,12 @@ export interface NetworkStats {
   messagesOut: number;
   /** The last connection cut off: who and why. */
   lastCutOff: string | undefined;
-  /** Inbound connections refused: their address already held `maxPerAddress`. */
+  /** Inbound connections refused: their address held `maxPerAddress`, or `maxHandshakesPerAddress` in handshake. */
   refusedAddressLimit: number;
-  /** Inbound connections refused: every handshake slot taken, none by a silent socket. */
+  /** Inbound connections refused: every handshake slot taken, none by a connection without a hello. */
   refusedHandshakeBudget: number;
-  /** Silent inbound connections dropped to give their handshake slot to a newcomer. */
-  evictedSilent: number;
+  /** Inbound connections without a hello dropped to give their handshake slot to a newcomer. */
+  evictedBeforeHello: number;
   /** Authenticated peers refused: `maxPeers` others already established. */
   refusedTableFull: number;
   /** Sealed frames that did not open (each closed its connection). */
@@ -155,7 +164,7 @@ export class PeerNetwork {
     lastCutOff: undefined,
     refusedAddressLimit: 0,
     refusedHandshakeBudget: 0,
-    evictedSilent: 0,
+    evictedBeforeHello: 0,
     refusedTableFull: 0,
     framesRejected: 0,
     handshakesFailed: 0,
@@ -302,27 +311,35 @@ export class PeerNetwork {
     }
     const address = addressOf(link.remote);
     let fromAddress = 0;
+    let handshakingFromAddress = 0;
     const handshaking: Peer[] = [];
     for (const c of this.#conns) {
       if (c.outbound) continue;
-      if (!c.ready) handshaking.push(c);
-      if (addressOf(c.remote) === address && !this.#priority.has(c)) fromAddress++;
+      const same = addressOf(c.remote) === address;
+      if (!c.ready) {
+        handshaking.push(c);
+        if (same) handshakingFromAddress++;
+      }
+      if (same && !this.#priority.has(c)) fromAddress++;
     }
-    if (fromAddress >= this.#admission.maxPerAddress) {
+    if (
+      fromAddress >= this.#admission.maxPerAddress ||
+      handshakingFromAddress >= this.#admission.maxHandshakesPerAddress
+    ) {
       this.stats.refusedAddressLimit++;
       link.destroy();
       return;
     }
     if (handshaking.length >= this.#admission.maxHandshakes) {
-      // #conns keeps insertion order: the first silent one is the oldest.
-      const victim = handshaking.find((c) => c.silent);
+      // #conns keeps insertion order: the first one found is the oldest.
+      const victim = handshaking.find((c) => c.awaitingHello);
       if (victim === undefined) {
         this.stats.refusedHandshakeBudget++;
         link.destroy();
         return;
       }
-      this.stats.evictedSilent++;
-      victim.close({ reason: 'silent, and its handshake slot was wanted', penalty: 0 });
+      this.stats.evictedBeforeHello++;
+      victim.close({ reason: 'no hello yet, and its handshake slot was wanted', penalty: 0 });
     }
     this.stats.connectionsAccepted++;
     this.#attach(link, false);

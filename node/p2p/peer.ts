@@ -34,11 +34,11 @@ export interface PeerLimits {
   /** Time allowed for the handshake. */
   readonly handshakeTimeoutMs: number;
   /**
-   * Time an inbound connection may stay silent before its first byte. Shorter than the handshake's
-   * deadline: an honest node sends its hello at once, so a socket that says nothing is only holding
-   * a handshake slot (network.ts).
+   * Time an inbound connection has to deliver its whole hello. Shorter than the handshake's
+   * deadline: an honest node sends its hello the moment it connects, so a socket that says nothing,
+   * or dribbles a partial frame, is only holding a handshake slot (network.ts).
    */
-  readonly silentInboundTimeoutMs: number;
+  readonly inboundHelloTimeoutMs: number;
   /** Bytes queued towards a slow peer before it is cut off. */
   readonly maxPendingWriteBytes: number;
 }
@@ -49,7 +49,7 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   messageBurst: 10_000,
   bytesPerSec: 32 * 1024 * 1024,
   handshakeTimeoutMs: 5000,
-  silentInboundTimeoutMs: 1000,
+  inboundHelloTimeoutMs: 1000,
   maxPendingWriteBytes: 64 * 1024 * 1024,
 };
 
@@ -134,9 +134,7 @@ export class Peer {
   readonly #msgs: TokenBucket;
   readonly #bytes: TokenBucket;
   readonly #timer: NodeJS.Timeout;
-  #silentTimer: NodeJS.Timeout | undefined;
-  /** Bytes received on the link, framed or not. */
-  #rawBytes = 0;
+  #helloTimer: NodeJS.Timeout | undefined;
   /** Messages and bytes received. */
   received = { messages: 0, bytes: 0 };
 
@@ -161,14 +159,15 @@ export class Peer {
     }, o.limits.handshakeTimeoutMs);
     this.#timer.unref();
     if (!o.outbound) {
-      this.#silentTimer = setTimeout(() => {
-        if (this.#rawBytes === 0)
+      // Idle and slow sockets lose their handshake slot early (issue 14, attack 12).
+      this.#helloTimer = setTimeout(() => {
+        if (this.#state === 'hello')
           this.close({
-            reason: `sent nothing within ${o.limits.silentInboundTimeoutMs} ms`,
+            reason: `no hello within ${o.limits.inboundHelloTimeoutMs} ms`,
             penalty: PENALTY.none,
           });
-      }, o.limits.silentInboundTimeoutMs);
-      this.#silentTimer.unref();
+      }, o.limits.inboundHelloTimeoutMs);
+      this.#helloTimer.unref();
     }
     o.link.onData((b) => this.#onData(b));
     o.link.onClose((reason) => this.#closed({ reason, penalty: PENALTY.none }));
@@ -185,9 +184,12 @@ export class Peer {
     this.send(this.#hello);
   }
 
-  /** True while the other side has sent no byte at all (an inbound socket holding a slot idle). */
-  get silent(): boolean {
-    return this.#rawBytes === 0;
+  /**
+   * True until the other side's hello arrived: nothing or part of a frame so far (on an inbound
+   * connection, a slot held without the one message every honest node sends first).
+   */
+  get awaitingHello(): boolean {
+    return this.#state === 'hello';
   }
 
   /** True once the handshake completed and until the connection closes. */
@@ -230,13 +232,12 @@ export class Peer {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#timer);
-    clearTimeout(this.#silentTimer);
+    clearTimeout(this.#helloTimer);
     this.#o.onClose(this, c);
   }
 
   #onData(chunk: Uint8Array): void {
     if (this.#state === 'closed') return;
-    this.#rawBytes += chunk.length;
     const now = this.#o.nowMs();
     if (!this.#bytes.take(chunk.length, now)) {
       this.close({ reason: `more than ${this.#o.limits.bytesPerSec} bytes/s`, penalty: PENALTY.flood });

@@ -76,16 +76,24 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
   }
 }
 
-/** A TCP connection from `localAddress` that sends nothing; resolves once connected. */
-function idleSocket(port: number, localAddress: string): Promise<Socket> {
+/**
+ * A TCP connection from `localAddress` that never completes a hello: it sends nothing, or (with
+ * `dribble`) the first bytes of a frame and then nothing. Resolves once connected.
+ */
+function idleSocket(port: number, localAddress: string, dribble = false): Promise<Socket> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port, localAddress });
     sockets.push(s);
     s.on('error', () => {});
-    s.once('connect', () => resolve(s));
+    s.once('connect', () => {
+      if (dribble) s.write(Uint8Array.of(0, 0, 0));
+      resolve(s);
+    });
     s.once('close', () => resolve(s));
   });
 }
+
+const openSockets = (list: Socket[]) => list.filter((s) => !s.destroyed && s.readyState === 'open');
 
 const status: P2pMessage = { kind: 'status', finalHeight: 3, headHeight: 4 };
 
@@ -94,9 +102,10 @@ describe('p2p admission', () => {
     const a = await startNode(11);
     const c = await startNode(12, [a.net.listenPort]);
     await waitFor(() => a.net.peerKeys.includes(c.key), 3000, 'the established peer');
-    // 70 sockets from 70 addresses (so per-address limits play no part), none saying anything.
+    // 70 sockets from 70 addresses (so per-address limits play no part): half say nothing, half
+    // send 3 bytes of a frame header and stop.
     const idle = await Promise.all(
-      Array.from({ length: 70 }, (_, i) => idleSocket(a.net.listenPort, `127.0.1.${i + 1}`)),
+      Array.from({ length: 70 }, (_, i) => idleSocket(a.net.listenPort, `127.0.1.${i + 1}`, i % 2 === 1)),
     );
     expect(idle).toHaveLength(70);
     const started = Date.now();
@@ -114,13 +123,22 @@ describe('p2p admission', () => {
   });
 
   it('one address cannot hold more than N connections', async () => {
-    const a = await startNode(11, [], { admission: { maxPerAddress: 4 } });
+    // By default one address holds at most 2 connections in handshake ...
+    const a = await startNode(11);
     const mine = await Promise.all(
       Array.from({ length: 10 }, () => idleSocket(a.net.listenPort, '127.0.0.3')),
     );
     await new Promise((r) => setTimeout(r, 300));
-    expect(mine.filter((s) => !s.destroyed && s.readyState === 'open')).toHaveLength(4);
-    expect(a.net.stats.refusedAddressLimit).toBe(6);
+    expect(openSockets(mine)).toHaveLength(2);
+    expect(a.net.stats.refusedAddressLimit).toBe(8);
+    // ... and at most maxPerAddress connections in all, in handshake or not.
+    const a2 = await startNode(15, [], { admission: { maxPerAddress: 4, maxHandshakesPerAddress: 8 } });
+    const more = await Promise.all(
+      Array.from({ length: 10 }, () => idleSocket(a2.net.listenPort, '127.0.0.4')),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(openSockets(more)).toHaveLength(4);
+    expect(a2.net.stats.refusedAddressLimit).toBe(6);
     // Another address is still welcome.
     const b = await startNode(13, [a.net.listenPort]);
     await waitFor(() => a.net.peerKeys.includes(b.key), 2000, 'b');
