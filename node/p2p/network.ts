@@ -406,7 +406,14 @@ export class PeerNetwork {
   #onClose(p: Peer, c: PeerClose, dialer: Dialer | undefined): void {
     this.#conns.delete(p);
     const key = p.key;
-    if (c.code === 'unsealed') this.stats.framesRejected++;
+    if (c.code === 'unsealed') {
+      this.stats.framesRejected++;
+      this.stats.lastCutOff = `${key === undefined ? p.remote : key.slice(0, 16)}: ${c.reason}`;
+      this.#o.log?.warn(
+        { peer: key?.slice(0, 16), remote: p.remote, reason: c.reason },
+        'sealed frame rejected',
+      );
+    }
     if (key === undefined) {
       this.stats.handshakesFailed++;
       this.stats.lastHandshakeFailure = `${p.remote}: ${c.reason}`;

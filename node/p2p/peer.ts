@@ -270,11 +270,13 @@ export class Peer {
         // Every frame after the handshake must open under the next number of this direction: one
         // altered, injected, replayed, reordered or dropped by someone on the path does not, and
         // the connection ends here, before any of its bytes reach a decoder (issue 14, attack 12).
+        // No penalty: whoever altered the frame on the path may not be the key's holder, and a
+        // score would let a middleman get an honest producer banned.
         const opened = this.#opener.open(f);
         if (opened === undefined) {
           this.close({
             reason: `sealed frame ${this.#opener.opened} does not open (altered, replayed or reordered on the way)`,
-            penalty: PENALTY.garbage,
+            penalty: PENALTY.none,
             code: 'unsealed',
           });
           return;

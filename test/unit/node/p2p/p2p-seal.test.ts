@@ -192,6 +192,9 @@ describe('sealed p2p frames', () => {
     expect(txsFrom(a, b.key)).toHaveLength(1);
     expect(a.net.stats.framesRejected).toBe(1);
     expect(a.net.stats.lastCutOff).toMatch(/does not open/);
+    // Not held against B's key: the middleman, not B, altered the frame.
+    expect(a.net.isBanned(b.key)).toBe(false);
+    expect(a.net.peers().find((p) => p.key === b.key)?.score ?? 0).toBe(0);
   });
 
   it('a frame replayed or reordered is refused', async () => {
