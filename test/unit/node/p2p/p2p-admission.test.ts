@@ -4,9 +4,19 @@
  * peer, a configured peer or a scheduled producer out. Real TCP on loopback; the attacker's sockets
  * come from other loopback addresses (127.0.0.0/8 is all local on Linux).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGenesis, Ed25519Signer, toHex } from '../../../../chain/index.js';
+import {
+  formatGenesis,
+  newNodeSecret,
+  nodeConfigSchema,
+  startNode as startNodeProcess,
+  writeKeyFile,
+} from '../../../../node/index.js';
 import {
   type NetworkOptions,
   type P2pMessage,
@@ -14,6 +24,7 @@ import {
   tcpTransport,
 } from '../../../../node/p2p/index.js';
 import { localGenesis } from '../../../../node/runtime/index.js';
+import { noopNotifier, silentLogger } from '../../../../process/index.js';
 import { TcpProxy } from '../../../support/tcp-proxy.js';
 
 const key = (n: number) => new Ed25519Signer(new Uint8Array(32).fill(n));
@@ -85,6 +96,7 @@ function idleSocket(port: number, localAddress: string, dribble = false): Promis
     const s = connect({ host: '127.0.0.1', port, localAddress });
     sockets.push(s);
     s.on('error', () => {});
+    s.resume(); // read (and drop) the node's hello, so its close is seen
     s.once('connect', () => {
       if (dribble) s.write(Uint8Array.of(0, 0, 0));
       resolve(s);
@@ -169,5 +181,53 @@ describe('p2p admission', () => {
     proxy.setUp(true);
     await waitFor(() => a.net.peerKeys.includes(q.key), 8000, 'the configured peer');
     expect(a.net.peerKeys.sort()).toEqual([o1.key, o2.key, p.key, q.key].sort());
+  });
+
+  it('drops an inbound connection whose hello has not arrived by the hello deadline', async () => {
+    const a = await startNode(11, [], { limits: { inboundHelloTimeoutMs: 200 } });
+    const quiet = await idleSocket(a.net.listenPort, '127.0.0.5');
+    const dribbler = await idleSocket(a.net.listenPort, '127.0.0.6', true);
+    await waitFor(() => quiet.destroyed && dribbler.destroyed, 1500, 'both to be dropped');
+    expect(a.net.stats.lastHandshakeFailure).toMatch(/no hello within 200 ms/);
+  });
+
+  it("takes its limits from the chain config's p2p section", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qood-p2p-config-'));
+    try {
+      const secret = newNodeSecret();
+      writeKeyFile(join(dir, 'node.key'), secret);
+      const genesis = localGenesis({
+        chainId: 'qood-p2p-config',
+        preset: 'minimal',
+        producers: [new Ed25519Signer(secret)],
+        whale: key(9),
+        timeMs: Date.now(),
+      });
+      writeFileSync(join(dir, 'genesis.yaml'), formatGenesis(genesis));
+      const config = nodeConfigSchema.parse({
+        node: { dataDir: dir, socketPath: join(dir, 'node.sock') },
+        chain: {
+          keyFile: join(dir, 'node.key'),
+          genesisFile: join(dir, 'genesis.yaml'),
+          preset: 'minimal',
+          listen: '127.0.0.1:0',
+          p2p: { maxHandshakesPerAddress: 1 },
+        },
+      });
+      expect(() =>
+        nodeConfigSchema.parse({ ...config, chain: { ...config.chain, p2p: { maxSockets: 3 } } }),
+      ).toThrow(/maxSockets/);
+      const node = await startNodeProcess({ config, logger: silentLogger, notifier: noopNotifier });
+      try {
+        const port = node.fullNode!.network.listenPort;
+        const mine = await Promise.all(Array.from({ length: 4 }, () => idleSocket(port, '127.0.0.7')));
+        await new Promise((r) => setTimeout(r, 300));
+        expect(openSockets(mine)).toHaveLength(1);
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
