@@ -77,6 +77,23 @@ export const chainConfigSchema = z
     listen: hostPort.optional(),
     /** Peers to keep a connection to. */
     peers: z.array(hostPort).max(64).default([]),
+    /**
+     * Connection budgets (node/p2p/network.ts); configured peers and the scheduled producers are
+     * admitted past them. Omitted fields keep their defaults.
+     */
+    p2p: z
+      .object({
+        /** Established peers that are neither configured nor scheduled producers (default 64). */
+        maxPeers: z.number().int().min(0).max(10_000).optional(),
+        /** Inbound connections still in their handshake (default 8). */
+        maxHandshakes: z.number().int().min(1).max(1000).optional(),
+        /** Of them, from one IP address (default 2). */
+        maxHandshakesPerAddress: z.number().int().min(1).max(1000).optional(),
+        /** Inbound connections from one IP address (default 8). */
+        maxPerAddress: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
     /** Where the HTTP JSON API listens; without it there is no API. */
     http: hostPort.optional(),
     /** Transactions the mempool holds. */

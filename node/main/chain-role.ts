@@ -11,7 +11,7 @@ import { type SignatureCacheStats, toHex } from '../../chain/index.js';
 import { type ChainConfig, type IngestConfig, splitHostPort } from '../config.js';
 import { type ApiServer, type MarketContext, startApiServer } from '../http/index.js';
 import { AnchorIndex, IngestStore } from '../ingest/index.js';
-import { tcpTransport } from '../p2p/index.js';
+import { type AdmissionLimits, tcpTransport } from '../p2p/index.js';
 import {
   FileSigningGuard,
   type FinalityEvent,
@@ -168,6 +168,7 @@ export async function startChainRole(o: ChainRoleOptions): Promise<ChainRole> {
       transport: tcpTransport,
       ...(cfg.listen === undefined ? {} : { listen: splitHostPort(cfg.listen) }),
       peers: cfg.peers.map(splitHostPort),
+      ...(cfg.p2p === undefined ? {} : { admission: admissionOf(cfg.p2p) }),
       maxMempool: cfg.maxMempool,
       ...(pool === undefined ? {} : { verifyPool: pool }),
       log: logger,
@@ -238,6 +239,11 @@ export async function startChainRole(o: ChainRoleOptions): Promise<ChainRole> {
       market?.close();
     },
   };
+}
+
+/** The admission limits a config sets (exactOptionalPropertyTypes: no undefined fields). */
+function admissionOf(p2p: NonNullable<ChainConfig['p2p']>): Partial<AdmissionLimits> {
+  return Object.fromEntries(Object.entries(p2p).filter(([, v]) => v !== undefined));
 }
 
 function hostPort(v: string): [string, number] {

@@ -1,12 +1,16 @@
 /**
- * The peer handshake. Each side sends hello (its chain id, genesis id, node key and a fresh 32-byte
- * nonce), then auth: its signature over
+ * The peer handshake. Each side sends hello (its chain id, genesis id, node key, a fresh 32-byte
+ * nonce and a fresh X25519 public key for this connection), then auth: its signature over
  *
- *   taggedHash('qood/p2p/auth/v1', canonical [chainId, genesisId, verifierNonce, proverKey, verifierKey])
+ *   transcript = taggedHash('qood/p2p/transcript/v2', canonical [dialerHello, listenerHello])
+ *   taggedHash('qood/p2p/auth/v2', canonical [chainId, genesisId, verifierNonce, proverKey, verifierKey, transcript])
  *
- * so a signature answers this connection's challenge only (the other side's nonce), names both keys
- * (it cannot be relayed to a third node) and is bound to the chain. A peer on another chain or
- * genesis, with another protocol version, or whose signature does not verify is refused.
+ * (each hello as its canonical payload bytes), so a signature answers this connection's challenge
+ * only (the other side's nonce), names both keys (it cannot be relayed to a third node), is bound to
+ * the chain, and binds both ephemeral keys to the node keys: a middleman who replaces either one
+ * cannot produce a signature that verifies, so the session keys derived from them (seal.ts) are
+ * known to the two nodes only. A peer on another chain or genesis, with another protocol version,
+ * or whose signature does not verify is refused.
  */
 import {
   bytesEqual,
@@ -16,7 +20,7 @@ import {
   toHex,
   verify,
 } from '../../chain/index.js';
-import { P2P_VERSION, type P2pMessage } from './wire.js';
+import { encodeP2p, P2P_VERSION, type P2pMessage } from './wire.js';
 
 /** What this node proves and expects in a handshake. */
 export interface HandshakeContext {
@@ -25,19 +29,29 @@ export interface HandshakeContext {
   readonly signer: Ed25519Signer;
 }
 
-type Hello = Extract<P2pMessage, { kind: 'hello' }>;
+/** A hello message. */
+export type Hello = Extract<P2pMessage, { kind: 'hello' }>;
 
-/** The bytes a prover signs to answer `verifierNonce`. */
+/** The hash of both hellos, the dialer's first: what auth signs and the session keys' salt. */
+export function handshakeTranscript(dialerHello: Hello, listenerHello: Hello): Uint8Array {
+  return taggedHash(
+    'qood/p2p/transcript/v2',
+    encodeCanonical([encodeP2p(dialerHello), encodeP2p(listenerHello)]),
+  );
+}
+
+/** The bytes a prover signs to answer `verifierNonce` on the connection of `transcript`. */
 export function authMessage(
   chainId: string,
   genesisId: Uint8Array,
   verifierNonce: Uint8Array,
   proverKey: Uint8Array,
   verifierKey: Uint8Array,
+  transcript: Uint8Array,
 ): Uint8Array {
   return taggedHash(
-    'qood/p2p/auth/v1',
-    encodeCanonical([chainId, genesisId, verifierNonce, proverKey, verifierKey]),
+    'qood/p2p/auth/v2',
+    encodeCanonical([chainId, genesisId, verifierNonce, proverKey, verifierKey, transcript]),
   );
 }
 
@@ -52,25 +66,41 @@ export function checkHello(ctx: HandshakeContext, hello: Hello): string | undefi
   return undefined;
 }
 
-/** The auth answer to a peer's hello. */
-export function answerHello(ctx: HandshakeContext, peerHello: Hello): Extract<P2pMessage, { kind: 'auth' }> {
+/** The auth answer to a peer's hello on the connection of `transcript`. */
+export function answerHello(
+  ctx: HandshakeContext,
+  peerHello: Hello,
+  transcript: Uint8Array,
+): Extract<P2pMessage, { kind: 'auth' }> {
   const msg = authMessage(
     ctx.chainId,
     ctx.genesisId,
     peerHello.nonce,
     ctx.signer.publicKey,
     peerHello.nodeKey,
+    transcript,
   );
   return { kind: 'auth', signature: ctx.signer.sign(msg) };
 }
 
-/** True when `signature` proves the peer of `peerHello` holds its key, answering `myNonce`. */
+/**
+ * True when `signature` proves the peer of `peerHello` holds its key, answering `myNonce` on the
+ * connection of `transcript`.
+ */
 export function checkAuth(
   ctx: HandshakeContext,
   peerHello: Hello,
   myNonce: Uint8Array,
+  transcript: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  const msg = authMessage(ctx.chainId, ctx.genesisId, myNonce, peerHello.nodeKey, ctx.signer.publicKey);
+  const msg = authMessage(
+    ctx.chainId,
+    ctx.genesisId,
+    myNonce,
+    peerHello.nodeKey,
+    ctx.signer.publicKey,
+    transcript,
+  );
   return verify(signature, msg, peerHello.nodeKey);
 }

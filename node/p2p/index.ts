@@ -1,8 +1,18 @@
 /** Peer-to-peer between nodes: frames, messages, the handshake, peers and the network over TCP. */
 export { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameError } from './frame.js';
-export { answerHello, authMessage, checkAuth, checkHello, type HandshakeContext } from './handshake.js';
 export {
+  answerHello,
+  authMessage,
+  checkAuth,
+  checkHello,
+  type HandshakeContext,
+  type Hello,
+  handshakeTranscript,
+} from './handshake.js';
+export {
+  type AdmissionLimits,
   BAN_SCORE,
+  DEFAULT_ADMISSION,
   type NetworkLog,
   type NetworkOptions,
   type NetworkStats,
@@ -12,6 +22,15 @@ export {
   type Transport,
 } from './network.js';
 export { DEFAULT_PEER_LIMITS, PENALTY, Peer, type PeerClose, type PeerLimits } from './peer.js';
+export {
+  deriveSessionKeys,
+  type EphemeralKey,
+  FrameOpener,
+  FrameSealer,
+  newEphemeralKey,
+  SEAL_OVERHEAD_BYTES,
+  type SessionKeys,
+} from './seal.js';
 export { type ByteLink, dialTcp, listenTcp, type TcpListener } from './tcp.js';
 export {
   decodeP2p,

@@ -3,6 +3,19 @@
  * backoff), keeps at most one connection per node key, and scores peers. A peer's score falls with
  * each offence (peer.ts PENALTY, or what the node reports through `penalize`); at BAN_SCORE the key
  * is refused for `banMs`. Messages of ready peers go to `onMessage` with the peer's key.
+ *
+ * Admission (issue 14, attack 12: idle sockets used to fill every slot until their handshake
+ * deadline, cutting producers off from each other). Slots are counted in three budgets:
+ * - inbound connections still in handshake: at most `maxHandshakes`, of which at most
+ *   `maxHandshakesPerAddress` from one IP address; when they are all taken, a newcomer takes the
+ *   slot of the oldest one whose hello has not arrived (an honest node says hello the moment it
+ *   connects, so that one is idle or dribbling bytes), else it is refused; one without a hello is
+ *   also dropped after `inboundHelloTimeoutMs` (peer.ts);
+ * - inbound connections from one IP address, in handshake or established, at most `maxPerAddress`;
+ * - established peers that are neither configured nor priority (the scheduled producers, through
+ *   `isPriority`): at most `maxPeers`. Configured peers (dialed by this node) and priority keys are
+ *   admitted past every limit once authenticated, and count against none of them, so a table full
+ *   of others never keeps a producer out.
  */
 
 import type { HandshakeContext } from './handshake.js';
@@ -18,6 +31,25 @@ export interface Transport {
   listen(host: string, port: number, onLink: (link: ByteLink) => void): Promise<TcpListener>;
   dial(host: string, port: number, timeoutMs: number): Promise<ByteLink>;
 }
+
+/** The admission limits (defaults in DEFAULT_ADMISSION). */
+export interface AdmissionLimits {
+  /** Established peers that are neither configured nor priority. */
+  readonly maxPeers: number;
+  /** Inbound connections still in handshake. */
+  readonly maxHandshakes: number;
+  /** Inbound connections still in handshake from one IP address. */
+  readonly maxHandshakesPerAddress: number;
+  /** Inbound connections from one IP address, in handshake or established (priority peers aside). */
+  readonly maxPerAddress: number;
+}
+
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  maxPeers: 64,
+  maxHandshakes: 8,
+  maxHandshakesPerAddress: 2,
+  maxPerAddress: 8,
+};
 
 /** A peer address from the config. */
 export interface PeerAddress {
@@ -40,8 +72,12 @@ export interface NetworkOptions {
   readonly limits?: Partial<PeerLimits>;
   /** How long a banned key is refused (default 60 s). */
   readonly banMs?: number;
-  /** Most connections held (default 64). */
-  readonly maxPeers?: number;
+  readonly admission?: Partial<AdmissionLimits>;
+  /**
+   * Keys admitted whatever the limits once they prove them (the node's scheduled producers).
+   * Called when a peer completes its handshake.
+   */
+  readonly isPriority?: (key: string) => boolean;
   readonly nowMs?: () => number;
   readonly log?: NetworkLog;
   readonly onMessage: (from: string, msg: P2pMessage) => void;
@@ -63,6 +99,20 @@ export interface NetworkStats {
   messagesOut: number;
   /** The last connection cut off: who and why. */
   lastCutOff: string | undefined;
+  /** Inbound connections refused: their address held `maxPerAddress`, or `maxHandshakesPerAddress` in handshake. */
+  refusedAddressLimit: number;
+  /** Inbound connections refused: every handshake slot taken, none by a connection without a hello. */
+  refusedHandshakeBudget: number;
+  /** Inbound connections without a hello dropped to give their handshake slot to a newcomer. */
+  evictedBeforeHello: number;
+  /** Authenticated peers refused: `maxPeers` others already established. */
+  refusedTableFull: number;
+  /** Sealed frames that did not open (each closed its connection). */
+  framesRejected: number;
+  /** Connections closed before their handshake completed. */
+  handshakesFailed: number;
+  /** The last of them: who and why. */
+  lastHandshakeFailure: string | undefined;
 }
 
 /** A peer as the status API shows it. */
@@ -88,12 +138,14 @@ export class PeerNetwork {
   readonly #limits: PeerLimits;
   readonly #nowMs: () => number;
   readonly #banMs: number;
-  readonly #maxPeers: number;
+  readonly #admission: AdmissionLimits;
   #listener: TcpListener | undefined;
   /** Every connection, ready or not. */
   readonly #conns = new Set<Peer>();
   /** Ready connections by peer key. */
   readonly #ready = new Map<string, Peer>();
+  /** Ready connections admitted as configured or priority (decided once, at the handshake). */
+  readonly #priority = new WeakSet<Peer>();
   readonly #scores = new Map<string, number>();
   readonly #banned = new Map<string, number>();
   /** Dial loop per configured address. */
@@ -110,6 +162,13 @@ export class PeerNetwork {
     messagesIn: 0,
     messagesOut: 0,
     lastCutOff: undefined,
+    refusedAddressLimit: 0,
+    refusedHandshakeBudget: 0,
+    evictedBeforeHello: 0,
+    refusedTableFull: 0,
+    framesRejected: 0,
+    handshakesFailed: 0,
+    lastHandshakeFailure: undefined,
   };
 
   readonly #o: NetworkOptions;
@@ -119,7 +178,7 @@ export class PeerNetwork {
     this.#limits = { ...DEFAULT_PEER_LIMITS, ...o.limits };
     this.#nowMs = o.nowMs ?? Date.now;
     this.#banMs = o.banMs ?? 60_000;
-    this.#maxPeers = o.maxPeers ?? 64;
+    this.#admission = { ...DEFAULT_ADMISSION, ...o.admission };
     this.#dialers = o.peers.map((addr) => ({ addr, backoffMs: 250 }));
   }
 
@@ -131,14 +190,9 @@ export class PeerNetwork {
   /** Starts listening and dialing. */
   async start(): Promise<void> {
     if (this.#o.listen !== undefined)
-      this.#listener = await this.#o.transport.listen(this.#o.listen.host, this.#o.listen.port, (link) => {
-        if (this.#stopped || this.#conns.size >= this.#maxPeers) {
-          link.destroy();
-          return;
-        }
-        this.stats.connectionsAccepted++;
-        this.#attach(link, false);
-      });
+      this.#listener = await this.#o.transport.listen(this.#o.listen.host, this.#o.listen.port, (link) =>
+        this.#accept(link),
+      );
     for (const d of this.#dialers) this.#dial(d, 0);
   }
 
@@ -240,6 +294,57 @@ export class PeerNetwork {
     d.timer.unref?.();
   }
 
+  /** True when `key` is admitted whatever the limits: a configured peer's or a priority key. */
+  #isPriority(key: string): boolean {
+    return this.#dialers.some((d) => d.key === key) || this.#o.isPriority?.(key) === true;
+  }
+
+  /**
+   * An inbound connection, before it said anything: admitted only within the per-address limit and
+   * the handshake budget (see the file comment), so idle or slow sockets cannot hold the slots of
+   * established peers, and one address cannot hold them all.
+   */
+  #accept(link: ByteLink): void {
+    if (this.#stopped) {
+      link.destroy();
+      return;
+    }
+    const address = addressOf(link.remote);
+    let fromAddress = 0;
+    let handshakingFromAddress = 0;
+    const handshaking: Peer[] = [];
+    for (const c of this.#conns) {
+      if (c.outbound) continue;
+      const same = addressOf(c.remote) === address;
+      if (!c.ready) {
+        handshaking.push(c);
+        if (same) handshakingFromAddress++;
+      }
+      if (same && !this.#priority.has(c)) fromAddress++;
+    }
+    if (
+      fromAddress >= this.#admission.maxPerAddress ||
+      handshakingFromAddress >= this.#admission.maxHandshakesPerAddress
+    ) {
+      this.stats.refusedAddressLimit++;
+      link.destroy();
+      return;
+    }
+    if (handshaking.length >= this.#admission.maxHandshakes) {
+      // #conns keeps insertion order: the first one found is the oldest.
+      const victim = handshaking.find((c) => c.awaitingHello);
+      if (victim === undefined) {
+        this.stats.refusedHandshakeBudget++;
+        link.destroy();
+        return;
+      }
+      this.stats.evictedBeforeHello++;
+      victim.close({ reason: 'no hello yet, and its handshake slot was wanted', penalty: 0 });
+    }
+    this.stats.connectionsAccepted++;
+    this.#attach(link, false);
+  }
+
   #attach(link: ByteLink, outbound: boolean, dialer?: Dialer): Peer {
     const peer = new Peer({
       link,
@@ -267,6 +372,8 @@ export class PeerNetwork {
       p.close({ reason: 'banned', penalty: 0 });
       return;
     }
+    const priority = this.#isPriority(key);
+    if (priority) this.#priority.add(p);
     const existing = this.#ready.get(key);
     if (existing !== undefined) {
       // Both sides keep the connection dialed by the smaller key, so they agree on which to drop.
@@ -280,6 +387,16 @@ export class PeerNetwork {
       drop.close({ reason: 'duplicate connection', penalty: 0 });
       return;
     }
+    if (!priority) {
+      // Only peers nobody configured or scheduled compete for these slots (see the file comment).
+      let others = 0;
+      for (const c of this.#ready.values()) if (!this.#priority.has(c)) others++;
+      if (others >= this.#admission.maxPeers) {
+        this.stats.refusedTableFull++;
+        p.close({ reason: `peer table full (${others} others)`, penalty: 0 });
+        return;
+      }
+    }
     this.#ready.set(key, p);
     this.stats.handshakesCompleted++;
     this.#o.log?.info({ peer: key.slice(0, 16), remote: p.remote, outbound: p.outbound }, 'peer connected');
@@ -289,6 +406,19 @@ export class PeerNetwork {
   #onClose(p: Peer, c: PeerClose, dialer: Dialer | undefined): void {
     this.#conns.delete(p);
     const key = p.key;
+    if (c.code === 'unsealed') {
+      this.stats.framesRejected++;
+      this.stats.lastCutOff = `${key === undefined ? p.remote : key.slice(0, 16)}: ${c.reason}`;
+      this.#o.log?.warn(
+        { peer: key?.slice(0, 16), remote: p.remote, reason: c.reason },
+        'sealed frame rejected',
+      );
+    }
+    if (key === undefined) {
+      this.stats.handshakesFailed++;
+      this.stats.lastHandshakeFailure = `${p.remote}: ${c.reason}`;
+      if (c.code === 'refused') this.#o.log?.info({ remote: p.remote, reason: c.reason }, 'peer refused');
+    }
     if (c.penalty > 0) {
       this.stats.peersCutOff++;
       this.stats.lastCutOff = `${key === undefined ? p.remote : key.slice(0, 16)}: ${c.reason}`;
@@ -304,4 +434,10 @@ export class PeerNetwork {
       this.#dial(dialer, dialer.backoffMs);
     }
   }
+}
+
+/** The IP address of a `host:port` remote (IPv6 hosts contain colons). */
+function addressOf(remote: string): string {
+  const i = remote.lastIndexOf(':');
+  return i < 0 ? remote : remote.slice(0, i);
 }

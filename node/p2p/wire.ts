@@ -2,8 +2,12 @@
  * The messages nodes exchange, each one frame (frame.ts) holding a canonical CBOR array whose first
  * item is the message type:
  *
- *   hello    = [0, version, chainId, genesisId32, nodeKey32, nonce32, listenPort]
+ *   hello    = [0, version, chainId, genesisId32, nodeKey32, nonce32, listenPort, ephemeralKey32]
  *   auth     = [1, signature64]                      (handshake.ts says what is signed)
+ *
+ * hello and auth travel in the clear; every later frame's payload is sealed (seal.ts) and holds
+ * one of the messages below once opened:
+ *
  *   tx       = [2, signedTxBytes]
  *   block    = [3, blockBytes]                       (blockBytes as in chain/store/codec.ts)
  *   vote     = [4, height, blockId32, producer32, signature64]
@@ -14,7 +18,9 @@
  *   range    = [9, [[blockBytes, certificateBytes | null], ...]]
  *
  * Decoding throws P2pWireError naming the field and what was expected; the peer that sent it is cut
- * off (peer.ts), the node keeps running.
+ * off (peer.ts), the node keeps running. A hello's version is item 1 in every version, and a hello
+ * of another version is refused as such (code VERSION) before its other items are read, so a node
+ * of an older release is told why rather than cut off for garbage.
  */
 import {
   type Block,
@@ -39,8 +45,11 @@ import {
   toHex,
 } from '../../chain/index.js';
 
-/** Protocol version in hello; a peer with another one is refused. */
-export const P2P_VERSION = 1;
+/**
+ * Protocol version in hello; a peer with another one is refused. 2: hello carries an ephemeral
+ * X25519 key, auth signs the handshake transcript, and frames after the handshake are sealed.
+ */
+export const P2P_VERSION = 2;
 /** Most blocks one `blocks` or `range` message carries. */
 export const MAX_BLOCKS_PER_MESSAGE = 256;
 
@@ -73,6 +82,8 @@ export type P2pMessage =
       readonly nodeKey: Uint8Array;
       readonly nonce: Uint8Array;
       readonly listenPort: number;
+      /** This connection's X25519 public key (seal.ts). */
+      readonly ephemeralKey: Uint8Array;
     }
   | { readonly kind: 'auth'; readonly signature: Uint8Array }
   | { readonly kind: 'tx'; readonly tx: SignedTx }
@@ -87,7 +98,7 @@ export type P2pMessage =
 /** A message that does not decode: what and where. */
 export class P2pWireError extends Error {
   constructor(
-    readonly code: 'UNDECODABLE' | 'UNKNOWN_TYPE' | 'SHAPE',
+    readonly code: 'UNDECODABLE' | 'UNKNOWN_TYPE' | 'SHAPE' | 'VERSION',
     /** Byte offset or field path. */
     readonly at: number | string,
     message: string,
@@ -106,7 +117,7 @@ function p2pValue(m: P2pMessage): CanonicalValue {
   const t = P2P_TYPES[m.kind];
   switch (m.kind) {
     case 'hello':
-      return [t, m.version, m.chainId, m.genesisId, m.nodeKey, m.nonce, m.listenPort];
+      return [t, m.version, m.chainId, m.genesisId, m.nodeKey, m.nonce, m.listenPort, m.ephemeralKey];
     case 'auth':
       return [t, m.signature];
     case 'tx':
@@ -171,15 +182,23 @@ function readMessage(v: CanonicalValue): P2pMessage {
   const arr = (n: number, name: string) => readArray(a, name, n);
   switch (a[0]) {
     case P2P_TYPES.hello: {
-      const x = arr(7, 'hello');
+      const version = readUint(readArray(a, 'hello')[1], 'hello.version', 0xffff);
+      if (version !== P2P_VERSION)
+        throw new P2pWireError(
+          'VERSION',
+          'hello.version',
+          `protocol version ${version}; this node speaks ${P2P_VERSION}`,
+        );
+      const x = arr(8, 'hello');
       return {
         kind: 'hello',
-        version: readUint(x[1], 'hello.version', 0xffff),
+        version,
         chainId: readText(x[2], 'hello.chainId', 64),
         genesisId: readBytes(x[3], 'hello.genesisId', 32),
         nodeKey: readBytes(x[4], 'hello.nodeKey', 32),
         nonce: readBytes(x[5], 'hello.nonce', 32),
         listenPort: readUint(x[6], 'hello.listenPort', 65535),
+        ephemeralKey: readBytes(x[7], 'hello.ephemeralKey', 32),
       };
     }
     case P2P_TYPES.auth:

@@ -27,9 +27,16 @@ import {
   type RejectCode,
   SignatureCache,
   type SignedTx,
+  slotAt,
   toHex,
 } from '../../chain/index.js';
-import { type NetworkLog, type PeerAddress, PeerNetwork, type Transport } from '../p2p/network.js';
+import {
+  type AdmissionLimits,
+  type NetworkLog,
+  type PeerAddress,
+  PeerNetwork,
+  type Transport,
+} from '../p2p/network.js';
 import { PENALTY, type PeerLimits } from '../p2p/peer.js';
 import { encodeP2p, type P2pMessage } from '../p2p/wire.js';
 import { RangeSync } from './range-sync.js';
@@ -69,6 +76,8 @@ export interface FullNodeOptions {
   readonly nowMs?: () => number;
   readonly log?: NodeLog;
   readonly peerLimits?: Partial<PeerLimits>;
+  /** Connection budgets of the network (p2p/network.ts); the current schedule's producers pass them. */
+  readonly admission?: Partial<AdmissionLimits>;
   /** Transactions the mempool holds (default 10000). */
   readonly maxMempool?: number;
   /**
@@ -185,6 +194,13 @@ export class FullNode {
       peers: o.peers,
       ...(o.peerLimits === undefined ? {} : { limits: o.peerLimits }),
       ...(o.banMs === undefined ? {} : { banMs: o.banMs }),
+      ...(o.admission === undefined ? {} : { admission: o.admission }),
+      // Producers of the current round are always admitted: a table full of other peers must not
+      // cut producers off from each other (issue 14, attack 12).
+      isPriority: (key) =>
+        this.engine
+          .scheduleAt(Math.max(0, slotAt(this.#nowMs(), o.genesis.timeMs, o.genesis.params.slotMs)))
+          .includes(key),
       nowMs: this.#nowMs,
       ...(o.log === undefined ? {} : { log: o.log }),
       onMessage: (from, msg) =>

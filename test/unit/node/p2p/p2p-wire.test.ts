@@ -1,18 +1,31 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildBlock, createGenesis, Ed25519Signer, signVote, toHex } from '../../../../chain/index.js';
+import {
+  buildBlock,
+  createGenesis,
+  Ed25519Signer,
+  encodeCanonical,
+  signVote,
+  toHex,
+} from '../../../../chain/index.js';
 import {
   answerHello,
   checkAuth,
   checkHello,
   decodeP2p,
+  deriveSessionKeys,
   encodeFrame,
   encodeP2p,
   FrameDecoder,
   FrameError,
+  FrameOpener,
+  FrameSealer,
+  handshakeTranscript,
+  newEphemeralKey,
   P2P_VERSION,
   type P2pMessage,
   P2pWireError,
+  SEAL_OVERHEAD_BYTES,
 } from '../../../../node/p2p/index.js';
 import { localGenesis } from '../../../../node/runtime/index.js';
 
@@ -79,12 +92,13 @@ describe('p2p messages', () => {
   const messages: P2pMessage[] = [
     {
       kind: 'hello',
-      version: 1,
+      version: P2P_VERSION,
       chainId: 'qood-unit',
       genesisId: genesis.blockId,
       nodeKey: key(1).publicKey,
       nonce: new Uint8Array(32).fill(5),
       listenPort: 26600,
+      ephemeralKey: new Uint8Array(32).fill(6),
     },
     { kind: 'auth', signature: new Uint8Array(64).fill(3) },
     { kind: 'block', block },
@@ -124,6 +138,18 @@ describe('p2p messages', () => {
     expect(() => decodeP2p(b)).toThrow(/getRange.count|canonical/);
   });
 
+  it('refuse a hello of another version by its version, before reading the rest', () => {
+    const v1 = encodeCanonical([0, 1, 'qood-unit', genesis.blockId, key(1).publicKey, new Uint8Array(32), 0]);
+    try {
+      decodeP2p(v1);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(P2pWireError);
+      expect((err as P2pWireError).code).toBe('VERSION');
+      expect((err as P2pWireError).message).toBe('hello.version: protocol version 1; this node speaks 2');
+    }
+  });
+
   it('never throw anything but P2pWireError on random bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
@@ -133,6 +159,39 @@ describe('p2p messages', () => {
           expect(err).toBeInstanceOf(P2pWireError);
         }
       }),
+    );
+  });
+});
+
+describe('sealed session', () => {
+  it('derives the same keys on both sides, one per direction, and opens frames only in order', () => {
+    const ea = newEphemeralKey();
+    const eb = newEphemeralKey();
+    const t = new Uint8Array(32).fill(4);
+    const dialer = deriveSessionKeys(ea, eb.publicKey, t, true);
+    const listener = deriveSessionKeys(eb, ea.publicKey, t, false);
+    expect(Buffer.from(dialer.send).equals(Buffer.from(listener.receive))).toBe(true);
+    expect(Buffer.from(dialer.receive).equals(Buffer.from(listener.send))).toBe(true);
+    expect(Buffer.from(dialer.send).equals(Buffer.from(dialer.receive))).toBe(false);
+    const sealer = new FrameSealer(dialer.send);
+    const opener = new FrameOpener(listener.receive);
+    const f0 = sealer.seal(Uint8Array.of(1, 2, 3));
+    const f1 = sealer.seal(Uint8Array.of(1, 2, 3));
+    expect(f0).toHaveLength(3 + SEAL_OVERHEAD_BYTES);
+    // The same payload twice: two different ciphertexts (the nonce counts).
+    expect(Buffer.from(f0).equals(Buffer.from(f1))).toBe(false);
+    expect(opener.open(f1)).toBeUndefined(); // out of order
+    expect(opener.open(f0)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(opener.open(f0)).toBeUndefined(); // replayed
+    expect(opener.open(f1)).toEqual(Uint8Array.of(1, 2, 3));
+    // Another transcript (a middleman's view of the handshake): other keys.
+    const other = deriveSessionKeys(eb, ea.publicKey, new Uint8Array(32).fill(5), false);
+    expect(new FrameOpener(other.receive).open(sealer.seal(Uint8Array.of(9)))).toBeUndefined();
+  });
+
+  it('refuses an ephemeral key of low order', () => {
+    expect(() => deriveSessionKeys(newEphemeralKey(), new Uint8Array(32), new Uint8Array(32), true)).toThrow(
+      /low-order/,
     );
   });
 });
@@ -149,27 +208,40 @@ describe('handshake', () => {
       nodeKey: ctx.signer.publicKey,
       nonce: new Uint8Array(32).fill(nonce),
       listenPort: 0,
+      ephemeralKey: newEphemeralKey().publicKey,
     }) as const;
 
   it('proves each key to the other for this connection only', () => {
     const ha = hello(ctxA, 1);
     const hb = hello(ctxB, 2);
     expect(checkHello(ctxB, ha)).toBeUndefined();
-    const authA = answerHello(ctxA, hb);
-    expect(checkAuth(ctxB, ha, hb.nonce, authA.signature)).toBe(true);
+    const t = handshakeTranscript(ha, hb);
+    const authA = answerHello(ctxA, hb, t);
+    expect(checkAuth(ctxB, ha, hb.nonce, t, authA.signature)).toBe(true);
     // Replayed on a connection with another nonce, or claimed for another key: refused.
-    expect(checkAuth(ctxB, ha, new Uint8Array(32).fill(3), authA.signature)).toBe(false);
-    expect(checkAuth(ctxB, { ...ha, nodeKey: key(5).publicKey }, hb.nonce, authA.signature)).toBe(false);
+    expect(checkAuth(ctxB, ha, new Uint8Array(32).fill(3), t, authA.signature)).toBe(false);
+    expect(checkAuth(ctxB, { ...ha, nodeKey: key(5).publicKey }, hb.nonce, t, authA.signature)).toBe(false);
     // Relayed to a third node: the verifier's key is in the signed bytes.
     const ctxC = { ...ctxB, signer: key(3) };
-    expect(checkAuth(ctxC, ha, hb.nonce, authA.signature)).toBe(false);
+    expect(checkAuth(ctxC, ha, hb.nonce, t, authA.signature)).toBe(false);
+  });
+
+  it('binds the ephemeral keys: a middleman who swaps one breaks the signature', () => {
+    const ha = hello(ctxA, 1);
+    const hb = hello(ctxB, 2);
+    const authA = answerHello(ctxA, hb, handshakeTranscript(ha, hb));
+    // B saw another ephemeral key in A's hello (or A saw another in B's): another transcript.
+    const swapped = { ...ha, ephemeralKey: newEphemeralKey().publicKey };
+    expect(checkAuth(ctxB, swapped, hb.nonce, handshakeTranscript(swapped, hb), authA.signature)).toBe(false);
+    const swappedB = { ...hb, ephemeralKey: newEphemeralKey().publicKey };
+    expect(checkAuth(ctxB, ha, hb.nonce, handshakeTranscript(ha, swappedB), authA.signature)).toBe(false);
   });
 
   it('refuses another chain, genesis, version and itself', () => {
     const ha = hello(ctxA, 1);
     expect(checkHello(ctxB, { ...ha, chainId: 'other' })).toBe("chain 'other'; this node is on 'qood-unit'");
     expect(checkHello(ctxB, { ...ha, genesisId: new Uint8Array(32) })).toMatch(/^genesis 0000/);
-    expect(checkHello(ctxB, { ...ha, version: 9 })).toBe('protocol version 9; this node speaks 1');
+    expect(checkHello(ctxB, { ...ha, version: 9 })).toBe('protocol version 9; this node speaks 2');
     expect(checkHello(ctxA, ha)).toBe('a connection to itself');
     expect(toHex(ha.nodeKey)).toHaveLength(64);
   });
