@@ -1,9 +1,12 @@
 /**
  * Attack 12 of issue 14 against a running network: four producers (FullNodes in this process over
  * real TCP on loopback) while an attacker keeps 70 idle TCP connections open to every one of them
- * from 70 loopback addresses each, reopening each one half a second after it is closed. A producer
- * that restarts during the flood must get back in: before the handshake budget, the idle sockets
- * held every slot of every producer, so the restarted one stayed cut off from the others.
+ * from 70 loopback addresses each, reopening each one 20 ms after it is closed. A producer that
+ * restarts during the flood gets back in and the chain keeps finalizing, with the admission limits
+ * doing the work (their counters moved). Before the handshake budget the idle sockets held every
+ * slot until their 5 s deadline, so a restarted producer got in only through the churn of their
+ * expiry, seconds later; the deterministic form of the attack, which failed before the fix, is
+ * test/unit/node/p2p/p2p-admission.test.ts. Waits here are bounds for a slow machine, not timings.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,7 +69,7 @@ describe('producers under a flood of idle sockets', () => {
     flood = new IdleFlood(
       nodes.map((n) => n.network.listenPort),
       70,
-      500,
+      20,
     );
     await new Promise((r) => setTimeout(r, 500));
     // Producer 3 goes down; while it is away the attacker's reopened sockets take what it freed.
@@ -83,11 +86,9 @@ describe('producers under a flood of idle sockets', () => {
     const target = nodes[0]!.lastFinal.height;
     await back.start();
     const restarted = back;
-    // Within 2 s: before the fix the flood's sockets held every slot until their 5 s handshake
-    // deadline, and a persistent attacker reopens them as soon as they expire.
     await waitFor(
       () => restarted.network.peerKeys.length === 3,
-      2000,
+      20_000,
       'the restarted producer to reach all three',
     );
     await waitFor(() => restarted.lastFinal.height >= target, 15_000, 'the restarted producer to catch up');
