@@ -168,7 +168,16 @@ async function startStages(options: AgentOptions, metrics: Metrics, teardown: Te
   let permissions: StartedPermissions | undefined;
   if (config.permissions !== undefined) {
     const { startPermissions } = await import('./start-permissions.js');
-    permissions = await startPermissions({ ...common, device, sink, latest, buses: sources.buses, adapters });
+    permissions = await startPermissions({
+      ...common,
+      device,
+      sink,
+      latest,
+      buses: sources.buses,
+      adapters,
+      // The chain stage starts next; until then (and without one) the clock has no chain reference.
+      chainTimeMs: () => chain?.finalTimeMs(),
+    });
   }
   let chain: StartedChain | undefined;
   if (trusted !== undefined) {

@@ -43,6 +43,8 @@ export interface StartChainOptions {
 export interface StartedChain {
   readonly methods: Record<string, LocalMethod>;
   readonly status: () => ChainViewStatus;
+  /** The time of the light client's latest final header (the device clock's chain reference). */
+  readonly finalTimeMs: () => number;
 }
 
 /**
@@ -118,5 +120,9 @@ export function startChain(o: StartChainOptions): StartedChain {
     desk.start();
     o.teardown.add(() => desk.stop());
   }
-  return { methods: { 'chain.status': () => view.status() }, status: () => view.status() };
+  return {
+    methods: { 'chain.status': () => view.status() },
+    status: () => view.status(),
+    finalTimeMs: () => view.client.head.timeMs,
+  };
 }

@@ -28,6 +28,8 @@ export interface StartPermissionsOptions {
   readonly buses: ReadonlyMap<string, CanBus>;
   readonly adapters: Adapters;
   readonly nowMs: () => number;
+  /** The chain's latest final header time, once the chain stage runs (a reference for the device clock). */
+  readonly chainTimeMs?: () => number | undefined;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly teardown: Teardown;
@@ -82,6 +84,7 @@ export async function startPermissions(o: StartPermissionsOptions): Promise<Star
         : { value: v.value, tMs: v.tUs / 1000, receivedMonoMs: v.receivedMonoMs };
     },
     nowMs: o.nowMs,
+    ...(o.chainTimeMs === undefined ? {} : { chainTimeMs: o.chainTimeMs }),
     clockBoundMs: cfg.clockBoundMs,
     policy: { skewMs: cfg.skewMs, maxSignalAgeMs: cfg.maxSignalAgeMs },
     maxRateHz: cfg.maxListenRateHz,

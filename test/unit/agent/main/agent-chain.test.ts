@@ -296,4 +296,50 @@ describe('the light client across restarts (issue 14, attack 8)', () => {
       await agent.stop();
     }
   });
+
+  it("an agent whose wall clock is behind the chain's latest final block refuses control and says why (issue 14, attack 6)", async () => {
+    const rig = chainViewRig();
+    const dataDir = mkdtempSync(join(dir, 'clock-'));
+    const file = join(dataDir, 'checkpoint.cbor');
+    writeFileSync(file, encodeCheckpoint(checkpointAt(rig.chain, 1)));
+    const seed = seedFromMnemonic(VECTOR_MNEMONIC);
+    const key = loadOrCreateDeviceKey(dataDir);
+    writeFileSync(
+      join(dataDir, 'binding.cbor'),
+      createBinding({
+        vehicleId: 'light-car-1',
+        devicePublicKey: key.publicKey,
+        ownerSecretKey: ownerIdentity(seed).secretKey,
+        dataRoot: vehicleDataRoot(seed, 'light-car-1'),
+        epochLengthS: 600,
+        issuedMs: LIGHT_T0,
+      }),
+    );
+    const broker = new MemoryBroker();
+    const sock = join(dir, 'a16.sock');
+    // The wall clock a minute before the checkpoint's final block: it stepped back (no RTC, a bad
+    // NTP answer), and the chain's certified time shows it.
+    const agent = await startAgent({
+      config: agentConfigSchema.parse({
+        device: { vehicleId: 'light-car-1', dataDir, socketPath: sock },
+        storage: {},
+        sync: { broker: 'mqtt://broker.invalid:1883' },
+        chain: { checkpoint: file, maxCheckpointAgeDays: 30 },
+        permissions: {},
+      }),
+      logger: silentLogger,
+      notifier: noopNotifier,
+      openUplink: () => broker.connect('device'),
+      nowMs: () => LIGHT_T0 - 60_000,
+    });
+    try {
+      const status = (await callLocalApi(sock, 'status')) as { clock: { sound: boolean; reasons: string[] } };
+      expect(status.clock.sound).toBe(false);
+      expect(status.clock.reasons).toEqual([
+        expect.stringMatching(/^the wall clock is \d+ ms behind the chain's latest final block$/),
+      ]);
+    } finally {
+      await agent.stop();
+    }
+  });
 });
