@@ -1,0 +1,55 @@
+/**
+ * Config files written to exhaust the reader: a YAML alias bomb ("billion laughs") and brackets
+ * nested 100,000 deep. Both must end as a config problem naming where, what and what was expected,
+ * quickly, never as a stack overflow or an expansion to gigabytes. The signal map loader shares the
+ * reader, so it refuses them the same way.
+ */
+import { describe, expect, it } from 'vitest';
+import { agentConfigSchema } from '../../../../agent/config/index.js';
+import { formatProblem, parseConfigText } from '../../../../agent/config/yaml-file.js';
+import { ALIAS_BOMB } from '../../../support/fuzz.js';
+
+describe('hostile config files', () => {
+  it('a YAML alias bomb is a config problem naming the alias limit, not an exception', () => {
+    const started = Date.now();
+    const r = parseConfigText(ALIAS_BOMB, 'bomb.yaml', agentConfigSchema);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const lines = r.problems.map(formatProblem);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^bomb\.yaml:\d+:\d+: \(aliases\): found more than \d+ alias expansions; expected/,
+    );
+  });
+
+  it('100,000 nested [ are one config problem naming the depth limit, not a stack overflow', () => {
+    for (const text of [`a: ${'['.repeat(100_000)}`, `a: ${'['.repeat(100_000)}${']'.repeat(100_000)}`]) {
+      const r = parseConfigText(text, 'deep.yaml', agentConfigSchema);
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      const lines = r.problems.map(formatProblem);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^deep\.yaml:1:\d+: \(nesting\): found more than 64 levels; expected/);
+      expect(lines[0]).not.toContain('call stack');
+    }
+  });
+
+  it('deep block nesting (indentation, nested flow maps) is refused the same way', () => {
+    let block = '';
+    for (let i = 0; i < 3000; i++) block += `${' '.repeat(i)}k${i}:\n`;
+    for (const text of [block, `a: ${'{a: '.repeat(50_000)}1${'}'.repeat(50_000)}`]) {
+      const r = parseConfigText(text, 'deep.yaml', agentConfigSchema);
+      expect(r.ok).toBe(false);
+      if (!r.ok)
+        expect(r.problems.map(formatProblem).join('\n')).toContain('(nesting): found more than 64 levels');
+    }
+  });
+
+  it('nesting within the limit still reads', () => {
+    const text = `device:\n  vehicleId: car-1\nx: ${'['.repeat(60)}${']'.repeat(60)}\n`;
+    const r = parseConfigText(text, 'ok.yaml', agentConfigSchema);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.map(formatProblem)).toEqual([expect.stringContaining('ok.yaml:3:1: x:')]);
+  });
+});
