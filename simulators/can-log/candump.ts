@@ -5,7 +5,7 @@
  * `candump`, `  can0  123   [3]  11 22 33`, optionally preceded by a `(timestamp)` from -t a/d/z.
  */
 import type { CanFrame } from '../../firmware-bridge/index.js';
-import { FD_DLC_BYTES, type LineResult, parseHexBytes } from './types.js';
+import { FD_DLC_BYTES, type LineResult, parseHexBytes, safeUs } from './types.js';
 
 const CAN_ERR_FLAG = 0x20000000;
 const LOG_LINE = /^\((\d+(?:\.\d+)?)\)\s+(\S+)\s+([0-9A-Fa-f]{1,8})(#{1,2})(\S*)(?:\s+[RT])?\s*$/;
@@ -17,7 +17,8 @@ export function parseCandumpLogLine(line: string): LineResult {
   const [, ts, bus, idHex, hashes, rest] = m as unknown as [string, string, string, string, string, string];
   const rawId = Number.parseInt(idHex, 16);
   const extended = idHex.length === 8;
-  const wallUs = Math.round(Number(ts) * 1e6);
+  const wallUs = safeUs(Math.round(Number(ts) * 1e6));
+  if (wallUs === undefined) return { kind: 'bad', expected: 'a timestamp in seconds within 285 years' };
   if (extended && (rawId & CAN_ERR_FLAG) !== 0) return { kind: 'error-frame' };
   if (extended && rawId > 0x1fffffff) return { kind: 'bad', expected: 'a 29-bit id (at most 1FFFFFFF)' };
   if (!extended && idHex.length !== 3)
@@ -107,7 +108,8 @@ export function parseCandumpScreenLine(line: string, fallbackUs: number): LineRe
   if (tail?.startsWith('ERRORFRAME') || (extended && (rawId & CAN_ERR_FLAG) !== 0))
     return { kind: 'error-frame' };
   const len = Number(lenText);
-  const wallUs = ts === undefined ? fallbackUs : Math.round(Number(ts) * 1e6);
+  const wallUs = ts === undefined ? fallbackUs : safeUs(Math.round(Number(ts) * 1e6));
+  if (wallUs === undefined) return { kind: 'bad', expected: 'a timestamp in seconds within 285 years' };
   if (tail === 'remote request')
     return {
       kind: 'frame',
