@@ -54,3 +54,24 @@ describe('log times that are not numbers', () => {
     }
   });
 });
+
+describe('candump screen lines the fuzz suite found', () => {
+  it('an 8-digit id above 1FFFFFFF (SocketCAN flag bits) is a bad line, not a frame', () => {
+    const text =
+      '  can0  123   [3]  11 22 33\n (1674148739.212264)  c8DAF110   [8]  01 02 03 04 05 06 07 08\n';
+    const e = logError(() => readCanLog(text, { file: 'x.log', format: 'candump-screen' }));
+    expect(e.message).toMatch(/^x\.log:2: expected a 29-bit id/);
+  });
+
+  it('a length that is no CAN or CAN FD length is a bad line', () => {
+    const bytes = Array(13).fill('00').join(' ');
+    const e = logError(() =>
+      readCanLog(`  can0  123   [13]  ${bytes}\n`, { file: 'x.log', format: 'candump-screen' }),
+    );
+    expect(e.message).toMatch(/^x\.log:1: expected a length of 0\.\.8, 12/);
+    const rtr = logError(() =>
+      readCanLog('  can0  123   [99]  remote request\n', { file: 'x.log', format: 'candump-screen' }),
+    );
+    expect(rtr.message).toMatch(/remote request length/);
+  });
+});
