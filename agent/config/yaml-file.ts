@@ -210,7 +210,13 @@ function describeExpected(message: string): string {
 function formatPath(path: readonly (string | number)[]): string {
   if (path.length === 0) return '(root)';
   let out = '';
-  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out === '' ? k : `.${k}`;
+  for (const k of path) {
+    // A key that is not a plain name (empty, with dots, spaces or quotes) is written as ["key"], so
+    // the field of a problem is never blank or ambiguous.
+    if (typeof k === 'number') out += `[${k}]`;
+    else if (!/^[A-Za-z_$][\w$-]*$/.test(k)) out += `[${JSON.stringify(k)}]`;
+    else out += out === '' ? k : `.${k}`;
+  }
   return out;
 }
 

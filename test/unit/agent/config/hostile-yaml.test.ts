@@ -52,4 +52,16 @@ describe('hostile config files', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problems.map(formatProblem)).toEqual([expect.stringContaining('ok.yaml:3:1: x:')]);
   });
+
+  it('a key that is empty or not a plain name is named as ["key"], never as a blank field (found by the fuzzer)', () => {
+    for (const [text, field] of [
+      ['?', '[""]'],
+      ['"a.b": 1', '["a.b"]'],
+      ['device:\n  vehicleId: x\n  "": 1', 'device[""]'],
+    ] as const) {
+      const r = parseConfigText(text, 'k.yaml', agentConfigSchema);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problems.map((p) => p.field)).toContain(field);
+    }
+  });
 });
