@@ -23,6 +23,7 @@ import {
   decodeAgreement,
   decodeAnchoredDescriptor,
   decodeBlock,
+  decodeCanonical,
   decodeCertificate,
   decodeCheckpoint,
   decodeChunkBody,
@@ -286,7 +287,18 @@ describe('canonical CBOR wires (typed errors)', () => {
       [CODEC, TX],
       500,
     ],
-    ['block', [fromHex(txv.chain.block1)], decodeBlock, [CODEC, TX], 200],
+    [
+      'block',
+      [
+        encodeCanonical([
+          decodeCanonical(fromHex(txv.chain.block1)),
+          txv.txs.slice(0, 3).map((t) => fromHex(t.signed)),
+        ]),
+      ],
+      decodeBlock,
+      [CODEC, TX],
+      200,
+    ],
     ['light checkpoint', [fromHex(light.checkpoint.bytes)], decodeCheckpoint, [LIGHT], 300],
     [
       'light update',
