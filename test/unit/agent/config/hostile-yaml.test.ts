@@ -7,7 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../../../agent/config/index.js';
 import { formatProblem, parseConfigText } from '../../../../agent/config/yaml-file.js';
+import { loadDbcFile } from '../../../../agent/decode/can/index.js';
+import { resolveSignalMap, SignalMapError } from '../../../../agent/decode/vss-map/index.js';
+import { vssDictionary } from '../../../../agent/dictionary/index.js';
 import { ALIAS_BOMB } from '../../../support/fuzz.js';
+import { projectRoot } from '../../../support/system.js';
 
 describe('hostile config files', () => {
   it('a YAML alias bomb is a config problem naming the alias limit, not an exception', () => {
@@ -62,6 +66,25 @@ describe('hostile config files', () => {
       const r = parseConfigText(text, 'k.yaml', agentConfigSchema);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.problems.map((p) => p.field)).toContain(field);
+    }
+  });
+
+  it('signal map files share the reader: an alias bomb or deep nesting is a SignalMapError naming the limit', () => {
+    const dbc = loadDbcFile(`${projectRoot()}/simulators/vehicle/qood-sim.dbc`);
+    for (const [text, what] of [
+      [ALIAS_BOMB, '(aliases)'],
+      [`signals: ${'['.repeat(100_000)}`, '(nesting)'],
+    ] as const) {
+      let err: unknown;
+      try {
+        resolveSignalMap(text, 'map.yaml', dbc, vssDictionary());
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SignalMapError);
+      expect((err as SignalMapError).problems).toEqual([
+        expect.stringMatching(new RegExp(`^map\\.yaml:\\d+:\\d+: \\${what.slice(0, -1)}\\): found`)),
+      ]);
     }
   });
 });
