@@ -6,7 +6,7 @@
  * uses it for signal map files too.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isAlias, isMap, isSeq, LineCounter, type Node, Parser, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 
 /** One thing wrong with a config file. `line`/`column` are 1-based and absent when unknown. */
@@ -25,6 +25,20 @@ export interface ConfigProblem {
 }
 
 export type ConfigResult<T> = { ok: true; config: T } | { ok: false; problems: ConfigProblem[] };
+
+/**
+ * Deepest nesting of mappings and sequences a file may have. Real configs stay under 10; the
+ * `yaml` composer and `toJS` recurse once per level, so 100,000 nested `[` would overflow the
+ * stack (reported as a garbled syntax error, or a RangeError escaping as exit 1).
+ */
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * Alias expansions allowed (the `yaml` package's measure: uses of an anchor times the aliases
+ * inside it). Bounds a "billion laughs" file, nine levels of nine aliases that would expand to
+ * 387 million strings, to a refusal before any expansion.
+ */
+export const MAX_YAML_ALIASES = 100;
 
 /** Formats a problem as one line: `file:line:col: field: found V; expected E (fix)`. */
 export function formatProblem(p: ConfigProblem): string {
@@ -56,11 +70,29 @@ export function parseConfigText<S extends z.ZodType>(
   schema: S,
 ): ConfigResult<z.infer<S>> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): { line: number; column: number } => {
     const pos = lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };
   };
+  // Defence against a file built to overflow the stack: measure the nesting on the syntax tree
+  // (built without recursion) before anything recursive sees it.
+  const tooDeep = firstTooDeep(text, lineCounter);
+  if (tooDeep !== undefined)
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          ...at(tooDeep),
+          field: '(nesting)',
+          value: `more than ${MAX_YAML_DEPTH} levels`,
+          expected: `at most ${MAX_YAML_DEPTH} levels of nested mappings and sequences`,
+        },
+      ],
+    };
+  // logLevel 'error': a collection used as a key is reported by the schema as an unknown field,
+  // not as a process warning on stderr.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -72,7 +104,26 @@ export function parseConfigText<S extends z.ZodType>(
       })),
     };
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    // Defence against an alias bomb: `yaml` counts expansions and throws a ReferenceError past
+    // the limit, before the expansion is built.
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          ...firstAliasPosition(doc, at),
+          field: '(aliases)',
+          value: `more than ${MAX_YAML_ALIASES} alias expansions`,
+          expected: `at most ${MAX_YAML_ALIASES} uses of anchors (*name), counting the aliases inside each`,
+        },
+      ],
+    };
+  }
   const parsed = schema.safeParse(data);
   if (parsed.success) return { ok: true, config: parsed.data };
 
@@ -113,6 +164,42 @@ export function parseConfigText<S extends z.ZodType>(
   return { ok: false, problems };
 }
 
+/**
+ * Offset of the first mapping or sequence nested deeper than MAX_YAML_DEPTH, or undefined. Walks
+ * the concrete syntax tree with an explicit stack; `lineCounter` learns the line starts on the way.
+ */
+function firstTooDeep(text: string, lineCounter: LineCounter): number | undefined {
+  const collections = new Set(['block-map', 'block-seq', 'flow-collection']);
+  const stack: [unknown, number][] = [];
+  for (const token of new Parser(lineCounter.addNewLine).parse(text)) stack.push([token, 0]);
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    const t = node as { type?: unknown; offset?: unknown };
+    const d = typeof t.type === 'string' && collections.has(t.type) ? depth + 1 : depth;
+    if (d > MAX_YAML_DEPTH) return typeof t.offset === 'number' ? t.offset : 0;
+    for (const child of Object.values(node))
+      if (child !== null && typeof child === 'object') stack.push([child, d]);
+  }
+  return undefined;
+}
+
+/** Where the first alias (`*name`) is, for the alias-limit problem. */
+function firstAliasPosition(
+  doc: ReturnType<typeof parseDocument>,
+  at: (offset: number) => { line: number; column: number },
+): { line?: number; column?: number } {
+  let pos: { line?: number; column?: number } = {};
+  visit(doc, {
+    Alias(_key, node) {
+      if (!isAlias(node) || node.range === undefined || node.range === null) return undefined;
+      pos = at(node.range[0]);
+      return visit.BREAK;
+    },
+  });
+  return pos;
+}
+
 function describeExpected(message: string): string {
   // zod says "Invalid input: expected string, received number" or "Invalid option: expected one
   // of ..."; keep what follows "expected".
@@ -123,7 +210,13 @@ function describeExpected(message: string): string {
 function formatPath(path: readonly (string | number)[]): string {
   if (path.length === 0) return '(root)';
   let out = '';
-  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out === '' ? k : `.${k}`;
+  for (const k of path) {
+    // A key that is not a plain name (empty, with dots, spaces or quotes) is written as ["key"], so
+    // the field of a problem is never blank or ambiguous.
+    if (typeof k === 'number') out += `[${k}]`;
+    else if (!/^[A-Za-z_$][\w$-]*$/.test(k)) out += `[${JSON.stringify(k)}]`;
+    else out += out === '' ? k : `.${k}`;
+  }
   return out;
 }
 

@@ -89,6 +89,7 @@ class GpsdClient implements GnssSource {
     errors: 0,
     badJson: 0,
     overlong: 0,
+    outOfRange: 0,
     skipped: 0,
   };
   #link: SerialLink | undefined;
@@ -141,7 +142,7 @@ class GpsdClient implements GnssSource {
       fixes: this.#fixes,
       reopens: Math.max(0, this.#connects - 1),
       disconnects: this.#disconnects,
-      badInput: this.#counts.badJson + this.#counts.overlong,
+      badInput: this.#counts.badJson + this.#counts.overlong + this.#counts.outOfRange,
       detail: { ...this.#counts },
     };
   }
@@ -194,6 +195,14 @@ class GpsdClient implements GnssSource {
         problem: `expected a JSON object per line (${(err as Error).message}); found '${line.slice(0, 60)}'`,
       });
       return;
+    }
+    if (msg.class === 'TPV' || msg.class === 'SKY') {
+      const problem = outOfRange(msg);
+      if (problem !== undefined) {
+        this.#counts.outOfRange++;
+        this.#emitEvent({ type: 'bad-input', where: this.#where, problem });
+        return;
+      }
     }
     switch (msg.class) {
       case 'TPV':
@@ -341,6 +350,33 @@ class GpsdClient implements GnssSource {
       });
     });
   }
+}
+
+/**
+ * Physical ranges of gpsd's report fields. A report with a field outside its range is bad input and
+ * dropped whole: a negative speed would satisfy a grant condition "speed <= 0" while the car moves,
+ * and a receiver or daemon that sends one is not to be believed about the rest of that report.
+ */
+const GPSD_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  lat: [-90, 90],
+  lon: [-180, 180],
+  speed: [0, Number.POSITIVE_INFINITY],
+  track: [0, 360],
+  eph: [0, Number.POSITIVE_INFINITY],
+  epv: [0, Number.POSITIVE_INFINITY],
+  hdop: [0, Number.POSITIVE_INFINITY],
+  vdop: [0, Number.POSITIVE_INFINITY],
+  pdop: [0, Number.POSITIVE_INFINITY],
+};
+
+/** The first field of `msg` outside its GPSD_RANGES range, described; undefined when all are within. */
+function outOfRange(msg: Record<string, unknown>): string | undefined {
+  for (const [key, [lo, hi]] of Object.entries(GPSD_RANGES)) {
+    const v = finite(msg[key]);
+    if (v !== undefined && (v < lo || v > hi))
+      return `${String(msg.class)} ${key}: found ${v}; expected ${hi === Number.POSITIVE_INFINITY ? `at least ${lo}` : `${lo} to ${hi}`}`;
+  }
+  return undefined;
 }
 
 function finite(v: unknown): number | undefined {

@@ -18,12 +18,41 @@ export class FieldProblem {
 /** The fields of one sentence after its address. */
 export type F = readonly string[];
 
-/** Field i as a decimal number. */
-export function num(f: F, i: number, name: string): number | undefined {
+/** NMEA's decimal numbers: digits with an optional sign and fraction; no exponent, hex or spaces. */
+const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)$/;
+
+/** Ranges of the physical quantities NMEA carries, for `num`. */
+export const RANGE = {
+  /** Speeds, DOPs, error estimates, ages: never negative. A negative speed would satisfy a grant condition "speed <= 0" while the car moves. */
+  nonNegative: [0, Number.POSITIVE_INFINITY],
+  /** True or magnetic course over ground, azimuth. */
+  degrees360: [0, 360],
+  /** Magnetic variation (its direction is a separate E/W field). */
+  degrees180: [0, 180],
+  /** Satellite elevation (some receivers report slightly negative elevations below the horizon). */
+  elevation: [-90, 90],
+  /** Carrier-to-noise density, dB-Hz (two digits in NMEA). */
+  snr: [0, 99],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/**
+ * Field i as a decimal number, within `range` (inclusive) when given. A value outside its range is a
+ * malformed field, not a value: the sentence is refused with the field and the range.
+ */
+export function num(f: F, i: number, name: string, range?: readonly [number, number]): number | undefined {
   const s = f[i];
   if (s === undefined || s === '') return undefined;
-  const v = Number(s);
-  if (!Number.isFinite(v) || s.trim() !== s) throw new FieldProblem(i, name, s, 'a decimal number');
+  const v = DECIMAL.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isFinite(v)) throw new FieldProblem(i, name, s, 'a decimal number');
+  if (range !== undefined && (v < range[0] || v > range[1]))
+    throw new FieldProblem(
+      i,
+      name,
+      s,
+      range[1] === Number.POSITIVE_INFINITY
+        ? `a decimal number from ${range[0]}`
+        : `a decimal number from ${range[0]} to ${range[1]}`,
+    );
   return v;
 }
 

@@ -18,6 +18,7 @@ import {
   need,
   num,
   put,
+  RANGE,
   timeOfDay,
 } from './nmea-fields.js';
 import { type FrameResult, type NmeaFrame, type NmeaProblem, parseNmeaFrame } from './nmea-frame.js';
@@ -165,24 +166,24 @@ function gga(talker: string, f: F): GgaSentence {
   put(o, 'latDeg', coord(f, 1, true));
   put(o, 'lonDeg', coord(f, 3, false));
   put(o, 'satsUsed', int(f, 6, 'satellites used'));
-  put(o, 'hdop', num(f, 7, 'HDOP'));
+  put(o, 'hdop', num(f, 7, 'HDOP', RANGE.nonNegative));
   put(o, 'altM', altUnit === 'M' || altUnit === '' ? num(f, 8, 'altitude') : undefined);
   put(o, 'geoidSepM', num(f, 10, 'geoid separation'));
-  put(o, 'dgpsAgeS', num(f, 12, 'DGPS age'));
+  put(o, 'dgpsAgeS', num(f, 12, 'DGPS age', RANGE.nonNegative));
   return o;
 }
 
 function rmc(talker: string, f: F): RmcSentence {
   need(f, 9, 'RMC');
   const status = letter(f, 1, 'status', 'AV');
-  const mv = num(f, 9, 'magnetic variation');
+  const mv = num(f, 9, 'magnetic variation', RANGE.degrees180);
   const mvDir = letter(f, 10, 'variation direction', 'EW');
   const o: Mutable<RmcSentence> = { type: 'RMC', talker, valid: status === 'A' };
   put(o, 'timeOfDayMs', timeOfDay(f, 0));
   put(o, 'latDeg', coord(f, 2, true));
   put(o, 'lonDeg', coord(f, 4, false));
-  put(o, 'speedKn', num(f, 6, 'speed'));
-  put(o, 'courseDeg', num(f, 7, 'course'));
+  put(o, 'speedKn', num(f, 6, 'speed', RANGE.nonNegative));
+  put(o, 'courseDeg', num(f, 7, 'course', RANGE.degrees360));
   put(o, 'dateMs', date(f, 8));
   put(o, 'magVarDeg', mv === undefined ? undefined : mvDir === 'W' ? -mv : mv);
   put(o, 'faaMode', letter(f, 11, 'mode indicator', FAA));
@@ -195,18 +196,18 @@ function vtg(talker: string, f: F): VtgSentence {
   // NMEA 2.3+: course,T,course,M,speed,N,speed,K[,mode]; NMEA 1.x/2.0 omitted the unit letters.
   if (f[1] === 'T' || f[3] === 'M' || f[5] === 'N' || f[7] === 'K' || f.length >= 8) {
     need(f, 8, 'VTG');
-    put(o, 'courseDeg', num(f, 0, 'course true'));
-    put(o, 'courseMagDeg', num(f, 2, 'course magnetic'));
-    put(o, 'speedKn', num(f, 4, 'speed knots'));
-    put(o, 'speedKmh', num(f, 6, 'speed km/h'));
+    put(o, 'courseDeg', num(f, 0, 'course true', RANGE.degrees360));
+    put(o, 'courseMagDeg', num(f, 2, 'course magnetic', RANGE.degrees360));
+    put(o, 'speedKn', num(f, 4, 'speed knots', RANGE.nonNegative));
+    put(o, 'speedKmh', num(f, 6, 'speed km/h', RANGE.nonNegative));
     put(o, 'faaMode', letter(f, 8, 'mode indicator', FAA));
     return o;
   }
   need(f, 4, 'VTG');
-  put(o, 'courseDeg', num(f, 0, 'course true'));
-  put(o, 'courseMagDeg', num(f, 1, 'course magnetic'));
-  put(o, 'speedKn', num(f, 2, 'speed knots'));
-  put(o, 'speedKmh', num(f, 3, 'speed km/h'));
+  put(o, 'courseDeg', num(f, 0, 'course true', RANGE.degrees360));
+  put(o, 'courseMagDeg', num(f, 1, 'course magnetic', RANGE.degrees360));
+  put(o, 'speedKn', num(f, 2, 'speed knots', RANGE.nonNegative));
+  put(o, 'speedKmh', num(f, 3, 'speed km/h', RANGE.nonNegative));
   return o;
 }
 
@@ -223,9 +224,9 @@ function gsa(talker: string, f: F): GsaSentence {
   const o: Mutable<GsaSentence> = { type: 'GSA', talker, satIds };
   put(o, 'selection', letter(f, 0, 'selection mode', 'AM'));
   put(o, 'navMode', navMode);
-  put(o, 'pdop', num(f, 14, 'PDOP'));
-  put(o, 'hdop', num(f, 15, 'HDOP'));
-  put(o, 'vdop', num(f, 16, 'VDOP'));
+  put(o, 'pdop', num(f, 14, 'PDOP', RANGE.nonNegative));
+  put(o, 'hdop', num(f, 15, 'HDOP', RANGE.nonNegative));
+  put(o, 'vdop', num(f, 16, 'VDOP', RANGE.nonNegative));
   put(o, 'systemId', int(f, 17, 'system id'));
   return o;
 }
@@ -254,9 +255,9 @@ function gsv(talker: string, f: F): GsvSentence {
     const id = int(f, i, 'satellite id');
     if (id === undefined) continue;
     const sat: Mutable<GsvSatellite> = { id };
-    put(sat, 'elevationDeg', num(f, i + 1, 'elevation'));
-    put(sat, 'azimuthDeg', num(f, i + 2, 'azimuth'));
-    put(sat, 'snrDbHz', num(f, i + 3, 'SNR'));
+    put(sat, 'elevationDeg', num(f, i + 1, 'elevation', RANGE.elevation));
+    put(sat, 'azimuthDeg', num(f, i + 2, 'azimuth', RANGE.degrees360));
+    put(sat, 'snrDbHz', num(f, i + 3, 'SNR', RANGE.snr));
     satellites.push(sat);
   }
   const o: Mutable<GsvSentence> = { type: 'GSV', talker, total, index, inView: inView ?? 0, satellites };
@@ -297,22 +298,23 @@ function gst(talker: string, f: F): GstSentence {
   need(f, 8, 'GST');
   const o: Mutable<GstSentence> = { type: 'GST', talker };
   put(o, 'timeOfDayMs', timeOfDay(f, 0));
-  put(o, 'latErrM', num(f, 5, 'latitude error'));
-  put(o, 'lonErrM', num(f, 6, 'longitude error'));
-  put(o, 'altErrM', num(f, 7, 'altitude error'));
+  put(o, 'latErrM', num(f, 5, 'latitude error', RANGE.nonNegative));
+  put(o, 'lonErrM', num(f, 6, 'longitude error', RANGE.nonNegative));
+  put(o, 'altErrM', num(f, 7, 'altitude error', RANGE.nonNegative));
   return o;
 }
 
-const PARSERS: Record<string, (talker: string, f: F) => NmeaSentence> = {
-  GGA: gga,
-  RMC: rmc,
-  VTG: vtg,
-  GSA: gsa,
-  GSV: gsv,
-  GLL: gll,
-  ZDA: zda,
-  GST: gst,
-};
+/** A Map, not an object: a sentence type from the wire is never looked up on Object.prototype. */
+const PARSERS = new Map<string, (talker: string, f: F) => NmeaSentence>([
+  ['GGA', gga],
+  ['RMC', rmc],
+  ['VTG', vtg],
+  ['GSA', gsa],
+  ['GSV', gsv],
+  ['GLL', gll],
+  ['ZDA', zda],
+  ['GST', gst],
+]);
 
 /** Column (1-based) where field `index` starts in the line. */
 function fieldColumn(frame: NmeaFrame, index: number): number {
@@ -323,7 +325,7 @@ function fieldColumn(frame: NmeaFrame, index: number): number {
 
 /** Decodes a checked frame into a typed sentence. */
 export function decodeFrame(frame: NmeaFrame): SentenceResult {
-  const parse = frame.talker === 'P' ? undefined : PARSERS[frame.type];
+  const parse = frame.talker === 'P' ? undefined : PARSERS.get(frame.type);
   if (parse === undefined)
     return {
       ok: true,

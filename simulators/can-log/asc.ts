@@ -7,7 +7,7 @@
  * and statistic lines that carry no frame.
  */
 import type { CanFrame } from '../../firmware-bridge/index.js';
-import { FD_DLC_BYTES, type LineResult } from './types.js';
+import { FD_DLC_BYTES, type LineResult, safeUs } from './types.js';
 
 const MONTHS: Record<string, number> = {
   jan: 0,
@@ -82,8 +82,8 @@ export function parseAscLine(line: string, state: AscState): LineResult {
   const time = Number(parts[0]);
   if (!Number.isFinite(time))
     return { kind: 'bad', expected: 'a timestamp in seconds at the start of the line' };
-  const offsetUs = Math.round(time * 1e6);
-  const wallUs = state.relative ? state.lastUs + offsetUs : state.startUs + offsetUs;
+  const wallUs = safeUs(Math.round(time * 1e6) + (state.relative ? state.lastUs : state.startUs));
+  if (wallUs === undefined) return { kind: 'bad', expected: 'a timestamp in seconds within 285 years' };
   state.lastUs = wallUs;
   const p1 = parts[1] ?? '';
   if (p1 === 'CANFD') return parseFdLine(parts, wallUs, state);

@@ -5,7 +5,7 @@
  * `candump`, `  can0  123   [3]  11 22 33`, optionally preceded by a `(timestamp)` from -t a/d/z.
  */
 import type { CanFrame } from '../../firmware-bridge/index.js';
-import { FD_DLC_BYTES, type LineResult, parseHexBytes } from './types.js';
+import { FD_DLC_BYTES, type LineResult, parseHexBytes, safeUs } from './types.js';
 
 const CAN_ERR_FLAG = 0x20000000;
 const LOG_LINE = /^\((\d+(?:\.\d+)?)\)\s+(\S+)\s+([0-9A-Fa-f]{1,8})(#{1,2})(\S*)(?:\s+[RT])?\s*$/;
@@ -17,7 +17,8 @@ export function parseCandumpLogLine(line: string): LineResult {
   const [, ts, bus, idHex, hashes, rest] = m as unknown as [string, string, string, string, string, string];
   const rawId = Number.parseInt(idHex, 16);
   const extended = idHex.length === 8;
-  const wallUs = Math.round(Number(ts) * 1e6);
+  const wallUs = safeUs(Math.round(Number(ts) * 1e6));
+  if (wallUs === undefined) return { kind: 'bad', expected: 'a timestamp in seconds within 285 years' };
   if (extended && (rawId & CAN_ERR_FLAG) !== 0) return { kind: 'error-frame' };
   if (extended && rawId > 0x1fffffff) return { kind: 'bad', expected: 'a 29-bit id (at most 1FFFFFFF)' };
   if (!extended && idHex.length !== 3)
@@ -106,8 +107,14 @@ export function parseCandumpScreenLine(line: string, fallbackUs: number): LineRe
   const extended = idHex.length === 8;
   if (tail?.startsWith('ERRORFRAME') || (extended && (rawId & CAN_ERR_FLAG) !== 0))
     return { kind: 'error-frame' };
+  // Bits 29-31 of an 8-digit id are SocketCAN flags, never part of a 29-bit id.
+  if (extended && rawId > 0x1fffffff) return { kind: 'bad', expected: 'a 29-bit id (at most 1FFFFFFF)' };
+  if (!extended && rawId > 0x7ff) return { kind: 'bad', expected: 'an 11-bit id (at most 7FF) in 3 digits' };
   const len = Number(lenText);
-  const wallUs = ts === undefined ? fallbackUs : Math.round(Number(ts) * 1e6);
+  const wallUs = ts === undefined ? fallbackUs : safeUs(Math.round(Number(ts) * 1e6));
+  if (wallUs === undefined) return { kind: 'bad', expected: 'a timestamp in seconds within 285 years' };
+  if (tail === 'remote request' && len > 8)
+    return { kind: 'bad', expected: 'a remote request length of 0..8' };
   if (tail === 'remote request')
     return {
       kind: 'frame',
@@ -126,6 +133,8 @@ export function parseCandumpScreenLine(line: string, fallbackUs: number): LineRe
   const data = parseHexBytes(hex);
   if (data === undefined || data.length !== len)
     return { kind: 'bad', expected: `${len} data bytes as [${len}] says` };
+  if (!(FD_DLC_BYTES as readonly number[]).includes(len))
+    return { kind: 'bad', expected: 'a length of 0..8, 12, 16, 20, 24, 32, 48 or 64 bytes' };
   // The screen format writes FD lengths with two digits ([12], [64]); classic frames have at most 8.
   const fd = len > 8 || lenText.length === 2;
   return { kind: 'frame', frame: { id: rawId, extended, rtr: false, fd, data, bus, wallUs, monoUs: wallUs } };

@@ -4,7 +4,7 @@
  * 1899-12-30). Ids of 8 hex digits are 29-bit. Status, warning and error lines carry no frame.
  */
 import type { CanFrame } from '../../firmware-bridge/index.js';
-import { FD_DLC_BYTES, type LineResult } from './types.js';
+import { FD_DLC_BYTES, type LineResult, safeUs } from './types.js';
 
 /** Reading state from the `;$` header lines. */
 export interface TrcState {
@@ -27,7 +27,19 @@ export function parseTrcLine(line: string, state: TrcState): LineResult {
     const m = /^;\$(\w+)=(.*)$/.exec(t);
     if (m) {
       if (m[1] === 'FILEVERSION') state.version = m[2]!.trim();
-      if (m[1] === 'STARTTIME') state.startUs = Math.round((Number(m[2]) - OLE_EPOCH_DAYS) * 86400e6);
+      if (m[1] === 'STARTTIME') {
+        const days = m[2]!.trim();
+        const us = /^\d+(\.\d+)?$/.test(days)
+          ? safeUs(Math.round((Number(days) - OLE_EPOCH_DAYS) * 86400e6))
+          : undefined;
+        if (us === undefined)
+          return {
+            kind: 'bad',
+            expected:
+              '$STARTTIME as an OLE automation date (days since 1899-12-30, such as 44548.6028595139)',
+          };
+        state.startUs = us;
+      }
       if (m[1] === 'COLUMNS') state.columns = m[2]!.split(',').map((c) => c.trim());
     }
     return { kind: 'skip' };
@@ -70,7 +82,8 @@ function parseV1(parts: string[], state: TrcState): LineResult {
     k++; // direction column
     if (parts[k] === '-') k++; // reserved column
   }
-  const wallUs = state.startUs + Math.round(offsetMs * 1000);
+  const wallUs = safeUs(state.startUs + Math.round(offsetMs * 1000));
+  if (wallUs === undefined) return { kind: 'bad', expected: 'a time offset in ms within 285 years' };
   const lenText = parts[k++] ?? '';
   if (lenText === 'RTR' || type === 'RR' || parts[k] === 'RTR') {
     const dlc = Number(lenText) || 0;
@@ -100,7 +113,9 @@ function parseV2(parts: string[], state: TrcState): LineResult {
   const idt = idOf(get('I') ?? '');
   if (!idt) return { kind: 'bad', expected: 'a hex id in column I (4 digits standard, 8 extended)' };
   const bus = get('B') ?? '1';
-  const wallUs = state.startUs + Math.round(offsetMs * 1000);
+  const wallUs = safeUs(state.startUs + Math.round(offsetMs * 1000));
+  if (wallUs === undefined)
+    return { kind: 'bad', expected: 'a time offset in ms within 285 years in column O' };
   // L is the DLC (for FD a code 0..15), l the byte length.
   const dlcText = get('L') ?? get('l') ?? '0';
   const dlc = Number(dlcText);

@@ -43,6 +43,16 @@ export type LineResult =
   | { readonly kind: 'skip' }
   | { readonly kind: 'bad'; readonly expected: string };
 
+/**
+ * A frame time as microseconds when it is a safe integer, else undefined. Every reader checks its
+ * times with it, so a timestamp of 400 digits, an offset of 1e303 s or a header that is not a number
+ * is a bad line naming what was expected, never a frame at NaN or Infinity (which the CLI's JSON
+ * lines would print as `"t":NaN`, not JSON). 2^53 us is 285 years either side of the epoch.
+ */
+export function safeUs(us: number): number | undefined {
+  return Number.isSafeInteger(us) ? us : undefined;
+}
+
 /** Parses `"11 22 33"` or `"112233"` into bytes; undefined when not hex. */
 export function parseHexBytes(text: string): Uint8Array | undefined {
   const compact = text.replace(/\s+/g, '');

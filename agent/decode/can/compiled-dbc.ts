@@ -55,27 +55,38 @@ export class CompiledMessage {
     file = '<dbc>',
   ) {
     this.#j1939 = message.j1939;
-    // Order signals so every multiplexer comes before the signals it switches.
+    // Order signals so every multiplexer comes before the signals it switches. The chain of
+    // multiplexers above a signal is walked with a loop, not recursion: a DBC from outside may
+    // chain 20,000 signals (or close the chain into a cycle), which must be a DbcError naming the
+    // line, not a stack overflow.
     const byName = new Map(message.signals.map((s) => [s.name, s]));
     const ordered: DbcSignal[] = [];
     const placed = new Set<string>();
-    const place = (s: DbcSignal, depth: number): void => {
-      if (placed.has(s.name)) return;
-      if (depth > message.signals.length)
-        throw new DbcError('CYCLE', file, s.line, `${message.name}: multiplexer cycle at ${s.name}`);
-      const parent = s.multiplexedBy ? byName.get(s.multiplexedBy.multiplexer) : undefined;
-      if (s.multiplexedBy && !parent)
-        throw new DbcError(
-          'UNKNOWN_REFERENCE',
-          file,
-          s.line,
-          `${message.name}: ${s.name} is switched by unknown signal ${s.multiplexedBy.multiplexer}`,
-        );
-      if (parent) place(parent, depth + 1);
-      placed.add(s.name);
-      ordered.push(s);
-    };
-    for (const s of message.signals) place(s, 0);
+    for (const first of message.signals) {
+      const chain: DbcSignal[] = [];
+      const inChain = new Set<string>();
+      let s: DbcSignal | undefined = first;
+      while (s !== undefined && !placed.has(s.name)) {
+        if (inChain.has(s.name))
+          throw new DbcError('CYCLE', file, s.line, `${message.name}: multiplexer cycle at ${s.name}`);
+        chain.push(s);
+        inChain.add(s.name);
+        const mux: string | undefined = s.multiplexedBy?.multiplexer;
+        const parent: DbcSignal | undefined = mux === undefined ? undefined : byName.get(mux);
+        if (mux !== undefined && parent === undefined)
+          throw new DbcError(
+            'UNKNOWN_REFERENCE',
+            file,
+            s.line,
+            `${message.name}: ${s.name} is switched by unknown signal ${mux}`,
+          );
+        s = parent;
+      }
+      for (let i = chain.length - 1; i >= 0; i--) {
+        placed.add(chain[i]!.name);
+        ordered.push(chain[i]!);
+      }
+    }
     const index = new Map(ordered.map((s, i) => [s.name, i]));
     this.steps = ordered.map((s) => ({
       codec: compileSignal(s),
@@ -121,7 +132,9 @@ export class CompiledMessage {
 
   /** Decodes `data` into a plain object of signal values. */
   decode(data: Uint8Array, options: DecodeOptions = {}): DecodedMessage {
-    const signals: Record<string, number | string | null> = {};
+    // Signal names come from the DBC: with Object.prototype behind it, a signal named `__proto__`
+    // would set the prototype instead of a key and vanish from the output.
+    const signals: Record<string, number | string | null> = Object.create(null);
     this.forEachSignal(data, (codec, value, special) => {
       const sig = codec.signal;
       if (special !== undefined) {
@@ -163,7 +176,8 @@ export class CompiledMessage {
           continue;
       }
       active[i] = 1;
-      const v = values[sig.name];
+      // Own keys only: a signal named `constructor` has no value in `{}`, not Object.
+      const v = Object.hasOwn(values, sig.name) ? values[sig.name] : undefined;
       if (v === undefined) continue;
       if (typeof v === 'bigint') st.codec.encodeRaw(data, v);
       else st.codec.encode(data, v);

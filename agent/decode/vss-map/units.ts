@@ -99,8 +99,9 @@ const ALIASES: Record<string, string> = {
 export function normaliseUnit(unit: string): string | undefined {
   const u = unit.trim();
   if (u === '') return '';
-  if (UNITS[u]) return u;
-  const alias = ALIASES[u.toLowerCase()];
+  // Own keys only: a DBC unit spelt `constructor` or `toString` is unknown, not a built-in.
+  if (Object.hasOwn(UNITS, u)) return u;
+  const alias = Object.hasOwn(ALIASES, u.toLowerCase()) ? ALIASES[u.toLowerCase()] : undefined;
   if (alias) return alias;
   const ci = Object.keys(UNITS).find((k) => k.toLowerCase() === u.toLowerCase());
   return ci;
