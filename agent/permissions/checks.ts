@@ -169,7 +169,7 @@ export function checkScope(
     if (!Object.hasOwn(profileCommand.args, k))
       return { code: 'BAD_ARGS', detail: `unknown argument '${k}'` };
   for (const [k, spec] of Object.entries(profileCommand.args)) {
-    const v = cmd.args[k];
+    const v = Object.hasOwn(cmd.args, k) ? cmd.args[k] : undefined;
     if (v === undefined || v < spec.min || v > spec.max)
       return {
         code: 'BAD_ARGS',

@@ -6,13 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import {
   ActuatorError,
   type EncodeMessage,
   parseVehicleProfile,
   type VehicleProfile,
 } from '../../firmware-bridge/index.js';
+import { formatProblem, parseConfigText } from '../config/yaml-file.js';
 import { type CompiledDbc, loadDbcFile } from '../decode/can/index.js';
 
 /** A profile with the encoder its message steps need. */
@@ -39,13 +40,17 @@ export function dbcEncoder(dbc: CompiledDbc): EncodeMessage {
 
 /** Reads and checks a profile file. Throws ActuatorError('BAD_PROFILE') naming the file and field. */
 export function loadProfileFile(file: string): LoadedProfile {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ActuatorError('BAD_PROFILE', `${file}: ${(err as Error).message}`, file);
   }
-  const profile = parseVehicleProfile(doc, file);
+  // The config files' reader: its nesting and alias limits refuse a file built to overflow the
+  // stack or to expand without end, with the line and the limit (issue 14, bad input).
+  const read = parseConfigText(text, file, z.unknown());
+  if (!read.ok) throw new ActuatorError('BAD_PROFILE', read.problems.map(formatProblem).join('; '), file);
+  const profile = parseVehicleProfile(read.config, file);
   if (profile.dbc === undefined) return { profile, encodeMessage: undefined };
   const dbcPath = resolve(dirname(file), profile.dbc);
   let dbc: CompiledDbc;

@@ -90,7 +90,9 @@ export function decodeCommand(bytes: Uint8Array): ControlCommand {
   const argList = readArray(a[4], 'command.args');
   if (argList.length > MAX_ARGS)
     throw new CodecError('SHAPE', 'command.args', `expected at most ${MAX_ARGS}`);
-  const args: Record<string, number> = {};
+  // No prototype: an argument named `__proto__` (which the signature covers) is an argument like any
+  // other, not a prototype change that would drop it, and `constructor` reads nothing inherited.
+  const args: Record<string, number> = Object.create(null);
   argList.forEach((x, i) => {
     const pair = readArray(x, `command.args[${i}]`, 2);
     const name = readText(pair[0], `command.args[${i}].name`, 32);

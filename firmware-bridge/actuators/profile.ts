@@ -145,7 +145,9 @@ function parseStep(v: unknown, source: string, field: string, args: Obj): Profil
   if (o.message === undefined) fail(source, field, 'a step with `message`, `frame` or `delayMs`', v);
   const message = text(o.message, source, `${field}.message`, /^\w{1,64}$/, 'a DBC message name');
   const sigs = obj(o.signals ?? {}, source, `${field}.signals`, Object.keys((o.signals as Obj) ?? {}));
-  const signals: Record<string, number | string> = {};
+  // Names come from the profile file: no prototype, so a signal or argument named `__proto__` is
+  // kept like any other instead of changing the record's prototype.
+  const signals: Record<string, number | string> = Object.create(null);
   for (const [name, value] of Object.entries(sigs)) {
     const f = `${field}.signals.${name}`;
     if (typeof value === 'string') {
@@ -173,7 +175,7 @@ function parseCommand(name: string, v: unknown, source: string): ProfileCommand 
   const field = `commands.${name}`;
   const o = obj(v, source, field, ['description', 'args', 'interlocks', 'steps']);
   const argsIn = obj(o.args ?? {}, source, `${field}.args`, Object.keys((o.args as Obj) ?? {}));
-  const args: Record<string, ArgSpec> = {};
+  const args: Record<string, ArgSpec> = Object.create(null);
   for (const [a, spec] of Object.entries(argsIn)) {
     text(a, source, `${field}.args.${a}`, NAME, 'an argument name (lower case, digits, - or _)');
     const s = obj(spec, source, `${field}.args.${a}`, ['min', 'max']);

@@ -169,9 +169,18 @@ function headerJson(h: Parameters<typeof headerId>[0]) {
   };
 }
 
+/** A path segment as the client meant it, for an error message; as sent when it is not valid percent-encoding. */
+function shown(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function block(node: FullNode, heightText: string): ApiResponse {
   if (!/^\d{1,15}$/.test(heightText))
-    return err(400, 'BAD_HEIGHT', `height '${decodeURIComponent(heightText)}': expected a decimal integer`);
+    return err(400, 'BAD_HEIGHT', `height '${shown(heightText)}': expected a decimal integer`);
   const height = Number(heightText);
   if (height === 0) return err(404, 'NOT_FOUND', 'height 0 is the genesis state, not a block');
   const b = node.block(height);
@@ -192,7 +201,7 @@ function block(node: FullNode, heightText: string): ApiResponse {
 
 function nextFree(node: FullNode, addr: string): ApiResponse {
   if (!/^[0-9a-f]{64}$/.test(addr))
-    return err(400, 'BAD_ADDRESS', `address '${decodeURIComponent(addr)}': expected 64 lowercase hex digits`);
+    return err(400, 'BAD_ADDRESS', `address '${shown(addr)}': expected 64 lowercase hex digits`);
   const s = node.head.state;
   const a = getAccount(s, addr);
   const p = s.params;

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBlock, decodeCanonical, decodeSignedTx, encodeCanonical, fromHex } from '../../chain/index.js';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameError } from '../../node/p2p/index.js';
+import { FrameOpener, FrameSealer } from '../../node/p2p/seal.js';
 import { decodeP2p, encodeP2p, type P2pMessage, P2pWireError } from '../../node/p2p/wire.js';
 import { answersOrRefuses, fuzz, mutatedBytes, mutatedCbor } from '../support/fuzz.js';
 import { projectRoot } from '../support/system.js';
@@ -28,12 +29,13 @@ const block = decodeBlock(
 const messages: P2pMessage[] = [
   {
     kind: 'hello',
-    version: 1,
+    version: 2,
     chainId: 'qood-fuzz',
     genesisId: new Uint8Array(32).fill(1),
     nodeKey: new Uint8Array(32).fill(2),
     nonce: new Uint8Array(32).fill(3),
     listenPort: 7000,
+    ephemeralKey: new Uint8Array(32).fill(9),
   },
   { kind: 'auth', signature: new Uint8Array(64).fill(4) },
   { kind: 'tx', tx: decodeSignedTx(fromHex(txv.txs[0]!.signed)) },
@@ -88,6 +90,21 @@ describe('p2p', () => {
         () => decodeP2p(bytes),
         [{ type: P2pWireError, codes: ['UNDECODABLE', 'UNKNOWN_TYPE', 'SHAPE'] }],
       );
+    });
+  });
+
+  it('sealed frames: only the frame sealed under the next number opens, to its own payload; anything else opens nothing', () => {
+    const key = new Uint8Array(32).fill(11);
+    const sealed = payloads.map((p) => new FrameSealer(key).seal(p));
+    fuzz(800, [fc.nat({ max: payloads.length - 1 }), mutatedBytes(sealed)], (i, bytes) => {
+      const out = new FrameOpener(key).open(bytes);
+      const genuine = sealed.findIndex((x) => x.length === bytes.length && x.every((b, k) => b === bytes[k]));
+      if (genuine === -1) expect(out).toBeUndefined();
+      else expect(out).toEqual(payloads[genuine]);
+      // A genuine frame under another number (replayed or reordered) opens nothing either.
+      const later = new FrameOpener(key);
+      later.open(sealed[i]!);
+      expect(later.open(sealed[i]!)).toBeUndefined();
     });
   });
 });

@@ -3,6 +3,9 @@
  * it for this vehicle with these terms, and refused with a reason otherwise; a profile is checked
  * field by field, and the actuator writes a sequence at its offsets with its arguments.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   BASE_TERMS,
@@ -10,6 +13,7 @@ import {
   encodeGrantBundle,
   encodeTerms,
   issueGrant,
+  loadProfileFile,
   verifyGrantBundle,
 } from '../../../../agent/permissions/index.js';
 import { encodeCanonical, encodeSignedTx } from '../../../../chain/index.js';
@@ -118,6 +122,43 @@ describe('vehicle profiles', () => {
     expect(bad({ ...good, commands: { horn: { steps: [{ message: 'M' }] } } })).toThrow(
       'dbc: expected a DBC file',
     );
+  });
+
+  it('keeps a step signal named __proto__ as a signal (profile names are data, not object internals)', () => {
+    const profile = parseVehicleProfile(
+      JSON.parse(
+        '{"version":1,"name":"t","dbc":"x.dbc","commands":{"horn":{"steps":[{"message":"HORN","signals":{"__proto__":5,"Level":1}}]}}}',
+      ),
+      'p.yaml',
+    );
+    const step = profile.commands.get('horn')!.steps[0]!;
+    if (step.kind !== 'message') throw new Error('expected a message step');
+    expect(Object.keys(step.signals).sort()).toEqual(['Level', '__proto__']);
+    expect(Object.hasOwn(step.signals, '__proto__')).toBe(true);
+  });
+
+  it('a profile file built to overflow the stack or to expand without end is BAD_PROFILE naming the limit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qood-profile-'));
+    try {
+      const deep = join(dir, 'deep.yaml');
+      writeFileSync(deep, `${'['.repeat(100_000)}`);
+      expect(() => loadProfileFile(deep)).toThrow(
+        expect.objectContaining({ code: 'BAD_PROFILE', message: expect.stringMatching(/\(nesting\)/) }),
+      );
+      const bomb = join(dir, 'bomb.yaml');
+      const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+      for (let i = 1; i < 9; i++) {
+        const prev = String.fromCharCode(97 + i - 1);
+        const name = String.fromCharCode(97 + i);
+        lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      }
+      writeFileSync(bomb, `${lines.join('\n')}\n`);
+      expect(() => loadProfileFile(bomb)).toThrow(
+        expect.objectContaining({ code: 'BAD_PROFILE', message: expect.stringMatching(/\(aliases\)/) }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the actuator substitutes arguments, writes at the offsets, and refuses arguments out of range', async () => {

@@ -199,6 +199,15 @@ describe('mempool admission', () => {
     expect(same.value).toBe(b.value);
     expect(get('/state/acct%2Fzz%20x')).toMatchObject({ status: 400, body: { error: { code: 'BAD_KEY' } } });
     expect(get('/blocks/abc')).toMatchObject({ status: 400, body: { error: { code: 'BAD_HEIGHT' } } });
+    // A malformed percent-escape is a bad height named as sent, not an internal error (the fuzz suite).
+    expect(get('/blocks/%ba')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_HEIGHT', message: "height '%ba': expected a decimal integer" } },
+    });
+    expect(get('/accounts/%ab%zz/next-free-tx')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_ADDRESS' } },
+    });
     expect(get('/blocks/5').status).toBe(404);
     expect(get('/finality')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FINAL_YET' } } });
     expect(get('/accounts/xyz/next-free-tx').status).toBe(400);
