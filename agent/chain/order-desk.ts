@@ -23,6 +23,13 @@
  * A notice whose proof is at a height the light client has not reached yet waits for the next
  * finality update (up to `pendingMs`). Each order is filled once (`sale/<order>` cursor) and
  * revealed once.
+ *
+ * The wrap is deterministic for this device, order, buyer and keys (chain/data/key-bundle.ts), so
+ * the copy kept in `reveal/<order>` is a convenience, not the only one: a device whose store was
+ * recreated between its fill and the reveal (agent.db moved aside as corrupt, a new SD card) gets
+ * the order announced again (it stays open until revealed), makes the same bundle, checks that it
+ * hashes to the fill's commitment proven at a final height, and reveals it. A paid sale never
+ * loses its keys.
  */
 import {
   type BundleKey,
@@ -183,11 +190,14 @@ export class OrderDesk {
     const order = client.order(n.orderId, n.orderProof);
     if (order instanceof LightError) return this.#refuse('UNPROVEN', n.orderId, order.message);
     if (filled) return pending === undefined ? 'done' : this.#reveal(n.orderId, order, pending);
-    if (order !== null && order.filledHeight > 0)
-      return this.#refuse('NOT_OPEN', n.orderId, 'the order was filled by someone else');
     if (order === null || order.side !== 'buy' || !order.open)
       return this.#refuse('NOT_OPEN', n.orderId, 'the chain has no open buy order of that id');
-    if (order.expiresHeight < client.head.height + EXPIRY_MARGIN_BLOCKS)
+    // Filled at a final height, keys not revealed, and no `sale/<order>` mark here: the fill was
+    // this device's but its store was recreated since (moved aside as corrupt, a new SD card), or
+    // someone else filled it. The bundle is made again below and revealed only if it hashes to the
+    // commitment on chain (issue 14 follow-up: a paid sale never loses its keys).
+    const paid = order.filledHeight > 0;
+    if (!paid && order.expiresHeight < client.head.height + EXPIRY_MARGIN_BLOCKS)
       return this.#refuse('EXPIRING', n.orderId, `expires at height ${order.expiresHeight}`);
     if (order.descriptor !== n.descriptorId)
       return this.#refuse('WRONG_DESCRIPTOR', n.orderId, 'the order names another descriptor');
@@ -226,13 +236,24 @@ export class OrderDesk {
       return this.#refuse('NOTHING_TO_SELL', n.orderId, 'every stream of the descriptor is private');
     let wrappedKey: Uint8Array;
     try {
-      wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId));
+      // Deterministic for this device, order, buyer and keys (chain/data/key-bundle.ts), so the
+      // bundle a fill committed to can be made again when the kept copy is lost.
+      wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId), identity.deviceSecretKey);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       return this.#refuse('TOO_MANY_KEYS', n.orderId, e.message);
     }
     const nowMs = this.#o.nowMs();
     const commitment = fillCommitment(fromHex(n.orderId), wrappedKey);
+    if (paid) {
+      if (!bytesEqual(order.commitment, commitment)) {
+        // Not this device's bundle: nothing to reveal, now or at the next announcement.
+        store.setCursor(saleCursor(n.orderId), String(nowMs));
+        store.setCursor(revealCursor(n.orderId), REVEALED);
+        return this.#refuse('NOT_OPEN', n.orderId, 'the order was filled by someone else');
+      }
+      return this.#queueReveal(n.orderId, order.filledHeight, wrappedKey, true);
+    }
     // The mark that the order is filled and the bundle to reveal later are written in the same
     // store transaction as the fill; the fill itself carries only the commitment.
     store.enqueueDeviceTx((nonce) => {
@@ -269,16 +290,30 @@ export class OrderDesk {
       this.#o.store.setCursor(revealCursor(orderId), REVEALED);
       return 'done';
     }
+    return this.#queueReveal(orderId, order.filledHeight, wrappedKey, false);
+  }
+
+  /** Queues the reveal (and, for a bundle made again, the mark that the order was filled here). */
+  #queueReveal(
+    orderId: string,
+    filledHeight: number,
+    wrappedKey: Uint8Array,
+    remade: boolean,
+  ): NoticeOutcome {
     const nowMs = this.#o.nowMs();
-    this.#o.store.enqueueDeviceTx((nonce) => {
-      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+    const store = this.#o.store;
+    store.enqueueDeviceTx((nonce) => {
+      if (remade) store.setCursor(saleCursor(orderId), String(nowMs));
+      store.setCursor(revealCursor(orderId), REVEALED);
       return { kind: 'reveal', bytes: this.#signed(nonce, 'reveal', { order: orderId, wrappedKey }) };
     }, nowMs);
     this.#o.onQueued?.();
     this.#o.metrics.inc('sales.revealed');
     this.#o.logger.info(
-      { order: orderId, filledHeight: order.filledHeight },
-      'fill final: keys revealed to the buyer, reveal queued for the chain',
+      { order: orderId, filledHeight, remade },
+      remade
+        ? 'fill final and its bundle made again after the store was recreated: keys revealed to the buyer'
+        : 'fill final: keys revealed to the buyer, reveal queued for the chain',
     );
     return 'revealed';
   }
