@@ -197,7 +197,9 @@ function saleChain(options: { fill?: SignedTx } = {}) {
 }
 
 /** `viewNowMs`: the chain view's clock, with a 30-day trust window (default: no window). */
-async function rig(options: { fill?: SignedTx; store?: ChunkStore; viewNowMs?: () => number } = {}) {
+async function rig(
+  options: { fill?: SignedTx; store?: ChunkStore; viewNowMs?: () => number; revealRetryBlocks?: number } = {},
+) {
   const viewNowMs = options.viewNowMs;
   const sale = saleChain(options.fill === undefined ? {} : { fill: options.fill });
   const broker = new MemoryBroker();
@@ -234,6 +236,7 @@ async function rig(options: { fill?: SignedTx; store?: ChunkStore; viewNowMs?: (
     logger: silentLogger,
     topicPrefix: 'qood/v1',
     nowMs: () => LIGHT_T0 + 10_000,
+    ...(options.revealRetryBlocks === undefined ? {} : { revealRetryBlocks: options.revealRetryBlocks }),
   });
   desk.start();
   // The desk's retry interval and the view's subscription must not outlive the test.
@@ -424,6 +427,55 @@ describe('a sale from the device side', () => {
     // A recreated store never fills an order that someone else filled: it reveals only a bundle
     // that hashes to the commitment on chain.
     expect(b.metrics.counter('sales.filled')).toBe(0);
+  });
+
+  it('a reveal the chain refused is queued again while the order stays open, so the keys still reach the buyer', async () => {
+    const buyerSecret = sha256(new TextEncoder().encode('light-key/buyer'));
+    const r = await rig();
+    await r.finalize(6);
+    const notice = (state: (typeof r.chain.states)[number]) =>
+      encodeOrderNotice({
+        orderId: r.orderId,
+        descriptorId: r.anchorId,
+        orderProof: proofAt(state, stateKey.order(r.orderId)),
+        descriptorProof: proofAt(state, stateKey.descriptor(r.anchorId)),
+        signedDescriptor: signed.bytes,
+      });
+    expect(r.desk.receive(notice(r.chain.states[6]!))).toBe('filled');
+    const fill = decodeSignedTx(r.store.pendingTxs(10)[0]!.bytes);
+    // A store recreated after the fill, whose counter the chain has not raised yet: its first
+    // reveal carries nonce 0, which the chain used long ago, and is refused.
+    const fresh = new MemoryChunkStore();
+    const b = await rig({ fill, store: fresh, revealRetryBlocks: 2 });
+    await b.finalize(8);
+    const s8 = b.chain.states[8]!;
+    expect(b.desk.receive(notice(s8))).toBe('revealed');
+    const [first] = fresh.pendingTxs(10);
+    expect(decodeSignedTx(first!.bytes).tx.nonce).toBe(0);
+    const producer = b.chain.signers.get(b.chain.active[9]![0]!)!;
+    expect(buildBlock(s8, [decodeSignedTx(first!.bytes)], producer, s8.timeMs + 500).rejected).toHaveLength(
+      1,
+    );
+    // While that reveal waits in the outbox, or too soon after it, nothing is queued twice.
+    expect(b.desk.receive(notice(s8))).toBe('done');
+    fresh.removeTxs([first!.seq]); // the node took it (and the chain refused it)
+    expect(b.desk.receive(notice(s8))).toBe('done');
+    // The node proves the device's account, which raises the counter (device-nonce.ts); the order
+    // is still open two final blocks later, so the desk makes the bundle again and reveals it.
+    fresh.setCursor(DEVICE_TX_NONCE_CURSOR, '2');
+    await b.finalize(10);
+    const s10 = b.chain.states[10]!;
+    expect(b.desk.receive(notice(s10))).toBe('revealed');
+    const [second] = fresh.pendingTxs(10);
+    const reveal = decodeSignedTx(second!.bytes);
+    expect(reveal.tx.nonce).toBe(2);
+    const built = buildBlock(s10, [reveal], b.chain.signers.get(b.chain.active[10]![0]!)!, s10.timeMs + 500);
+    expect(built.rejected).toEqual([]);
+    const applied = applyBlock(s10, built.block);
+    if (!applied.ok) throw applied.error;
+    const order = decodeOrder(proveKey(applied.state, stateKey.order(r.orderId)).value!);
+    expect(order.open).toBe(false);
+    expect(openKeyBundle(order.delivery, buyerSecret, Buffer.from(r.orderId, 'hex'))).toHaveLength(1);
   });
 
   it('a restarted node announces again an order that is filled but not yet revealed', async () => {
