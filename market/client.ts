@@ -60,6 +60,11 @@ export interface MarketClientOptions {
    * client takes the node's GET /checkpoint at first use.
    */
   readonly checkpoint?: Uint8Array;
+  /**
+   * Called once, with the checkpoint's height, when without `checkpoint` the client takes the
+   * node's on trust (so a command line can say that it did).
+   */
+  readonly onNodeCheckpoint?: (height: number) => void;
 }
 
 /** What to list descriptors by; every field narrows. */
@@ -164,6 +169,8 @@ export class MarketClient {
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #checkpoint: Uint8Array | undefined;
+  readonly #onNodeCheckpoint: ((height: number) => void) | undefined;
+  #toldNodeCheckpoint = false;
   #light: LightClient | undefined;
 
   constructor(options: MarketClientOptions) {
@@ -180,6 +187,7 @@ export class MarketClient {
     this.#nowMs = options.nowMs ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.#checkpoint = options.checkpoint;
+    this.#onNodeCheckpoint = options.onNodeCheckpoint;
   }
 
   /** Stored descriptors matching `query`, with their chain anchors. */
@@ -385,6 +393,11 @@ export class MarketClient {
     } catch (err) {
       if (err instanceof LightError) throw new MarketError('UNPROVEN', `checkpoint refused: ${err.message}`);
       throw err;
+    }
+    // Trust on first use is the default, never a silent one: the caller hears it once.
+    if (this.#checkpoint === undefined && !this.#toldNodeCheckpoint) {
+      this.#toldNodeCheckpoint = true;
+      this.#onNodeCheckpoint?.(checkpoint.header.height);
     }
     return this.#light;
   }

@@ -23,6 +23,15 @@
  * A notice whose proof is at a height the light client has not reached yet waits for the next
  * finality update (up to `pendingMs`). Each order is filled once (`sale/<order>` cursor) and
  * revealed once.
+ *
+ * The wrap is deterministic for this device, order, buyer and keys (chain/data/key-bundle.ts), so
+ * the copy kept in `reveal/<order>` is a convenience, not the only one: a device whose store was
+ * recreated between its fill and the reveal (agent.db moved aside as corrupt, a new SD card) gets
+ * the order announced again (it stays open until revealed), makes the same bundle, checks that it
+ * hashes to the fill's commitment proven at a final height, and reveals it. A reveal lost after it
+ * left the device (refused for a nonce the recreated store reused, dropped by a node) is made and
+ * queued again when a notice proves the order still open `revealRetryBlocks` later. A paid sale
+ * never loses its keys.
  */
 import {
   type BundleKey,
@@ -30,6 +39,7 @@ import {
   CodecError,
   DescriptorError,
   decodeOrderNotice,
+  decodeSignedTx,
   type Ed25519Signer,
   encodeSignedTx,
   fillCommitment,
@@ -79,6 +89,11 @@ export interface OrderDeskOptions {
   readonly nowMs: () => number;
   /** How long a notice waits for the light client to reach its height (default 60 s). */
   readonly pendingMs?: number;
+  /**
+   * Final blocks after a reveal was queued before the desk queues it again, when a notice proves
+   * the order still open and no reveal of it waits in the outbox (default 120, a minute).
+   */
+  readonly revealRetryBlocks?: number;
   /** Called after a fill or a reveal was queued (the sync's `notify`, so it goes out at once). */
   readonly onQueued?: () => void;
 }
@@ -97,9 +112,22 @@ export type SaleRefusal =
   | 'STALE_CHAIN';
 
 const saleCursor = (orderId: string) => `sale/${orderId}`;
-/** The wrapped bundle a fill committed to, hex, until revealed; then REVEALED. */
+/**
+ * The wrapped bundle a fill committed to, hex, until its reveal is queued; then `revealed@<height>`
+ * (the light client's final height when it was queued; a store written before kept `revealed`, read
+ * as height 0); CLOSED once there is nothing more to do (the order closed, or was paid to another
+ * commitment).
+ */
 const revealCursor = (orderId: string) => `reveal/${orderId}`;
-const REVEALED = 'revealed';
+const REVEALED_AT = 'revealed@';
+const CLOSED = 'closed';
+/** The final height a reveal was queued at, or undefined when the cursor says something else. */
+function revealedAt(cursor: string | undefined): number | undefined {
+  if (cursor === 'revealed') return 0;
+  if (cursor === undefined || !cursor.startsWith(REVEALED_AT)) return undefined;
+  const h = Number(cursor.slice(REVEALED_AT.length));
+  return Number.isSafeInteger(h) ? h : 0;
+}
 
 /** What handling a notice did. */
 export type NoticeOutcome = 'filled' | 'revealed' | 'waiting' | 'done' | SaleRefusal;
@@ -169,7 +197,7 @@ export class OrderDesk {
     const { store, view, identity } = this.#o;
     const filled = store.cursor(saleCursor(n.orderId)) !== undefined;
     const pending = store.cursor(revealCursor(n.orderId));
-    if (filled && (pending === undefined || pending === REVEALED)) return 'done';
+    if (filled && (pending === undefined || pending === CLOSED)) return 'done';
     // Issue 14, attack 8: a stale view's proofs come from a schedule that may have unbonded; a sale
     // wraps the data keys to the buyer, so it waits for a fresh checkpoint (the node announces the
     // order again while it is open).
@@ -182,12 +210,17 @@ export class OrderDesk {
     }
     const order = client.order(n.orderId, n.orderProof);
     if (order instanceof LightError) return this.#refuse('UNPROVEN', n.orderId, order.message);
-    if (filled) return pending === undefined ? 'done' : this.#reveal(n.orderId, order, pending);
-    if (order !== null && order.filledHeight > 0)
-      return this.#refuse('NOT_OPEN', n.orderId, 'the order was filled by someone else');
+    const queuedAt = revealedAt(pending);
+    if (filled && queuedAt === undefined) return this.#reveal(n.orderId, order, pending!);
+    if (filled && !this.#revealAgain(n.orderId, order, queuedAt!)) return 'done';
     if (order === null || order.side !== 'buy' || !order.open)
       return this.#refuse('NOT_OPEN', n.orderId, 'the chain has no open buy order of that id');
-    if (order.expiresHeight < client.head.height + EXPIRY_MARGIN_BLOCKS)
+    // Filled at a final height, keys not revealed, and no `sale/<order>` mark here: the fill was
+    // this device's but its store was recreated since (moved aside as corrupt, a new SD card), or
+    // someone else filled it. The bundle is made again below and revealed only if it hashes to the
+    // commitment on chain (issue 14 follow-up: a paid sale never loses its keys).
+    const paid = order.filledHeight > 0;
+    if (!paid && order.expiresHeight < client.head.height + EXPIRY_MARGIN_BLOCKS)
       return this.#refuse('EXPIRING', n.orderId, `expires at height ${order.expiresHeight}`);
     if (order.descriptor !== n.descriptorId)
       return this.#refuse('WRONG_DESCRIPTOR', n.orderId, 'the order names another descriptor');
@@ -226,13 +259,24 @@ export class OrderDesk {
       return this.#refuse('NOTHING_TO_SELL', n.orderId, 'every stream of the descriptor is private');
     let wrappedKey: Uint8Array;
     try {
-      wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId));
+      // Deterministic for this device, order, buyer and keys (chain/data/key-bundle.ts), so the
+      // bundle a fill committed to can be made again when the kept copy is lost.
+      wrappedKey = sealKeyBundle(keys, fromHex(order.maker), fromHex(n.orderId), identity.deviceSecretKey);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       return this.#refuse('TOO_MANY_KEYS', n.orderId, e.message);
     }
     const nowMs = this.#o.nowMs();
     const commitment = fillCommitment(fromHex(n.orderId), wrappedKey);
+    if (paid) {
+      if (!bytesEqual(order.commitment, commitment)) {
+        // Not this device's bundle: nothing to reveal, now or at the next announcement.
+        store.setCursor(saleCursor(n.orderId), String(nowMs));
+        store.setCursor(revealCursor(n.orderId), CLOSED);
+        return this.#refuse('NOT_OPEN', n.orderId, 'the order was filled by someone else');
+      }
+      return this.#queueReveal(n.orderId, order.filledHeight, wrappedKey, true);
+    }
     // The mark that the order is filled and the bundle to reveal later are written in the same
     // store transaction as the fill; the fill itself carries only the commitment.
     store.enqueueDeviceTx((nonce) => {
@@ -262,23 +306,65 @@ export class OrderDesk {
     const wrappedKey = fromHex(pendingHex);
     if (!bytesEqual(order.commitment, fillCommitment(fromHex(orderId), wrappedKey))) {
       // Someone else (the owner) filled it; this device's bundle is not the one paid for.
-      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+      this.#o.store.setCursor(revealCursor(orderId), CLOSED);
       return this.#refuse('NOT_OPEN', orderId, 'the order was filled with another commitment');
     }
     if (!order.open) {
-      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+      this.#o.store.setCursor(revealCursor(orderId), CLOSED);
       return 'done';
     }
+    return this.#queueReveal(orderId, order.filledHeight, wrappedKey, false);
+  }
+
+  /**
+   * Whether a reveal queued at final height `queuedAt` must be made and queued again: the order,
+   * proven at a final height, is still filled and open `revealRetryBlocks` later, and no reveal of
+   * it waits in the outbox. A reveal can be lost after it left the device: a store recreated after
+   * the fill signs it with a nonce the chain used already (the counter is raised only once the
+   * chain proves the device's account, device-nonce.ts), or a node drops it. The buyer has paid, so
+   * the device keeps revealing until the chain shows the keys delivered.
+   */
+  #revealAgain(orderId: string, order: ReturnType<ChainView['client']['order']>, queuedAt: number): boolean {
+    if (order instanceof LightError || order === null || order.filledHeight === 0) return false;
+    if (!order.open) {
+      this.#o.store.setCursor(revealCursor(orderId), CLOSED);
+      return false;
+    }
+    if (this.#o.view.client.head.height < queuedAt + (this.#o.revealRetryBlocks ?? 120)) return false;
+    return !this.#revealWaiting(orderId);
+  }
+
+  /** Whether a reveal of `orderId` is still in the outbox. */
+  #revealWaiting(orderId: string): boolean {
+    for (const t of this.#o.store.pendingTxs(10_000)) {
+      if (t.kind !== 'reveal') continue;
+      const tx = decodeSignedTx(t.bytes).tx;
+      if (tx.kind === 'reveal' && tx.body.order === orderId) return true;
+    }
+    return false;
+  }
+
+  /** Queues the reveal (and, for a bundle made again, the mark that the order was filled here). */
+  #queueReveal(
+    orderId: string,
+    filledHeight: number,
+    wrappedKey: Uint8Array,
+    remade: boolean,
+  ): NoticeOutcome {
     const nowMs = this.#o.nowMs();
-    this.#o.store.enqueueDeviceTx((nonce) => {
-      this.#o.store.setCursor(revealCursor(orderId), REVEALED);
+    const store = this.#o.store;
+    store.enqueueDeviceTx((nonce) => {
+      if (remade) store.setCursor(saleCursor(orderId), String(nowMs));
+      store.setCursor(revealCursor(orderId), `${REVEALED_AT}${this.#o.view.client.head.height}`);
       return { kind: 'reveal', bytes: this.#signed(nonce, 'reveal', { order: orderId, wrappedKey }) };
     }, nowMs);
     this.#o.onQueued?.();
     this.#o.metrics.inc('sales.revealed');
     this.#o.logger.info(
-      { order: orderId, filledHeight: order.filledHeight },
-      'fill final: keys revealed to the buyer, reveal queued for the chain',
+      { order: orderId, filledHeight, remade },
+      remade
+        ? 'fill final and its bundle made again after the store was recreated: keys revealed to the buyer'
+        : 'fill final: keys revealed to the buyer, reveal queued for the chain',
     );
     return 'revealed';
   }

@@ -33,11 +33,14 @@ export type GrantState = 'active' | 'pending' | 'expired' | 'revoked' | 'unpaid'
  * what the owner signed (issue 14, attack 3): the chain record is clamped to the grant's latest end
  * and to the time its recorded payment buys at the owner's price, both from the owner-signed grant
  * the device holds. A proven record made under an older rule, or by a chain gone wrong, that says
- * "paid 1 unit, valid until 2096" thus ends where the owner's terms say.
+ * "paid 1 unit, valid until 2096" thus ends where the owner's terms say. Only what was paid beyond
+ * a listen grant's entry payment (`terms.minPaid`, owed for the data to flow at all) buys time:
+ * counting the entry too gave a grantee `minPaid` worth of free extension.
  */
 export function grantEndMs(g: HeldGrant): number {
   if (g.chainToMs === null) return g.body.toMs;
-  return Math.min(g.chainToMs, paidEndMs(g.body, g.chainPaid ?? 0n));
+  const entry = g.body.kind === 'listen' ? g.terms.minPaid : 0n;
+  return Math.min(g.chainToMs, paidEndMs(g.body, g.chainPaid ?? 0n, entry));
 }
 
 /** The state of a grant at `nowMs`. */

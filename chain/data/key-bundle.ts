@@ -6,14 +6,22 @@
  * carries only `fillCommitment(orderId, wrapped)` and pays; the wrapped bundle itself goes out in a
  * `reveal` once the fill is final.
  *
- *   bundle  = [1, [[stream, dataClass, epoch, key (32)], ...]]      (canonical CBOR, sorted, unique)
- *   wrapped = wrapBytes(bundle, x25519(buyer), context = orderId)
+ *   bundle    = [1, [[stream, dataClass, epoch, key (32)], ...]]    (canonical CBOR, sorted, unique)
+ *   wrapped   = wrapBytes(bundle, x25519(buyer), context = orderId, ephemeral)
+ *   ephemeral = HKDF-SHA256(ikm = seller's ed25519 secret key, salt = orderId,
+ *                           info = "qood/sale-wrap/v1" || buyer key (32) || SHA-256(bundle))
+ *
+ * A seller that passes its secret key (the device always does) gets the same wrapped bytes every
+ * time for the same order, buyer and keys, so it can make again the bundle a fill committed to
+ * after losing the copy it kept (a store moved aside as corrupt, a replaced SD card) and still
+ * reveal it: a paid sale never loses its keys. The wire layout is that of any wrap.
  *
  * A bundle of 30 stream-epochs is about 2 KiB wrapped; `MAX_KEY_BUNDLE_BYTES` bounds a fill.
  */
 import { type CanonicalValue, CodecError, decodeCanonical, encodeCanonical } from '../codec/canonical.js';
 import { readArray, readBytes, readText, readUint } from '../codec/fields.js';
-import { fromHex, taggedHash } from '../crypto/hash.js';
+import { hkdf } from '../crypto/aead.js';
+import { fromHex, sha256, taggedHash } from '../crypto/hash.js';
 import {
   unwrapBytes,
   wrapBytes,
@@ -27,8 +35,8 @@ export const MAX_KEY_BUNDLE_BYTES = 16 * 1024;
 
 /**
  * What a `fill` commits to: taggedHash("qood/fill-commit/v1", canonical [orderId (32), wrapped]).
- * It says nothing about the keys (the wrap is randomised and encrypted to the buyer); the `reveal`
- * must carry bytes with this hash.
+ * It says nothing about the keys (the wrap is encrypted to the buyer, under an ephemeral key nobody
+ * else can derive); the `reveal` must carry bytes with this hash.
  */
 export function fillCommitment(orderId: Uint8Array, wrapped: Uint8Array): Uint8Array {
   return taggedHash('qood/fill-commit/v1', encodeCanonical([orderId, wrapped]));
@@ -49,22 +57,37 @@ export type BundleLookup = (stream: string, dataClass: string, epoch: number) =>
 const slot = (stream: string, dataClass: string, epoch: number) =>
   `${dataClass}\u0000${stream}\u0000${epoch}`;
 
-/** Wraps `keys` to the buyer's ed25519 account key for order `orderId` (32 bytes). */
+/** Domain tag of the ephemeral key a seller derives for one order's wrap. */
+const SALE_WRAP_INFO = 'qood/sale-wrap/v1';
+
+/**
+ * Wraps `keys` to the buyer's ed25519 account key for order `orderId` (32 bytes). With
+ * `sellerSecretKey` (the seller's ed25519 secret key) the wrap is deterministic (see the top of the
+ * file); without it the ephemeral key is random.
+ */
 export function sealKeyBundle(
   keys: readonly BundleKey[],
   buyerPublicKey: Uint8Array,
   orderId: Uint8Array,
+  sellerSecretKey?: Uint8Array,
 ): Uint8Array {
   const unique = new Map<string, BundleKey>();
   for (const k of keys) unique.set(slot(k.stream, k.dataClass, k.epoch), k);
   const rows = [...unique.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, k]): CanonicalValue => [k.stream, CHUNK_DATA_CLASSES.indexOf(k.dataClass), k.epoch, k.key]);
-  const wrapped = wrapBytes(
-    encodeCanonical([BUNDLE_VERSION, rows]),
-    x25519PublicFromEd25519(buyerPublicKey),
-    orderId,
-  );
+  const bundle = encodeCanonical([BUNDLE_VERSION, rows]);
+  const recipient = x25519PublicFromEd25519(buyerPublicKey);
+  const wrapped =
+    sellerSecretKey === undefined
+      ? wrapBytes(bundle, recipient, orderId)
+      : wrapBytes(
+          bundle,
+          recipient,
+          orderId,
+          saleEphemeral(sellerSecretKey, orderId, buyerPublicKey, bundle),
+        );
+
   if (wrapped.length > MAX_KEY_BUNDLE_BYTES)
     throw new CodecError(
       'SHAPE',
@@ -72,6 +95,29 @@ export function sealKeyBundle(
       `${unique.size} keys make ${wrapped.length} bytes, more than ${MAX_KEY_BUNDLE_BYTES}`,
     );
   return wrapped;
+}
+
+/**
+ * The ephemeral X25519 secret of a deterministic sale wrap. Deriving it instead of drawing it is
+ * safe: the wrap seals under a zero nonce with a key from X25519(ephemeral, buyer), so what must
+ * never happen is one ephemeral key sealing two different plaintexts to one buyer. The derivation
+ * binds the order id, the buyer's key and the hash of the bundle itself, so a repeat is exactly
+ * the same plaintext to the same buyer for the same order, and yields the same bytes (nothing new
+ * to compare); any other bundle, buyer or order gets an unrelated key. It is secret because it
+ * comes from the seller's secret key (HKDF is a PRF in its key), so nobody else can derive it and
+ * open the wrap; and a sale has one wrap per order (one fill, one commitment).
+ */
+function saleEphemeral(
+  sellerSecretKey: Uint8Array,
+  orderId: Uint8Array,
+  buyerPublicKey: Uint8Array,
+  bundle: Uint8Array,
+): Uint8Array {
+  const info = new Uint8Array(SALE_WRAP_INFO.length + 64);
+  info.set(new TextEncoder().encode(SALE_WRAP_INFO), 0);
+  info.set(buyerPublicKey, SALE_WRAP_INFO.length);
+  info.set(sha256(bundle), SALE_WRAP_INFO.length + 32);
+  return hkdf(sellerSecretKey, orderId, info, 32);
 }
 
 /**

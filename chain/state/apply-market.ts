@@ -254,17 +254,24 @@ export function extensionCost(pricePerHour: bigint, fromMs: number, toMs: number
 
 /**
  * The latest end of a listen grant that its owner-signed terms allow for `paid` base units paid in
- * total: the signed end plus the time `paid` buys at the price, never past the latest end. The
- * device uses it to clamp what a chain record claims (agent/permissions/grant-registry.ts).
+ * total: the signed end plus the time bought by what was paid beyond `entryPaid` (the entry payment
+ * the grant's terms require before any data flows, which buys no time), at the price, never past
+ * the latest end. The device uses it to clamp what a chain record claims
+ * (agent/permissions/grant-registry.ts). The chain sees only the terms' hash, not the entry
+ * amount: it charges each extension its own `extensionCost` (applyListenerPay), which keeps its
+ * record within this end with `entryPaid` 0, but it cannot tell an entry payment from an extending
+ * one; the device, which holds the terms, can, and counts the entry out.
  */
 export function paidEndMs(
   grant: { readonly toMs: number; readonly extension?: { pricePerHour: bigint; latestEndMs: number } },
   paid: bigint,
+  entryPaid = 0n,
 ): number {
   const x = grant.extension;
   if (x === undefined || x.latestEndMs <= grant.toMs) return grant.toMs;
   if (x.pricePerHour === 0n) return x.latestEndMs;
-  const bought = (paid * HOUR_MS) / x.pricePerHour;
+  const extending = paid > entryPaid ? paid - entryPaid : 0n;
+  const bought = (extending * HOUR_MS) / x.pricePerHour;
   const room = BigInt(x.latestEndMs - grant.toMs);
   return grant.toMs + Number(bought < room ? bought : room);
 }

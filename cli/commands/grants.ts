@@ -2,7 +2,9 @@
  * `qood grants ...` and `qood audit`: the owner's view of who may listen to the car and command it.
  *
  * - `issue` (the owner's machine, or a developer's): signs a grant with the seed's owner key and
- *   writes the bundle to a file; nothing is sent anywhere.
+ *   writes the bundle to a file; nothing is sent anywhere. A listen grant may carry the owner's
+ *   extension terms (`--price-per-hour` with `--latest-end`): the grantee can then move its end
+ *   with `listenerPay`, paying that price per hour added, never past the latest end.
  * - `install`, `list`, `show`, `revoke` and `audit` talk to the running agent over its local
  *   socket (root or the owner group). `revoke` takes effect before it returns. With `--seed-file`
  *   (and the owner account's `--nonce`), the revoke transaction is signed here and queued ready
@@ -39,6 +41,21 @@ export function parseDuration(v: string, what: string): number {
   return ms;
 }
 
+/** A whole number of QDD base units, >= 0. */
+function baseUnits(v: string, what: string): bigint {
+  if (!/^\d+$/.test(v.trim()))
+    throw new CliExit(EXIT.usage, `${what}: expected a whole number of QDD base units >= 0, got '${v}'`);
+  return BigInt(v.trim());
+}
+
+/** An ISO time or Unix seconds, to ms; `what` names the option in the error. */
+function parseTime(v: string, what: string): number {
+  const ms = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v);
+  if (!Number.isFinite(ms))
+    throw new CliExit(EXIT.usage, `${what}: expected an ISO time or Unix seconds, got '${v}'`);
+  return ms;
+}
+
 function num(v: string, what: string, min = 0): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min)
@@ -61,6 +78,8 @@ interface IssueOpts {
   whileEngineRunning?: boolean;
   pull?: boolean;
   minPaid?: string;
+  pricePerHour?: string;
+  latestEnd?: string;
   chainId?: string;
   nonce: string;
   out: string;
@@ -71,6 +90,44 @@ const collectWhole = (v: string, prev: string[]) => [...prev, v];
 
 function fmtTime(ms: unknown): string {
   return typeof ms === 'number' ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
+}
+
+/**
+ * The owner's extension terms from `--price-per-hour` and `--latest-end`, or undefined when neither
+ * is given. Both or neither: a latest end without a price would let the grantee extend for free, a
+ * price without a latest end has no bound. The chain refuses a latest end before the grant's end
+ * (MALFORMED), so that is refused here first, with the option named.
+ */
+function extensionTerms(
+  o: IssueOpts,
+  toMs: number,
+): { pricePerHour: bigint; latestEndMs: number } | undefined {
+  if (o.pricePerHour === undefined && o.latestEnd === undefined) return undefined;
+  if (o.kind !== 'listen')
+    throw new CliExit(
+      EXIT.usage,
+      `${o.pricePerHour === undefined ? '--latest-end' : '--price-per-hour'}: extension terms are for listen grants, got --kind ${o.kind}`,
+    );
+  if (o.latestEnd === undefined)
+    throw new CliExit(
+      EXIT.usage,
+      '--price-per-hour: expected --latest-end too (the latest end an extension may reach)',
+    );
+  if (o.pricePerHour === undefined)
+    throw new CliExit(
+      EXIT.usage,
+      '--latest-end: expected --price-per-hour too (what an hour of extension costs)',
+    );
+  const pricePerHour = baseUnits(o.pricePerHour, '--price-per-hour');
+  const latestEndMs = o.latestEnd.startsWith('+')
+    ? toMs + parseDuration(o.latestEnd.slice(1), '--latest-end')
+    : parseTime(o.latestEnd, '--latest-end');
+  if (latestEndMs < toMs)
+    throw new CliExit(
+      EXIT.usage,
+      `--latest-end: expected a time not before the grant's end ${fmtTime(toMs)}, got '${o.latestEnd}' (${fmtTime(latestEndMs)})`,
+    );
+  return { pricePerHour, latestEndMs };
 }
 
 export function registerGrants(program: Command): void {
@@ -110,6 +167,14 @@ export function registerGrants(program: Command): void {
     .option('--while-engine-running', 'control: allow commands while the engine runs')
     .option('--pull', 'listen: the grantee may also ask for the latest values')
     .option('--min-paid <qdd>', 'listen: base units of QDD the chain must show paid before data flows', '0')
+    .option(
+      '--price-per-hour <qdd>',
+      'listen: the grantee may extend the grant, paying these QDD base units per hour added (with --latest-end)',
+    )
+    .option(
+      '--latest-end <time>',
+      'listen: the latest end an extension may reach: ISO time, Unix seconds, or +duration after the end (with --price-per-hour)',
+    )
     .option('--chain-id <id>', 'chain id of the grant transaction', 'qood-1')
     .option('--nonce <n>', "the owner account's chain nonce", '0')
     .requiredOption('--out <file>', 'grant file to write')
@@ -124,10 +189,9 @@ export function registerGrants(program: Command): void {
         import('../../agent/permissions/index.js'),
         import('../../firmware-bridge/index.js'),
       ]);
-      const fromMs =
-        o.from === undefined ? Date.now() : /^\d+$/.test(o.from) ? Number(o.from) * 1000 : Date.parse(o.from);
-      if (!Number.isFinite(fromMs))
-        throw new CliExit(EXIT.usage, `--from: expected an ISO time or Unix seconds, got '${o.from}'`);
+      const fromMs = o.from === undefined ? Date.now() : parseTime(o.from, '--from');
+      const toMs = fromMs + parseDuration(o.validFor, '--valid-for');
+      const extension = extensionTerms(o, toMs);
       const granularity = new Map<string, number>();
       for (const g of o.granularity) {
         const [path, step] = g.split('=');
@@ -161,7 +225,8 @@ export function registerGrants(program: Command): void {
         kind: o.kind,
         scope: o.scope,
         fromMs,
-        toMs: fromMs + parseDuration(o.validFor, '--valid-for'),
+        toMs,
+        ...(extension === undefined ? {} : { extension }),
         terms: {
           ...perms.BASE_TERMS,
           rateHz: o.kind === 'listen' ? num(o.rateHz ?? '1', '--rate-hz', 0.001) : 0,
@@ -176,7 +241,7 @@ export function registerGrants(program: Command): void {
               : undefined,
           whileEngineRunning: o.whileEngineRunning === true,
           pull: o.pull === true,
-          minPaid: BigInt(num(o.minPaid ?? '0', '--min-paid')),
+          minPaid: baseUnits(o.minPaid ?? '0', '--min-paid'),
         },
         chainId: o.chainId ?? 'qood-1',
         nonce: num(o.nonce, '--nonce'),

@@ -9,7 +9,10 @@
  *   split  --order ID [--json]
  *
  * Every command takes `--node URL` (default: node 0 of `qood devnet start`); those that sign take
- * `--key FILE`. Usage errors exit 2; a node's refusal or a failed check exits 1 naming its code.
+ * `--key FILE`. Every chain record is checked with a light client started from `--checkpoint FILE`
+ * (from `qood node checkpoint` on a node the buyer trusts); without it the node's own checkpoint is
+ * taken on first use, and stderr says so once. Usage errors exit 2; a node's refusal or a failed
+ * check exits 1 naming its code.
  */
 import type { Command } from 'commander';
 import { CliExit, EXIT } from '../exit-codes.js';
@@ -22,6 +25,7 @@ type Market = typeof import('../../market/index.js');
 interface Common {
   node: string;
   key?: string;
+  checkpoint?: string;
   json?: boolean;
 }
 
@@ -83,13 +87,43 @@ async function client(cmd: string, opts: Common, needKey: boolean) {
     secretKey = new Uint8Array(Buffer.from(readFileSync(opts.key, 'utf8').trim(), 'hex'));
   } else if (needKey)
     usage(cmd, "--key FILE: the buyer's account key is needed (qood market keygen makes one)");
+  const checkpoint = opts.checkpoint === undefined ? undefined : await checkpointArg(cmd, opts.checkpoint);
   return {
     market,
     client: new market.MarketClient({
       nodeUrl: opts.node,
       ...(secretKey === undefined ? {} : { secretKey }),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
+      onNodeCheckpoint: (height) =>
+        process.stderr.write(
+          `qood market ${cmd}: no --checkpoint: trusting the node's checkpoint at height ${height} on first use (write one with \`qood node checkpoint\` on a node you trust)\n`,
+        ),
     }),
   };
+}
+
+/** The bytes of a checkpoint file, checked to decode as one; a usage error naming the file if not. */
+async function checkpointArg(cmd: string, file: string): Promise<Uint8Array> {
+  const [{ readFileSync }, chain] = await Promise.all([import('node:fs'), import('../../chain/index.js')]);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (err) {
+    usage(
+      cmd,
+      `--checkpoint '${file}': expected a readable checkpoint file, got ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  try {
+    chain.decodeCheckpoint(bytes);
+  } catch (err) {
+    if (!(err instanceof chain.LightError || err instanceof chain.CodecError)) throw err;
+    usage(
+      cmd,
+      `--checkpoint '${file}': expected a light-client checkpoint (qood node checkpoint --out FILE), got one that does not decode: ${err.message}`,
+    );
+  }
+  return bytes;
 }
 
 /** Runs `run`, turning a MarketError into exit 1 with its code. */
@@ -116,6 +150,10 @@ const out = (s: string): void => {
 
 function common(c: Command, withKey: boolean): Command {
   c.option('--node <url>', "the storage node's HTTP API", DEFAULT_NODE);
+  c.option(
+    '--checkpoint <file>',
+    "a light-client checkpoint the buyer trusts (qood node checkpoint); default: the node's, on first use",
+  );
   if (withKey) c.option('--key <file>', "the buyer's account key (64 hex digits)");
   return c;
 }

@@ -86,6 +86,8 @@ export class DeviceLink {
             vehicleIds: o.orders.vehicleIds,
             topicPrefix: o.topicPrefix ?? 'qood/v1',
             logger: o.logger,
+            // Orders open before this node started are found in the final chain it holds.
+            block: (h) => source.block(h),
             onCount: (what) => count(`bridge.orders.${what}`),
           });
     this.forwarder = new TxForwarder({

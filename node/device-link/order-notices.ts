@@ -5,8 +5,10 @@
  * with fresh proofs every `reannounceBlocks` final blocks while the order stays open (a device that
  * was offline gets the queued notices when it reconnects, but their proofs may be too old for its
  * light client by then). The device fills each order once. The orders being announced are kept in
- * memory: after a node restart an open order is not announced again, and its buyer gets the escrow
- * back by cancelling once it expires.
+ * memory; a node that starts (or restarts) walks the final chain it holds back to genesis, a batch
+ * of blocks per finality event (`block`), and takes up every order still open: an unfilled one the
+ * device may still fill, and above all a filled one whose keys are not revealed yet (the buyer has
+ * paid; the device reveals the keys on the next notice, even with a recreated store).
  *
  * The node keeps no state of its own here: the chain says which orders are open, the ingest DB
  * holds the signed descriptors (found by the anchored Merkle root).
@@ -42,6 +44,13 @@ export interface OrderNoticesOptions {
   readonly logger: NoticeLogger;
   /** Final blocks between announcements of an order still open (default 60, half a minute). */
   readonly reannounceBlocks?: number;
+  /**
+   * The final block at a height, when held: with it, the orders already open when this node
+   * started are found in the chain and announced too (without it only orders seen final here are).
+   */
+  readonly block?: (height: number) => { readonly txs: readonly SignedTx[] } | undefined;
+  /** Blocks looked at per finality event while catching up (default 2000). */
+  readonly catchUpBlocks?: number;
   /** Called as orders are announced, skipped, or their publishing fails. */
   readonly onCount?: (what: 'announced' | 'skipped' | 'failed') => void;
 }
@@ -59,6 +68,8 @@ export class OrderNotices {
   readonly counts = { announced: 0, skipped: 0, failed: 0 };
   /** Orders announced and still open, with the final height of their last announcement. */
   readonly #open = new Map<string, number>();
+  /** Heights below this are still to be searched for open orders (undefined: not started). */
+  #catchUpBelow: number | undefined;
 
   constructor(options: OrderNoticesOptions) {
     this.#o = options;
@@ -72,9 +83,36 @@ export class OrderNotices {
       // A final fill leaves its order open until the keys are revealed: tell the device at once,
       // so it reveals them (commit-then-reveal, chain/state/apply-market.ts).
       else if (t.tx.kind === 'fill') this.announce(t.tx.body.order, final);
+    this.#catchUp(final);
     const every = this.#o.reannounceBlocks ?? 60;
     for (const [id, at] of [...this.#open])
       if (final.height - at >= every && this.announce(id, final) !== undefined) this.#open.delete(id);
+  }
+
+  /**
+   * Searches the next batch of older final blocks for orders and fills, and announces those whose
+   * order is still open (issue 14 follow-up: without it a node restart silently stopped announcing
+   * a paid order whose keys were never revealed, and the buyer paid for nothing). A batch per event
+   * keeps a long chain from stalling the node at start.
+   */
+  #catchUp(final: ChainState): void {
+    const block = this.#o.block;
+    if (block === undefined) return;
+    this.#catchUpBelow ??= final.height + 1;
+    const stop = Math.max(1, this.#catchUpBelow - (this.#o.catchUpBlocks ?? 2000));
+    for (let h = this.#catchUpBelow - 1; h >= stop; h--)
+      for (const t of block(h)?.txs ?? []) {
+        const id =
+          t.tx.kind === 'order' && t.tx.body.side === 'buy'
+            ? toHex(t.id)
+            : t.tx.kind === 'fill'
+              ? t.tx.body.order
+              : undefined;
+        if (id === undefined || this.#open.has(id)) continue;
+        const value = proveKey(final, stateKey.order(id)).value;
+        if (value !== null && decodeOrder(value).open) this.announce(id, final);
+      }
+    this.#catchUpBelow = stop;
   }
 
   /** Orders being announced until they close. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -202,7 +202,7 @@ describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto'
     ]);
     expect(stolen.status).toBe(1);
     expect(stolen.stderr).toMatch(
-      /^qood market fetch: NOT_THE_BUYER: order [0-9a-f]{16}\.\.\. is not a buy order of/,
+      /^qood market fetch: NOT_THE_BUYER: order [0-9a-f]{16}\.\.\. is not a buy order of/m,
     );
 
     // The split: 70 % to the owner, 30 % to the OEM, as their balances on chain show.
@@ -248,6 +248,45 @@ describeSystem('qood market: a sale through a storage node', [{ bin: 'mosquitto'
     );
     expect(again.stdout()).not.toMatch(/descriptor anchors indexed/);
   }, 60_000);
+
+  it("checks chain records against the --checkpoint it is given; without one it takes the node's on first use and says so once", () => {
+    const cp = join(dir, 'buyer.checkpoint');
+    const made = runQood(['node', 'checkpoint', '--api', api, '--out', cp]);
+    expect(made.status, made.stderr).toBe(0);
+    const order = 'cd'.repeat(32);
+    // The buyer's own checkpoint: the absence of the order is proven from it, nothing taken on trust.
+    const own = runQood(['market', 'status', '--node', api, '--order', order, '--checkpoint', cp]);
+    expect(own.status, own.stderr).toBe(1);
+    expect(own.stdout).toMatch(/not in the final chain/);
+    expect(own.stderr).not.toMatch(/trusting/);
+    // Without it: the same answer, and one line on stderr saying whose checkpoint was trusted.
+    const tofu = runQood(['market', 'status', '--node', api, '--order', order]);
+    expect(tofu.status, tofu.stderr).toBe(1);
+    expect(tofu.stdout).toMatch(/not in the final chain/);
+    expect(
+      tofu.stderr.match(/no --checkpoint: trusting the node's checkpoint at height \d+ on first use/g),
+    ).toHaveLength(1);
+    // A file that is not a checkpoint, or no file: exit 2 naming the option, the file and why.
+    const garbage = join(dir, 'garbage.checkpoint');
+    writeFileSync(garbage, 'not a checkpoint');
+    const bad = runQood(['market', 'status', '--node', api, '--order', order, '--checkpoint', garbage]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(
+      /qood market status: --checkpoint '.*garbage\.checkpoint': expected a light-client checkpoint \(qood node checkpoint --out FILE\), got one that does not decode/,
+    );
+    const missing = runQood([
+      'market',
+      'split',
+      '--node',
+      api,
+      '--order',
+      order,
+      '--checkpoint',
+      join(dir, 'none'),
+    ]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--checkpoint '.*none': expected a readable checkpoint file, got ENOENT/);
+  });
 
   it('says what was wrong with the command line, exiting 2', () => {
     const r = runQood(['market', 'buy', '--node', api, '--descriptor', 'ab'.repeat(32), '--price', '-3']);

@@ -5,13 +5,19 @@
  * machine, pays the agreement's parties, and its key bundle opens, for the buyer only, to the very
  * epoch keys the chunks were sealed with. Every forged or unproven notice is refused with its code.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ChainView } from '../../../../agent/chain/chain-view.js';
 import { OrderDesk } from '../../../../agent/chain/order-desk.js';
-import { DEVICE_TX_NONCE_CURSOR, MemoryChunkStore } from '../../../../agent/store/index.js';
+import {
+  type ChunkStore,
+  DEVICE_TX_NONCE_CURSOR,
+  MemoryChunkStore,
+  openChunkStoreOrMoveAside,
+  openSqliteChunkStore,
+} from '../../../../agent/store/index.js';
 import { MemoryBroker } from '../../../../agent/sync/index.js';
 import {
   agreementId,
@@ -191,7 +197,9 @@ function saleChain(options: { fill?: SignedTx } = {}) {
 }
 
 /** `viewNowMs`: the chain view's clock, with a 30-day trust window (default: no window). */
-async function rig(options: { fill?: SignedTx; store?: MemoryChunkStore; viewNowMs?: () => number } = {}) {
+async function rig(
+  options: { fill?: SignedTx; store?: ChunkStore; viewNowMs?: () => number; revealRetryBlocks?: number } = {},
+) {
   const viewNowMs = options.viewNowMs;
   const sale = saleChain(options.fill === undefined ? {} : { fill: options.fill });
   const broker = new MemoryBroker();
@@ -228,6 +236,7 @@ async function rig(options: { fill?: SignedTx; store?: MemoryChunkStore; viewNow
     logger: silentLogger,
     topicPrefix: 'qood/v1',
     nowMs: () => LIGHT_T0 + 10_000,
+    ...(options.revealRetryBlocks === undefined ? {} : { revealRetryBlocks: options.revealRetryBlocks }),
   });
   desk.start();
   // The desk's retry interval and the view's subscription must not outlive the test.
@@ -365,6 +374,164 @@ describe('a sale from the device side', () => {
     expect(bundleLookup(keys)('drive', 'owner', 0)).toEqual(ownerEpochKey(DATA_ROOT, 'drive', 0));
     expect(keys).toHaveLength(1);
     expect(b.metrics.counter('sales.revealed')).toBe(1);
+  });
+
+  it('a device whose store is recreated between fill and reveal still reveals the committed keys', async () => {
+    const buyerSecret = sha256(new TextEncoder().encode('light-key/buyer'));
+    const path = join(dir, 'recreated-agent.db');
+    const first = openSqliteChunkStore({ path });
+    first.setCursor(DEVICE_TX_NONCE_CURSOR, '1'); // nonce 0: the anchor of block 5
+    const r = await rig({ store: first });
+    await r.finalize(6);
+    const notice = (state: (typeof r.chain.states)[number]) =>
+      encodeOrderNotice({
+        orderId: r.orderId,
+        descriptorId: r.anchorId,
+        orderProof: proofAt(state, stateKey.order(r.orderId)),
+        descriptorProof: proofAt(state, stateKey.descriptor(r.anchorId)),
+        signedDescriptor: signed.bytes,
+      });
+    expect(r.desk.receive(notice(r.chain.states[6]!))).toBe('filled');
+    const fill = decodeSignedTx(first.pendingTxs(10)[0]!.bytes);
+    r.desk.stop();
+    r.view.stop();
+    first.close();
+    // The fill went out and was paid in block 7; then agent.db is found corrupt and moved aside
+    // (or the SD card is replaced): the wrapped bundle kept for the reveal is gone with it.
+    writeFileSync(path, Buffer.alloc(8192, 0x5a));
+    const reopened = openChunkStoreOrMoveAside({ path, logger: silentLogger });
+    expect(reopened.movedTo).toBeDefined();
+    const fresh = reopened.store;
+    onTestFinished(() => fresh.close());
+    expect(fresh.cursor(`reveal/${r.orderId}`)).toBeUndefined();
+    fresh.setCursor(DEVICE_TX_NONCE_CURSOR, '2'); // the fill took nonce 1 (seeding it is tested elsewhere)
+    const b = await rig({ fill, store: fresh });
+    await b.finalize(8);
+    const s8 = b.chain.states[8]!;
+    // The node announces the filled order again (it stays open until revealed): the device
+    // recomputes the same wrapped bundle, checks it against the fill's commitment, and reveals it.
+    expect(b.desk.receive(notice(s8))).toBe('revealed');
+    expect(b.desk.receive(notice(s8))).toBe('done');
+    const queued = fresh.pendingTxs(10);
+    expect(queued.map((q) => q.kind)).toEqual(['reveal']);
+    const reveal = decodeSignedTx(queued[0]!.bytes);
+    const producer = b.chain.signers.get(b.chain.active[9]![0]!)!;
+    const built = buildBlock(s8, [reveal], producer, s8.timeMs + 500);
+    expect(built.rejected).toEqual([]);
+    const applied = applyBlock(s8, built.block);
+    if (!applied.ok) throw applied.error;
+    const order = decodeOrder(proveKey(applied.state, stateKey.order(r.orderId)).value!);
+    expect(order.open).toBe(false);
+    const keys = openKeyBundle(order.delivery, buyerSecret, Buffer.from(r.orderId, 'hex'));
+    expect(bundleLookup(keys)('drive', 'owner', 0)).toEqual(ownerEpochKey(DATA_ROOT, 'drive', 0));
+    // A recreated store never fills an order that someone else filled: it reveals only a bundle
+    // that hashes to the commitment on chain.
+    expect(b.metrics.counter('sales.filled')).toBe(0);
+  });
+
+  it('a reveal the chain refused is queued again while the order stays open, so the keys still reach the buyer', async () => {
+    const buyerSecret = sha256(new TextEncoder().encode('light-key/buyer'));
+    const r = await rig();
+    await r.finalize(6);
+    const notice = (state: (typeof r.chain.states)[number]) =>
+      encodeOrderNotice({
+        orderId: r.orderId,
+        descriptorId: r.anchorId,
+        orderProof: proofAt(state, stateKey.order(r.orderId)),
+        descriptorProof: proofAt(state, stateKey.descriptor(r.anchorId)),
+        signedDescriptor: signed.bytes,
+      });
+    expect(r.desk.receive(notice(r.chain.states[6]!))).toBe('filled');
+    const fill = decodeSignedTx(r.store.pendingTxs(10)[0]!.bytes);
+    // A store recreated after the fill, whose counter the chain has not raised yet: its first
+    // reveal carries nonce 0, which the chain used long ago, and is refused.
+    const fresh = new MemoryChunkStore();
+    const b = await rig({ fill, store: fresh, revealRetryBlocks: 2 });
+    await b.finalize(8);
+    const s8 = b.chain.states[8]!;
+    expect(b.desk.receive(notice(s8))).toBe('revealed');
+    const [first] = fresh.pendingTxs(10);
+    expect(decodeSignedTx(first!.bytes).tx.nonce).toBe(0);
+    const producer = b.chain.signers.get(b.chain.active[9]![0]!)!;
+    expect(buildBlock(s8, [decodeSignedTx(first!.bytes)], producer, s8.timeMs + 500).rejected).toHaveLength(
+      1,
+    );
+    // While that reveal waits in the outbox, or too soon after it, nothing is queued twice.
+    expect(b.desk.receive(notice(s8))).toBe('done');
+    fresh.removeTxs([first!.seq]); // the node took it (and the chain refused it)
+    expect(b.desk.receive(notice(s8))).toBe('done');
+    // The node proves the device's account, which raises the counter (device-nonce.ts); the order
+    // is still open two final blocks later, so the desk makes the bundle again and reveals it.
+    fresh.setCursor(DEVICE_TX_NONCE_CURSOR, '2');
+    await b.finalize(10);
+    const s10 = b.chain.states[10]!;
+    expect(b.desk.receive(notice(s10))).toBe('revealed');
+    const [second] = fresh.pendingTxs(10);
+    const reveal = decodeSignedTx(second!.bytes);
+    expect(reveal.tx.nonce).toBe(2);
+    const built = buildBlock(s10, [reveal], b.chain.signers.get(b.chain.active[10]![0]!)!, s10.timeMs + 500);
+    expect(built.rejected).toEqual([]);
+    const applied = applyBlock(s10, built.block);
+    if (!applied.ok) throw applied.error;
+    const order = decodeOrder(proveKey(applied.state, stateKey.order(r.orderId)).value!);
+    expect(order.open).toBe(false);
+    expect(openKeyBundle(order.delivery, buyerSecret, Buffer.from(r.orderId, 'hex'))).toHaveLength(1);
+  });
+
+  it('a restarted node announces again an order that is filled but not yet revealed', async () => {
+    const r = await rig();
+    await r.finalize(6);
+    const s6 = r.chain.states[6]!;
+    expect(
+      r.desk.receive(
+        encodeOrderNotice({
+          orderId: r.orderId,
+          descriptorId: r.anchorId,
+          orderProof: proofAt(s6, stateKey.order(r.orderId)),
+          descriptorProof: proofAt(s6, stateKey.descriptor(r.anchorId)),
+          signedDescriptor: signed.bytes,
+        }),
+      ),
+    ).toBe('filled');
+    const fill = decodeSignedTx(r.store.pendingTxs(10)[0]!.bytes);
+    const b = await rig({ fill, store: r.store });
+    const ingest = new IngestStore({ path: join(dir, 'restart-ingest.db') });
+    onTestFinished(() => ingest.close());
+    ingest.putDescriptors(
+      [
+        {
+          id: signed.id,
+          vehicleId: VEHICLE,
+          createdMs: 1,
+          chunkIds: records.map((x) => x.id),
+          bytes: signed.bytes,
+        },
+      ],
+      2,
+    );
+    const published: Uint8Array[] = [];
+    // A node started after the order and its fill became final: the finality events it sees carry
+    // neither, yet the order stays open until its keys are revealed.
+    const notices = new OrderNotices({
+      link: {
+        publish: async (topic: string, p: Uint8Array) => {
+          published.push(p);
+          await b.node.publish(topic, p);
+        },
+      },
+      store: ingest,
+      vehicleIds: [VEHICLE],
+      topicPrefix: 'qood/v1',
+      logger: silentLogger,
+      block: (h) => b.chain.blocks[h],
+    });
+    await b.finalize(8);
+    notices.onFinalTxs(b.chain.blocks[8]!.txs, b.chain.states[8]!);
+    await tick();
+    const ids = published.map((p) => decodeOrderNotice(p).orderId);
+    expect(ids).toContain(r.orderId);
+    expect(ids.filter((id) => id === r.orderId)).toHaveLength(1);
+    expect(b.store.pendingTxs(10).map((t) => t.kind)).toEqual(['fill', 'reveal']);
   });
 
   it('refuses notices that do not check out, each with its code, and queues nothing', async () => {
