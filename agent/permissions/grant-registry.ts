@@ -39,7 +39,11 @@ export type GrantState = 'active' | 'pending' | 'expired' | 'revoked' | 'unpaid'
  */
 export function grantEndMs(g: HeldGrant): number {
   if (g.chainToMs === null) return g.body.toMs;
-  const entry = g.body.kind === 'listen' ? g.terms.minPaid : 0n;
+  // The larger of the terms' entry and the one the owner signed into the grant's extension terms
+  // (issueGrant makes them equal; a grant that does not counts the larger out).
+  const signedEntry = g.body.extension?.entryPaid ?? 0n;
+  const termsEntry = g.body.kind === 'listen' ? g.terms.minPaid : 0n;
+  const entry = termsEntry > signedEntry ? termsEntry : signedEntry;
   return Math.min(g.chainToMs, paidEndMs(g.body, g.chainPaid ?? 0n, entry));
 }
 

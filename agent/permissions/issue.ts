@@ -22,8 +22,11 @@ export interface IssueGrantOptions {
   readonly fromMs: number;
   readonly toMs: number;
   readonly terms: GrantTerms;
-  /** Listen grants: how far and at what price the grantee may extend it (default: not at all). */
-  readonly extension?: GrantExtension;
+  /**
+   * Listen grants: how far and at what price the grantee may extend it (default: not at all). The
+   * entry payment the chain counts out is the terms' `minPaid`.
+   */
+  readonly extension?: Omit<GrantExtension, 'entryPaid'>;
   readonly chainId?: string;
   /** The owner account's chain nonce (default 0). */
   readonly nonce?: number;
@@ -48,7 +51,7 @@ export function issueGrant(o: IssueGrantOptions): { id: string; bundle: Uint8Arr
         fromMs: o.fromMs,
         toMs: o.toMs,
         termsHash: termsHash(terms),
-        ...(o.extension === undefined ? {} : { extension: o.extension }),
+        ...(o.extension === undefined ? {} : { extension: { ...o.extension, entryPaid: o.terms.minPaid } }),
       },
     },
     owner,

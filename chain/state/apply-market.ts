@@ -257,10 +257,9 @@ export function extensionCost(pricePerHour: bigint, fromMs: number, toMs: number
  * total: the signed end plus the time bought by what was paid beyond `entryPaid` (the entry payment
  * the grant's terms require before any data flows, which buys no time), at the price, never past
  * the latest end. The device uses it to clamp what a chain record claims
- * (agent/permissions/grant-registry.ts). The chain sees only the terms' hash, not the entry
- * amount: it charges each extension its own `extensionCost` (applyListenerPay), which keeps its
- * record within this end with `entryPaid` 0, but it cannot tell an entry payment from an extending
- * one; the device, which holds the terms, can, and counts the entry out.
+ * (agent/permissions/grant-registry.ts). The chain charges each extension its own `extensionCost`
+ * plus what is still due of the entry payment the owner signed into the grant (applyListenerPay),
+ * which keeps its record within this end.
  */
 export function paidEndMs(
   grant: { readonly toMs: number; readonly extension?: { pricePerHour: bigint; latestEndMs: number } },
@@ -289,6 +288,7 @@ export function applyGrant(d: Draft, sender: string, b: TxBodies['grant'], txId:
     ...rest,
     latestEndMs: extension?.latestEndMs ?? b.toMs,
     pricePerHour: extension?.pricePerHour ?? 0n,
+    entryPaid: extension?.entryPaid ?? 0n,
     paid: 0n,
     revoked: false,
     revokedMs: 0,
@@ -345,12 +345,16 @@ export function applyListenerPay(d: Draft, sender: string, b: TxBodies['listener
         'body.extendToMs',
         `the owner allows this grant to run until ${g.latestEndMs} at the latest`,
       );
-    const cost = extensionCost(g.pricePerHour, g.toMs, b.extendToMs);
+    // The entry payment the owner's terms require buys no time: what is still due of it is owed on
+    // top of the extension's price (so the chain's end never runs past what the device allows).
+    const entryDue = g.paid < g.entryPaid ? g.entryPaid - g.paid : 0n;
+    const cost = extensionCost(g.pricePerHour, g.toMs, b.extendToMs) + entryDue;
     if (b.amount < cost)
       throw new TxError(
         'UNDERPAID',
         'body.amount',
-        `extending to ${b.extendToMs} costs ${cost} QDD units at ${g.pricePerHour} an hour`,
+        `extending to ${b.extendToMs} costs ${cost} QDD units at ${g.pricePerHour} an hour` +
+          (entryDue > 0n ? `, with ${entryDue} of the entry payment still due` : ''),
       );
   }
   const owner = vehicleOf(d, g.vehicle, 'grant.vehicle').owner;

@@ -105,6 +105,8 @@ export interface Grant {
   readonly latestEndMs: number;
   /** QDD base units per hour of extension the owner asks (0 when it offered no extension). */
   readonly pricePerHour: bigint;
+  /** The entry payment the owner's terms require, which buys no extension time (0 without terms). */
+  readonly entryPaid: bigint;
   readonly revoked: boolean;
   /** Block time of the revocation, 0 while not revoked. */
   readonly revokedMs: number;
@@ -176,6 +178,7 @@ export const encodeRecord = {
     g.termsHash,
     g.latestEndMs,
     g.pricePerHour,
+    g.entryPaid,
     g.revoked,
     g.revokedMs,
   ],
@@ -202,7 +205,7 @@ export function decodeAccount(bytes: Uint8Array): Account {
 
 /** Decodes a grant from its committed bytes. */
 export function decodeGrant(bytes: Uint8Array): Grant {
-  const g = readArray(decodeCanonical(bytes), 'grant', 12);
+  const g = readArray(decodeCanonical(bytes), 'grant', 13);
   return {
     vehicle: toHex(readBytes(g[0], 'grant.vehicle', 32)),
     grantee: toHex(readBytes(g[1], 'grant.grantee', 32)),
@@ -214,8 +217,9 @@ export function decodeGrant(bytes: Uint8Array): Grant {
     termsHash: readBytes(g[7], 'grant.termsHash', 32),
     latestEndMs: readUint(g[8], 'grant.latestEndMs'),
     pricePerHour: readAmount(g[9], 'grant.pricePerHour'),
-    revoked: readBool(g[10], 'grant.revoked'),
-    revokedMs: readUint(g[11], 'grant.revokedMs'),
+    entryPaid: readAmount(g[10], 'grant.entryPaid'),
+    revoked: readBool(g[11], 'grant.revoked'),
+    revokedMs: readUint(g[12], 'grant.revokedMs'),
   };
 }
 

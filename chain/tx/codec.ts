@@ -115,7 +115,9 @@ export function bodyValue(tx: UnsignedTx): CanonicalValue {
         g.toMs,
         g.termsHash,
         // Only present when the owner offers an extension, so grants without one keep their bytes.
-        ...(g.extension === undefined ? [] : [[g.extension.pricePerHour, g.extension.latestEndMs]]),
+        ...(g.extension === undefined
+          ? []
+          : [[g.extension.pricePerHour, g.extension.latestEndMs, g.extension.entryPaid]]),
       ];
     }
     case 'revoke':
@@ -215,7 +217,7 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
         const a = readArray(v, p);
         if (a.length !== 7 && a.length !== 8)
           throw new CodecError('SHAPE', p, `expected 7 or 8 items, got ${a.length}`);
-        const x = a.length === 8 ? readArray(a[7], `${p}.extension`, 2) : undefined;
+        const x = a.length === 8 ? readArray(a[7], `${p}.extension`, 3) : undefined;
         return {
           vehicle: addr(a[0], `${p}.vehicle`),
           grantee: addr(a[1], `${p}.grantee`),
@@ -230,6 +232,7 @@ function readBody<K extends TxKind>(kind: K, v: CanonicalValue | undefined): TxB
                 extension: {
                   pricePerHour: readAmount(x[0], `${p}.extension.pricePerHour`),
                   latestEndMs: readUint(x[1], `${p}.extension.latestEndMs`),
+                  entryPaid: readAmount(x[2], `${p}.extension.entryPaid`),
                 },
               }),
         };

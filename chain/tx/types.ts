@@ -51,11 +51,14 @@ export interface AgreementTerms {
 /**
  * What the owner signs into a listen grant about extending it (issue 14, attack 3): the grantee may
  * move the end later with `listenerPay`, up to `latestEndMs`, paying at least `pricePerHour` QDD
- * base units per hour added (rounded up to the millisecond). A grant without it cannot be extended.
+ * base units per hour added (rounded up to the millisecond), after `entryPaid`, the entry payment
+ * the grant's terms require before any data flows, which buys no time. A grant without it cannot be
+ * extended.
  */
 export interface GrantExtension {
   readonly pricePerHour: bigint;
   readonly latestEndMs: number;
+  readonly entryPaid: bigint;
 }
 
 /** Every body, keyed by kind. Amounts are base units (bigint); times are ms since the epoch. */

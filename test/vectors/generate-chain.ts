@@ -209,7 +209,7 @@ export function generateTxVectors(): Record<string, unknown> {
     {
       name: 'grant with extension terms',
       kind: 'grant' as const,
-      body: { ...bodies.grant, extension: { pricePerHour: 5n, latestEndMs: 9 } },
+      body: { ...bodies.grant, extension: { pricePerHour: 5n, latestEndMs: 9, entryPaid: 2n } },
     },
   ].map((v) => {
     const s = signTx(

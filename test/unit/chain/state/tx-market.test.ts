@@ -17,6 +17,7 @@ import {
   keyHash,
   type Order,
   openKeyBundle,
+  paidEndMs,
   proveKey,
   sealKeyBundle,
   sha256,
@@ -367,7 +368,7 @@ describe('grants, revocations, control executions and listener payments', () => 
     // terms a grant's end is fixed).
     const g = tx(s, alice, 'grant', {
       ...grantBody('listen', ['Vehicle.Speed']),
-      extension: { pricePerHour: 5n, latestEndMs: T0 + 7_200_000 },
+      extension: { pricePerHour: 5n, latestEndMs: T0 + 7_200_000, entryPaid: 0n },
     });
     const c = tx(s, alice, 'grant', grantBody('control', ['lock']), { nonceOffset: 1 });
     s = block(s, g, c);
@@ -400,7 +401,7 @@ describe('grants, revocations, control executions and listener payments', () => 
       'grant',
       {
         ...grantBody('listen', ['Vehicle.Speed']),
-        extension: { pricePerHour: 10n, latestEndMs: T0 + 3 * HOUR },
+        extension: { pricePerHour: 10n, latestEndMs: T0 + 3 * HOUR, entryPaid: 0n },
       },
       { nonceOffset: 1 },
     );
@@ -426,10 +427,38 @@ describe('grants, revocations, control executions and listener payments', () => 
         s,
         tx(s, alice, 'grant', {
           ...grantBody('listen', ['Vehicle.Speed']),
-          extension: { pricePerHour: 1n, latestEndMs: T0 },
+          extension: { pricePerHour: 1n, latestEndMs: T0, entryPaid: 0n },
         }),
       ),
     ).toBe('MALFORMED');
+  });
+
+  it('the entry payment the owner signed buys no extension on chain: it is owed on top of the price', () => {
+    let { s } = market();
+    s = block(
+      s,
+      tx(s, alice, 'transfer', { to: addr(bob), token: 'QDD', amount: 100n, memo: new Uint8Array() }),
+    );
+    // 10 units an hour up to T0 + 3 h, after an entry payment of 30.
+    const g = tx(s, alice, 'grant', {
+      ...grantBody('listen', ['Vehicle.Speed']),
+      extension: { pricePerHour: 10n, latestEndMs: T0 + 3 * HOUR, entryPaid: 30n },
+    });
+    s = block(s, g);
+    const pay = (amount: bigint, extendToMs: number) =>
+      tx(s, bob, 'listenerPay', { grant: toHex(g.id), amount, extendToMs });
+    const record = () => decodeGrant(proveKey(s, stateKey.grant(toHex(g.id))).value!);
+    // The entry alone extends nothing: 30 units with an extension of an hour is 10 short.
+    expect(reason(s, pay(30n, T0 + 2 * HOUR))).toBe('UNDERPAID');
+    s = block(s, pay(40n, T0 + 2 * HOUR));
+    expect(record()).toMatchObject({ toMs: T0 + 2 * HOUR, paid: 40n, entryPaid: 30n });
+    // Once the entry is paid, only the price of the added time is owed.
+    s = block(s, pay(10n, T0 + 3 * HOUR));
+    expect(record()).toMatchObject({ toMs: T0 + 3 * HOUR, paid: 50n });
+    // The device's clamp, from the same terms, allows the same end.
+    expect(
+      paidEndMs({ toMs: T0 + HOUR, extension: { pricePerHour: 10n, latestEndMs: T0 + 3 * HOUR } }, 50n, 30n),
+    ).toBe(T0 + 3 * HOUR);
   });
 
   it('a light client proves a revocation and a balance against the state root', () => {
