@@ -33,7 +33,8 @@ const SIDE = [2, 3];
 const PLAN: NetnsPlan = {
   nodes: 4,
   halfDelayMs: HALF,
-  warmupTimeoutMs: 120_000,
+  // Four node processes start and connect in an emulated VM on a host that runs other tests.
+  warmupTimeoutMs: 240_000,
   settleMs: 5_000,
   steadyMs: 20_000,
   pollMs: 300,

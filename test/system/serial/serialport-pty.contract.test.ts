@@ -19,26 +19,31 @@ describeSystem('serialport on a socat pseudo-terminal pair', [{ bin: 'socat', pk
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let n = 0;
 
-  serialLinkContract('openSerialPort on a pty pair', async () => {
-    n++;
-    const pty = await openPtyPair(join(dir, `a${n}`), join(dir, `b${n}`));
-    try {
-      const a = await openSerialPort({ path: pty.devicePath, baudRate: BAUD });
-      const b = await openSerialPort({ path: pty.userPath, baudRate: BAUD });
-      return {
-        a,
-        b,
-        unplug: () => pty.close(),
-        openMissing: () => openSerialPort({ path: join(dir, 'no-such-tty'), baudRate: BAUD }),
-        async dispose() {
-          await a.close();
-          await b.close();
-          await pty.close();
-        },
-      };
-    } catch (err) {
-      await pty.close();
-      throw err;
-    }
-  });
+  serialLinkContract(
+    'openSerialPort on a pty pair',
+    async () => {
+      n++;
+      const pty = await openPtyPair(join(dir, `a${n}`), join(dir, `b${n}`));
+      try {
+        const a = await openSerialPort({ path: pty.devicePath, baudRate: BAUD });
+        const b = await openSerialPort({ path: pty.userPath, baudRate: BAUD });
+        return {
+          a,
+          b,
+          unplug: () => pty.close(),
+          openMissing: () => openSerialPort({ path: join(dir, 'no-such-tty'), baudRate: BAUD }),
+          async dispose() {
+            await a.close();
+            await b.close();
+            await pty.close();
+          },
+        };
+      } catch (err) {
+        await pty.close();
+        throw err;
+      }
+      // 320 KB through socat's ptys at full speed: seconds alone, more beside a busy VM on two cores.
+    },
+    { timeoutMs: 120_000 },
+  );
 });
