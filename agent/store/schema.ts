@@ -16,6 +16,40 @@ import {
 import { AUDIT_GENESIS, type AuditRow, auditHash } from './permission-store.js';
 import { STORE_COUNTERS, StoreError } from './types.js';
 
+/** An audit row as SQLite holds it. */
+export interface AuditDbRow {
+  seq: number;
+  at_ms: number;
+  kind: AuditRow['kind'];
+  grant_id: string | null;
+  actor: string;
+  command: string;
+  args: string;
+  nonce: string;
+  message_id: string;
+  outcome: string;
+  reason: string;
+  detail: string;
+  frames: number;
+}
+
+/** An audit row from its table form (the store reads it so; the hash migration hashes it so). */
+export const auditRow = (r: AuditDbRow): AuditRow => ({
+  seq: r.seq,
+  atMs: r.at_ms,
+  kind: r.kind,
+  grantId: r.grant_id,
+  actor: r.actor,
+  command: r.command,
+  args: r.args,
+  nonce: r.nonce,
+  messageId: r.message_id,
+  outcome: r.outcome,
+  reason: r.reason,
+  detail: r.detail,
+  framesWritten: r.frames,
+});
+
 /** 'QooD' as a 32-bit integer: the file's application id. */
 export const STORE_APPLICATION_ID = 0x516f6f44;
 
@@ -130,22 +164,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     `);
     const set = db.prepare('UPDATE audit SET hash = ? WHERE seq = ?');
     let prev = AUDIT_GENESIS;
-    for (const r of db.prepare('SELECT * FROM audit ORDER BY seq').all() as Record<string, unknown>[]) {
-      const row = {
-        seq: r.seq,
-        atMs: r.at_ms,
-        kind: r.kind,
-        grantId: r.grant_id,
-        actor: r.actor,
-        command: r.command,
-        args: r.args,
-        nonce: r.nonce,
-        messageId: r.message_id,
-        outcome: r.outcome,
-        reason: r.reason,
-        detail: r.detail,
-        framesWritten: r.frames,
-      } as AuditRow;
+    for (const r of db.prepare('SELECT * FROM audit ORDER BY seq').all() as AuditDbRow[]) {
+      const row = auditRow(r);
       prev = auditHash(prev, row);
       set.run(prev, row.seq);
     }

@@ -46,7 +46,7 @@ import {
   type TxBuilder,
   verifyAuditRows,
 } from './permission-store.js';
-import { openStoreDatabase } from './schema.js';
+import { type AuditDbRow, auditRow, openStoreDatabase } from './schema.js';
 import { StoreError } from './types.js';
 
 /** 'QoRv' as a 32-bit integer: the revocation file's application id. */
@@ -93,38 +93,6 @@ interface GrantDbRow {
   chain_paid: string | null;
   chain_to_ms: number | null;
 }
-
-interface AuditDbRow {
-  seq: number;
-  at_ms: number;
-  kind: AuditRow['kind'];
-  grant_id: string | null;
-  actor: string;
-  command: string;
-  args: string;
-  nonce: string;
-  message_id: string;
-  outcome: string;
-  reason: string;
-  detail: string;
-  frames: number;
-}
-
-const auditRow = (r: AuditDbRow): AuditRow => ({
-  seq: r.seq,
-  atMs: r.at_ms,
-  kind: r.kind,
-  grantId: r.grant_id,
-  actor: r.actor,
-  command: r.command,
-  args: r.args,
-  nonce: r.nonce,
-  messageId: r.message_id,
-  outcome: r.outcome,
-  reason: r.reason,
-  detail: r.detail,
-  framesWritten: r.frames,
-});
 
 export class SqlitePermissionStore implements PermissionStore {
   readonly path: string;

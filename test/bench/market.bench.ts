@@ -25,15 +25,14 @@ import {
 import { checkPurchase, type FetchedPurchase, type PurchaseRecords } from '../../market/index.js';
 import { handleApi } from '../../node/http/index.js';
 import { AnchorIndex, type IngestStore } from '../../node/ingest/index.js';
-import { tcpTransport } from '../../node/p2p/index.js';
-import { FullNode } from '../../node/runtime/index.js';
+import type { FullNode } from '../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,
-  marketKey,
   marketParties,
   marketSecret,
   ownerBundleKeys,
+  startObserverNode,
 } from '../support/market.js';
 import type { BenchSuite } from './harness.js';
 
@@ -57,14 +56,7 @@ export const suite: BenchSuite = {
   figures: async () => {
     const sale = buildMarketSale({ chunksPerStream: 32, samplesPerChunk: 100 });
     const { sold, ids } = sale;
-    node = new FullNode({
-      genesis: sale.chain.spec,
-      signer: marketKey('observer'),
-      store: sale.chain.store(),
-      transport: tcpTransport,
-      peers: [],
-    });
-    await node.start();
+    node = await startObserverNode(sale.chain);
     const n = node;
     dir = mkdtempSync(join(tmpdir(), 'qood-market-bench-'));
     const s = ingestStoreWith(join(dir, 'ingest.db'), [sold], Date.now());

@@ -13,10 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchProofHeaders, fromHex, toHex } from '../../chain/index.js';
 import { type ApiRequest, type ApiResponse, handleApi, type MarketContext } from '../../node/http/index.js';
 import { AnchorIndex, type IngestStore } from '../../node/ingest/index.js';
-import { tcpTransport } from '../../node/p2p/index.js';
-import { FullNode } from '../../node/runtime/index.js';
+import type { FullNode } from '../../node/runtime/index.js';
 import { fuzz, mutatedBytes, mutatedCbor, mutatedText, TRICKY_TOKENS } from '../support/fuzz.js';
-import { buildMarketSale, ingestStoreWith, marketKey, marketParties } from '../support/market.js';
+import { buildMarketSale, ingestStoreWith, marketParties, startObserverNode } from '../support/market.js';
 import { projectRoot } from '../support/system.js';
 
 const NOW = 1_800_000_100_000;
@@ -30,14 +29,7 @@ let descriptorId = '';
 beforeAll(async () => {
   const sale = buildMarketSale();
   Object.assign(ids, sale.ids);
-  node = new FullNode({
-    genesis: sale.chain.spec,
-    signer: marketKey('observer'),
-    store: sale.chain.store(),
-    transport: tcpTransport,
-    peers: [],
-  });
-  await node.start();
+  node = await startObserverNode(sale.chain);
   store = ingestStoreWith(join(dir, 'ingest.db'), [sale.sold, sale.unanchored], NOW);
   const index = new AnchorIndex({
     store,

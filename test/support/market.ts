@@ -40,7 +40,8 @@ import {
   type UnsignedTx,
 } from '../../chain/index.js';
 import { IngestStore } from '../../node/ingest/index.js';
-import { localGenesis } from '../../node/runtime/index.js';
+import { tcpTransport } from '../../node/p2p/index.js';
+import { FullNode, localGenesis } from '../../node/runtime/index.js';
 
 export const MARKET_VEHICLE = 'car-1';
 export const MARKET_DICTIONARY = 'qood-vss-6.0+obd-4.0';
@@ -308,6 +309,22 @@ export interface MarketSaleIds {
   ghostOrder: string;
   /** The owner's sell order. */
   sell: string;
+}
+
+/**
+ * A started full node that holds `chain` and produces none of it (an observer with its own key):
+ * what a storage node's HTTP API answers from in the market tests.
+ */
+export async function startObserverNode(chain: MarketChain): Promise<FullNode> {
+  const node = new FullNode({
+    genesis: chain.spec,
+    signer: marketKey('observer'),
+    store: chain.store(),
+    transport: tcpTransport,
+    peers: [],
+  });
+  await node.start();
+  return node;
 }
 
 /**

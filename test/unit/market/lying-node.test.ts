@@ -23,15 +23,14 @@ import {
 import { MarketClient, MarketError } from '../../../market/index.js';
 import { type ApiServer, startApiServer } from '../../../node/http/index.js';
 import type { IngestStore } from '../../../node/ingest/index.js';
-import { tcpTransport } from '../../../node/p2p/index.js';
-import { FullNode } from '../../../node/runtime/index.js';
+import type { FullNode } from '../../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,
   type MarketSaleIds,
-  marketKey,
   marketParties,
   marketSecret,
+  startObserverNode,
 } from '../../support/market.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qood-lying-node-'));
@@ -64,14 +63,7 @@ function lie(key: string, value: Uint8Array | null): Uint8Array | null {
 beforeAll(async () => {
   const sale = buildMarketSale();
   ids = sale.ids;
-  node = new FullNode({
-    genesis: sale.chain.spec,
-    signer: marketKey('observer'),
-    store: sale.chain.store(),
-    transport: tcpTransport,
-    peers: [],
-  });
-  await node.start();
+  node = await startObserverNode(sale.chain);
   store = ingestStoreWith(join(dir, 'ingest.db'), [sale.sold], Date.now());
   server = await startApiServer(node, '127.0.0.1', 0, { store });
   // The lying node: forwards every request and rewrites state answers, JSON or proof-carrying.

@@ -26,16 +26,15 @@ import {
 } from '../../../market/index.js';
 import { type ApiServer, startApiServer } from '../../../node/http/index.js';
 import { AnchorIndex, type IngestStore } from '../../../node/ingest/index.js';
-import { tcpTransport } from '../../../node/p2p/index.js';
-import { FullNode } from '../../../node/runtime/index.js';
+import type { FullNode } from '../../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,
   type MarketSaleIds,
-  marketKey,
   marketParties,
   marketSecret,
   type SealedBatch,
+  startObserverNode,
 } from '../../support/market.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qood-market-client-'));
@@ -50,14 +49,7 @@ let client: MarketClient;
 beforeAll(async () => {
   const sale = buildMarketSale();
   ({ sold, unanchored, ids } = sale);
-  node = new FullNode({
-    genesis: sale.chain.spec,
-    signer: marketKey('observer'),
-    store: sale.chain.store(),
-    transport: tcpTransport,
-    peers: [],
-  });
-  await node.start();
+  node = await startObserverNode(sale.chain);
   store = ingestStoreWith(join(dir, 'ingest.db'), [sold, unanchored], Date.now());
   const index = new AnchorIndex({
     store,

@@ -17,14 +17,13 @@ import {
 } from '../../../../chain/index.js';
 import { type ApiResponse, handleApi, type MarketContext } from '../../../../node/http/index.js';
 import { AnchorIndex, IngestStore } from '../../../../node/ingest/index.js';
-import { tcpTransport } from '../../../../node/p2p/index.js';
-import { FullNode } from '../../../../node/runtime/index.js';
+import type { FullNode } from '../../../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,
-  marketKey,
   marketParties,
   type SealedBatch,
+  startObserverNode,
 } from '../../../support/market.js';
 
 const NOW = 1_800_000_100_000;
@@ -43,14 +42,7 @@ beforeAll(async () => {
   ({ sold, unanchored } = sale);
   Object.assign(ids, sale.ids);
   const chain = sale.chain;
-  node = new FullNode({
-    genesis: chain.spec,
-    signer: marketKey('observer'),
-    store: chain.store(),
-    transport: tcpTransport,
-    peers: [],
-  });
-  await node.start();
+  node = await startObserverNode(chain);
   store = ingestStoreWith(join(dir, 'ingest.db'), [sold, unanchored], NOW);
   const index = new AnchorIndex({
     store,

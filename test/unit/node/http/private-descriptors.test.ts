@@ -11,16 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerReadHeaders, toHex } from '../../../../chain/index.js';
 import { type ApiServer, startApiServer } from '../../../../node/http/index.js';
 import type { IngestStore } from '../../../../node/ingest/index.js';
-import { tcpTransport } from '../../../../node/p2p/index.js';
-import { FullNode } from '../../../../node/runtime/index.js';
+import type { FullNode } from '../../../../node/runtime/index.js';
 import {
   buildMarketSale,
   ingestStoreWith,
   MARKET_VEHICLE,
-  marketKey,
   marketParties,
   type SealedBatch,
   sealMarketBatch,
+  startObserverNode,
 } from '../../../support/market.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qood-private-desc-'));
@@ -35,14 +34,7 @@ beforeAll(async () => {
   const sale = buildMarketSale();
   sold = sale.sold;
   secret = sealMarketBatch({ privacy: 'private', t0Us: 1_700_000_900_000_000, coarseLocation: '47.4,8.5' });
-  node = new FullNode({
-    genesis: sale.chain.spec,
-    signer: marketKey('observer'),
-    store: sale.chain.store(),
-    transport: tcpTransport,
-    peers: [],
-  });
-  await node.start();
+  node = await startObserverNode(sale.chain);
   store = ingestStoreWith(join(dir, 'ingest.db'), [sold, secret], Date.now());
   server = await startApiServer(node, '127.0.0.1', 0, { store });
 });
