@@ -52,6 +52,23 @@ function config(checkpoint: string, n: number, dataDir = dir) {
   });
 }
 
+/** Makes `dataDir` a paired device of light-car-1: its key and the owner's binding. */
+function pairDevice(dataDir: string): void {
+  const seed = seedFromMnemonic(VECTOR_MNEMONIC);
+  const key = loadOrCreateDeviceKey(dataDir);
+  writeFileSync(
+    join(dataDir, 'binding.cbor'),
+    createBinding({
+      vehicleId: 'light-car-1',
+      devicePublicKey: key.publicKey,
+      ownerSecretKey: ownerIdentity(seed).secretKey,
+      dataRoot: vehicleDataRoot(seed, 'light-car-1'),
+      epochLengthS: 600,
+      issuedMs: LIGHT_T0,
+    }),
+  );
+}
+
 describe('agent with a chain section', () => {
   it('starts from the checkpoint file and follows finality updates from the broker', async () => {
     const rig = chainViewRig();
@@ -225,19 +242,7 @@ describe('the light client across restarts (issue 14, attack 8)', () => {
     const file = join(dataDir, 'checkpoint.cbor');
     writeFileSync(file, encodeCheckpoint(checkpointAt(rig.chain, 1)));
     // A paired device with a CAN source, a store and a sync: what a car runs.
-    const seed = seedFromMnemonic(VECTOR_MNEMONIC);
-    const key = loadOrCreateDeviceKey(dataDir);
-    writeFileSync(
-      join(dataDir, 'binding.cbor'),
-      createBinding({
-        vehicleId: 'light-car-1',
-        devicePublicKey: key.publicKey,
-        ownerSecretKey: ownerIdentity(seed).secretKey,
-        dataRoot: vehicleDataRoot(seed, 'light-car-1'),
-        epochLengthS: 600,
-        issuedMs: LIGHT_T0,
-      }),
-    );
+    pairDevice(dataDir);
     const dbc = loadDbcFile(SIM_DBC_PATH);
     const wire = new CanWire();
     const now = LIGHT_T0 + 31 * DAY_MS;
@@ -302,19 +307,7 @@ describe('the light client across restarts (issue 14, attack 8)', () => {
     const dataDir = mkdtempSync(join(dir, 'clock-'));
     const file = join(dataDir, 'checkpoint.cbor');
     writeFileSync(file, encodeCheckpoint(checkpointAt(rig.chain, 1)));
-    const seed = seedFromMnemonic(VECTOR_MNEMONIC);
-    const key = loadOrCreateDeviceKey(dataDir);
-    writeFileSync(
-      join(dataDir, 'binding.cbor'),
-      createBinding({
-        vehicleId: 'light-car-1',
-        devicePublicKey: key.publicKey,
-        ownerSecretKey: ownerIdentity(seed).secretKey,
-        dataRoot: vehicleDataRoot(seed, 'light-car-1'),
-        epochLengthS: 600,
-        issuedMs: LIGHT_T0,
-      }),
-    );
+    pairDevice(dataDir);
     const broker = new MemoryBroker();
     const sock = join(dir, 'a16.sock');
     // The wall clock a minute before the checkpoint's final block: it stepped back (no RTC, a bad
