@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,11 +130,18 @@ describe('owner group of the local socket (issue 14, item 13)', () => {
   it('a real non-root service user whose chown is refused: start fails, nothing listens, no socket file', () => {
     // The real case: a process that is not root asks for a group it is not in. Run as `nobody`
     // (65534) when the tests run as root, against the built module; as ourselves otherwise.
-    const server = join(import.meta.dirname, '..', '..', '..', 'dist', 'process', 'local-api', 'server.js');
+    const built = join(import.meta.dirname, '..', '..', '..', 'dist', 'process', 'local-api', 'server.js');
     const asRoot = process.geteuid?.() === 0;
     const sub = mkdtempSync(join(dir, 'real-'));
     chmodSync(dir, 0o711);
     chmodSync(sub, 0o777);
+    // A copy `nobody` can read (the checkout may be in a folder only its owner enters); the server
+    // imports only node: modules, and .mjs keeps it an ES module outside the package.
+    const mod = mkdtempSync(join(dir, 'mod-'));
+    chmodSync(mod, 0o755);
+    const server = join(mod, 'server.mjs');
+    copyFileSync(built, server);
+    chmodSync(server, 0o644);
     const path = join(sub, 'r.sock');
     const script = `
       const { existsSync } = await import('node:fs');
