@@ -94,6 +94,21 @@ export async function openSocketCan(options: SocketCanOptions): Promise<CanBus> 
   return bus;
 }
 
+/**
+ * Channels stopped but not yet closed by libuv. The addon's stop() calls uv_close on two uv_async_t
+ * handles that live inside the channel object, then drops its own reference to it: if the garbage
+ * collector frees the object before libuv's close phase has run, libuv finishes closing freed memory
+ * and node aborts (`uv__finish_close: Assertion ... UV_HANDLE_CLOSING failed`, seen once in the VM
+ * contract test). Holding the object for two turns of the event loop (the close phase runs after
+ * the check phase of the turn that closed it) keeps it alive until then.
+ */
+const closing = new Set<RawChannel>();
+
+function keepUntilClosed(ch: RawChannel): void {
+  closing.add(ch);
+  setImmediate(() => setImmediate(() => closing.delete(ch)));
+}
+
 class SocketCanBus implements CanBus {
   readonly name: string;
   readonly #frameListeners = new Set<(f: CanFrame) => void>();
@@ -191,6 +206,7 @@ class SocketCanBus implements CanBus {
     } catch {
       // already stopped by the addon when the link went down
     }
+    if (ch !== undefined) keepUntilClosed(ch);
     this.#frameListeners.clear();
     this.#eventListeners.clear();
   }
@@ -240,6 +256,7 @@ class SocketCanBus implements CanBus {
   }
 
   #onStopped(): void {
+    if (this.#channel !== undefined) keepUntilClosed(this.#channel);
     this.#channel = undefined;
     if (this.#closed) return;
     const reason = this.#readFlags(this.name) === undefined ? 'interface removed' : 'interface down';

@@ -62,10 +62,17 @@ describe('qood grants issue with extension terms', () => {
     expect(body(['--price-per-hour', '0', '--latest-end', '+7d']).extension).toEqual({
       pricePerHour: 0n,
       latestEndMs: FROM_MS + HOUR + 7 * 24 * HOUR,
+      entryPaid: 0n,
     });
     expect(
       body(['--price-per-hour', '1', '--latest-end', String((FROM_MS + 2 * HOUR) / 1000)]).extension,
-    ).toEqual({ pricePerHour: 1n, latestEndMs: FROM_MS + 2 * HOUR });
+    ).toEqual({ pricePerHour: 1n, latestEndMs: FROM_MS + 2 * HOUR, entryPaid: 0n });
+    // The entry payment the terms require is signed in too: the chain counts it out of extensions.
+    expect(
+      body(['--price-per-hour', '5', '--latest-end', '+1d', '--min-paid', '40']).extension,
+    ).toMatchObject({
+      entryPaid: 40n,
+    });
     // Without the options the grant cannot be extended (no extension terms at all).
     expect(body([]).extension).toBeUndefined();
   });
