@@ -345,7 +345,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     // Close the open chunks and the batch, and give the sync time to deliver the chunks, the
     // descriptor and its queued transaction before stopping (it ends as soon as the outbox is
     // empty; the bound is for a node that stopped answering, and for a slow, loaded machine).
-    agent.flush();
     const until = Date.now() + 20_000;
     const onDevice = (): number =>
       agent.store === undefined
@@ -353,7 +352,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         : agent.store.usage().chunks +
           agent.store.pendingDescriptors(1).length +
           agent.store.pendingTxs(1).length;
-    while (onDevice() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    // The OBD and GNSS emulators keep answering while the outbox drains: flush again each turn, and
+    // stop in the same turn as the flush that found nothing left, so no sample waits for the stop.
+    for (;;) {
+      agent.flush();
+      if (onDevice() === 0 || Date.now() >= until) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await agent.stop();
     const latest: Record<string, number | string | boolean> = {};
     for (const [p] of SHOWN) {
