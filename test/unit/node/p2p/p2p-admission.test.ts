@@ -17,17 +17,14 @@ import {
   startNode as startNodeProcess,
   writeKeyFile,
 } from '../../../../node/index.js';
-import {
-  type NetworkOptions,
-  type P2pMessage,
-  PeerNetwork,
-  tcpTransport,
-} from '../../../../node/p2p/index.js';
+import type { P2pMessage } from '../../../../node/p2p/index.js';
 import { localGenesis } from '../../../../node/runtime/index.js';
 import { noopNotifier, silentLogger } from '../../../../process/index.js';
+import { waitUntil } from '../../../support/cli.js';
+import { p2pTestKey, p2pTestNodes } from '../../../support/p2p-nodes.js';
 import { TcpProxy } from '../../../support/tcp-proxy.js';
 
-const key = (n: number) => new Ed25519Signer(new Uint8Array(32).fill(n));
+const key = p2pTestKey;
 const spec = localGenesis({
   chainId: 'qood-unit',
   preset: 'minimal',
@@ -36,56 +33,16 @@ const spec = localGenesis({
   timeMs: 1_800_000_000_000,
 });
 const genesisId = createGenesis(spec).blockId;
+const { startNode, stopAll } = p2pTestNodes(genesisId);
 
-interface Node {
-  readonly net: PeerNetwork;
-  readonly key: string;
-  readonly got: { from: string; msg: P2pMessage }[];
-  readonly downs: string[];
-}
-
-const nodes: Node[] = [];
 const sockets: Socket[] = [];
 const proxies: TcpProxy[] = [];
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
-  for (const n of nodes.splice(0)) await n.net.stop();
+  await stopAll();
   for (const p of proxies.splice(0)) await p.close();
 });
-
-/** A network with key n listening on 127.0.0.1 and dialing `peers`. */
-async function startNode(
-  n: number,
-  peers: readonly number[] = [],
-  extra: Partial<NetworkOptions> = {},
-): Promise<Node> {
-  const got: Node['got'] = [];
-  const downs: string[] = [];
-  const net = new PeerNetwork({
-    ctx: { chainId: 'qood-unit', genesisId, signer: key(n) },
-    transport: tcpTransport,
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: peers.map((port) => ({ host: '127.0.0.1', port })),
-    onMessage: (from, msg) => got.push({ from, msg }),
-    onPeer: (k, up) => {
-      if (!up) downs.push(k);
-    },
-    ...extra,
-  });
-  await net.start();
-  const node = { net, key: toHex(key(n).publicKey), got, downs };
-  nodes.push(node);
-  return node;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * A TCP connection from `localAddress` that never completes a hello: it sends nothing, or (with
@@ -113,7 +70,7 @@ describe('p2p admission', () => {
   it('70 idle connections do not take the slots of an authenticated peer', async () => {
     const a = await startNode(11);
     const c = await startNode(12, [a.net.listenPort]);
-    await waitFor(() => a.net.peerKeys.includes(c.key), 3000, 'the established peer');
+    await waitUntil(() => a.net.peerKeys.includes(c.key), 3000, 'the established peer');
     // 70 sockets from 70 addresses (so per-address limits play no part): half say nothing, half
     // send 3 bytes of a frame header and stop.
     const idle = await Promise.all(
@@ -123,11 +80,11 @@ describe('p2p admission', () => {
     const started = Date.now();
     const b = await startNode(13, [a.net.listenPort]);
     // Well within the 5 s handshake deadline the idle sockets had before.
-    await waitFor(() => a.net.peerKeys.includes(b.key) && b.net.peerKeys.includes(a.key), 1500, 'b');
+    await waitUntil(() => a.net.peerKeys.includes(b.key) && b.net.peerKeys.includes(a.key), 1500, 'b');
     expect(Date.now() - started).toBeLessThan(1500);
     b.net.send(a.key, status);
     a.net.send(b.key, status);
-    await waitFor(() => a.got.some((g) => g.from === b.key) && b.got.length > 0, 2000, 'messages');
+    await waitUntil(() => a.got.some((g) => g.from === b.key) && b.got.length > 0, 2000, 'messages');
     // The peer connected before the flood was never dropped.
     expect(a.net.peerKeys).toContain(c.key);
     expect(a.downs).toEqual([]);
@@ -153,7 +110,7 @@ describe('p2p admission', () => {
     expect(a2.net.stats.refusedAddressLimit).toBe(6);
     // Another address is still welcome.
     const b = await startNode(13, [a.net.listenPort]);
-    await waitFor(() => a.net.peerKeys.includes(b.key), 2000, 'b');
+    await waitUntil(() => a.net.peerKeys.includes(b.key), 2000, 'b');
   });
 
   it('a configured peer is admitted when the table is full of others', async () => {
@@ -170,16 +127,16 @@ describe('p2p admission', () => {
     });
     const o1 = await startNode(21, [a.net.listenPort]);
     const o2 = await startNode(22, [a.net.listenPort]);
-    await waitFor(() => a.net.peerKeys.length === 2, 3000, 'a full table');
+    await waitUntil(() => a.net.peerKeys.length === 2, 3000, 'a full table');
     const o3 = await startNode(23, [a.net.listenPort]);
-    await waitFor(() => a.net.stats.refusedTableFull > 0, 3000, 'a third other refused');
+    await waitUntil(() => a.net.stats.refusedTableFull > 0, 3000, 'a third other refused');
     expect(a.net.peerKeys).not.toContain(o3.key);
     // A scheduled producer dialing in is admitted past the limit ...
     const p = await startNode(2, [a.net.listenPort]);
-    await waitFor(() => a.net.peerKeys.includes(p.key), 3000, 'the producer');
+    await waitUntil(() => a.net.peerKeys.includes(p.key), 3000, 'the producer');
     // ... and so is the configured peer A dials.
     proxy.setUp(true);
-    await waitFor(() => a.net.peerKeys.includes(q.key), 8000, 'the configured peer');
+    await waitUntil(() => a.net.peerKeys.includes(q.key), 8000, 'the configured peer');
     expect(a.net.peerKeys.sort()).toEqual([o1.key, o2.key, p.key, q.key].sort());
   });
 
@@ -187,7 +144,7 @@ describe('p2p admission', () => {
     const a = await startNode(11, [], { limits: { inboundHelloTimeoutMs: 200 } });
     const quiet = await idleSocket(a.net.listenPort, '127.0.0.5');
     const dribbler = await idleSocket(a.net.listenPort, '127.0.0.6', true);
-    await waitFor(() => quiet.destroyed && dribbler.destroyed, 1500, 'both to be dropped');
+    await waitUntil(() => quiet.destroyed && dribbler.destroyed, 1500, 'both to be dropped');
     expect(a.net.stats.lastHandshakeFailure).toMatch(/no hello within 200 ms/);
   });
 

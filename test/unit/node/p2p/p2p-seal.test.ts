@@ -8,25 +8,18 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createGenesis,
-  Ed25519Signer,
   encodeCanonical,
   encodeSignedTx,
   type SignedTx,
   signTx,
   toHex,
 } from '../../../../chain/index.js';
-import {
-  encodeFrame,
-  FrameDecoder,
-  type NetworkOptions,
-  P2P_VERSION,
-  type P2pMessage,
-  PeerNetwork,
-  tcpTransport,
-} from '../../../../node/p2p/index.js';
+import { encodeFrame, FrameDecoder, P2P_VERSION } from '../../../../node/p2p/index.js';
 import { localGenesis } from '../../../../node/runtime/index.js';
+import { waitUntil } from '../../../support/cli.js';
+import { p2pTestKey, p2pTestNodes, type TestNode } from '../../../support/p2p-nodes.js';
 
-const key = (n: number) => new Ed25519Signer(new Uint8Array(32).fill(n));
+const key = p2pTestKey;
 const whale = key(9);
 const spec = localGenesis({
   chainId: 'qood-unit',
@@ -36,6 +29,7 @@ const spec = localGenesis({
   timeMs: 1_800_000_000_000,
 });
 const genesisId = createGenesis(spec).blockId;
+const { startNode, stopAll } = p2pTestNodes(genesisId);
 
 const transfer = (nonce: number): SignedTx =>
   signTx(
@@ -105,50 +99,14 @@ class FrameProxy {
   }
 }
 
-interface Node {
-  readonly net: PeerNetwork;
-  readonly key: string;
-  readonly got: { from: string; msg: P2pMessage }[];
-  readonly downs: string[];
-}
-
-const nodes: Node[] = [];
 const proxies: FrameProxy[] = [];
 const sockets: Socket[] = [];
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
-  for (const n of nodes.splice(0)) await n.net.stop();
+  await stopAll();
   for (const p of proxies.splice(0)) await p.close();
 });
-
-async function startNode(n: number, peers: readonly number[], extra: Partial<NetworkOptions> = {}) {
-  const got: Node['got'] = [];
-  const downs: string[] = [];
-  const net = new PeerNetwork({
-    ctx: { chainId: 'qood-unit', genesisId, signer: key(n) },
-    transport: tcpTransport,
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: peers.map((port) => ({ host: '127.0.0.1', port })),
-    onMessage: (from, msg) => got.push({ from, msg }),
-    onPeer: (k, up) => {
-      if (!up) downs.push(k);
-    },
-    ...extra,
-  });
-  await net.start();
-  const node: Node = { net, key: toHex(key(n).publicKey), got, downs };
-  nodes.push(node);
-  return node;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A (listener) and B dialing A through a frame proxy, connected. */
 async function pairThroughProxy() {
@@ -158,11 +116,11 @@ async function pairThroughProxy() {
   const port = await proxy.listen();
   // B's dial loop retries quickly while the test runs; only the first connection matters.
   const b = await startNode(12, [port]);
-  await waitFor(() => a.net.peerKeys.includes(b.key) && b.net.peerKeys.includes(a.key), 3000, 'handshake');
+  await waitUntil(() => a.net.peerKeys.includes(b.key) && b.net.peerKeys.includes(a.key), 3000, 'handshake');
   return { a, b, proxy };
 }
 
-const txsFrom = (n: Node, from: string) =>
+const txsFrom = (n: TestNode, from: string) =>
   n.got.filter((g) => g.from === from && g.msg.kind === 'tx').map((g) => (g.msg as { tx: SignedTx }).tx);
 
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
@@ -174,7 +132,7 @@ describe('sealed p2p frames', () => {
     const { a, b, proxy } = await pairThroughProxy();
     const tx1 = transfer(1);
     b.net.send(a.key, { kind: 'tx', tx: tx1 });
-    await waitFor(() => txsFrom(a, b.key).length === 1, 2000, 'tx1 at A');
+    await waitUntil(() => txsFrom(a, b.key).length === 1, 2000, 'tx1 at A');
     // Nothing of the transaction is visible on the wire, either way.
     const wire = Buffer.concat([...proxy.upstreamBytes, ...proxy.downstreamBytes]);
     expect(contains(wire, encodeSignedTx(tx1))).toBe(false);
@@ -188,7 +146,7 @@ describe('sealed p2p frames', () => {
       return [g];
     };
     b.net.send(a.key, { kind: 'tx', tx: transfer(2) });
-    await waitFor(() => a.downs.includes(b.key), 2000, 'A to drop B');
+    await waitUntil(() => a.downs.includes(b.key), 2000, 'A to drop B');
     expect(txsFrom(a, b.key)).toHaveLength(1);
     expect(a.net.stats.framesRejected).toBe(1);
     expect(a.net.stats.lastCutOff).toMatch(/does not open/);
@@ -203,10 +161,10 @@ describe('sealed p2p frames', () => {
       const { a, b, proxy } = await pairThroughProxy();
       proxy.tamper = (i, f) => (i === 2 ? [f, f] : [f]);
       b.net.send(a.key, { kind: 'tx', tx: transfer(1) });
-      await waitFor(() => a.downs.includes(b.key), 2000, 'A to drop B after a replay');
+      await waitUntil(() => a.downs.includes(b.key), 2000, 'A to drop B after a replay');
       expect(txsFrom(a, b.key).map((t) => t.tx.nonce)).toEqual([1]);
       expect(a.net.stats.framesRejected).toBe(1);
-      await Promise.all(nodes.splice(0).map((n) => n.net.stop()));
+      await stopAll();
     }
     // Reordered: the first two frames after the handshake are swapped.
     {
@@ -221,7 +179,7 @@ describe('sealed p2p frames', () => {
       };
       b.net.send(a.key, { kind: 'tx', tx: transfer(1) });
       b.net.send(a.key, { kind: 'tx', tx: transfer(2) });
-      await waitFor(() => a.downs.includes(b.key), 2000, 'A to drop B after a reorder');
+      await waitUntil(() => a.downs.includes(b.key), 2000, 'A to drop B after a reorder');
       expect(txsFrom(a, b.key)).toEqual([]);
       expect(a.net.stats.framesRejected).toBe(1);
     }
@@ -244,7 +202,7 @@ describe('sealed p2p frames', () => {
       0,
     ]);
     s.write(encodeFrame(hello));
-    await waitFor(() => s.destroyed, 2000, 'A to close');
+    await waitUntil(() => s.destroyed, 2000, 'A to close');
     expect(P2P_VERSION).toBe(2);
     expect(a.net.stats.lastHandshakeFailure).toMatch(/protocol version 1; this node speaks 2/);
   });
