@@ -44,6 +44,6 @@ describeSystem('serialport on a socat pseudo-terminal pair', [{ bin: 'socat', pk
       }
       // 320 KB through socat's ptys at full speed: seconds alone, more beside a busy VM on two cores.
     },
-    { timeoutMs: 120_000 },
+    { timeoutMs: 60_000 },
   );
 });
