@@ -5,7 +5,7 @@
  *
  * Chain records (orders, anchored descriptors, agreements, vehicles, accounts) are read from the
  * node's last final state with proofs (GET /light/state, node/http/proven-state.ts) and checked by
- * an embedded light client (chain/light) before anything is believed (issue 14: the client used to
+ * an embedded light client (chain/light, through proven-reader.ts) before anything is believed (issue 14: the client used to
  * trust its node's `/state` answers, so a node could report a fill that never happened or change
  * an amount). The light client starts from `checkpoint`, a checkpoint the buyer trusts (from
  * `qood node checkpoint` on a node of its own, say); without one it takes the node's
@@ -16,23 +16,16 @@
  * id) and the next nonce and mana (a wrong one gets the order refused, nothing worse).
  */
 import {
-  type Checkpoint,
   CodecError,
   decodeAccount,
   decodeAgreement,
   decodeAnchoredDescriptor,
   decodeCanonical,
-  decodeCheckpoint,
   decodeOrder,
-  decodeUpdate,
   decodeVehicle,
   Ed25519Signer,
   encodeSignedTx,
-  type FinalityUpdate,
   fetchProofHeaders,
-  fromHex,
-  LightClient,
-  LightError,
   type Order,
   signTx,
   stateKey,
@@ -40,6 +33,7 @@ import {
 } from '../chain/index.js';
 import { MarketError } from './errors.js';
 import { type FetchFn, NodeHttp } from './http.js';
+import { decodeRecord, ProvenReader } from './proven-reader.js';
 import { checkPurchase, type FetchedPurchase, type Purchase, type PurchaseRecords } from './purchase.js';
 
 export interface MarketClientOptions {
@@ -152,12 +146,6 @@ export interface SplitReport {
   readonly height: number;
 }
 
-/** State records as the light client proved them, at a final height. */
-interface Proven {
-  readonly height: number;
-  readonly values: ReadonlyMap<string, Uint8Array | null>;
-}
-
 const HEX32 = /^[0-9a-f]{64}$/;
 
 /** The buyer's side of the market over one node's HTTP API. */
@@ -168,10 +156,7 @@ export class MarketClient {
   readonly #key: { signer: Ed25519Signer; secret: Uint8Array } | undefined;
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #checkpoint: Uint8Array | undefined;
-  readonly #onNodeCheckpoint: ((height: number) => void) | undefined;
-  #toldNodeCheckpoint = false;
-  #light: LightClient | undefined;
+  readonly #reader: ProvenReader;
 
   constructor(options: MarketClientOptions) {
     this.#http = new NodeHttp({
@@ -186,8 +171,11 @@ export class MarketClient {
     this.address = this.#key === undefined ? '' : toHex(this.#key.signer.publicKey);
     this.#nowMs = options.nowMs ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.#checkpoint = options.checkpoint;
-    this.#onNodeCheckpoint = options.onNodeCheckpoint;
+    this.#reader = new ProvenReader({
+      http: this.#http,
+      checkpoint: options.checkpoint,
+      onNodeCheckpoint: options.onNodeCheckpoint,
+    });
   }
 
   /** Stored descriptors matching `query`, with their chain anchors. */
@@ -219,7 +207,7 @@ export class MarketClient {
     const descKey = stateKey.descriptor(descriptorChainId);
     const acctKey = stateKey.account(this.address);
     const [proven, status, free] = await Promise.all([
-      this.#proven([descKey, acctKey]),
+      this.#reader.proven([descKey, acctKey]),
       this.#http.getJson<{ chainId: string }>('/status'),
       this.#http.getJson<{ nonce: number; height: number; mana: string; manaPerTx: string; minFee: string }>(
         `/accounts/${this.address}/next-free-tx`,
@@ -231,7 +219,8 @@ export class MarketClient {
         `no descriptor ${descriptorChainId.slice(0, 16)}... is anchored in the final chain`,
       );
     const acct = proven.values.get(acctKey);
-    const finalNonce = acct === null || acct === undefined ? 0 : record(decodeAccount, acct, 'account').nonce;
+    const finalNonce =
+      acct === null || acct === undefined ? 0 : decodeRecord(decodeAccount, acct, 'account').nonce;
     // The final account's nonce, or the head's when a transaction of ours is already in a block.
     const nonce = Math.max(finalNonce, free.nonce);
     const fee = BigInt(free.mana) < BigInt(free.manaPerTx) ? BigInt(free.minFee) : 0n;
@@ -254,12 +243,12 @@ export class MarketClient {
   /** The order in the last final state. */
   async orderStatus(orderId: string): Promise<OrderStatus> {
     const key = stateKey.order(orderId);
-    const s = await this.#proven([key]);
+    const s = await this.#reader.proven([key]);
     const v = s.values.get(key);
     return {
       orderId,
       height: s.height,
-      order: v === null || v === undefined ? undefined : record(decodeOrder, v, 'order'),
+      order: v === null || v === undefined ? undefined : decodeRecord(decodeOrder, v, 'order'),
     };
   }
 
@@ -315,17 +304,17 @@ export class MarketClient {
     const { order } = await this.orderStatus(orderId);
     if (order === undefined)
       throw new MarketError('UNKNOWN_ORDER', `no order ${orderId.slice(0, 16)}... in the final state`);
-    const anchored = await this.#record(
+    const anchored = await this.#reader.record(
       stateKey.descriptor(order.descriptor),
       decodeAnchoredDescriptor,
       'descriptor',
     );
-    const agreement = await this.#record(
+    const agreement = await this.#reader.record(
       stateKey.agreement(anchored.agreement),
       decodeAgreement,
       'agreement',
     );
-    const vehicle = await this.#record(stateKey.vehicle(agreement.vehicle), decodeVehicle, 'vehicle');
+    const vehicle = await this.#reader.record(stateKey.vehicle(agreement.vehicle), decodeVehicle, 'vehicle');
     return { orderId, order, anchored, agreement, vehicle };
   }
 
@@ -349,7 +338,7 @@ export class MarketClient {
     const amounts = agreement.split.map((s) => (order.price * BigInt(s.bps)) / 10_000n);
     amounts[0] = amounts[0]! + order.price - amounts.reduce((x, y) => x + y, 0n);
     const filled = order.filledHeight > 0;
-    const accounts = await this.#proven(agreement.split.map((s) => stateKey.account(s.party)));
+    const accounts = await this.#reader.proven(agreement.split.map((s) => stateKey.account(s.party)));
     const height = accounts.height;
     const shares = agreement.split.map((s, i): SplitShare => {
       const a = accounts.values.get(stateKey.account(s.party));
@@ -358,7 +347,7 @@ export class MarketClient {
         role: s.party === agreement.owner ? 'owner' : s.party === agreement.oem ? 'oem' : 'party',
         bps: s.bps,
         amount: filled ? amounts[i]! : 0n,
-        balance: a === null || a === undefined ? 0n : record(decodeAccount, a, 'account').qdd,
+        balance: a === null || a === undefined ? 0n : decodeRecord(decodeAccount, a, 'account').qdd,
       };
     });
     return {
@@ -375,95 +364,6 @@ export class MarketClient {
   #needKey(what: string): { signer: Ed25519Signer; secret: Uint8Array } {
     if (this.#key === undefined) throw new MarketError('NO_KEY', `${what} needs the buyer's key`);
     return this.#key;
-  }
-
-  /** The light client, started from the trusted checkpoint (or the node's, at first use). */
-  async #lightClient(): Promise<LightClient> {
-    if (this.#light !== undefined) return this.#light;
-    const bytes =
-      this.#checkpoint ?? fromHex((await this.#http.getJson<{ bytes: string }>('/checkpoint')).bytes ?? '');
-    let checkpoint: Checkpoint;
-    try {
-      checkpoint = decodeCheckpoint(bytes);
-    } catch (err) {
-      throw new MarketError('BAD_RESPONSE', `the checkpoint does not decode: ${(err as Error).message}`);
-    }
-    try {
-      this.#light ??= new LightClient({ checkpoint });
-    } catch (err) {
-      if (err instanceof LightError) throw new MarketError('UNPROVEN', `checkpoint refused: ${err.message}`);
-      throw err;
-    }
-    // Trust on first use is the default, never a silent one: the caller hears it once.
-    if (this.#checkpoint === undefined && !this.#toldNodeCheckpoint) {
-      this.#toldNodeCheckpoint = true;
-      this.#onNodeCheckpoint?.(checkpoint.header.height);
-    }
-    return this.#light;
-  }
-
-  /**
-   * Reads `keys` from the node's last final state and believes them only as the light client
-   * proves them: the answer's certificate against the schedule it follows, each key's Merkle proof
-   * under the certified state root (or, at a height it already holds, under the header it has).
-   * Throws MarketError UNPROVEN for anything that does not check.
-   */
-  async #proven(keys: readonly string[]): Promise<Proven> {
-    const client = await this.#lightClient();
-    const q = keys.map((k) => `key=${encodeURIComponent(k)}`).join('&');
-    const r = await this.#http.getBytes(`/light/state?${q}`);
-    let u: FinalityUpdate;
-    try {
-      u = decodeUpdate(r.bytes);
-    } catch (err) {
-      throw new MarketError(
-        'BAD_RESPONSE',
-        `the proven state answer does not decode: ${(err as Error).message}`,
-      );
-    }
-    const h = u.header.height;
-    const unproven = (why: string) =>
-      new MarketError(
-        'UNPROVEN',
-        `the node's answer for ${keys.join(', ')} at height ${h} does not check: ${why}`,
-      );
-    const values = new Map<string, Uint8Array | null>();
-    if (h > client.head.height) {
-      const applied = client.apply(u);
-      if (!applied.ok) throw unproven(applied.error.message);
-      for (const p of applied.proven) values.set(p.key, p.value);
-    } else {
-      for (const proof of u.proofs) {
-        const v = client.verify({ height: h, proof });
-        if (v instanceof LightError) throw unproven(v.message);
-        values.set(v.key, v.value);
-      }
-    }
-    const missing = keys.find((k) => !values.has(k));
-    if (missing !== undefined) throw unproven(`no proof of ${missing}`);
-    return { height: h, values };
-  }
-
-  async #record<T>(key: string, decode: (b: Uint8Array) => T, what: string): Promise<T> {
-    const s = await this.#proven([key]);
-    const v = s.values.get(key);
-    if (v === null || v === undefined)
-      throw new MarketError(
-        'MISSING_RECORD',
-        `no ${what} record ${key} in the final state (height ${s.height})`,
-      );
-    return record(decode, v, what);
-  }
-}
-
-function record<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array, what: string): T {
-  try {
-    return decode(bytes);
-  } catch (err) {
-    throw new MarketError(
-      'BAD_RESPONSE',
-      `the node's ${what} record does not decode: ${(err as Error).message}`,
-    );
   }
 }
 
