@@ -1,8 +1,8 @@
-/** The buyer's tools' errors: one class, a code naming what failed, and the details. */
+/** The market's client libraries' errors (buyer and owner): one class, a code naming what failed, and the details. */
 
 /** What failed. */
 export const MARKET_ERROR_CODES = [
-  /** The operation needs the buyer's key and the client has none. */
+  /** The operation needs the user's key and the client has none. */
   'NO_KEY',
   /** The node could not be reached, or did not answer in time. */
   'UNREACHABLE',
@@ -21,8 +21,21 @@ export const MARKET_ERROR_CODES = [
   'NOT_THE_BUYER',
   /** The order is not filled (yet, or it was cancelled). */
   'NOT_FILLED',
-  /** waitForFill ran out of time. */
+  /** waitForFill, or the owner's wait for a final transaction, ran out of time. */
   'TIMEOUT',
+  /**
+   * The owner's account moved past a submitted transaction's nonce in the final state but the
+   * transaction's effect is not there (another transaction of the account took the nonce).
+   */
+  'NOT_APPLIED',
+  /** The owner's wallet was asked to act on a vehicle (or grant) its key does not own. */
+  'NOT_OWNER',
+  /** What the owner asked for is done already (a vehicle registered, a grant revoked). */
+  'ALREADY_DONE',
+  /** An argument given to the client is not valid (it names which and what was expected). */
+  'BAD_ARGUMENT',
+  /** A block the node served does not chain to the certified head (owner's history). */
+  'BAD_BLOCK',
   /** The chain lacks a record the purchase refers to (descriptor, agreement, vehicle). */
   'MISSING_RECORD',
   /** The delivered key bundle does not open with the buyer's key for this order. */
