@@ -63,9 +63,8 @@ function num(v: string, what: string, min = 0): number {
   return n;
 }
 
-interface IssueOpts {
-  seedFile: string;
-  vehicle: string;
+/** The grant term options (grantTermOptions). */
+export interface GrantTermOpts {
   grantee: string;
   kind: string;
   scope: string[];
@@ -80,6 +79,11 @@ interface IssueOpts {
   minPaid?: string;
   pricePerHour?: string;
   latestEnd?: string;
+}
+
+interface IssueOpts extends GrantTermOpts {
+  seedFile: string;
+  vehicle: string;
   chainId?: string;
   nonce: string;
   out: string;
@@ -99,7 +103,7 @@ function fmtTime(ms: unknown): string {
  * (MALFORMED), so that is refused here first, with the option named.
  */
 function extensionTerms(
-  o: IssueOpts,
+  o: GrantTermOpts,
   toMs: number,
 ): { pricePerHour: bigint; latestEndMs: number } | undefined {
   if (o.pricePerHour === undefined && o.latestEnd === undefined) return undefined;
@@ -130,16 +134,9 @@ function extensionTerms(
   return { pricePerHour, latestEndMs };
 }
 
-export function registerGrants(program: Command): void {
-  const grants = program.command('grants').description('who may listen to this vehicle and command it');
-
-  grants
-    .command('issue')
-    .description(
-      'sign a grant with the owner key and write it to a file (install it with `qood grants install`)',
-    )
-    .requiredOption('--seed-file <file>', "file with the owner's seed phrase")
-    .requiredOption('--vehicle <id>', 'vehicle id (device.vehicleId)')
+/** The options of a grant's terms: what `qood grants issue` and `qood owner grant issue` share. */
+export function grantTermOptions(c: Command): Command {
+  return c
     .requiredOption('--grantee <hex>', "the grantee's ed25519 public key")
     .requiredOption('--kind <kind>', 'listen or control')
     .requiredOption(
@@ -174,75 +171,103 @@ export function registerGrants(program: Command): void {
     .option(
       '--latest-end <time>',
       'listen: the latest end an extension may reach: ISO time, Unix seconds, or +duration after the end (with --price-per-hour)',
-    )
+    );
+}
+
+/** A grant's window, extension and terms from the options of grantTermOptions; usage errors name the option. */
+export async function grantSpec(o: GrantTermOpts) {
+  const [perms, fb] = await Promise.all([
+    import('../../agent/permissions/index.js'),
+    import('../../firmware-bridge/index.js'),
+  ]);
+  if (o.kind !== 'listen' && o.kind !== 'control')
+    throw new CliExit(EXIT.usage, `--kind: expected listen or control, got '${o.kind}'`);
+  if (o.scope.length === 0) throw new CliExit(EXIT.usage, '--scope: at least one path or command');
+  if (!/^[0-9a-f]{64}$/i.test(o.grantee))
+    throw new CliExit(EXIT.usage, `--grantee: expected 64 hex digits, got '${o.grantee}'`);
+  const fromMs = o.from === undefined ? Date.now() : parseTime(o.from, '--from');
+  const toMs = fromMs + parseDuration(o.validFor, '--valid-for');
+  const extension = extensionTerms(o, toMs);
+  const granularity = new Map<string, number>();
+  for (const g of o.granularity) {
+    const [path, step] = g.split('=');
+    if (path === undefined || step === undefined || !(Number(step) > 0))
+      throw new CliExit(EXIT.usage, `--granularity: expected path=step with a step > 0, got '${g}'`);
+    granularity.set(path, Number(step));
+  }
+  const limit = /^(\d+)\/(.+)$/.exec(o.maxCommands ?? '');
+  if (o.kind === 'control' && limit === null)
+    throw new CliExit(EXIT.usage, `--max-commands: expected n/period such as 10/1m, got '${o.maxCommands}'`);
+  const conditions = o.condition.map((c, i) => {
+    const [path, op, value] = c.trim().split(/\s+/);
+    try {
+      return fb.parseRule(
+        { path, op, value: value === 'true' ? true : value === 'false' ? false : Number(value) },
+        '--condition',
+        `[${i}]`,
+      );
+    } catch (err) {
+      throw new CliExit(EXIT.usage, (err as Error).message);
+    }
+  });
+  const terms = {
+    ...perms.BASE_TERMS,
+    rateHz: o.kind === 'listen' ? num(o.rateHz ?? '1', '--rate-hz', 0.001) : 0,
+    granularity,
+    conditions,
+    commandLimit:
+      o.kind === 'control' && limit !== null
+        ? {
+            count: num(limit[1]!, '--max-commands', 1),
+            perMs: parseDuration(limit[2]!, '--max-commands period'),
+          }
+        : undefined,
+    whileEngineRunning: o.whileEngineRunning === true,
+    pull: o.pull === true,
+    minPaid: baseUnits(o.minPaid ?? '0', '--min-paid'),
+  };
+  return {
+    grantee: o.grantee.toLowerCase(),
+    kind: o.kind as 'listen' | 'control',
+    fromMs,
+    toMs,
+    extension,
+    terms,
+  };
+}
+
+export function registerGrants(program: Command): void {
+  const grants = program.command('grants').description('who may listen to this vehicle and command it');
+
+  grantTermOptions(
+    grants
+      .command('issue')
+      .description(
+        'sign a grant with the owner key and write it to a file (install it with `qood grants install`)',
+      )
+      .requiredOption('--seed-file <file>', "file with the owner's seed phrase")
+      .requiredOption('--vehicle <id>', 'vehicle id (device.vehicleId)'),
+  )
     .option('--chain-id <id>', 'chain id of the grant transaction', 'qood-1')
     .option('--nonce <n>', "the owner account's chain nonce", '0')
     .requiredOption('--out <file>', 'grant file to write')
     .action(async (o: IssueOpts) => {
-      if (o.kind !== 'listen' && o.kind !== 'control')
-        throw new CliExit(EXIT.usage, `--kind: expected listen or control, got '${o.kind}'`);
-      if (o.scope.length === 0) throw new CliExit(EXIT.usage, '--scope: at least one path or command');
-      if (!/^[0-9a-f]{64}$/i.test(o.grantee))
-        throw new CliExit(EXIT.usage, `--grantee: expected 64 hex digits, got '${o.grantee}'`);
-      const [seal, perms, fb] = await Promise.all([
+      const [seal, perms] = await Promise.all([
         import('../../chain/index.js'),
         import('../../agent/permissions/index.js'),
-        import('../../firmware-bridge/index.js'),
       ]);
-      const fromMs = o.from === undefined ? Date.now() : parseTime(o.from, '--from');
-      const toMs = fromMs + parseDuration(o.validFor, '--valid-for');
-      const extension = extensionTerms(o, toMs);
-      const granularity = new Map<string, number>();
-      for (const g of o.granularity) {
-        const [path, step] = g.split('=');
-        if (path === undefined || step === undefined || !(Number(step) > 0))
-          throw new CliExit(EXIT.usage, `--granularity: expected path=step with a step > 0, got '${g}'`);
-        granularity.set(path, Number(step));
-      }
-      const limit = /^(\d+)\/(.+)$/.exec(o.maxCommands ?? '');
-      if (o.kind === 'control' && limit === null)
-        throw new CliExit(
-          EXIT.usage,
-          `--max-commands: expected n/period such as 10/1m, got '${o.maxCommands}'`,
-        );
-      const conditions = o.condition.map((c, i) => {
-        const [path, op, value] = c.trim().split(/\s+/);
-        try {
-          return fb.parseRule(
-            { path, op, value: value === 'true' ? true : value === 'false' ? false : Number(value) },
-            '--condition',
-            `[${i}]`,
-          );
-        } catch (err) {
-          throw new CliExit(EXIT.usage, (err as Error).message);
-        }
-      });
+      const spec = await grantSpec(o);
       const seed = readSeedFile(seal, o.seedFile);
       const { id, bundle } = perms.issueGrant({
         ownerSecretKey: seal.ownerIdentity(seed).secretKey,
         vehicleId: o.vehicle,
-        grantee: o.grantee.toLowerCase(),
-        kind: o.kind,
+        grantee: spec.grantee,
+        kind: spec.kind,
         scope: o.scope,
-        fromMs,
-        toMs,
-        ...(extension === undefined ? {} : { extension }),
-        terms: {
-          ...perms.BASE_TERMS,
-          rateHz: o.kind === 'listen' ? num(o.rateHz ?? '1', '--rate-hz', 0.001) : 0,
-          granularity,
-          conditions,
-          commandLimit:
-            o.kind === 'control' && limit !== null
-              ? {
-                  count: num(limit[1]!, '--max-commands', 1),
-                  perMs: parseDuration(limit[2]!, '--max-commands period'),
-                }
-              : undefined,
-          whileEngineRunning: o.whileEngineRunning === true,
-          pull: o.pull === true,
-          minPaid: baseUnits(o.minPaid ?? '0', '--min-paid'),
-        },
+        fromMs: spec.fromMs,
+        toMs: spec.toMs,
+        ...(spec.extension === undefined ? {} : { extension: spec.extension }),
+        terms: spec.terms,
         chainId: o.chainId ?? 'qood-1',
         nonce: num(o.nonce, '--nonce'),
       });
