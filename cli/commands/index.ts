@@ -14,6 +14,7 @@ import { registerKeys } from './keys.js';
 import { registerMarket } from './market.js';
 import { registerNode } from './node.js';
 import { registerObd } from './obd.js';
+import { registerOwner } from './owner.js';
 import { registerStatus } from './status.js';
 import { registerVerify } from './verify.js';
 
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerGrants(program);
   registerVerify(program);
   registerMarket(program);
+  registerOwner(program);
   registerGnss(program);
   registerConfig(program);
   registerDevnet(program);
