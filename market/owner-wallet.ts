@@ -277,17 +277,35 @@ export class OwnerWallet {
 
   /** Revokes a grant of the owner on chain and waits until the record shows it revoked. */
   async revoke(grantId: string): Promise<FinalTx & { grant: Grant }> {
+    return this.submitRevoke(await this.signRevoke(grantId));
+  }
+
+  /**
+   * Signs the revoke transaction of a live grant of the owner, with a nonce from the node: the
+   * bytes the device also takes on its revoke topic (agent/permissions).
+   */
+  async signRevoke(grantId: string): Promise<SignedTx> {
     const g = await this.grant(grantId);
     if (g === undefined)
       throw new MarketError('MISSING_RECORD', `no grant ${grantId.slice(0, 16)}... in the final state`);
     if (g.revoked)
       throw new MarketError(
         'ALREADY_DONE',
-        `grant ${grantId.slice(0, 16)}... is already revoked (at ${g.revokedMs})`,
+        `grant ${grantId.slice(0, 16)}... is already revoked (at ${new Date(g.revokedMs).toISOString()})`,
       );
+    return this.sign('revoke', { grant: grantId }, await this.#prepare());
+  }
+
+  /** Submits a signed revoke and waits until the grant's record is final and revoked. */
+  async submitRevoke(signed: SignedTx): Promise<FinalTx & { grant: Grant }> {
+    if (signed.tx.kind !== 'revoke' || signed.tx.sender !== this.address)
+      throw new MarketError(
+        'NOT_OWNER',
+        `transaction ${toHex(signed.id).slice(0, 16)}... is not a revoke of this owner`,
+      );
+    const grantId = (signed.tx.body as TxBodies['revoke']).grant;
     const key = stateKey.grant(grantId);
-    const sub = await this.submit(this.sign('revoke', { grant: grantId }, await this.#prepare()));
-    const final = await this.waitFinal(sub, {
+    const final = await this.waitFinal(await this.submit(signed), {
       keys: [key],
       missing: (v) => {
         const r = v.get(key);

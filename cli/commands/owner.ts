@@ -7,8 +7,11 @@
  *   bind-device --vehicle ID --device HEX     bind a device key to the vehicle
  *   grant issue --vehicle ID --grantee HEX --kind K --scope S --valid-for D ... --out FILE
  *                                             sign the grant, put it on chain, write the bundle the
- *                                             device installs (qood grants install FILE)
- *   revoke GRANT_ID                           revoke a grant on chain
+ *                                             device installs (qood grants install FILE, or with
+ *                                             --broker URL its down/grant topic once final)
+ *   revoke GRANT_ID [--broker URL --vehicle ID]
+ *                                             revoke a grant on the device (its down/revoke topic)
+ *                                             and on chain
  *   fund-device --device HEX --amount N [--token QDT|QDD]
  *                                             send the device tokens (QDT pays its anchoring fees)
  *
@@ -158,6 +161,55 @@ function txJson(t: { kind: string; txId: string; height: number; nonce: number; 
   return { kind: t.kind, txId: t.txId, height: t.height, nonce: t.nonce, fee: t.fee };
 }
 
+interface BrokerOpts {
+  broker?: string;
+  topicPrefix: string;
+}
+
+function brokerOptions(c: Command): Command {
+  return c
+    .option(
+      '--broker <url>',
+      "also deliver to the device over MQTT on its down topics (mqtt://host:1883; the broker the device's permissions use)",
+    )
+    .option('--topic-prefix <prefix>', 'with --broker: the permissions topic prefix', 'qood/v1');
+}
+
+/**
+ * Publishes `payload` on the device's `down/<which>` topic (agent/permissions/topics.ts) and
+ * returns the topic; a broker not reached in 10 s is a failure naming it.
+ */
+async function deliver(
+  cmd: string,
+  o: BrokerOpts,
+  vehicleId: string,
+  which: 'grant' | 'revoke',
+  payload: Uint8Array,
+): Promise<string> {
+  const [{ openMqttUplink }, { permissionTopics }] = await Promise.all([
+    import('../../agent/sync/index.js'),
+    import('../../agent/permissions/index.js'),
+  ]);
+  const topic = permissionTopics(o.topicPrefix, vehicleId)[which];
+  const link = openMqttUplink({
+    url: o.broker!,
+    clientId: `qood-owner-${process.pid}-${Date.now()}`,
+    sessionExpirySec: 0,
+  });
+  try {
+    const end = Date.now() + 10_000;
+    while (!link.connected) {
+      if (Date.now() > end)
+        throw new CliExit(EXIT.failure, `qood owner ${cmd}: --broker ${o.broker}: not connected after 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await link.publish(topic, payload);
+    return topic;
+  } finally {
+    await link.close();
+  }
+}
+
 export function registerOwner(program: Command): void {
   const owner = program
     .command('owner')
@@ -216,14 +268,16 @@ export function registerOwner(program: Command): void {
 
   const grant = owner.command('grant').description('grants of access to the vehicle');
   grantTermOptions(
-    common(grant.command('issue'))
+    brokerOptions(common(grant.command('issue')))
       .description(
         'sign a grant, put it on chain and write the bundle the device installs (qood grants install FILE)',
       )
       .requiredOption('--vehicle <id>', 'vehicle id (device.vehicleId)'),
   )
     .requiredOption('--out <file>', 'grant bundle file to write')
-    .action(async (o: Common & GrantTermOpts & { vehicle: string; out: string }) => {
+    .action(async (o: Common & GrantTermOpts & BrokerOpts & { vehicle: string; out: string }) => {
+      if (o.broker !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(o.broker))
+        usage('grant issue', `--broker '${o.broker}': expected a URL such as mqtt://127.0.0.1:1883`);
       const spec = await grantSpec(o);
       const [{ market, wallet: w }, perms, chain, { writeFileSync }] = await Promise.all([
         wallet('grant issue', o),
@@ -254,25 +308,51 @@ export function registerOwner(program: Command): void {
             `--out ${o.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
           );
         }
-        return w.submitGrant(signed);
+        return {
+          ...(await w.submitGrant(signed)),
+          bundle: perms.encodeGrantBundle(chain.encodeSignedTx(signed), terms),
+        };
       });
-      if (o.json) out(json({ ...txJson(r), grantId: r.grantId, bundle: o.out }));
+      // Delivered once final: the grant is on chain before the device's records name it.
+      const topic =
+        o.broker === undefined ? undefined : await deliver('grant issue', o, o.vehicle, 'grant', r.bundle);
+      if (o.json) out(json({ ...txJson(r), grantId: r.grantId, bundle: o.out, delivered: topic ?? null }));
       else {
         out(`${r.grantId}\n`);
         process.stderr.write(
-          `grant ${r.grantId} final at height ${r.height}; bundle written to ${o.out} (install it on the device: qood grants install ${o.out})\n`,
+          `grant ${r.grantId} final at height ${r.height}; bundle written to ${o.out}${topic === undefined ? ` (install it on the device: qood grants install ${o.out})` : ` and published on ${topic}`}\n`,
         );
       }
     });
 
-  common(owner.command('revoke'))
-    .description('revoke a grant on chain and wait until it is final')
+  brokerOptions(common(owner.command('revoke')))
+    .description(
+      'revoke a grant on chain and wait until it is final; with --broker, on the device first (it refuses the grant at once)',
+    )
     .argument('<grant-id>', 'the grant id (64 hex digits)')
-    .action(async (id: string, o: Common) => {
+    .option('--vehicle <id>', "with --broker: the vehicle's id (device.vehicleId), which names its topics")
+    .action(async (id: string, o: Common & BrokerOpts & { vehicle?: string }) => {
       const grantId = hexArg('revoke', '<grant-id>', id.toLowerCase());
+      if (o.broker !== undefined && !/^(mqtts?|wss?):\/\/[^\s/]+/.test(o.broker))
+        usage('revoke', `--broker '${o.broker}': expected a URL such as mqtt://127.0.0.1:1883`);
+      if (o.broker !== undefined && o.vehicle === undefined)
+        usage('revoke', "--broker needs --vehicle ID (the device's topics are named by it)");
       const { market, wallet: w } = await wallet('revoke', o);
-      const t = await guarded(market, 'revoke', () => w.revoke(grantId));
-      out(o.json ? json({ ...txJson(t), grantId, revokedMs: t.grant.revokedMs }) : finalLine(t));
+      const chain = await import('../../chain/index.js');
+      const signed = await guarded(market, 'revoke', () => w.signRevoke(grantId));
+      // The device first: it refuses the grant as soon as the signed revoke arrives, the chain
+      // follows within a few blocks (and reaches a device that was offline when it comes back).
+      const topic =
+        o.broker === undefined
+          ? undefined
+          : await deliver('revoke', o, o.vehicle!, 'revoke', chain.encodeSignedTx(signed));
+      if (topic !== undefined && !o.json) process.stderr.write(`revoke published on ${topic}\n`);
+      const t = await guarded(market, 'revoke', () => w.submitRevoke(signed));
+      out(
+        o.json
+          ? json({ ...txJson(t), grantId, revokedMs: t.grant.revokedMs, delivered: topic ?? null })
+          : finalLine(t),
+      );
     });
 
   common(owner.command('fund-device'))
