@@ -70,7 +70,16 @@ async function ownerSecret(cmd: string, o: Common): Promise<Uint8Array> {
   if ((o.seedFile === undefined) === (o.keyFile === undefined))
     usage(cmd, 'give the owner key as exactly one of --seed-file FILE or --key-file FILE');
   const chain = await import('../../chain/index.js');
-  if (o.seedFile !== undefined) return chain.ownerIdentity(readSeedFile(chain, o.seedFile)).secretKey;
+  if (o.seedFile !== undefined) {
+    let seed: Uint8Array;
+    try {
+      seed = readSeedFile(chain, o.seedFile);
+    } catch (err) {
+      if (err instanceof CliExit) usage(cmd, `--seed-file ${err.message}`);
+      throw err;
+    }
+    return chain.ownerIdentity(seed).secretKey;
+  }
   const { readKeyFile, KeyFileError } = await import('../../node/runtime/index.js');
   try {
     readKeyFile(o.keyFile!);
