@@ -144,8 +144,13 @@ export function planInit(o: InitOptions): InitPlan {
         },
   );
 
-  const file = (path: string, text: string, mode: number, owner: Owner, from: string, keep = false) =>
-    fileStep(o, path, text, mode, owner, from, keep && !o.force);
+  // Paths of files this run changes, to tell udev and systemd about them below.
+  const changedFiles: string[] = [];
+  const file = (path: string, text: string, mode: number, owner: Owner, from: string, keep = false) => {
+    const step = fileStep(o, path, text, mode, owner, from, keep && !o.force);
+    if (step.status === 'change') changedFiles.push(path);
+    return step;
+  };
 
   steps.push(
     file(AGENT_CONFIG, rendered.text, 0o640, { user: 'root', group: AGENT_USER }, exampleName, true),
@@ -192,9 +197,15 @@ export function planInit(o: InitOptions): InitPlan {
   steps.push(deviceKeyStep(o, config.device.dataDir));
 
   // Tell the running udev and systemd about new files; only on this system, and only when they run.
-  const changed = (p: string) => steps.some((s) => s.status === 'change' && s.what.includes(p));
+  const changed = (prefix: string) => changedFiles.some((p) => p.startsWith(prefix));
   if (o.root === '/' && existsSync('/run/systemd/system')) {
-    if (changed('/etc/systemd/'))
+    if (changed('/etc/systemd/network/'))
+      steps.push({
+        what: 'networkctl reload (if systemd-networkd runs)',
+        status: 'change',
+        apply: () => bestEffort('networkctl', ['reload']),
+      });
+    if (changed('/etc/systemd/system/'))
       steps.push({
         what: 'systemctl daemon-reload',
         status: 'change',
