@@ -2,14 +2,15 @@
  * The real `qood init` (the built CLI) into a throw-away root seeded with /etc/passwd, /etc/group and
  * a fake /dev/serial/by-id link: every file it writes with its mode (and, as root, its owner), a
  * second run with nothing to change, a dry run that writes nothing, usage errors for a missing kind
- * or confirmation off a terminal, and the installed units accepted by `systemd-analyze verify`.
+ * or confirmation off a terminal, the questions on a terminal (a pty from socat), and the installed
+ * units accepted by `systemd-analyze verify`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAccounts } from '../../../agent/install/index.js';
-import { runQood } from '../../support/cli.js';
+import { collectOutput, QOOD_CLI, runQood, waitExit, waitUntil } from '../../support/cli.js';
 import { fakeRoot } from '../../support/init-root.js';
 import { describeSystem } from '../../support/system.js';
 
@@ -136,4 +137,25 @@ describeSystem('qood init units', [{ bin: 'systemd-analyze', pkg: 'systemd' }], 
       expect(r.status).toBe(0);
     });
   }
+});
+
+describeSystem('qood init on a terminal', [{ bin: 'socat', pkg: 'socat' }], () => {
+  it('asks for the kind and for confirmation, then installs', async () => {
+    const root = newRoot();
+    // socat gives qood a pseudo-terminal as stdin, stdout and stderr, as an ssh session would.
+    const child = spawn(
+      'socat',
+      ['-', `EXEC:${process.execPath} ${QOOD_CLI} init --root ${root},pty,setsid,ctty,stderr`],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const out = collectOutput(child);
+    await waitUntil(() => out.stdout().includes('Device kind?'), 60_000, 'the kind question');
+    child.stdin.write('tracker\n');
+    await waitUntil(() => out.stdout().includes('[y/N]'), 60_000, 'the confirmation');
+    expect(out.stdout()).toMatch(/would write \/etc\/qood\/agent\.yaml/);
+    child.stdin.write('y\n');
+    expect((await waitExit(child, 60_000)).code).toBe(0);
+    expect(out.stdout()).toMatch(/\d+ changes made/);
+    expect(readFileSync(join(root, 'etc/qood/agent.yaml'), 'utf8')).toContain('--kind tracker');
+  }, 200_000);
 });
