@@ -10,6 +10,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } f
 import { join } from 'node:path';
 import { toHex } from '../../chain/index.js';
 import { writeFileAtomic } from '../../process/index.js';
+import { type AgentConfig, agentConfigSchema } from '../config/index.js';
+import { parseConfigText } from '../config/yaml-file.js';
 import { DEVICE_KEY_FILE, loadOrCreateDeviceKey } from '../seal/device-identity.js';
 import { accountsEditor, readAccounts } from './accounts.js';
 import { findAdapters } from './adapters.js';
@@ -111,7 +113,9 @@ export function planInit(o: InitOptions): InitPlan {
     findAdapters(o.root),
     { kind: o.kind, serial: o.serial, gnss: o.gnss, can: o.can },
   );
-  const config = rendered.config;
+  const notes = [...rendered.notes];
+  // A kept agent.yaml (edited by its owner) decides the CAN interfaces and the data folder.
+  const config = keptConfig(o, rendered.text, notes) ?? rendered.config;
 
   // Accounts first: files below are chowned to them.
   const groups = [AGENT_USER, SERIAL_GROUP, ...(config.device.ownerGroup ? [config.device.ownerGroup] : [])];
@@ -227,7 +231,26 @@ export function planInit(o: InitOptions): InitPlan {
   next.push(
     `set device.vehicleId and the sync broker in ${AGENT_CONFIG}, then: systemctl enable --now qood-agent`,
   );
-  return { steps, notes: rendered.notes, next };
+  if (config.sources.can.some((c) => !existsSync(join(o.root, c.dbc))))
+    next.push(`put the DBC files (and signal maps) ${AGENT_CONFIG} names under sources.can in place`);
+  return { steps, notes, next };
+}
+
+/**
+ * The config in an existing agent.yaml that init keeps (it differs and there is no --force), or
+ * undefined when init writes its own. One that does not validate is noted and not used.
+ */
+function keptConfig(o: InitOptions, rendered: string, notes: string[]): AgentConfig | undefined {
+  const path = join(o.root, AGENT_CONFIG);
+  if (o.force || !existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8');
+  if (text === rendered) return undefined;
+  const r = parseConfigText(text, AGENT_CONFIG, agentConfigSchema);
+  if (r.ok) return r.config;
+  notes.push(
+    `${AGENT_CONFIG} is kept but does not validate (qood config check ${AGENT_CONFIG}); the steps below follow the example instead`,
+  );
+  return undefined;
 }
 
 /** Runs a command whose failure is a warning (udev or systemd not running in a container). */

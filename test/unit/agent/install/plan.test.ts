@@ -183,3 +183,23 @@ describe('qood init plan (tbox, tracker)', () => {
     expect(() => planInit(options(root))).toThrow(/etc\/passwd: cannot read it \(ENOENT\)/);
   });
 });
+
+describe('qood init plan with a kept agent.yaml', () => {
+  it('follows the CAN interfaces of the kept file, not the example', () => {
+    const root = newRoot();
+    init(options(root, { kind: 'tbox' }));
+    const file = join(root, 'etc/qood/agent.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace(/interface: can0/g, 'interface: can7')
+        .replace(/^ {4}- interface: can1\n(?: {6}.*\n)+/m, ''),
+    );
+    const { lines } = init(options(root, { kind: 'tbox' }));
+    expect(lines.join('\n')).toMatch(/keep \/etc\/qood\/agent\.yaml/);
+    expect(existsSync(join(root, 'etc/systemd/network/80-qood-can7.network'))).toBe(true);
+    const unit = readFileSync(join(root, 'etc/systemd/system/qood-agent.service'), 'utf8');
+    expect(unit).toMatch(/^BindsTo=sys-subsystem-net-devices-can7\.device$/m);
+    expect(unit).not.toMatch(/devices-can[01]/);
+  });
+});
