@@ -10,6 +10,7 @@ import { registerDemo } from './demo.js';
 import { registerDevnet } from './devnet.js';
 import { registerGnss } from './gnss.js';
 import { registerGrants } from './grants.js';
+import { registerInit } from './init.js';
 import { registerKeys } from './keys.js';
 import { registerMarket } from './market.js';
 import { registerNode } from './node.js';
@@ -20,6 +21,7 @@ import { registerVerify } from './verify.js';
 
 export function registerCommands(program: Command): void {
   registerDemo(program);
+  registerInit(program);
   registerAgent(program);
   registerNode(program);
   registerStatus(program);
