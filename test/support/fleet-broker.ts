@@ -1,0 +1,108 @@
+/**
+ * A real mosquitto run with the shipped fleet configuration (packaging/mosquitto/qood.conf), its
+ * paths pointed at a test CA folder and its listener at a free loopback port, and MQTT clients that
+ * connect to it with certificates of that CA. Shared by the fleet system tests and the enrolment
+ * bench.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { FleetCa } from '../../node/fleet/index.js';
+import { Mosquitto } from './mosquitto.js';
+import { projectRoot } from './system.js';
+
+/** The shipped broker config. */
+export function shippedFleetConfPath(): string {
+  return join(projectRoot(), 'packaging', 'mosquitto', 'qood.conf');
+}
+
+/** The shipped ACL (a CA with one node, `qood-node`). */
+export function shippedFleetAclPath(): string {
+  return join(projectRoot(), 'packaging', 'mosquitto', 'qood.acl');
+}
+
+/**
+ * The shipped config's lines for a test: comments dropped, `listener 8883` on `port` of 127.0.0.1,
+ * `/etc/qood/fleet` replaced by the CA folder, and the ACL file `aclFile` when given.
+ */
+export function fleetListenerLines(port: number, caDir: string, aclFile?: string): string[] {
+  const lines: string[] = [];
+  for (const raw of readFileSync(shippedFleetConfPath(), 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line === 'listener 8883') lines.push(`listener ${port} 127.0.0.1`);
+    else if (line.startsWith('acl_file ') && aclFile !== undefined) lines.push(`acl_file ${aclFile}`);
+    else lines.push(line.replaceAll('/etc/qood/fleet', caDir));
+  }
+  return lines;
+}
+
+/** Starts mosquitto with the fleet config over `ca` (issues the broker its certificate for 127.0.0.1). */
+export async function startFleetBroker(ca: FleetCa, aclFile?: string): Promise<Mosquitto> {
+  await ca.issue({ role: 'broker', hosts: ['127.0.0.1'] }, { outDir: join(ca.dir, 'broker') });
+  // The shipped config names the broker's files broker/broker.{crt,key}; the CA names them by host.
+  return Mosquitto.start({
+    tls: true,
+    listener: (port) =>
+      fleetListenerLines(port, ca.dir, aclFile).map((l) =>
+        l.replace(/broker\/broker\.(crt|key)$/, 'broker/127.0.0.1.$1'),
+      ),
+  });
+}
+
+/** A client's TLS files. */
+export interface ClientFiles {
+  readonly caFile: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** The outcome of one connect: a client, or why the broker (or TLS) refused it. */
+export type ConnectOutcome = { readonly client: MqttClient } | { readonly refused: string };
+
+/**
+ * Connects once over MQTT 5 (no reconnects) and resolves at the first of CONNACK, an error or a
+ * closed socket, each of which a refusal at the TLS or MQTT level ends in.
+ */
+export function connectFleetClient(
+  url: string,
+  files: ClientFiles,
+  extra: IClientOptions = {},
+): Promise<ConnectOutcome> {
+  const client = mqtt.connect(url, {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 30_000,
+    rejectUnauthorized: true,
+    ca: readFileSync(files.caFile),
+    ...(files.certFile === undefined ? {} : { cert: readFileSync(files.certFile) }),
+    ...(files.keyFile === undefined ? {} : { key: readFileSync(files.keyFile) }),
+    ...extra,
+  });
+  // Errors after the outcome (a socket reset on end) have nowhere to go; they are not the test's.
+  client.on('error', () => undefined);
+  return new Promise((resolve) => {
+    // Only our own listeners go: the client's internal 'close' handler clears its CONNACK timer.
+    const onConnect = () => done({ client });
+    const onError = (err: Error) => done({ refused: err.message });
+    const onClose = () => done({ refused: 'connection closed before CONNACK' });
+    const done = (o: ConnectOutcome) => {
+      client.removeListener('connect', onConnect);
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+      if ('refused' in o) client.end(true);
+      resolve(o);
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+    client.once('close', onClose);
+  });
+}
+
+/** Like `connectFleetClient`, but throws when refused. */
+export async function mustConnect(url: string, files: ClientFiles): Promise<MqttClient> {
+  const r = await connectFleetClient(url, files);
+  if ('refused' in r)
+    throw new Error(`connect to ${url} with ${files.certFile ?? 'no certificate'} refused: ${r.refused}`);
+  return r.client;
+}
