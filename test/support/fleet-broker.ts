@@ -106,3 +106,80 @@ export async function mustConnect(url: string, files: ClientFiles): Promise<Mqtt
     throw new Error(`connect to ${url} with ${files.certFile ?? 'no certificate'} refused: ${r.refused}`);
   return r.client;
 }
+
+/** Publishes at QoS 1 and resolves with the PUBACK's reason code (0 when accepted). */
+export function publishQos1(c: MqttClient, topic: string, payload: string | Uint8Array): Promise<number> {
+  return new Promise((resolve) =>
+    c.publish(topic, Buffer.from(payload), { qos: 1 }, (err, packet) => {
+      const rc = (packet as { reasonCode?: number } | undefined)?.reasonCode;
+      resolve(err ? ((err as { code?: number }).code ?? rc ?? -1) : (rc ?? 0));
+    }),
+  );
+}
+
+/** One enrolled simulated device. */
+export interface EnrolledDevice {
+  readonly vehicleId: string;
+  readonly client: MqttClient;
+  /** PUBACK reason code of its publish on its own up topic (0: accepted). */
+  readonly ownRc: number;
+  /** PUBACK reason code of its publish on its neighbour's up topic (0x87: not authorized). */
+  readonly neighbourRc: number;
+}
+
+/** What `enrolFleet` did and how fast. */
+export interface FleetEnrolment {
+  readonly devices: readonly EnrolledDevice[];
+  /** Certificates (with their TLS keys) issued per second, one after another. */
+  readonly issuedPerSec: number;
+  /** TLS + MQTT connects per second, one after another. */
+  readonly connectsPerSec: number;
+}
+
+/**
+ * Enrols `count` simulated devices `<idPrefix>-<i>`: issues each a certificate (with a random device
+ * key), connects each, and has each publish first on its neighbour's up topic, then on its own (the
+ * order lets a subscriber that got the own message know the other would have come first). The
+ * caller ends the clients.
+ */
+export async function enrolFleet(o: {
+  readonly ca: FleetCa;
+  readonly url: string;
+  readonly count: number;
+  readonly outDir: string;
+  readonly idPrefix?: string;
+  readonly topicPrefix?: string;
+}): Promise<FleetEnrolment> {
+  const { randomBytes } = await import('node:crypto');
+  const p = o.topicPrefix ?? 'qood/v1';
+  const id = (i: number) => `${o.idPrefix ?? 'car'}-${i}`;
+  const issued = [];
+  const t0 = performance.now();
+  for (let i = 0; i < o.count; i++)
+    issued.push(
+      await o.ca.issue(
+        { role: 'vehicle', vehicleId: id(i), deviceKey: randomBytes(32).toString('hex') },
+        { outDir: o.outDir },
+      ),
+    );
+  const t1 = performance.now();
+  const clients: MqttClient[] = [];
+  for (const cert of issued) clients.push(await mustConnect(o.url, cert));
+  const t2 = performance.now();
+  const devices: EnrolledDevice[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const client = clients[i]!;
+    const neighbourRc = await publishQos1(
+      client,
+      `${p}/${id((i + 1) % o.count)}/up/chunk`,
+      `forged-by-${id(i)}`,
+    );
+    const ownRc = await publishQos1(client, `${p}/${id(i)}/up/chunk`, `from-${id(i)}`);
+    devices.push({ vehicleId: id(i), client, ownRc, neighbourRc });
+  }
+  return {
+    devices,
+    issuedPerSec: (o.count * 1000) / (t1 - t0),
+    connectsPerSec: (o.count * 1000) / (t2 - t1),
+  };
+}

@@ -18,6 +18,7 @@ import { FleetCa, type IssuedCertificate } from '../../../node/fleet/index.js';
 import {
   connectFleetClient,
   mustConnect,
+  publishQos1,
   shippedFleetAclPath,
   startFleetBroker,
 } from '../../support/fleet-broker.js';
@@ -59,15 +60,7 @@ function subscribe(c: MqttClient, filter: string): Promise<number> {
   );
 }
 
-/** Publishes at QoS 1 and resolves with the PUBACK's reason code (0 when accepted). */
-function publish1(c: MqttClient, topic: string, payload: string): Promise<number> {
-  return new Promise((resolve) =>
-    c.publish(topic, payload, { qos: 1 }, (err, packet) => {
-      const rc = (packet as { reasonCode?: number } | undefined)?.reasonCode;
-      resolve(err ? ((err as { code?: number }).code ?? rc ?? -1) : (rc ?? 0));
-    }),
-  );
-}
+const publish1 = publishQos1;
 
 describeSystem(
   'the fleet broker config',
