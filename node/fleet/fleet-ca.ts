@@ -362,7 +362,9 @@ export class FleetCa {
       const x = new X509Certificate(issued.cert);
       mkdirSync(o.outDir, { recursive: true });
       const out = (s: string) => join(resolve(o.outDir), s);
-      const files = { certFile: out(`${name}.crt`), keyFile: out(`${name}.key`), caFile: out('ca.crt') };
+      // The broker's files have one name whatever its host, as the shipped qood.conf names them.
+      const base = role === 'broker' ? 'broker' : name;
+      const files = { certFile: out(`${base}.crt`), keyFile: out(`${base}.key`), caFile: out('ca.crt') };
       writeAtomic(files.keyFile, issued.key, 0o600);
       writeAtomic(files.certFile, issued.cert, 0o644);
       writeAtomic(files.caFile, readFileSync(this.#file('cert')), 0o644);

@@ -40,14 +40,7 @@ export function fleetListenerLines(port: number, caDir: string, aclFile?: string
 /** Starts mosquitto with the fleet config over `ca` (issues the broker its certificate for 127.0.0.1). */
 export async function startFleetBroker(ca: FleetCa, aclFile?: string): Promise<Mosquitto> {
   await ca.issue({ role: 'broker', hosts: ['127.0.0.1'] }, { outDir: join(ca.dir, 'broker') });
-  // The shipped config names the broker's files broker/broker.{crt,key}; the CA names them by host.
-  return Mosquitto.start({
-    tls: true,
-    listener: (port) =>
-      fleetListenerLines(port, ca.dir, aclFile).map((l) =>
-        l.replace(/broker\/broker\.(crt|key)$/, 'broker/127.0.0.1.$1'),
-      ),
-  });
+  return Mosquitto.start({ tls: true, listener: (port) => fleetListenerLines(port, ca.dir, aclFile) });
 }
 
 /** A client's TLS files. */
@@ -100,8 +93,12 @@ export function connectFleetClient(
 }
 
 /** Like `connectFleetClient`, but throws when refused. */
-export async function mustConnect(url: string, files: ClientFiles): Promise<MqttClient> {
-  const r = await connectFleetClient(url, files);
+export async function mustConnect(
+  url: string,
+  files: ClientFiles,
+  extra: IClientOptions = {},
+): Promise<MqttClient> {
+  const r = await connectFleetClient(url, files, extra);
   if ('refused' in r)
     throw new Error(`connect to ${url} with ${files.certFile ?? 'no certificate'} refused: ${r.refused}`);
   return r.client;
