@@ -43,6 +43,7 @@ import {
   normaliseEd25519Key,
 } from './names.js';
 import { type OpensslRunner, opensslRunner } from './openssl.js';
+import { caConfigText, extensionsText } from './openssl-config.js';
 
 /** The TLS key types a client certificate may be made for. */
 export const TLS_KEY_TYPES = ['p256', 'ed25519'] as const;
@@ -263,39 +264,10 @@ export class FleetCa {
   }
 
   #writeConfig(): void {
-    const f = (k: keyof typeof CA_FILES) => this.#file(k);
-    const text = [
-      '# openssl configuration of a QoodBlock fleet CA (rewritten by `qood fleet ca` on each use).',
-      '[ ca ]',
-      'default_ca = qood_ca',
-      '[ qood_ca ]',
-      `database = ${f('database')}`,
-      `new_certs_dir = ${f('certs')}`,
-      `certificate = ${f('cert')}`,
-      `private_key = ${f('key')}`,
-      `serial = ${f('serial')}`,
-      `crlnumber = ${f('crlNumber')}`,
-      'default_md = sha256',
-      'default_days = 825',
-      `default_crl_days = ${this.#crlDays}`,
-      'policy = qood_policy',
-      // A replaced device gets a new certificate under the same vehicle id before the old is revoked.
-      'unique_subject = no',
-      // The CA alone decides the extensions; a request cannot smuggle any in.
-      'copy_extensions = none',
-      '[ qood_policy ]',
-      'organizationalUnitName = supplied',
-      'commonName = supplied',
-      '[ req ]',
-      'distinguished_name = req_dn',
-      '[ req_dn ]',
-      '[ ca_ext ]',
-      'basicConstraints = critical, CA:TRUE, pathlen:0',
-      'keyUsage = critical, keyCertSign, cRLSign',
-      'subjectKeyIdentifier = hash',
-      '',
-    ].join('\n');
-    writeAtomic(this.#file('config'), text, 0o600);
+    const files = Object.fromEntries(
+      Object.keys(CA_FILES).map((k) => [k, this.#file(k as keyof typeof CA_FILES)]),
+    ) as Record<keyof typeof CA_FILES, string>;
+    writeAtomic(this.#file('config'), caConfigText(files, this.#crlDays), 0o600);
   }
 
   /** Issues a certificate for `req` with a TLS key made for it, into `o.outDir`. */
@@ -308,6 +280,18 @@ export class FleetCa {
       throw new FleetError({
         code: 'usage',
         message: `key type '${keyType}': expected one of ${TLS_KEY_TYPES.join(', ')}`,
+      });
+    // Files named ca.* would replace the CA certificate beside them, and in the CA folder its key.
+    if (name === 'ca')
+      throw new FleetError({
+        code: 'usage',
+        message: "'ca' cannot name a certificate: its files would be ca.crt and ca.key",
+      });
+    if (resolve(o.outDir) === this.dir)
+      throw new FleetError({
+        code: 'usage',
+        message: `--out ${o.outDir}: give a folder other than the CA's own (the client's key does not belong beside the CA key)`,
+        file: o.outDir,
       });
     return this.#serial(async () => {
       const clash = this.list().find((c) => c.status === 'valid' && c.name === name && c.role !== role);
@@ -339,7 +323,7 @@ export class FleetCa {
           '-out',
           csr,
         ]);
-        writeFileSync(ext, this.#extensions(role, san));
+        writeFileSync(ext, extensionsText(role, san));
         await this.#run([
           'ca',
           '-batch',
@@ -404,19 +388,6 @@ export class FleetCa {
         };
       }
     }
-  }
-
-  #extensions(role: FleetRole, san: readonly string[]): string {
-    return [
-      '[ ext ]',
-      'basicConstraints = critical, CA:FALSE',
-      'keyUsage = critical, digitalSignature',
-      `extendedKeyUsage = ${role === 'broker' ? 'serverAuth' : 'clientAuth'}`,
-      'subjectKeyIdentifier = hash',
-      'authorityKeyIdentifier = keyid',
-      ...(san.length === 0 ? [] : [`subjectAltName = ${san.join(', ')}`]),
-      '',
-    ].join('\n');
   }
 
   /** Revokes what `req` names and regenerates the CRL; resolves with the serials revoked. */

@@ -174,6 +174,8 @@ describeSystem('qood fleet ca', [{ bin: 'openssl', pkg: 'openssl' }], () => {
         ['issue', '--dir', join(tmp, 'nowhere'), '--node', 'n', '--out', out],
         /not a fleet CA: ca.key is missing/,
       ],
+      [['issue', '--dir', ca, '--node', 'ca', '--out', out], /'ca' cannot name a certificate/],
+      [['issue', '--dir', ca, '--node', 'n', '--out', ca], /give a folder other than the CA's own/],
       [['revoke', '--dir', ca, '--serial', 'FFFF'], /serial FFFF: this CA .* never issued it/],
       [['revoke', '--dir', ca, '--vehicle', 'car-404'], /vehicle 'car-404': no valid certificate/],
       [['revoke', '--dir', ca], /give exactly one of --serial, --vehicle, --node, --grantee/],
