@@ -8,6 +8,7 @@ import { registerCan } from './can.js';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
 import { registerDevnet } from './devnet.js';
+import { registerFleet } from './fleet.js';
 import { registerGnss } from './gnss.js';
 import { registerGrants } from './grants.js';
 import { registerInit } from './init.js';
@@ -35,4 +36,5 @@ export function registerCommands(program: Command): void {
   registerGnss(program);
   registerConfig(program);
   registerDevnet(program);
+  registerFleet(program);
 }

@@ -40,6 +40,13 @@ export interface MosquittoOptions {
   readonly autosaveIntervalSec?: number;
   /** Extra config lines. */
   readonly extra?: readonly string[];
+  /**
+   * Lines that replace the plain loopback listener (`listener PORT 127.0.0.1` and
+   * `allow_anonymous true`), given the port: a TLS listener with its certificates and ACL.
+   */
+  readonly listener?: (port: number) => readonly string[];
+  /** The listener speaks TLS: `url` is `mqtts://`. */
+  readonly tls?: boolean;
 }
 
 export class Mosquitto {
@@ -47,16 +54,18 @@ export class Mosquitto {
   readonly port: number;
   #child: ChildProcess | undefined;
   #conf: string;
+  #tls: boolean;
 
-  private constructor(dir: string, port: number, conf: string) {
+  private constructor(dir: string, port: number, conf: string, tls: boolean) {
     this.dir = dir;
     this.port = port;
     this.#conf = conf;
+    this.#tls = tls;
   }
 
-  /** `mqtt://127.0.0.1:PORT`. */
+  /** `mqtt://127.0.0.1:PORT` (`mqtts://` for a TLS listener). */
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.#tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   /** True while the broker process runs. */
@@ -82,8 +91,7 @@ export class Mosquitto {
     writeFileSync(
       conf,
       [
-        `listener ${port} 127.0.0.1`,
-        'allow_anonymous true',
+        ...(options.listener?.(port) ?? [`listener ${port} 127.0.0.1`, 'allow_anonymous true']),
         'persistence true',
         `persistence_location ${dir}/`,
         `autosave_interval ${options.autosaveIntervalSec ?? 1800}`,
@@ -99,7 +107,7 @@ export class Mosquitto {
         '',
       ].join('\n'),
     );
-    const m = new Mosquitto(dir, port, conf);
+    const m = new Mosquitto(dir, port, conf, options.tls ?? false);
     await m.#spawn();
     return m;
   }
@@ -131,6 +139,22 @@ export class Mosquitto {
     if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
     c.kill('SIGKILL');
     await waitExit(c, 5000);
+  }
+
+  /**
+   * Sends SIGHUP, as `systemctl reload mosquitto` does: mosquitto reloads its config, ACL file,
+   * certificates and CRL without dropping clients. Resolves once its log shows the reload (at most
+   * 10 s); the listeners' TLS settings are renewed right after that line.
+   */
+  async reload(): Promise<void> {
+    const count = () => this.log().split('Reloading config.').length;
+    const before = count();
+    this.#child?.kill('SIGHUP');
+    const deadline = Date.now() + 10_000;
+    while (count() === before) {
+      if (Date.now() > deadline) throw new Error(`mosquitto did not log a reload within 10 s: ${this.log()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Starts the broker again on the same port, with the same persistence folder. */
