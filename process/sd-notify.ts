@@ -13,12 +13,29 @@ interface DgramSocket {
   on(event: 'error', cb: (err: Error) => void): void;
 }
 
-/** Creates a notifier from the environment systemd gives the service. */
+/** Why notifications to the service manager cannot be sent. */
+export type NotifyErrorCode = 'PACKAGE_MISSING';
+
+/** A notifier that cannot be made (the message names what is missing and how to get it). */
+export class NotifyError extends Error {
+  constructor(
+    readonly code: NotifyErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NotifyError';
+  }
+}
+
 /** A notifier that owns a socket: `close()` releases it (it would otherwise keep the process alive). */
 export interface ClosableNotifier extends ServiceNotifier {
   close(): void;
 }
 
+/**
+ * Creates a notifier from the environment systemd gives the service. Throws NotifyError
+ * `PACKAGE_MISSING` when NOTIFY_SOCKET is set and the unix-dgram addon cannot be loaded.
+ */
 export function systemdNotifier(
   env: NodeJS.ProcessEnv = process.env,
   onError: (err: Error) => void = () => {},
@@ -55,8 +72,18 @@ export function systemdNotifier(
       close() {},
     };
   }
-  const require = createRequire(import.meta.url);
-  const { createSocket } = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DgramSocket };
+  // Loaded here, not at import: only a process that systemd asked for notifications needs the addon.
+  let createSocket: (type: 'unix_dgram') => DgramSocket;
+  try {
+    ({ createSocket } = createRequire(import.meta.url)('unix-dgram') as {
+      createSocket(type: 'unix_dgram'): DgramSocket;
+    });
+  } catch (err) {
+    throw new NotifyError(
+      'PACKAGE_MISSING',
+      `NOTIFY_SOCKET is set but the unix-dgram package did not load (${(err as Error).message.split('\n')[0]}); sd_notify needs it: reinstall qoodblock with its install script allowed, or run without Type=notify`,
+    );
+  }
   const socket = createSocket('unix_dgram');
   socket.on('error', onError);
   const send = (text: string): void => {

@@ -18,7 +18,8 @@
  * migration runs in its own transaction with the version bump, so a crash mid-migration leaves the
  * previous version intact.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 
 /** An open database (better-sqlite3's handle; import it with `import type`). */
 export type SqliteDatabase = Database.Database;
@@ -98,6 +99,26 @@ function sqliteCodeOf(err: unknown): string {
     : '';
 }
 
+let betterSqlite3: typeof Database | undefined;
+
+/**
+ * Loads better-sqlite3 on first use rather than at import, so the commands that open no database
+ * (`qood --help`, `config check`, the buyer's API) start where the package or its addon is missing.
+ */
+function loadBetterSqlite3(path: string): typeof Database {
+  if (betterSqlite3 !== undefined) return betterSqlite3;
+  try {
+    betterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  } catch (err) {
+    throw new SqliteFileError(
+      'OPEN_FAILED',
+      path,
+      `the better-sqlite3 package did not load (${(err as Error).message.split('\n')[0]}); it is a dependency of qoodblock: reinstall it with its install script allowed`,
+    );
+  }
+  return betterSqlite3;
+}
+
 /**
  * Opens (creating if absent) a database file and migrates it. Throws SqliteFileError: `NOT_A_DATABASE`
  * when the file is not SQLite or belongs to another application (the file is left untouched),
@@ -106,9 +127,10 @@ function sqliteCodeOf(err: unknown): string {
  */
 export function openSqliteFile(options: SqliteFileOptions): SqliteFile {
   const { path, schema } = options;
+  const Sqlite = loadBetterSqlite3(path);
   let db: SqliteDatabase;
   try {
-    db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    db = new Sqlite(path, { timeout: options.busyTimeoutMs ?? 5000 });
   } catch (err) {
     throw new SqliteFileError('OPEN_FAILED', path, `cannot open the database: ${(err as Error).message}`);
   }

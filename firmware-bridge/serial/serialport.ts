@@ -10,12 +10,36 @@
  * an ELM327 answering while a long command is written, hang the link. {@link pollForEveryWaiter}
  * makes every poll ask for all the events something still waits for.
  */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { LinkListeners, SerialError, type SerialLink, type SerialOpenOptions } from './serial-link.js';
 
-/** Opens a serial port; rejects with SerialError('OPEN_FAILED') naming the path and the OS error. */
+let serialportModule: Promise<typeof import('serialport')> | undefined;
+
+/**
+ * Loads `serialport` (and its native binding) on the first open rather than at import, so a device
+ * that reads only CAN or gpsd starts without it.
+ */
+async function loadSerialPort(path: string): Promise<typeof SerialPort> {
+  serialportModule ??= import('serialport');
+  try {
+    return (await serialportModule).SerialPort;
+  } catch (err) {
+    serialportModule = undefined;
+    throw new SerialError(
+      'OPEN_FAILED',
+      path,
+      `the serialport package did not load (${(err as Error).message.split('\n')[0]}); serial devices need it: reinstall qoodblock with its dependencies`,
+    );
+  }
+}
+
+/**
+ * Opens a serial port; rejects with SerialError('OPEN_FAILED') naming the path and the OS error, or
+ * the `serialport` package when it cannot be loaded.
+ */
 export async function openSerialPort(options: SerialOpenOptions): Promise<SerialLink> {
-  const port = new SerialPort({
+  const SerialPortClass = await loadSerialPort(options.path);
+  const port = new SerialPortClass({
     path: options.path,
     baudRate: options.baudRate,
     autoOpen: false,
