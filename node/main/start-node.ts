@@ -112,6 +112,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       });
       chain = started;
       stops.push(() => started.stop());
+      // From now on the ingest serves the devices bound on chain (its final state), as well as
+      // those the static override names.
+      ingest?.devices.attachChain(() => started.node.lastFinal.state);
 
       if (ingest !== undefined && config.ingest !== undefined) {
         const link = startDeviceLinkRole({
@@ -119,7 +122,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           store: ingest.store,
           node: started.node,
           prefix: config.ingest.topicPrefix,
-          vehicleIds: Object.keys(config.ingest.deviceKeys),
+          vehicleIds: ingest.devices.staticVehicles,
+          vehicleOf: (chainId) => ingest.devices.vehicleIdOf(chainId),
           logger,
           metrics,
         });
