@@ -16,6 +16,7 @@ import {
   ChunkCheckError,
   checkSealedChunk,
   DescriptorError,
+  decodeSealedChunk,
   descriptorRoot,
   getPublicKey,
   openDescriptor,
@@ -58,8 +59,9 @@ export function sealedChunkVerifier(deviceKeys: DeviceKeysInput): VerifyChunk {
   return (bytes: Uint8Array): ChunkVerdict => {
     let vehicleId: string;
     try {
-      // Decode first to learn the vehicle and the signing key, then check that key is bound to it.
-      const peek = checkSealedChunk(bytes);
+      // Decode first to learn the vehicle and the signing key, then check that key is bound to it;
+      // the signature is verified once, by checkSealedChunk with the bound key.
+      const peek = decodeSealedChunk(bytes);
       vehicleId = peek.header.vehicleId;
       const bound = keys.keysOf(vehicleId);
       if (bound.keys.length === 0)
