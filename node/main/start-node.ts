@@ -114,7 +114,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       stops.push(() => started.stop());
       // From now on the ingest serves the devices bound on chain (its final state), as well as
       // those the static override names.
-      ingest?.devices.attachChain(() => started.node.lastFinal.state);
+      if (ingest !== undefined) {
+        ingest.devices.attachChain(() => started.node.lastFinal.state);
+        logger.info(
+          { overridden: ingest.devices.staticVehicles.length },
+          'ingest serves the device keys bound on chain (final state); ingest.deviceKeys overrides them for the vehicles it names',
+        );
+      }
 
       if (ingest !== undefined && config.ingest !== undefined) {
         const link = startDeviceLinkRole({
