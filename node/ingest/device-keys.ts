@@ -6,11 +6,17 @@
  * a key's records be stored and acknowledged, and finality follows a block within about half a
  * second (README, "Consensus"), so a device bound a moment ago is served within a second or two.
  *
- * Lookups are cached per vehicle for one final state and the cache is dropped when the final state
- * changes (an object comparison per lookup, so a binding or a removal takes effect with the next
- * final block, without a restart). Reading the state tree for every chunk costs a tagged hash and a
- * tree walk (test/bench/device-keys.bench.ts measures both); the cache is bounded, so records
- * published on the topics of many unknown vehicles cannot grow it without end.
+ * Lookups are cached per vehicle. A node tells the registry which vehicles each newly final block
+ * touched (`finalised`: the vehicles of its `registerVehicle` and `bindDevice` transactions, the
+ * only kinds that write a vehicle record), and only those entries are dropped, so a vehicle that
+ * sends a chunk a minute costs one tree read, not one per final block (a block every half second).
+ * As a safety net against a kind that writes vehicle records being added without this list
+ * following, the whole cache is dropped every `fullRefreshBlocks` final blocks (default 120, a
+ * minute), and at once when a final block's transactions are not at hand. Without a block feed
+ * (`attachChain` with `followsBlocks: false`, as in tests) the cache is dropped whenever the final
+ * state object changes. Reading the state tree for every chunk costs a tagged hash and a tree walk
+ * (test/bench/device-keys.bench.ts measures both); the cache is bounded, so records published on
+ * the topics of many unknown vehicles cannot grow it without end.
  *
  * The static map (`ingest.deviceKeys`) is an override for tests and nodes without a chain role: a
  * vehicle it names is served with that key only, whatever the chain says, because it is the
@@ -22,6 +28,7 @@ import {
   chainVehicleId,
   fromHex,
   getRecord,
+  type SignedTx,
   stateKey,
   type Vehicle,
 } from '../../chain/index.js';
@@ -48,7 +55,18 @@ export interface DeviceRegistryOptions {
   readonly maxCached?: number;
   /** Config ids remembered for chain vehicle ids (default 100000; for the device link's notices). */
   readonly maxNames?: number;
+  /** Final blocks after which the whole cache is dropped when blocks are followed (default 120). */
+  readonly fullRefreshBlocks?: number;
 }
+
+/** How the registry learns that bindings changed (see the module comment). */
+export interface AttachOptions {
+  /** The caller calls `finalised` with every newly final block; default false (drop on each new final state). */
+  readonly followsBlocks?: boolean;
+}
+
+/** Transaction kinds that write a vehicle record (chain/state/apply.ts); a new one must be listed here. */
+const VEHICLE_WRITERS: ReadonlySet<string> = new Set(['registerVehicle', 'bindDevice']);
 
 /** Counters a DeviceRegistry keeps (for the bench and the status). */
 export interface DeviceRegistryStats {
@@ -58,8 +76,16 @@ export interface DeviceRegistryStats {
   cacheHits: number;
   /** Lookups that read the state tree. */
   stateReads: number;
-  /** Times the cache was dropped because the final state changed. */
+  /** Times the whole cache was dropped (a new final state without a block feed, or the safety net). */
   refreshes: number;
+  /** Cached vehicles dropped because a final block touched them. */
+  invalidated: number;
+}
+
+/** A vehicle's bound keys as read from the state tree. */
+interface CacheEntry {
+  readonly keys: readonly Uint8Array[];
+  readonly registered: boolean;
 }
 
 const NO_CHAIN: BoundKeys = { keys: [], source: 'not in ingest.deviceKeys, and no chain role' };
@@ -71,10 +97,23 @@ export class DeviceRegistry implements DeviceKeySource {
   readonly #maxCached: number;
   readonly #maxNames: number;
   #cachedFor: ChainState | undefined;
-  readonly #cache = new Map<string, BoundKeys>();
+  readonly #cache = new Map<string, CacheEntry>();
   /** Chain vehicle id -> config id, of every vehicle looked up and found bound (and those `learn`t). */
   readonly #names = new Map<string, string>();
-  readonly stats: DeviceRegistryStats = { staticHits: 0, cacheHits: 0, stateReads: 0, refreshes: 0 };
+  /** Chain vehicle id -> config id, of the cached entries (to drop what a final block touched). */
+  readonly #cachedIds = new Map<string, string>();
+  readonly #fullRefreshBlocks: number;
+  #followsBlocks = false;
+  #blocksSinceRefresh = 0;
+  /** Highest final height `finalised` was told about (or seen at attach). */
+  #toldThrough = 0;
+  readonly stats: DeviceRegistryStats = {
+    staticHits: 0,
+    cacheHits: 0,
+    stateReads: 0,
+    refreshes: 0,
+    invalidated: 0,
+  };
 
   constructor(options: DeviceRegistryOptions = {}) {
     this.#static = new Map(
@@ -87,11 +126,47 @@ export class DeviceRegistry implements DeviceKeySource {
     this.#finalState = options.finalState;
     this.#maxCached = options.maxCached ?? 10_000;
     this.#maxNames = options.maxNames ?? 100_000;
+    this.#fullRefreshBlocks = options.fullRefreshBlocks ?? 120;
   }
 
   /** Starts reading bindings from the chain (the chain role starts after the ingest role). */
-  attachChain(finalState: () => ChainState | undefined): void {
+  attachChain(finalState: () => ChainState | undefined, options: AttachOptions = {}): void {
     this.#finalState = finalState;
+    this.#followsBlocks = options.followsBlocks === true;
+    this.#toldThrough = finalState()?.height ?? 0;
+    this.#dropAll();
+  }
+
+  /**
+   * Newly final blocks, oldest first, with their transactions (undefined: not at hand, which
+   * drops the whole cache). Drops the cached keys of the vehicles they touched.
+   */
+  finalised(
+    blocks: readonly { readonly height: number; readonly txs: readonly SignedTx[] | undefined }[],
+  ): void {
+    for (const b of blocks) this.#toldThrough = Math.max(this.#toldThrough, b.height);
+    this.#blocksSinceRefresh += blocks.length;
+    if (this.#blocksSinceRefresh >= this.#fullRefreshBlocks || blocks.some((b) => b.txs === undefined)) {
+      this.#dropAll();
+      return;
+    }
+    for (const b of blocks)
+      for (const t of b.txs!) {
+        if (!VEHICLE_WRITERS.has(t.tx.kind)) continue;
+        const chainId = (t.tx.body as { vehicle: string }).vehicle;
+        const vehicleId = this.#cachedIds.get(chainId);
+        if (vehicleId === undefined) continue;
+        this.#cache.delete(vehicleId);
+        this.#cachedIds.delete(chainId);
+        this.stats.invalidated++;
+      }
+  }
+
+  #dropAll(): void {
+    if (this.#cache.size > 0) this.stats.refreshes++;
+    this.#cache.clear();
+    this.#cachedIds.clear();
+    this.#blocksSinceRefresh = 0;
   }
 
   /** Vehicles the static map names. */
@@ -109,31 +184,39 @@ export class DeviceRegistry implements DeviceKeySource {
     const state = this.#finalState?.();
     if (state === undefined) return NO_CHAIN;
     if (state !== this.#cachedFor) {
-      // A new final block: any binding may have changed. Dropping everything is simpler than
-      // replaying the new blocks' bindDevice transactions, and a refill costs one tree read each.
-      if (this.#cachedFor !== undefined) this.stats.refreshes++;
-      this.#cache.clear();
+      // Without a block feed, any binding may have changed with a new final state; with one, a
+      // final state past the blocks it was told about means some were missed.
+      if (!this.#followsBlocks || state.height > this.#toldThrough) {
+        this.#dropAll();
+        this.#toldThrough = Math.max(this.#toldThrough, state.height);
+      }
       this.#cachedFor = state;
     }
     const cached = this.#cache.get(vehicleId);
     if (cached !== undefined) {
       this.stats.cacheHits++;
-      return cached;
+      return cached.keys.length === 0 && !cached.registered
+        ? { keys: cached.keys, source: `chain at final height ${state.height}: vehicle not registered` }
+        : { keys: cached.keys, source: `chain at final height ${state.height}` };
     }
     this.stats.stateReads++;
     const chainId = chainVehicleId(vehicleId);
     const record = getRecord<Vehicle>(state.tree, stateKey.vehicle(chainId));
-    const found: BoundKeys =
-      record === undefined
-        ? { keys: [], source: `chain at final height ${state.height} (vehicle not registered)` }
-        : {
-            keys: decodeDevices(record),
-            source: `chain at final height ${state.height}`,
-          };
-    if (this.#cache.size >= this.#maxCached) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(vehicleId, found);
-    if (found.keys.length > 0) this.learn(vehicleId);
-    return found;
+    const entry: CacheEntry = {
+      keys: record === undefined ? [] : decodeDevices(record),
+      registered: record !== undefined,
+    };
+    if (this.#cache.size >= this.#maxCached) {
+      const oldest = this.#cache.keys().next().value!;
+      this.#cache.delete(oldest);
+      this.#cachedIds.delete(chainVehicleId(oldest));
+    }
+    this.#cache.set(vehicleId, entry);
+    this.#cachedIds.set(chainId, vehicleId);
+    if (entry.keys.length > 0) this.learn(vehicleId);
+    return entry.registered
+      ? { keys: entry.keys, source: `chain at final height ${state.height}` }
+      : { keys: entry.keys, source: `chain at final height ${state.height}: vehicle not registered` };
   }
 
   /** Remembers the config id of a vehicle (e.g. one whose descriptors the ingest database holds). */

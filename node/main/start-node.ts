@@ -115,7 +115,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       // From now on the ingest serves the devices bound on chain (its final state), as well as
       // those the static override names.
       if (ingest !== undefined) {
-        ingest.devices.attachChain(() => started.node.lastFinal.state);
+        const node = started.node;
+        const devices = ingest.devices;
+        devices.attachChain(() => node.lastFinal.state, { followsBlocks: true });
+        // Each finality event names the blocks it made final; their bindings drop those vehicles'
+        // cached keys (ingest/device-keys.ts).
+        const off = node.onFinality((e) =>
+          devices.finalised(e.blocks.map((b) => ({ height: b.height, txs: node.block(b.height)?.txs }))),
+        );
+        stops.push(() => off());
         logger.info(
           { overridden: ingest.devices.staticVehicles.length },
           'ingest serves the device keys bound on chain (final state); ingest.deviceKeys overrides them for the vehicles it names',

@@ -18,6 +18,7 @@ import {
   encodeChunkEnvelope,
   getRecord,
   openAck,
+  type SignedTx,
   sha256,
   signTxEnvelope,
   stateKey,
@@ -109,7 +110,7 @@ describe('DeviceRegistry: device keys from the chain', () => {
   it('refuses an unregistered vehicle with a reason naming the chain height', () => {
     const final = registered();
     expect(verdict(sealedChunkVerifier(registryOn(() => final)), chunk('car-unknown', D1))).toBe(
-      `chunk: no device key bound to vehicle 'car-unknown' (chain at final height ${final.height} (vehicle not registered))`,
+      `chunk: no device key bound to vehicle 'car-unknown' (chain at final height ${final.height}: vehicle not registered)`,
     );
   });
 
@@ -200,6 +201,71 @@ describe('DeviceRegistry: device keys from the chain', () => {
     registry.attachChain(() => final);
     // Attached: vehicles the map does not name come from the chain.
     expect(verdict(sealedChunkVerifier(registry), chunk(OTHER_CAR, D1))).toBe('ok');
+  });
+});
+
+describe('DeviceRegistry following final blocks (as a node runs it)', () => {
+  /** A registry told about every final block, as startNode wires it to the chain role. */
+  function following(initial: ChainState, fullRefreshBlocks = 120) {
+    let final = initial;
+    const registry = new DeviceRegistry({ fullRefreshBlocks });
+    registry.attachChain(() => final, { followsBlocks: true });
+    const finalise = (...txs: SignedTx[]) => {
+      final = block(final, ...txs);
+      registry.finalised([{ height: final.height, txs }]);
+    };
+    return { registry, finalise, state: () => final };
+  }
+
+  it('keeps a vehicle cached across final blocks that do not touch it, and drops it when one binds to it', () => {
+    const chain = following(bind(registered(), alice, CAR, D1));
+    const verify = sealedChunkVerifier(chain.registry);
+    expect(verdict(verify, chunk(CAR, D1))).toBe('ok');
+    for (let i = 0; i < 5; i++) chain.finalise();
+    expect(verdict(verify, chunk(CAR, D1, 2))).toBe('ok');
+    expect(chain.registry.stats).toMatchObject({ stateReads: 1, invalidated: 0 });
+    // An unregistered vehicle is cached as such, and dropped when it is registered and bound.
+    expect(verdict(verify, chunk(OTHER_CAR, D2))).toMatch(/: vehicle not registered\)$/);
+    const s = chain.state();
+    chain.finalise(tx(s, bob, 'registerVehicle', { vehicle: chainVehicleId(OTHER_CAR) }));
+    expect(verdict(verify, chunk(OTHER_CAR, D2))).toBe(
+      `chunk: no device key bound to vehicle '${OTHER_CAR}' (chain at final height ${chain.state().height})`,
+    );
+    chain.finalise(
+      tx(chain.state(), bob, 'bindDevice', { vehicle: chainVehicleId(OTHER_CAR), device: addr(D2) }),
+    );
+    expect(verdict(verify, chunk(OTHER_CAR, D2))).toBe('ok');
+    // A new key for CAR is served from the block that binds it.
+    chain.finalise(
+      tx(chain.state(), alice, 'bindDevice', { vehicle: chainVehicleId(CAR), device: addr(D2) }),
+    );
+    expect(verdict(verify, chunk(CAR, D2, 3))).toBe('ok');
+    expect(chain.registry.stats.invalidated).toBe(3);
+  });
+
+  it('drops everything every fullRefreshBlocks blocks, when a block is not at hand, and when it missed a block', () => {
+    const chain = following(bind(registered(), alice, CAR, D1), 3);
+    const reads = () => chain.registry.stats.stateReads;
+    chain.registry.keysOf(CAR);
+    chain.finalise();
+    chain.finalise();
+    chain.registry.keysOf(CAR);
+    expect(reads()).toBe(1);
+    chain.finalise();
+    chain.registry.keysOf(CAR);
+    expect(reads()).toBe(2);
+    chain.registry.finalised([{ height: chain.state().height, txs: undefined }]);
+    chain.registry.keysOf(CAR);
+    expect(reads()).toBe(3);
+    // A final state past what it was told about: a finality event it never saw.
+    const s = bind(registered(), alice, CAR, D1);
+    const removed = withDevices(s, CAR, []);
+    const unseen = new DeviceRegistry();
+    let current = s;
+    unseen.attachChain(() => current, { followsBlocks: true });
+    expect(unseen.keysOf(CAR).keys).toHaveLength(1);
+    current = removed;
+    expect(unseen.keysOf(CAR).keys).toHaveLength(0);
   });
 });
 
