@@ -6,9 +6,10 @@
  * `ingest.deviceKeys` map overrides the chain for the vehicles it names. States are built with the
  * chain's own state machine (test/unit/chain/chain-fixture.ts), as a node's final state would be.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../../../agent/sync/index.js';
 import {
@@ -266,6 +267,23 @@ describe('DeviceRegistry following final blocks (as a node runs it)', () => {
     expect(unseen.keysOf(CAR).keys).toHaveLength(1);
     current = removed;
     expect(unseen.keysOf(CAR).keys).toHaveLength(0);
+  });
+});
+
+describe('the kinds the registry watches', () => {
+  it('are the only ones that write vehicle records in the state machine', () => {
+    // A new transaction that writes a vehicle record (an unbind) must drop the cached keys of its
+    // vehicle: this fails until it is added to VEHICLE_WRITERS in node/ingest/device-keys.ts.
+    const root = fileURLToPath(new URL('../../../../chain/state/', import.meta.url));
+    const writers: string[] = [];
+    for (const f of readdirSync(root).filter((n) => n.endsWith('.ts') && n !== 'state.ts')) {
+      let fn = '';
+      for (const line of readFileSync(join(root, f), 'utf8').split('\n')) {
+        fn = /^export function (\w+)/.exec(line)?.[1] ?? fn;
+        if (line.includes('.setVehicle(')) writers.push(`${f}:${fn}`);
+      }
+    }
+    expect(writers).toEqual(['apply-market.ts:applyRegisterVehicle', 'apply-market.ts:applyBindDevice']);
   });
 });
 
