@@ -43,8 +43,10 @@ export const ingestConfigSchema = z
      */
     keyFile: z.string().min(1).optional(),
     /**
-     * Device public keys (ed25519, 64 hex digits) by vehicle id, for the sealed chunk
-     * format; chunks of vehicles not listed are rejected.
+     * An override of the chain's device bindings, for tests and nodes without a chain role: device
+     * public keys (ed25519, 64 hex digits) by vehicle id. A vehicle listed here is served with this
+     * key only, whatever is bound on chain; every other vehicle is served with the device keys its
+     * owner bound on chain (`bindDevice`, read from the final state; ingest/device-keys.ts).
      */
     deviceKeys: z
       .record(

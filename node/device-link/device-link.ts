@@ -43,6 +43,8 @@ export interface DeviceLinkOptions {
    */
   readonly orders?: {
     readonly vehicleIds: readonly string[];
+    /** Config ids of further chain vehicle ids (the ingest's device registry). */
+    readonly vehicleOf?: OrderNoticesOptions['vehicleOf'];
     readonly store: OrderNoticesOptions['store'];
   };
 }
@@ -84,6 +86,7 @@ export class DeviceLink {
             link: o.link,
             store: o.orders.store,
             vehicleIds: o.orders.vehicleIds,
+            ...(o.orders.vehicleOf === undefined ? {} : { vehicleOf: o.orders.vehicleOf }),
             topicPrefix: o.topicPrefix ?? 'qood/v1',
             logger: o.logger,
             // Orders open before this node started are found in the final chain it holds.

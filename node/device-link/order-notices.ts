@@ -40,6 +40,11 @@ export interface OrderNoticesOptions {
   readonly store: Pick<IngestStore, 'listDescriptors' | 'descriptorBytes'>;
   /** The vehicles this node serves, by config id (the ingest's device keys). */
   readonly vehicleIds: readonly string[];
+  /**
+   * The config id of a chain vehicle id not in `vehicleIds` (the ingest's device registry: vehicles
+   * whose devices are bound on chain and whose records it verified), or undefined.
+   */
+  readonly vehicleOf?: (chainVehicleId: string) => string | undefined;
   readonly topicPrefix: string;
   readonly logger: NoticeLogger;
   /** Final blocks between announcements of an order still open (default 60, half a minute). */
@@ -129,7 +134,11 @@ export class OrderNotices {
     if (descProof.value === null) return this.#skip('not-open');
     const anchored = decodeAnchoredDescriptor(descProof.value);
     const agr = proveKey(final, stateKey.agreement(anchored.agreement)).value;
-    const vehicleId = agr === null ? undefined : this.#vehicles.get(decodeAgreement(agr).vehicle);
+    const chainVehicle = agr === null ? undefined : decodeAgreement(agr).vehicle;
+    const vehicleId =
+      chainVehicle === undefined
+        ? undefined
+        : (this.#vehicles.get(chainVehicle) ?? this.#o.vehicleOf?.(chainVehicle));
     if (vehicleId === undefined) return this.#skip('not-ours');
     const listed = this.#o.store.listDescriptors({
       vehicleId,

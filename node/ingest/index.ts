@@ -5,6 +5,14 @@
 
 export { AnchorIndex, type AnchorIndexOptions } from './anchor-index.js';
 export {
+  type BoundKeys,
+  type DeviceKeySource,
+  DeviceRegistry,
+  type DeviceRegistryOptions,
+  type DeviceRegistryStats,
+  staticDeviceKeys,
+} from './device-keys.js';
+export {
   ChunkIngest,
   type ChunkIngestOptions,
   INGEST_COUNTERS,
@@ -33,6 +41,7 @@ export type { IngestLink } from './link.js';
 export { type MqttIngestLinkOptions, openMqttIngestLink } from './mqtt-link.js';
 export { type CheckedTx, checkDescriptorMessage, checkTxMessage, type RecordCheck } from './record-checks.js';
 export {
+  type DeviceKeysInput,
   devicePublicKeyHex,
   deviceVerifiers,
   sealedChunkVerifier,

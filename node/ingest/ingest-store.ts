@@ -542,6 +542,11 @@ export class IngestStore {
     return this.#q.descriptorRows.all() as StoredDescriptor[];
   }
 
+  /** The vehicles (config ids) this database holds descriptors of (read once at start; indexed). */
+  descriptorVehicles(): string[] {
+    return this.#db.prepare('SELECT DISTINCT vehicle_id FROM descriptors').pluck().all() as string[];
+  }
+
   /** Number of descriptors kept. */
   descriptorCount(): number {
     return this.#q.descriptorCount.get() as number;

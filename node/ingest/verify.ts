@@ -35,14 +35,14 @@ export type DescriptorVerdict =
     }
   | { readonly ok: false; readonly reason: string };
 
-/** Verifies a signed descriptor against the device key known for its vehicle; never throws. */
+/** Verifies a signed descriptor against the device keys bound to its vehicle; never throws. */
 export type VerifyDescriptor = (bytes: Uint8Array) => DescriptorVerdict;
 
 /** What verifying a queued transaction's device signature found. */
 export type TxVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /**
- * Verifies that the device key known for `vehicleId` (the vehicle of the topic the envelope came
+ * Verifies that a device key bound to `vehicleId` (the vehicle of the topic the envelope came
  * on) signed the envelope; never throws.
  */
 export type VerifyTx = (vehicleId: string, envelope: TxEnvelope) => TxVerdict;

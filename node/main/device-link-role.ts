@@ -23,8 +23,10 @@ export function startDeviceLinkRole(o: {
   store: IngestStore;
   node: FullNode;
   prefix: string;
-  /** The vehicles whose devices this node serves (the ingest's device keys). */
+  /** The vehicles whose devices this node serves by the static override (`ingest.deviceKeys`). */
   vehicleIds: readonly string[];
+  /** The config id of a chain vehicle id whose device the ingest serves (its device registry). */
+  vehicleOf?: (chainVehicleId: string) => string | undefined;
   logger: Logger;
   metrics: Metrics;
 }): DeviceLinkRole {
@@ -36,7 +38,11 @@ export function startDeviceLinkRole(o: {
     ingestStore: o.store,
     logger,
     topicPrefix: o.prefix,
-    orders: { vehicleIds: o.vehicleIds, store: o.store },
+    orders: {
+      vehicleIds: o.vehicleIds,
+      ...(o.vehicleOf === undefined ? {} : { vehicleOf: o.vehicleOf }),
+      store: o.store,
+    },
     onCount: (name, by) => o.metrics.inc(name, by),
   });
   link.start();

@@ -1,6 +1,7 @@
 /**
  * The ingest role of a node (its config's `ingest` section): takes devices' chunks, descriptors and
- * queued transactions from the TSP's broker, verifies them against the devices' keys, stores them
+ * queued transactions from the TSP's broker, verifies them against the device keys bound to their
+ * vehicles (on chain, or in the static `deviceKeys` override; ingest/device-keys.ts), stores them
  * in the ingest database and acknowledges them, signing each ack with the node's key
  * (`ingest.keyFile`, else the chain role's `keyFile`). Devices delete what they queued only on
  * acks that key signed, so the role does not start without one.
@@ -11,6 +12,7 @@ import type { Logger, Metrics } from '../../process/index.js';
 import type { IngestConfig } from '../config.js';
 import {
   ChunkIngest,
+  DeviceRegistry,
   deviceVerifiers,
   INGEST_COUNTERS,
   type IngestLink,
@@ -24,6 +26,11 @@ import { NodeStartError } from './node-start-error.js';
 export interface IngestRole {
   readonly link: IngestLink;
   readonly store: IngestStore;
+  /**
+   * The device keys the ingest serves: the static `deviceKeys` override, then, once the chain role
+   * is attached (`devices.attachChain`), the bindings of the chain's final state.
+   */
+  readonly devices: DeviceRegistry;
   /** Stops taking messages, then closes the broker connection and the database. */
   stop(): Promise<void>;
 }
@@ -69,10 +76,14 @@ export function startIngestRole(o: {
     throw err;
   }
   o.metrics.declare(...INGEST_COUNTERS);
+  const devices = new DeviceRegistry({ staticKeys: cfg.deviceKeys });
+  // Order notices need the config id of a chain vehicle id; vehicles whose descriptors are held
+  // here are the ones an order can name, so a restart keeps announcing to them.
+  for (const v of store.descriptorVehicles()) devices.learn(v);
   const ingest = new ChunkIngest({
     link,
     store,
-    ...deviceVerifiers(cfg.deviceKeys),
+    ...deviceVerifiers(devices),
     ackSigner,
     logger: o.logger.child({ role: 'ingest' }),
     topicPrefix: cfg.topicPrefix,
@@ -83,7 +94,7 @@ export function startIngestRole(o: {
     {
       broker: cfg.broker,
       path,
-      vehicles: Object.keys(cfg.deviceKeys).length,
+      staticVehicles: Object.keys(cfg.deviceKeys).length,
       ackKey: toHex(ackSigner.publicKey),
     },
     'ingest role started; devices list ackKey in their sync.nodeKeys',
@@ -91,6 +102,7 @@ export function startIngestRole(o: {
   return {
     link,
     store,
+    devices,
     stop: async () => {
       ingest.stop();
       await link.close();

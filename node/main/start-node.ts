@@ -112,6 +112,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       });
       chain = started;
       stops.push(() => started.stop());
+      // From now on the ingest serves the devices bound on chain (its final state), as well as
+      // those the static override names.
+      if (ingest !== undefined) {
+        const node = started.node;
+        const devices = ingest.devices;
+        devices.attachChain(() => node.lastFinal.state, { followsBlocks: true });
+        // Each finality event names the blocks it made final; their bindings drop those vehicles'
+        // cached keys (ingest/device-keys.ts).
+        const off = node.onFinality((e) =>
+          devices.finalised(e.blocks.map((b) => ({ height: b.height, txs: node.block(b.height)?.txs }))),
+        );
+        stops.push(() => off());
+        logger.info(
+          { overridden: ingest.devices.staticVehicles.length },
+          'ingest serves the device keys bound on chain (final state); ingest.deviceKeys overrides them for the vehicles it names',
+        );
+      }
 
       if (ingest !== undefined && config.ingest !== undefined) {
         const link = startDeviceLinkRole({
@@ -119,7 +136,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           store: ingest.store,
           node: started.node,
           prefix: config.ingest.topicPrefix,
-          vehicleIds: Object.keys(config.ingest.deviceKeys),
+          vehicleIds: ingest.devices.staticVehicles,
+          vehicleOf: (chainId) => ingest.devices.vehicleIdOf(chainId),
           logger,
           metrics,
         });

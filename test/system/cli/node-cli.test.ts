@@ -105,7 +105,7 @@ describeSystem('qood node with the ingest role', [{ bin: 'mosquitto', pkg: 'mosq
       strangerStore.put(makeSignedRecord('gnss', 0, { vehicleId: 'car-2' }));
       strangerSync.start();
       await waitUntil(() => out.stdout().includes('rejected a chunk'), 10_000, 'the rejection to be logged');
-      expect(out.stdout()).toMatch(/no device key known for vehicle 'car-2'/);
+      expect(out.stdout()).toMatch(/no device key bound to vehicle 'car-2'/);
       expect(strangerStore.usage().chunks).toBe(1);
       strangerSync.stop();
       await stranger.close();

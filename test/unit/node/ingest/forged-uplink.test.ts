@@ -110,11 +110,11 @@ describe('forged uplink records (attack 9)', () => {
     expect(verify('car-1', real)).toEqual({ ok: true });
     expect(verify('car-9', real)).toEqual({
       ok: false,
-      reason: "tx: no device key known for vehicle 'car-9'",
+      reason: "tx: no device key bound to vehicle 'car-9' (not in ingest.deviceKeys, and no chain role)",
     });
     expect(verify('car-1', signTxEnvelope('car-1', REVOKE, INTRUDER))).toEqual({
       ok: false,
-      reason: "tx 1: not signed by the device key known for vehicle 'car-1'",
+      reason: "tx 1: not signed by a device key bound to vehicle 'car-1' (ingest.deviceKeys)",
     });
   });
 });

@@ -251,10 +251,10 @@ describe('descriptors and queued transactions through the ingest', () => {
       return v.ok ? 'ok' : v.reason;
     };
     expect(reason(makeSignedDescriptor(recs, { secretKey: OTHER_KEY }).bytes)).toMatch(
-      /^descriptor: signed by device key [0-9a-f]{64}, not the key known for vehicle 'car-1'$/,
+      /^descriptor: signed by device key [0-9a-f]{64}, which is not bound to vehicle 'car-1' \(ingest\.deviceKeys\)$/,
     );
     expect(reason(makeSignedDescriptor(recs, { vehicleId: 'car-9' }).bytes)).toBe(
-      "descriptor: no device key known for vehicle 'car-9'",
+      "descriptor: no device key bound to vehicle 'car-9' (not in ingest.deviceKeys, and no chain role)",
     );
     expect(
       reason(makeSignedDescriptor(recs, { tamper: (d) => ({ ...d, merkleRoot: new Uint8Array(32) }) }).bytes),
